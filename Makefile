@@ -1,0 +1,45 @@
+# Two commands for a newcomer: `make run` (demo on SQLite) and `make test` (the suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test bench install system-deps translations worker clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+system-deps:
+	@bash .ci/system-deps run
+
+translations: install
+	@$(BIN)/pybabel compile --statistics -d workshops/translations 2>&1 | grep -v "^compiling" || true
+
+# Serve the demo on http://$(HOST):$(PORT) with a background worker beside it.
+run: install system-deps translations
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C stops the web server and the worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/celery -A wsgi.celery_app worker --loglevel=warning --concurrency=1 --beat \
+	    --schedule=instance/celerybeat-schedule & \
+	  $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install translations
+	@bash .ci/system-deps test
+	$(BIN)/python -m pytest tests -q
+
+bench: install translations
+	WORKSHOPS_BENCH=1 $(BIN)/python -m pytest tests/bench -q -s -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite

@@ -1,0 +1,218 @@
+"""Fixtures: the app on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set.
+
+Every test that uses ``app`` runs once per database. The schema is built by the
+migrations (not ``create_all``), so the tests exercise what production runs.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import g
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+os.environ.pop("APP_ENV", None)
+
+from workshops import create_app  # noqa: E402
+from workshops.extensions import db as _db  # noqa: E402
+from workshops.models import Role, Session, User, Workshop, WorkshopFormat, WorkshopStatus  # noqa: E402
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PASSWORD = "correct horse battery"
+
+DATABASES = ["sqlite", "postgresql"]
+
+# Benchmarks are measured by `make bench`, never run as part of the suite.
+collect_ignore = [] if os.environ.get("WORKSHOPS_BENCH") else ["bench"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("filterwarnings", "error")
+    config.addinivalue_line("markers", "e2e: drives a real browser")
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
+        return None
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def base_config(database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "BASE_URL": "http://workshops.test",
+        "SERVER_NAME": None,
+        "MAIL_SUPPRESS_SEND": True,
+    }
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database of each kind, built once per test session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    else:
+        url = _postgres_url()
+        if url is None:
+            pytest.skip("PostgreSQL run: set TEST_DATABASE_URL")
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        except sa.exc.OperationalError as error:
+            if os.environ.get("REQUIRE_POSTGRES"):
+                pytest.fail(f"PostgreSQL unreachable: {error}")
+            pytest.skip(f"PostgreSQL unreachable: {error}")
+        finally:
+            engine.dispose()
+    app = create_app(base_config(url))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        _db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(base_config(database_url))
+
+    # The test keeps one app context open so it can use db.session; requests made
+    # by the test client share it. Forget per-request state (signed-in user,
+    # chosen locale) after each request, as a fresh context in production would.
+    @app.teardown_request
+    def forget_request_state(_exc):
+        for key in list(g):
+            g.pop(key)
+
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _empty_tables()
+        _db.engine.dispose()
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Another app on the same database with some settings changed (rate limits, CSRF)."""
+    made = []
+
+    def make(**overrides):
+        other = create_app({**base_config(database_url), **overrides})
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: Role | str = Role.COORDINATOR, email: str | None = None) -> User:
+        role = Role(role)
+        user = User(email=email or f"{role.value}-{os.urandom(3).hex()}@example.org", role=role, name=role.value.title())
+        user.set_password(PASSWORD)
+        _db.session.add(user)
+        _db.session.commit()
+        return user
+
+    return make
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user: User, password: str = PASSWORD):
+        return self.client.post("/login", data={"email": user.email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def shanghai(year, month, day, hour=9, minute=0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def make_workshop(app):
+    """A published two-day hybrid workshop next year, with two sessions, unless told otherwise."""
+
+    def make(**overrides) -> Workshop:
+        year = datetime.now(SHANGHAI).year + 1
+        start = shanghai(year, 3, 31, 9)
+        values = dict(
+            title_en="Capacity Building Workshop on Quality Apprenticeship",
+            title_zh="高质量学徒制能力建设研讨会",
+            format=WorkshopFormat.HYBRID,
+            status=WorkshopStatus.PUBLISHED,
+            city="Chongqing",
+            venue="Training Centre",
+            starts_at=start,
+            ends_at=start + timedelta(days=1, hours=8),
+            onsite_capacity=40,
+            online_capacity=200,
+            training_hours=Decimal("12"),
+        )
+        with_sessions = overrides.pop("with_sessions", True)
+        values.update(overrides)
+        workshop = Workshop(**values)
+        if with_sessions:
+            first = values["starts_at"]
+            workshop.sessions = [
+                Session(title_en="Day 1", title_zh="第一天", starts_at=first, ends_at=first + timedelta(hours=8)),
+                Session(title_en="Day 2", title_zh="第二天", starts_at=first + timedelta(days=1),
+                        ends_at=first + timedelta(days=1, hours=8)),
+            ]
+        _db.session.add(workshop)
+        _db.session.commit()
+        return workshop
+
+    return make

@@ -1,0 +1,77 @@
+"""workshops: registration, check-in, feedback and certificates for capacity-building workshops."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings from the environment, then ``test_config`` on top."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from .config import load_config
+
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from . import cli, errors, formatting
+
+    errors.register(app)
+    formatting.register(app)
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (registers every table with the metadata)
+    from .extensions import api, babel, csrf, db, init_celery, limiter, login_manager, mail, migrate
+    from .i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    init_celery(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to see this page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from .models import User
+
+        return db.session.get(User, int(user_id))
+
+    api.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import register_api
+    from .auth import bp as auth_bp
+    from .public import bp as public_bp
+    from .staff import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(staff_bp)
+    register_api(app)

@@ -1,0 +1,86 @@
+"""Operator commands: ``flask users ...``, ``flask seed-demo``, ``flask translate ...``."""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .models import Role
+from .services import users as user_service
+from .services.errors import InvalidInput
+
+users_cli = AppGroup("users", help="Manage staff accounts.")
+translate_cli = AppGroup("translate", help="Extract, update and compile the translation catalogues.")
+TRANSLATIONS = Path(__file__).parent / "translations"
+ROOT = Path(__file__).parent.parent
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default="")
+@click.password_option(help="Prompted for (twice) when not given.")
+def create_user(email, role, name, password):
+    """Create a staff account."""
+    try:
+        user = user_service.create_user(email, role, password, name=name)
+    except InvalidInput as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.role.value} {user.email}")
+
+
+@users_cli.command("list")
+def list_users():
+    """List staff accounts."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import User
+
+    for user in db.session.scalars(select(User).order_by(User.email)):
+        click.echo(f"{user.email}\t{user.role.value}\t{'active' if user.active else 'disabled'}")
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Load demo data (programme, three real events, participants, staff) into an empty database."""
+    from .demo import load_demo
+
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("Refusing to load demo data with APP_ENV=production.")
+    logins = load_demo()
+    if logins is None:
+        click.echo("The database already has workshops; demo data not loaded.")
+        return
+    click.echo("Demo data loaded. Staff sign-in at /login:")
+    for email, role, password in logins:
+        click.echo(f"  {role:<12} {email:<28} password: {password}")
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run(["pybabel", *args], check=True, cwd=ROOT)
+
+
+@translate_cli.command("update")
+def translate_update():
+    """Extract every marked string and merge it into the catalogues."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pot = f"{tmp}/messages.pot"
+        _pybabel("extract", "-F", "workshops/translations/babel.cfg", "-k", "_l", "--no-location", "-o", pot, ".")
+        _pybabel("update", "-i", pot, "-d", str(TRANSLATIONS), "--no-wrap", "--ignore-obsolete")
+
+
+@translate_cli.command("compile")
+def translate_compile():
+    """Compile the catalogues (.po -> .mo)."""
+    _pybabel("compile", "-d", str(TRANSLATIONS))
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(translate_cli)
+    app.cli.add_command(seed_demo)

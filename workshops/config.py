@@ -1,0 +1,119 @@
+"""Settings, read from environment variables in this one place.
+
+Every setting has a default that works on a laptop (SQLite in ``instance/``, no
+other server). Production sets ``APP_ENV=production`` and must then provide a
+``SECRET_KEY``; the app refuses to start without one rather than invent a key
+that differs between app servers.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise ConfigError(
+            "SECRET_KEY must be set when APP_ENV=production: every app server "
+            "needs the same key to read sessions and signed links."
+        )
+    # Development: generate once and keep it, so sessions survive restarts.
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance_path / 'workshops.sqlite'}"
+    # Heroku-style URLs name the dialect "postgres"; SQLAlchemy wants psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: str) -> dict:
+    """Return the app's settings from the environment (see README for the table)."""
+    instance = Path(instance_path)
+    env = os.environ.get("APP_ENV", "development")
+    production = env == "production"
+    database_url = _database_url(instance)
+    languages = [code.strip() for code in os.environ.get("LANGUAGES", "en,zh").split(",") if code.strip()]
+    redis_url = os.environ.get("REDIS_URL", "")
+    broker_url = os.environ.get("CELERY_BROKER_URL") or redis_url or (
+        f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}"
+    )
+    return {
+        "APP_ENV": env,
+        "SECRET_KEY": _secret_key(instance, production),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": languages,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        # Mail (Flask-Mail)
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "workshops@localhost"),
+        "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND", False),
+        # Background jobs and rate limits
+        "REDIS_URL": redis_url,
+        "CELERY": {
+            "broker_url": broker_url,
+            "result_backend": os.environ.get("CELERY_RESULT_BACKEND") or (
+                redis_url or f"db+sqlite:///{instance / 'celery-results.sqlite'}"
+            ),
+            "task_ignore_result": True,
+            "task_always_eager": _bool("CELERY_TASK_ALWAYS_EAGER", False),
+            "broker_connection_retry_on_startup": True,
+        },
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Cookies: secure by default in production (served over HTTPS there).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
+        # flask-smorest: the OpenAPI document is generated, served at /api/v1/openapi.json
+        "API_TITLE": "workshops API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

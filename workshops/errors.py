@@ -1,0 +1,50 @@
+"""Error pages in the user's language; JSON for the API. A 500 is always a bug."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = _("This form has expired or was sent from another page. Go back, reload the page and try again.")
+        return render_template("errors/error.html", code=400, title=_("Please try again"), message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if _wants_json():
+            body = {"code": error.code, "status": error.name, "message": error.description}
+            messages = (getattr(error, "data", None) or {}).get("messages")
+            if messages:  # webargs validation errors, field by field
+                body["errors"] = messages
+            return jsonify(body), error.code
+        titles = {
+            400: _("Bad request"),
+            403: _("You do not have access to this page"),
+            404: _("Page not found"),
+            405: _("Not allowed"),
+            413: _("The file is too large"),
+            429: _("Too many attempts"),
+        }
+        messages = {
+            403: _("Sign in with an account that has access, or ask a coordinator for access."),
+            404: _("The page you asked for does not exist. Check the link, or start from the list of workshops."),
+            413: _("Upload a smaller file."),
+            429: _("Please wait a minute and try again."),
+        }
+        return (
+            render_template(
+                "errors/error.html",
+                code=error.code,
+                title=titles.get(error.code, error.name),
+                message=messages.get(error.code, ""),
+            ),
+            error.code,
+        )

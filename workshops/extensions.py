@@ -1,0 +1,44 @@
+"""Flask extensions, created here and bound to the app in ``create_app``."""
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from .models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+mail = Mail()
+login_manager = LoginManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address)
+api = Api()
+
+
+def init_celery(app: Flask) -> Celery:
+    """Bind a Celery app to Flask so every task runs inside an app context.
+
+    The same tasks run on Redis in production and on a server-less kombu
+    transport (SQLAlchemy on SQLite) in the embedded default.
+    """
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

@@ -1,0 +1,63 @@
+"""Jinja helpers that show times the way people at the venue read them."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from flask import Flask, current_app, request
+from flask_babel import get_locale
+
+from .models.i18n import current_language
+
+
+def _zone(zone) -> ZoneInfo:
+    if zone is None:
+        return ZoneInfo(current_app.config["TIMEZONE"])
+    if isinstance(zone, str):
+        return ZoneInfo(zone)
+    return zone.zone  # a Workshop
+
+
+def local_datetime(moment: datetime | None, zone=None, format: str = "medium") -> str:
+    """E.g. '31 Mar 2027, 09:00 (GMT+08:00)' or '2027年3月31日 09:00 (GMT+08:00)'."""
+    if moment is None:
+        return ""
+    tz = _zone(zone)
+    local = moment.astimezone(tz)
+    text = format_datetime(local, format=format, tzinfo=tz, locale=get_locale())
+    return f"{text} ({local.strftime('GMT%z')[:-2]}:{local.strftime('%z')[-2:]})"
+
+
+def local_date(moment: datetime | None, zone=None, format: str = "medium") -> str:
+    if moment is None:
+        return ""
+    return format_date(moment.astimezone(_zone(zone)), format=format, locale=get_locale())
+
+
+def local_time(moment: datetime | None, zone=None) -> str:
+    if moment is None:
+        return ""
+    tz = _zone(zone)
+    return format_time(moment.astimezone(tz), format="HH:mm", tzinfo=tz, locale=get_locale())
+
+
+def local_input(moment: datetime | None, zone=None) -> str:
+    """Value for an <input type="datetime-local"> in the workshop's zone."""
+    return moment.astimezone(_zone(zone)).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(local_datetime)
+    app.add_template_filter(local_date)
+    app.add_template_filter(local_time)
+    app.add_template_filter(local_input)
+
+    @app.context_processor
+    def language_context():
+        return {
+            "current_language": current_language(),
+            "languages": [("en", "English"), ("zh", "中文")],
+            "html_lang": "zh-CN" if current_language() == "zh" else "en",
+            "current_path": request.full_path.rstrip("?") if request else "/",
+        }

@@ -1,0 +1,27 @@
+"""The domain model; importing this package registers every table."""
+from .attendance import Attendance
+from .audit import AuditEvent
+from .enums import (
+    AttendanceMode,
+    CheckInMethod,
+    Gender,
+    OrganisationType,
+    OutboxStatus,
+    RegistrationSource,
+    RegistrationStatus,
+    Role,
+    WorkshopFormat,
+    WorkshopStatus,
+)
+from .outbox import OutboxMessage
+from .programme import Programme
+from .registration import Registration
+from .user import User, workshop_organiser
+from .workshop import Session, Workshop
+
+__all__ = [
+    "Attendance", "AttendanceMode", "AuditEvent", "CheckInMethod", "Gender", "OrganisationType",
+    "OutboxMessage", "OutboxStatus", "Programme", "Registration", "RegistrationSource",
+    "RegistrationStatus", "Role", "Session", "User", "Workshop", "WorkshopFormat", "WorkshopStatus",
+    "workshop_organiser",
+]

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime, utcnow
+from .enums import CheckInMethod, enum_column
+
+
+class Attendance(Base):
+    """A check-in: one registration present at one session, recorded once."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("registration_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    method: Mapped[CheckInMethod] = mapped_column(enum_column(CheckInMethod, "checkin_method"))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    device: Mapped[str] = mapped_column(String(100), default="")
+    client_nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    registration: Mapped["Registration"] = relationship()  # noqa: F821
+    session: Mapped["Session"] = relationship()  # noqa: F821

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime, utcnow
+from .enums import (
+    AttendanceMode,
+    Gender,
+    OrganisationType,
+    RegistrationSource,
+    RegistrationStatus,
+    enum_column,
+)
+
+
+def new_token() -> str:
+    """An unguessable token: 32 bytes (256 bits), URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+_ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted')"
+
+
+class Registration(Base):
+    """One person at one workshop. Participants never need an account."""
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        # One active registration per (workshop, email); cancelled ones may repeat.
+        Index(
+            "uq_registration_active_email",
+            "workshop_id",
+            "email",
+            unique=True,
+            sqlite_where=text(_ACTIVE),
+            postgresql_where=text(_ACTIVE),
+        ),
+        Index("ix_registration_line", "workshop_id", "mode", "status", "created_at"),
+        UniqueConstraint("manage_token"),
+        UniqueConstraint("ticket_token"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"))
+    full_name: Mapped[str] = mapped_column(String(200))
+    # Optional Latin spelling for the certificate (e.g. "Li Hua").
+    latin_name: Mapped[str] = mapped_column(String(200), default="")
+    # Stored lower-cased so the uniqueness rule ignores case.
+    email: Mapped[str] = mapped_column(String(254))
+    mobile: Mapped[str] = mapped_column(String(40), default="")
+    organisation: Mapped[str] = mapped_column(String(300), default="")
+    organisation_type: Mapped[OrganisationType] = mapped_column(
+        enum_column(OrganisationType, "organisation_type"), default=OrganisationType.OTHER
+    )
+    job_title: Mapped[str] = mapped_column(String(200), default="")
+    gender: Mapped[Gender] = mapped_column(enum_column(Gender, "gender"), default=Gender.UNDISCLOSED)
+    city: Mapped[str] = mapped_column(String(100), default="")
+    mode: Mapped[AttendanceMode] = mapped_column(enum_column(AttendanceMode, "attendance_mode"))
+    needs: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus, "registration_status"))
+    source: Mapped[RegistrationSource] = mapped_column(
+        enum_column(RegistrationSource, "registration_source"), default=RegistrationSource.WEB
+    )
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    manage_token: Mapped[str] = mapped_column(String(64), default=new_token)
+    ticket_token: Mapped[str] = mapped_column(String(64), default=new_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    workshop: Mapped["Workshop"] = relationship()  # noqa: F821
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in RegistrationStatus.active()

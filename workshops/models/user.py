@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .base import Base, UTCDateTime, utcnow
+from .enums import Role, enum_column
+
+# Organisers see and scan only the workshops they are assigned to.
+workshop_organiser = Table(
+    "workshop_organiser",
+    Base.metadata,
+    Column("user_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("workshop_id", ForeignKey("workshop.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, Base):
+    """A staff account: admin, coordinator or organiser. Participants have none."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    workshops: Mapped[list["Workshop"]] = relationship(secondary=workshop_organiser)  # noqa: F821
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def can_schedule(self) -> bool:
+        return self.role in (Role.ADMIN, Role.COORDINATOR)
+
+    def can_access_workshop(self, workshop) -> bool:
+        """Admins and coordinators see every workshop; organisers their own."""
+        return self.can_schedule or any(w.id == workshop.id for w in self.workshops)

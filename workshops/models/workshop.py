@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime, utcnow
+from .enums import WorkshopFormat, WorkshopStatus, enum_column
+from .i18n import Bilingual
+
+
+class Workshop(Bilingual, Base):
+    """One workshop, training or forum: the unit people register for."""
+
+    __tablename__ = "workshop"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("onsite_capacity >= 0", name="onsite_capacity_not_negative"),
+        CheckConstraint("online_capacity >= 0", name="online_capacity_not_negative"),
+        CheckConstraint("training_hours >= 0", name="training_hours_not_negative"),
+        CheckConstraint(
+            "registration_closes_at IS NULL OR registration_closes_at <= ends_at",
+            name="registration_closes_before_end",
+        ),
+        CheckConstraint(
+            "registration_opens_at IS NULL OR registration_closes_at IS NULL"
+            " OR registration_opens_at < registration_closes_at",
+            name="registration_opens_before_close",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programme.id", ondelete="SET NULL"), index=True)
+    title_en: Mapped[str] = mapped_column(String(300))
+    title_zh: Mapped[str] = mapped_column(String(300), default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    description_zh: Mapped[str] = mapped_column(Text, default="")
+    format: Mapped[WorkshopFormat] = mapped_column(enum_column(WorkshopFormat, "workshop_format"))
+    status: Mapped[WorkshopStatus] = mapped_column(
+        enum_column(WorkshopStatus, "workshop_status"), default=WorkshopStatus.DRAFT, index=True
+    )
+    city: Mapped[str] = mapped_column(String(100), default="", index=True)
+    venue: Mapped[str] = mapped_column(String(300), default="")
+    # Shown only to registered online participants.
+    meeting_url: Mapped[str] = mapped_column(String(500), default="")
+    # IANA zone the organisers think in; times are stored in UTC.
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    onsite_capacity: Mapped[int] = mapped_column(Integer, default=0)
+    online_capacity: Mapped[int] = mapped_column(Integer, default=0)
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    training_hours: Mapped[Decimal] = mapped_column(Numeric(5, 1), default=Decimal("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    programme: Mapped["Programme | None"] = relationship(back_populates="workshops")  # noqa: F821
+    sessions: Mapped[list["Session"]] = relationship(
+        back_populates="workshop", cascade="all, delete-orphan", order_by="Session.starts_at"
+    )
+
+    @property
+    def title(self) -> str:
+        return self.localized("title")
+
+    @property
+    def description(self) -> str:
+        return self.localized("description")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, moment: datetime | None) -> datetime | None:
+        """A stored UTC moment as the clock on the venue wall shows it."""
+        return moment.astimezone(self.zone) if moment else None
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """Attendance modes this format allows."""
+        return {
+            WorkshopFormat.ONSITE: ("onsite",),
+            WorkshopFormat.ONLINE: ("online",),
+            WorkshopFormat.HYBRID: ("onsite", "online"),
+        }[self.format]
+
+    def capacity_for(self, mode: str) -> int:
+        return self.onsite_capacity if mode == "onsite" else self.online_capacity
+
+    def registration_open_at(self, moment: datetime) -> bool:
+        if self.status != WorkshopStatus.PUBLISHED:
+            return False
+        if self.registration_opens_at and moment < self.registration_opens_at:
+            return False
+        closes = self.registration_closes_at or self.ends_at
+        return moment < closes
+
+
+class Session(Bilingual, Base):
+    """One part of the agenda (Day 1 morning, study tour); attendance is per session."""
+
+    __tablename__ = "session"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"), index=True)
+    title_en: Mapped[str] = mapped_column(String(200))
+    title_zh: Mapped[str] = mapped_column(String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    room: Mapped[str] = mapped_column(String(200), default="")
+
+    workshop: Mapped[Workshop] = relationship(back_populates="sessions")
+
+    @property
+    def title(self) -> str:
+        return self.localized("title")

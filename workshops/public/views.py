@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from flask import Response, abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from ..extensions import db
+from ..models import WorkshopFormat
+from ..models.i18n import current_language
+from ..services import calendar, catalogue
+from ..urls import external_url, safe_next
+from . import bp
+
+
+@bp.route("/")
+def index():
+    city = request.args.get("city", "")
+    format = request.args.get("format", "")
+    workshops = catalogue.upcoming_workshops(city=city, format=format)
+    return render_template(
+        "public/index.html",
+        workshops=workshops,
+        seats=catalogue.seats_left(workshops),
+        cities=catalogue.upcoming_cities(),
+        formats=WorkshopFormat.choices(),
+        city=city,
+        format=format,
+    )
+
+
+def _public_workshop(workshop_id: int):
+    workshop = catalogue.published_workshop(workshop_id)
+    if workshop is None:
+        abort(404)
+    return workshop
+
+
+@bp.route("/workshops/<int:workshop_id>")
+def workshop(workshop_id: int):
+    workshop = _public_workshop(workshop_id)
+    return render_template(
+        "public/workshop.html", workshop=workshop, seats=catalogue.seats_left([workshop])[workshop.id]
+    )
+
+
+@bp.route("/workshops/<int:workshop_id>/calendar.ics")
+def workshop_calendar(workshop_id: int):
+    workshop = _public_workshop(workshop_id)
+    url = external_url("public.workshop", workshop_id=workshop.id)
+    body = calendar.workshop_ics(workshop, url, current_language())
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="workshop-{workshop.id}.ics"'},
+    )
+
+
+@bp.route("/language/<code>")
+def set_language(code: str):
+    """Remember the reader's language choice (in the session cookie)."""
+    if code in current_app.config["LANGUAGES"]:
+        session["language"] = code
+        session.permanent = True
+    return redirect(safe_next(request.args.get("next"), url_for("public.index")))
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as error:  # any failure here means the app cannot serve
+        current_app.logger.warning("health check: database unavailable: %s", error)
+        db.session.rollback()
+        database = "unavailable"
+    healthy = database == "ok"
+    return jsonify(status="ok" if healthy else "degraded", database=database), 200 if healthy else 503

@@ -1,0 +1,228 @@
+"""Scheduling: coordinators plan workshops, their agenda and programmes."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import Programme, Session, Workshop, WorkshopFormat, WorkshopStatus
+from . import audit
+from .errors import InvalidInput, NotAllowed
+
+
+@dataclass
+class WorkshopDetails:
+    """Everything a coordinator types in to describe a workshop. Times are aware."""
+
+    title_en: str
+    starts_at: datetime
+    ends_at: datetime
+    format: WorkshopFormat
+    title_zh: str = ""
+    description_en: str = ""
+    description_zh: str = ""
+    city: str = ""
+    venue: str = ""
+    meeting_url: str = ""
+    timezone: str = "Asia/Shanghai"
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    onsite_capacity: int = 0
+    online_capacity: int = 0
+    approval_required: bool = False
+    training_hours: Decimal = Decimal("0")
+    programme_id: int | None = None
+
+
+@dataclass
+class SessionDetails:
+    title_en: str
+    starts_at: datetime
+    ends_at: datetime
+    title_zh: str = ""
+    room: str = ""
+
+
+@dataclass
+class ProgrammeDetails:
+    code: str
+    name_en: str
+    name_zh: str = ""
+    description_en: str = ""
+    description_zh: str = ""
+
+
+def check_workshop(details: WorkshopDetails) -> None:
+    """Refuse workshop details that cannot describe a real event."""
+    errors = {}
+    if not details.title_en.strip() and not details.title_zh.strip():
+        errors["title_en"] = _l("Give the workshop a title in English or Chinese.")
+    if details.ends_at <= details.starts_at:
+        errors["ends_at"] = _l("The workshop must end after it starts.")
+    if details.onsite_capacity < 0:
+        errors["onsite_capacity"] = _l("Capacity cannot be negative.")
+    if details.online_capacity < 0:
+        errors["online_capacity"] = _l("Capacity cannot be negative.")
+    if details.training_hours < 0:
+        errors["training_hours"] = _l("Training hours cannot be negative.")
+    if details.registration_closes_at and details.registration_closes_at > details.ends_at:
+        errors["registration_closes_at"] = _l("Registration must close before the workshop ends.")
+    if (
+        details.registration_opens_at
+        and details.registration_closes_at
+        and details.registration_opens_at >= details.registration_closes_at
+    ):
+        errors["registration_opens_at"] = _l("Registration must open before it closes.")
+    if details.format in (WorkshopFormat.ONLINE, WorkshopFormat.HYBRID) and details.meeting_url:
+        if not details.meeting_url.startswith(("https://", "http://")):
+            errors["meeting_url"] = _l("The meeting link must start with https://")
+    try:
+        ZoneInfo(details.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = _l("Unknown time zone.")
+    if details.programme_id is not None and db.session.get(Programme, details.programme_id) is None:
+        errors["programme_id"] = _l("Unknown programme.")
+    if errors:
+        raise InvalidInput(errors)
+
+
+def create_workshop(details: WorkshopDetails, actor) -> Workshop:
+    """Create a draft workshop. Rule: details must pass ``check_workshop``."""
+    check_workshop(details)
+    workshop = Workshop(**asdict(details), status=WorkshopStatus.DRAFT)
+    db.session.add(workshop)
+    db.session.flush()
+    audit.record("workshop.create", workshop, actor)
+    db.session.commit()
+    return workshop
+
+
+def update_workshop(workshop: Workshop, details: WorkshopDetails, actor) -> Workshop:
+    """Change a workshop's details; the agenda must still fit inside its dates."""
+    check_workshop(details)
+    outside = [s for s in workshop.sessions if s.starts_at < details.starts_at or s.ends_at > details.ends_at]
+    if outside:
+        raise InvalidInput({"starts_at": _l("Some sessions fall outside these dates; move them first.")})
+    changed = {}
+    for name, value in asdict(details).items():
+        if getattr(workshop, name) != value:
+            changed[name] = str(value)
+            setattr(workshop, name, value)
+    audit.record("workshop.update", workshop, actor, changed=sorted(changed))
+    db.session.commit()
+    return workshop
+
+
+def duplicate_workshop(workshop: Workshop, actor) -> Workshop:
+    """Copy a workshop and its agenda as a new draft (to plan the next edition)."""
+    copy = Workshop(
+        **{name: getattr(workshop, name) for name in WorkshopDetails.__dataclass_fields__},
+        status=WorkshopStatus.DRAFT,
+    )
+    copy.title_en = f"{workshop.title_en} (copy)" if workshop.title_en else ""
+    copy.title_zh = f"{workshop.title_zh}（副本）" if workshop.title_zh else ""
+    copy.sessions = [
+        Session(title_en=s.title_en, title_zh=s.title_zh, starts_at=s.starts_at, ends_at=s.ends_at, room=s.room)
+        for s in workshop.sessions
+    ]
+    db.session.add(copy)
+    db.session.flush()
+    audit.record("workshop.duplicate", copy, actor, source_id=workshop.id)
+    db.session.commit()
+    return copy
+
+
+def publish_workshop(workshop: Workshop, actor) -> Workshop:
+    """Make a draft visible on the public list. A cancelled workshop stays cancelled."""
+    if workshop.status == WorkshopStatus.CANCELLED:
+        raise NotAllowed(_l("A cancelled workshop cannot be published again; duplicate it instead."))
+    if workshop.format != WorkshopFormat.ONLINE and workshop.onsite_capacity == 0 and workshop.online_capacity == 0:
+        raise NotAllowed(_l("Set a capacity before publishing."))
+    if workshop.format == WorkshopFormat.ONLINE and workshop.online_capacity == 0:
+        raise NotAllowed(_l("Set a capacity before publishing."))
+    workshop.status = WorkshopStatus.PUBLISHED
+    audit.record("workshop.publish", workshop, actor)
+    db.session.commit()
+    return workshop
+
+
+def cancel_workshop(workshop: Workshop, actor, reason: str = "") -> Workshop:
+    """Cancel a workshop; it stays visible, marked cancelled, and takes no registrations."""
+    workshop.status = WorkshopStatus.CANCELLED
+    audit.record("workshop.cancel", workshop, actor, reason=reason)
+    db.session.commit()
+    return workshop
+
+
+def _check_session(workshop: Workshop, details: SessionDetails) -> None:
+    errors = {}
+    if not details.title_en.strip() and not details.title_zh.strip():
+        errors["title_en"] = _l("Give the session a title in English or Chinese.")
+    if details.ends_at <= details.starts_at:
+        errors["ends_at"] = _l("The session must end after it starts.")
+    elif details.starts_at < workshop.starts_at or details.ends_at > workshop.ends_at:
+        errors["starts_at"] = _l("The session must take place within the workshop's dates.")
+    if errors:
+        raise InvalidInput(errors)
+
+
+def add_session(workshop: Workshop, details: SessionDetails, actor) -> Session:
+    """Add a part of the agenda; it must lie within the workshop's dates."""
+    _check_session(workshop, details)
+    session = Session(workshop=workshop, **asdict(details))
+    db.session.add(session)
+    db.session.flush()
+    audit.record("session.create", session, actor, workshop_id=workshop.id)
+    db.session.commit()
+    return session
+
+
+def update_session(session: Session, details: SessionDetails, actor) -> Session:
+    _check_session(session.workshop, details)
+    for name, value in asdict(details).items():
+        setattr(session, name, value)
+    audit.record("session.update", session, actor, workshop_id=session.workshop_id)
+    db.session.commit()
+    return session
+
+
+def delete_session(session: Session, actor) -> None:
+    audit.record("session.delete", session, actor, workshop_id=session.workshop_id, title=session.title_en)
+    db.session.delete(session)
+    db.session.commit()
+
+
+def _check_programme(details: ProgrammeDetails, current: Programme | None = None) -> None:
+    errors = {}
+    code = details.code.strip().upper()
+    if not code or not code.replace("-", "").isalnum() or len(code) > 16:
+        errors["code"] = _l("Use up to 16 letters or digits for the code, e.g. QA.")
+    else:
+        clash = db.session.execute(db.select(Programme).filter_by(code=code)).scalar_one_or_none()
+        if clash is not None and clash is not current:
+            errors["code"] = _l("Another programme already uses this code.")
+    if not details.name_en.strip() and not details.name_zh.strip():
+        errors["name_en"] = _l("Give the programme a name in English or Chinese.")
+    if errors:
+        raise InvalidInput(errors)
+
+
+def save_programme(details: ProgrammeDetails, actor, programme: Programme | None = None) -> Programme:
+    """Create or rename a programme; codes are unique (they prefix certificate serials)."""
+    _check_programme(details, programme)
+    if programme is None:
+        programme = Programme()
+        db.session.add(programme)
+    programme.code = details.code.strip().upper()
+    programme.name_en = details.name_en.strip()
+    programme.name_zh = details.name_zh.strip()
+    programme.description_en = details.description_en
+    programme.description_zh = details.description_zh
+    db.session.flush()
+    audit.record("programme.save", programme, actor)
+    db.session.commit()
+    return programme

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..forms import select_choices
+from ..models import WorkshopFormat
+from ..services.scheduling import ProgrammeDetails, SessionDetails, WorkshopDetails
+
+TIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+TIMEZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Bangkok", "Europe/Geneva", "UTC"]
+
+
+def _text(field) -> str:
+    """A text field's value, trimmed; an absent optional field is empty."""
+    return (field.data or "").strip()
+
+
+def aware(value: datetime | None, zone: str) -> datetime | None:
+    """A wall-clock time typed for a venue, made aware in the venue's zone."""
+    return value.replace(tzinfo=ZoneInfo(zone)) if value else None
+
+
+class WorkshopForm(FlaskForm):
+    programme_id = SelectField(_l("Programme"), coerce=int, validators=[Optional()])
+    title_en = StringField(_l("Title (English)"), validators=[Length(max=300)])
+    title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=300)])
+    description_en = TextAreaField(_l("Description (English)"))
+    description_zh = TextAreaField(_l("Description (Chinese)"))
+    format = SelectField(_l("Format"), choices=lambda: select_choices(WorkshopFormat.choices()), validators=[DataRequired()])
+    city = StringField(_l("City"), validators=[Length(max=100)])
+    venue = StringField(_l("Venue"), validators=[Length(max=300)])
+    meeting_url = URLField(_l("Meeting link (shown only to registered online participants)"), validators=[Length(max=500)])
+    timezone = SelectField(_l("Time zone"), choices=select_choices((z, z) for z in TIMEZONES), default="Asia/Shanghai")
+    starts_at = DateTimeLocalField(_l("Starts"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the start date and time."))])
+    ends_at = DateTimeLocalField(_l("Ends"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the end date and time."))])
+    registration_opens_at = DateTimeLocalField(_l("Registration opens"), format=TIME_FORMAT, validators=[Optional()])
+    registration_closes_at = DateTimeLocalField(_l("Registration closes"), format=TIME_FORMAT, validators=[Optional()])
+    onsite_capacity = IntegerField(_l("Onsite seats"), default=0, validators=[InputRequired(_l("Enter a number.")), NumberRange(min=0, message=_l("Capacity cannot be negative."))])
+    online_capacity = IntegerField(_l("Online seats"), default=0, validators=[InputRequired(_l("Enter a number.")), NumberRange(min=0, message=_l("Capacity cannot be negative."))])
+    approval_required = BooleanField(_l("Registrations need a coordinator's approval"))
+    training_hours = DecimalField(_l("Training hours"), places=1, default=Decimal("0"), validators=[InputRequired(_l("Enter a number.")), NumberRange(min=0, message=_l("Training hours cannot be negative."))])
+
+    def details(self) -> WorkshopDetails:
+        zone = self.timezone.data
+        return WorkshopDetails(
+            title_en=_text(self.title_en),
+            title_zh=_text(self.title_zh),
+            description_en=_text(self.description_en),
+            description_zh=_text(self.description_zh),
+            format=WorkshopFormat(self.format.data),
+            city=_text(self.city),
+            venue=_text(self.venue),
+            meeting_url=_text(self.meeting_url),
+            timezone=zone,
+            starts_at=aware(self.starts_at.data, zone),
+            ends_at=aware(self.ends_at.data, zone),
+            registration_opens_at=aware(self.registration_opens_at.data, zone),
+            registration_closes_at=aware(self.registration_closes_at.data, zone),
+            onsite_capacity=self.onsite_capacity.data,
+            online_capacity=self.online_capacity.data,
+            approval_required=self.approval_required.data,
+            training_hours=self.training_hours.data,
+            programme_id=self.programme_id.data or None,
+        )
+
+
+class SessionForm(FlaskForm):
+    title_en = StringField(_l("Title (English)"), validators=[Length(max=200)])
+    title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=200)])
+    starts_at = DateTimeLocalField(_l("Starts"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the start date and time."))])
+    ends_at = DateTimeLocalField(_l("Ends"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the end date and time."))])
+    room = StringField(_l("Room"), validators=[Length(max=200)])
+
+    def details(self, zone: str) -> SessionDetails:
+        return SessionDetails(
+            title_en=_text(self.title_en),
+            title_zh=_text(self.title_zh),
+            starts_at=aware(self.starts_at.data, zone),
+            ends_at=aware(self.ends_at.data, zone),
+            room=_text(self.room),
+        )
+
+
+class ProgrammeForm(FlaskForm):
+    code = StringField(_l("Code (for certificate numbers, e.g. QA)"), validators=[DataRequired(_l("Enter a code.")), Length(max=16)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=200)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[Length(max=200)])
+    description_en = TextAreaField(_l("Description (English)"))
+    description_zh = TextAreaField(_l("Description (Chinese)"))
+
+    def details(self) -> ProgrammeDetails:
+        return ProgrammeDetails(
+            code=_text(self.code), name_en=_text(self.name_en), name_zh=_text(self.name_zh),
+            description_en=_text(self.description_en), description_zh=_text(self.description_zh),
+        )
+
+
+class OrganisersForm(FlaskForm):
+    organisers = SelectMultipleField(_l("Organisers who may check people in"), coerce=int)
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (shown to registrants)"), validators=[Length(max=1000)])

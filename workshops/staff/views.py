@@ -1,0 +1,234 @@
+"""Staff pages: the dashboard, scheduling workshops and their agenda, programmes."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
+from ..extensions import db
+from ..forms import apply_errors, select_choices
+from ..models import Programme, Role, Session, User, Workshop
+from ..services import catalogue, scheduling, users
+from ..services.errors import InvalidInput, NotAllowed
+from . import bp
+from .forms import CancelForm, OrganisersForm, ProgrammeForm, SessionForm, WorkshopForm
+
+
+@bp.route("/")
+@login_required
+def dashboard():
+    if current_user.can_schedule:
+        workshops = list(db.session.scalars(select(Workshop).order_by(Workshop.starts_at.desc())))
+    else:
+        workshops = sorted(current_user.workshops, key=lambda w: w.starts_at, reverse=True)
+    return render_template("staff/dashboard.html", workshops=workshops, seats=catalogue.seats_left(workshops))
+
+
+def _programme_choices():
+    programmes = db.session.scalars(select(Programme).order_by(Programme.code))
+    return select_choices([(0, _("— none —"))] + [(p.id, f"{p.code} · {p.name}") for p in programmes])
+
+
+@bp.route("/workshops/new", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def new_workshop():
+    form = WorkshopForm()
+    form.programme_id.choices = _programme_choices()
+    if form.validate_on_submit():
+        try:
+            workshop = scheduling.create_workshop(form.details(), current_user)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Workshop saved as a draft. Add its sessions, then publish it."), "success")
+            return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+    return render_template("staff/workshop_form.html", form=form, workshop=None)
+
+
+@bp.route("/workshops/<int:workshop_id>")
+@login_required
+def workshop(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    organisers = OrganisersForm(organisers=[u.id for u in _assigned_organisers(workshop)])
+    organisers.organisers.choices = _organiser_choices()
+    return render_template(
+        "staff/workshop.html",
+        workshop=workshop,
+        seats=catalogue.seats_left([workshop])[workshop.id],
+        session_form=SessionForm(),
+        organisers_form=organisers,
+        cancel_form=CancelForm(),
+        action_form=FlaskForm(),
+    )
+
+
+@bp.route("/workshops/<int:workshop_id>/edit", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def edit_workshop(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = WorkshopForm(obj=workshop)
+    form.programme_id.choices = _programme_choices()
+    if not form.is_submitted():
+        for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+            value = workshop.local(getattr(workshop, name))
+            getattr(form, name).data = value.replace(tzinfo=None) if value else None
+        form.programme_id.data = workshop.programme_id or 0
+    if form.validate_on_submit():
+        try:
+            scheduling.update_workshop(workshop, form.details(), current_user)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+    return render_template("staff/workshop_form.html", form=form, workshop=workshop)
+
+
+@bp.route("/workshops/<int:workshop_id>/duplicate", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def duplicate_workshop(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    copy = scheduling.duplicate_workshop(workshop, current_user)
+    flash(_("A draft copy was made. Change its dates, then publish it."), "success")
+    return redirect(url_for("staff.edit_workshop", workshop_id=copy.id))
+
+
+@bp.route("/workshops/<int:workshop_id>/publish", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def publish_workshop(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        scheduling.publish_workshop(workshop, current_user)
+    except NotAllowed as error:
+        flash(error.message, "error")
+    else:
+        flash(_("The workshop is published and open on the public list."), "success")
+    return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+
+
+@bp.route("/workshops/<int:workshop_id>/cancel", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def cancel_workshop(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    scheduling.cancel_workshop(workshop, current_user, form.reason.data or "")
+    flash(_("The workshop is cancelled."), "success")
+    return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def add_session(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = SessionForm()
+    if form.validate_on_submit():
+        try:
+            scheduling.add_session(workshop, form.details(workshop.timezone), current_user)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Session added."), "success")
+            return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+    return _render_session_form(workshop, form, None), 422
+
+
+def _session_of(workshop_id: int, session_id: int) -> Session:
+    workshop = workshop_for_staff(workshop_id)
+    session = db.session.get(Session, session_id)
+    if session is None or session.workshop_id != workshop.id:
+        abort(404)
+    return session
+
+
+def _render_session_form(workshop, form, session):
+    return render_template("staff/session_form.html", workshop=workshop, form=form, session=session)
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions/<int:session_id>", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def edit_session(workshop_id: int, session_id: int):
+    session = _session_of(workshop_id, session_id)
+    workshop = session.workshop
+    form = SessionForm(obj=session)
+    if not form.is_submitted():
+        form.starts_at.data = workshop.local(session.starts_at).replace(tzinfo=None)
+        form.ends_at.data = workshop.local(session.ends_at).replace(tzinfo=None)
+    if form.validate_on_submit():
+        try:
+            scheduling.update_session(session, form.details(workshop.timezone), current_user)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Session saved."), "success")
+            return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+    return _render_session_form(workshop, form, session)
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions/<int:session_id>/delete", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def delete_session(workshop_id: int, session_id: int):
+    session = _session_of(workshop_id, session_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    scheduling.delete_session(session, current_user)
+    flash(_("Session removed."), "success")
+    return redirect(url_for("staff.workshop", workshop_id=workshop_id))
+
+
+def _organiser_choices():
+    organisers = db.session.scalars(select(User).where(User.role == Role.ORGANISER).order_by(User.email))
+    return select_choices((u.id, f"{u.name} <{u.email}>" if u.name else u.email) for u in organisers)
+
+
+def _assigned_organisers(workshop):
+    return [u for u in db.session.scalars(select(User).where(User.role == Role.ORGANISER)) if workshop in u.workshops]
+
+
+@bp.route("/workshops/<int:workshop_id>/organisers", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def assign_organisers(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = OrganisersForm()
+    form.organisers.choices = _organiser_choices()
+    if not form.validate_on_submit():
+        flash(_("Choose organisers from the list."), "error")
+    else:
+        chosen = [db.session.get(User, user_id) for user_id in form.organisers.data]
+        users.assign_organisers(workshop, chosen, current_user)
+        flash(_("Organisers updated."), "success")
+    return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+
+
+@bp.route("/programmes")
+@requires_role(*SCHEDULERS)
+def programmes():
+    rows = db.session.scalars(select(Programme).order_by(Programme.code))
+    return render_template("staff/programmes.html", programmes=list(rows))
+
+
+@bp.route("/programmes/new", methods=["GET", "POST"])
+@bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def programme_form(programme_id: int | None = None):
+    programme = db.session.get(Programme, programme_id) if programme_id else None
+    if programme_id and programme is None:
+        abort(404)
+    form = ProgrammeForm(obj=programme)
+    if form.validate_on_submit():
+        try:
+            scheduling.save_programme(form.details(), current_user, programme)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Programme saved."), "success")
+            return redirect(url_for("staff.programmes"))
+    return render_template("staff/programme_form.html", form=form, programme=programme)
