@@ -57,6 +57,10 @@ def base_config(database_url: str) -> dict:
         "BASE_URL": "http://workshops.test",
         "SERVER_NAME": None,
         "MAIL_SUPPRESS_SEND": True,
+        "MAIL_DEFAULT_SENDER": "workshops@example.org",
+        # Jobs run in the caller in most tests; test_outbox runs a real worker.
+        "CELERY": {"broker_url": "memory://", "task_always_eager": True, "task_ignore_result": True,
+                   "result_backend": "cache+memory://", "task_eager_propagates": True},
     }
 
 
@@ -216,3 +220,53 @@ def make_workshop(app):
         return workshop
 
     return make
+
+
+class Mailbox:
+    """Messages received by a real SMTP server (aiosmtpd) on a free local port."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def to(self, address):
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_port():
+    return free_port()
+
+
+@pytest.fixture
+def mailbox(app, smtp_port):
+    """A real SMTP server; the app sends to it (start it late to simulate an outage)."""
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    box.controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port, MAIL_SUPPRESS_SEND=False)
+    app.extensions["mail"].server = "127.0.0.1"
+    app.extensions["mail"].port = smtp_port
+    app.extensions["mail"].suppress = False
+    box.start = box.controller.start
+    box.stop = box.controller.stop
+    yield box
+    try:
+        box.controller.stop()
+    except AssertionError:  # never started or already stopped
+        pass

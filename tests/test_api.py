@@ -35,3 +35,56 @@ def test_filters_are_validated(client, make_workshop):
     make_workshop()
     assert client.get("/api/v1/workshops/?format=online").json == []
     assert len(client.get("/api/v1/workshops/?format=hybrid").json) == 1
+
+
+def test_public_registration_follows_the_form_rules(client, make_workshop, db):
+    from workshops.models import Registration
+
+    workshop = make_workshop(onsite_capacity=1)
+    body = {"full_name": "李华", "email": "li@example.org", "mode": "onsite", "consent": True, "language": "zh"}
+    response = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json=body)
+    assert response.status_code == 201 and response.json["outcome"] == "confirmed"
+    token = db.session.scalars(db.select(Registration)).one().manage_token
+    assert response.json["ticket_url"] == f"http://workshops.test/r/{token}"
+    second = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json={**body, "email": "x@example.org"})
+    assert second.json["outcome"] == "waitlisted"
+    again = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json=body)
+    assert again.status_code == 200 and again.json == {"outcome": "already_registered", "status": "confirmed", "ticket_url": None}
+
+
+def test_public_registration_errors_are_field_by_field_and_translated(client, make_workshop, db):
+    from workshops.models import Registration
+
+    workshop = make_workshop()
+    response = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json={
+        "full_name": "", "email": "nope", "mode": "onsite", "consent": False}, headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 422
+    assert response.json["errors"]["full_name"] == ["请输入您的姓名。"]
+    assert set(response.json["errors"]) == {"full_name", "email", "consent"}
+    missing = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json={"full_name": "A"})
+    assert missing.status_code == 422 and "email" in missing.json["errors"]["json"]
+    assert client.post("/api/v1/workshops/999/registrations", json={}).status_code in (404, 422)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 0
+
+
+def test_staff_registration_endpoints_check_who_asks(client, auth, make_user, make_workshop):
+    from tests.helpers import applicant
+    from workshops.models import Role
+    from workshops.services import registration as registrations
+
+    workshop = make_workshop()
+    other = make_workshop(title_en="Other")
+    registration = registrations.register(workshop.id, applicant(1)).registration
+    assert client.get(f"/api/v1/workshops/{workshop.id}/registrations").status_code == 401
+    assert client.get(f"/api/v1/registrations/{registration.id}").status_code == 401
+    organiser = make_user(Role.ORGANISER)
+    organiser.workshops.append(other)
+    auth.login(organiser)
+    assert client.get(f"/api/v1/workshops/{workshop.id}/registrations").status_code == 403
+    assert client.get(f"/api/v1/registrations/{registration.id}").status_code == 403
+    auth.logout()
+    auth.login(make_user(Role.COORDINATOR))
+    rows = client.get(f"/api/v1/workshops/{workshop.id}/registrations?q=person1").json
+    assert [r["email"] for r in rows] == ["person1@example.org"]
+    detail = client.get(f"/api/v1/registrations/{registration.id}").json
+    assert detail["full_name"] == "参加者1" and "manage_token" not in detail and "ticket_token" not in detail

@@ -17,11 +17,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    from .config import load_config
+    from .config import engine_options, load_config
 
     app.config.from_mapping(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _init_extensions(app)
@@ -69,9 +70,11 @@ def _register_blueprints(app: Flask) -> None:
     from .api import register_api
     from .auth import bp as auth_bp
     from .public import bp as public_bp
+    from .registration import bp as registration_bp
     from .staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(registration_bp)
     app.register_blueprint(staff_bp)
     register_api(app)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from .services import users as user_service
 from .services.errors import InvalidInput
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
+outbox_cli = AppGroup("outbox", help="Inspect and deliver queued emails.")
 translate_cli = AppGroup("translate", help="Extract, update and compile the translation catalogues.")
 TRANSLATIONS = Path(__file__).parent / "translations"
 ROOT = Path(__file__).parent.parent
@@ -61,8 +63,45 @@ def seed_demo():
         click.echo(f"  {role:<12} {email:<28} password: {password}")
 
 
+@outbox_cli.command("send")
+def outbox_send():
+    """Deliver every email that is due now (the worker does this every 30 s)."""
+    from .services import outbox
+
+    result = outbox.deliver_due(limit=10_000)
+    click.echo(f"sent {result['sent']}, failed {result['failed']}")
+
+
+@outbox_cli.command("status")
+def outbox_status():
+    """Count queued, sent and failed emails, and show the latest failures."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import OutboxMessage, OutboxStatus
+    from .services import outbox
+
+    for status, count in outbox.status_counts().items():
+        click.echo(f"{status:<8} {count}")
+    failing = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.last_error != "", OutboxMessage.status != OutboxStatus.SENT)
+        .order_by(OutboxMessage.id.desc()).limit(5)
+    )
+    for message in failing:
+        click.echo(f"  #{message.id} to {message.recipient}, {message.attempts} attempts: {message.last_error}")
+
+
+@outbox_cli.command("retry-failed")
+def outbox_retry_failed():
+    """Queue failed emails again (after fixing the mail settings)."""
+    from .services import outbox
+
+    click.echo(f"{outbox.retry_failed()} messages queued again")
+
+
 def _pybabel(*args: str) -> None:
-    subprocess.run(["pybabel", *args], check=True, cwd=ROOT)
+    # The pybabel of this interpreter's environment, even when .venv is not activated.
+    subprocess.run([str(Path(sys.executable).parent / "pybabel"), *args], check=True, cwd=ROOT)
 
 
 @translate_cli.command("update")
@@ -83,4 +122,5 @@ def translate_compile():
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(translate_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo)

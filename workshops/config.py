@@ -57,6 +57,14 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+def engine_options(url: str) -> dict:
+    """Connection settings for the database the app ends up using."""
+    if url.startswith("sqlite"):
+        # Writers queue on SQLite's lock instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": _int("DB_POOL_SIZE", 10), "max_overflow": 20}
+
+
 def load_config(instance_path: str) -> dict:
     """Return the app's settings from the environment (see README for the table)."""
     instance = Path(instance_path)
@@ -72,7 +80,6 @@ def load_config(instance_path: str) -> dict:
         "APP_ENV": env,
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
         "LANGUAGES": languages,
@@ -102,6 +109,9 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Generous: a factory hall or college shares one address behind NAT.
+        "REGISTRATION_RATE_LIMIT": os.environ.get("REGISTRATION_RATE_LIMIT", "30 per minute;300 per hour"),
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 12),
         # Cookies: secure by default in production (served over HTTPS there).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

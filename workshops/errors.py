@@ -20,10 +20,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if _wants_json():
-            body = {"code": error.code, "status": error.name, "message": error.description}
-            messages = (getattr(error, "data", None) or {}).get("messages")
-            if messages:  # webargs validation errors, field by field
-                body["errors"] = messages
+            data = getattr(error, "data", None) or {}
+            body = {"code": error.code, "status": error.name, "message": data.get("message", error.description)}
+            # Field-by-field errors: ours ("errors") or webargs' schema validation ("messages").
+            errors = data.get("errors") or data.get("messages")
+            if errors:
+                body["errors"] = errors
             return jsonify(body), error.code
         titles = {
             400: _("Bad request"),

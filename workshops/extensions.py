@@ -37,8 +37,11 @@ def init_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    from . import tasks
+
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
+    celery_app.conf.beat_schedule = tasks.BEAT_SCHEDULE
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

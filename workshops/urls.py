@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -14,5 +14,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link built on BASE_URL (works outside requests, e.g. in workers)."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+    """An absolute link on BASE_URL, the same inside a request, a worker or a command."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)

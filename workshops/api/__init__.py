@@ -7,8 +7,11 @@ from ..extensions import api, csrf
 
 
 def register_api(app: Flask) -> None:
+    from .registrations import blp as registrations_blp
     from .workshops import blp as workshops_blp
 
-    # The API is called by scripts and the scanner app, not by HTML forms.
-    csrf.exempt(workshops_blp)
+    # The API is called by scripts and apps, not by HTML forms; its staff endpoints only read.
+    for blueprint in (workshops_blp, registrations_blp):
+        csrf.exempt(blueprint)
     api.register_blueprint(workshops_blp, url_prefix="/api/v1/workshops")
+    api.register_blueprint(registrations_blp, url_prefix="/api/v1")

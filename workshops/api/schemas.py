@@ -42,3 +42,58 @@ class WorkshopDetailSchema(WorkshopSchema):
 class WorkshopQuerySchema(Schema):
     city = fields.Str(load_default="")
     format = fields.Str(load_default="", metadata={"enum": ["", "onsite", "online", "hybrid"]})
+
+
+class RegistrationInSchema(Schema):
+    """What a participant sends to register (the same rules as the web form)."""
+
+    full_name = fields.Str(required=True)
+    email = fields.Str(required=True)
+    mode = fields.Str(required=True, metadata={"enum": ["onsite", "online"]})
+    consent = fields.Bool(required=True, metadata={"description": "Agreement to the privacy notice"})
+    latin_name = fields.Str()
+    mobile = fields.Str()
+    organisation = fields.Str()
+    organisation_type = fields.Str(metadata={"enum": ["enterprise", "tvet", "government", "employers", "workers", "research", "other"]})
+    job_title = fields.Str()
+    gender = fields.Str(metadata={"enum": ["woman", "man", "another", "undisclosed"]})
+    city = fields.Str()
+    needs = fields.Str()
+    language = fields.Str(metadata={"enum": ["en", "zh"]})
+
+
+class RegistrationOutcomeSchema(Schema):
+    outcome = fields.Str(metadata={"enum": ["confirmed", "waitlisted", "pending", "already_registered"]})
+    status = fields.Str()
+    ticket_url = fields.Str(allow_none=True, metadata={"description": "The personal ticket page (omitted for an existing registration: it is emailed)"})
+
+
+class RegistrationSchema(Schema):
+    """A registration as staff see it (tokens are never exposed)."""
+
+    id = fields.Int()
+    workshop_id = fields.Int()
+    full_name = fields.Str()
+    latin_name = fields.Str()
+    email = fields.Str()
+    mobile = fields.Str()
+    organisation = fields.Str()
+    organisation_type = fields.Str()
+    job_title = fields.Str()
+    gender = fields.Str()
+    city = fields.Str()
+    mode = fields.Str()
+    status = fields.Str()
+    source = fields.Str()
+    language = fields.Str()
+    needs = fields.Str()
+    consent_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class RegistrationQuerySchema(Schema):
+    status = fields.Str(load_default="")
+    mode = fields.Str(load_default="")
+    organisation_type = fields.Str(load_default="")
+    city = fields.Str(load_default="")
+    q = fields.Str(load_default="", metadata={"description": "Search name, email, phone or organisation"})

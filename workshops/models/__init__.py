@@ -13,6 +13,7 @@ from .enums import (
     WorkshopFormat,
     WorkshopStatus,
 )
+from .job import Job
 from .outbox import OutboxMessage
 from .programme import Programme
 from .registration import Registration
@@ -20,7 +21,7 @@ from .user import User, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
-    "Attendance", "AttendanceMode", "AuditEvent", "CheckInMethod", "Gender", "OrganisationType",
+    "Attendance", "AttendanceMode", "AuditEvent", "CheckInMethod", "Gender", "Job", "OrganisationType",
     "OutboxMessage", "OutboxStatus", "Programme", "Registration", "RegistrationSource",
     "RegistrationStatus", "Role", "Session", "User", "Workshop", "WorkshopFormat", "WorkshopStatus",
     "workshop_organiser",

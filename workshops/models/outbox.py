@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .enums import OutboxStatus, enum_column
@@ -23,7 +23,8 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
-    # [{"filename", "content_type", "data_b64", "cid"?}] — small files only (QR, .ics).
+    # Names of attachments built at delivery time ("ticket_qr", "calendar"),
+    # so a rotated ticket is never sent out stale.
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registration.id", ondelete="SET NULL"), index=True
@@ -36,3 +37,5 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    registration: Mapped["Registration | None"] = relationship()  # noqa: F821

@@ -36,10 +36,9 @@ def _public_workshop(workshop_id: int):
 
 @bp.route("/workshops/<int:workshop_id>")
 def workshop(workshop_id: int):
-    workshop = _public_workshop(workshop_id)
-    return render_template(
-        "public/workshop.html", workshop=workshop, seats=catalogue.seats_left([workshop])[workshop.id]
-    )
+    from ..registration.views import render_workshop_page
+
+    return render_workshop_page(_public_workshop(workshop_id))
 
 
 @bp.route("/workshops/<int:workshop_id>/calendar.ics")
@@ -52,6 +51,11 @@ def workshop_calendar(workshop_id: int):
         mimetype="text/calendar",
         headers={"Content-Disposition": f'attachment; filename="workshop-{workshop.id}.ics"'},
     )
+
+
+@bp.route("/privacy")
+def privacy():
+    return render_template("public/privacy.html")
 
 
 @bp.route("/language/<code>")

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Programme, Session, Workshop, WorkshopFormat, WorkshopStatus
-from . import audit
+from . import audit, outbox, registration
 from .errors import InvalidInput, NotAllowed
 
 
@@ -102,8 +102,12 @@ def create_workshop(details: WorkshopDetails, actor) -> Workshop:
 
 
 def update_workshop(workshop: Workshop, details: WorkshopDetails, actor) -> Workshop:
-    """Change a workshop's details; the agenda must still fit inside its dates."""
+    """Change a workshop's details; the agenda must still fit inside its dates.
+
+    Seats added by a capacity increase go to the waiting list at once.
+    """
     check_workshop(details)
+    workshop = registration.lock_workshop(workshop.id)
     outside = [s for s in workshop.sessions if s.starts_at < details.starts_at or s.ends_at > details.ends_at]
     if outside:
         raise InvalidInput({"starts_at": _l("Some sessions fall outside these dates; move them first.")})
@@ -113,7 +117,10 @@ def update_workshop(workshop: Workshop, details: WorkshopDetails, actor) -> Work
             changed[name] = str(value)
             setattr(workshop, name, value)
     audit.record("workshop.update", workshop, actor, changed=sorted(changed))
+    promoted = [r for mode in workshop.modes for r in registration.promote_waitlist(workshop, mode)]
     db.session.commit()
+    if promoted:
+        outbox.kick()
     return workshop
 
 

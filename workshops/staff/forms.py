@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -118,3 +119,11 @@ class OrganisersForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Reason (shown to registrants)"), validators=[Length(max=1000)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (sent to the person)"), validators=[Length(max=1000)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Nominations file (.csv or .xlsx)"), validators=[FileRequired(_l("Choose a file to upload."))])

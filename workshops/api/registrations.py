@@ -1,0 +1,85 @@
+"""Registration API: public sign-up (same rules as the form) and staff reading."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+
+from ..extensions import db, limiter
+from ..models import Registration, RegistrationSource, Workshop
+from ..services import catalogue, roster
+from ..services import registration as registrations
+from ..services.errors import InvalidInput, NotAllowed
+from ..services.registration import Applicant, Outcome
+from ..urls import external_url
+from .schemas import (
+    RegistrationInSchema,
+    RegistrationOutcomeSchema,
+    RegistrationQuerySchema,
+    RegistrationSchema,
+)
+
+blp = Blueprint("api_registrations", __name__, description="Registrations")
+
+
+def staff_workshop(workshop_id: int):
+    """The workshop if the signed-in staff member may see it (401/404/403 otherwise)."""
+    if not current_user.is_authenticated:
+        abort(401, message="Sign in as staff.")
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None:
+        abort(404, message="No workshop with this id.")
+    if not current_user.can_access_workshop(workshop):
+        abort(403, message="You do not have access to this workshop.")
+    return workshop
+
+
+@blp.route("/workshops/<int:workshop_id>/registrations", methods=["POST"])
+@limiter.limit(lambda: current_app.config["REGISTRATION_RATE_LIMIT"])
+@blp.arguments(RegistrationInSchema)
+@blp.response(201, RegistrationOutcomeSchema)
+@blp.alt_response(200, schema=RegistrationOutcomeSchema, description="Already registered: the confirmation is re-sent")
+@blp.alt_response(404, description="No published workshop with this id")
+@blp.alt_response(409, description="Registration is closed")
+@blp.alt_response(422, description="Invalid details, field by field")
+def register(data, workshop_id: int):
+    """Register for a published workshop. No account needed; the ticket link is emailed."""
+    if catalogue.published_workshop(workshop_id) is None:
+        abort(404, message="No published workshop with this id.")
+    try:
+        result = registrations.register(workshop_id, Applicant.from_mapping(data), source=RegistrationSource.API)
+    except InvalidInput as error:
+        abort(422, message=str(error.message), errors={field: [str(m)] for field, m in error.errors.items()})
+    except NotAllowed as error:
+        abort(409, message=str(error.message))
+    if result.outcome == Outcome.ALREADY_REGISTERED:
+        return {"outcome": result.outcome.value, "status": result.registration.status.value, "ticket_url": None}, 200
+    ticket_url = external_url("registration.ticket", token=result.registration.manage_token)
+    return {"outcome": result.outcome.value, "status": result.registration.status.value, "ticket_url": ticket_url}
+
+
+@blp.route("/workshops/<int:workshop_id>/registrations", methods=["GET"])
+@blp.arguments(RegistrationQuerySchema, location="query")
+@blp.response(200, RegistrationSchema(many=True))
+@blp.alt_response(401, description="Not signed in")
+@blp.alt_response(403, description="Not your workshop")
+def list_registrations(query, workshop_id: int):
+    """A workshop's registrations, filtered and searched (staff only)."""
+    workshop = staff_workshop(workshop_id)
+    return roster.registrations(workshop, roster.RosterFilter(**query))
+
+
+@blp.route("/registrations/<int:registration_id>")
+@blp.response(200, RegistrationSchema)
+@blp.alt_response(401, description="Not signed in")
+@blp.alt_response(403, description="Not your workshop")
+@blp.alt_response(404, description="No registration with this id")
+def get_registration(registration_id: int):
+    """One registration (staff only)."""
+    if not current_user.is_authenticated:
+        abort(401, message="Sign in as staff.")
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        abort(404, message="No registration with this id.")
+    staff_workshop(registration.workshop_id)
+    return registration

@@ -1,0 +1,137 @@
+"""Participants: register without an account, then manage it from the ticket page."""
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..extensions import limiter
+from ..forms import apply_errors, select_choices
+from ..models import AttendanceMode, RegistrationSource
+from ..models.base import utcnow
+from ..models.i18n import current_language
+from ..services import calendar, catalogue, registration as registrations, tickets
+from ..services.errors import InvalidInput, NotAllowed
+from ..services.registration import Outcome
+from ..urls import external_url
+from . import bp
+from .forms import ConfirmForm, ModeSwitchForm, RegistrationForm
+
+
+def _registration_limit() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+def render_workshop_page(workshop, form=None, status=200):
+    """The public workshop page with its registration form (or why registration is closed)."""
+    return render_template(
+        "registration/workshop.html",
+        workshop=workshop,
+        seats=catalogue.seats_left([workshop])[workshop.id],
+        form=form or registration_form(workshop),
+        closed_reason=registrations.registration_closed_reason(workshop, utcnow()),
+    ), status
+
+
+def registration_form(workshop) -> RegistrationForm:
+    form = RegistrationForm()
+    form.set_mode_choices(workshop)
+    form.set_language_choices(current_language())
+    return form
+
+
+@bp.route("/workshops/<int:workshop_id>/register", methods=["POST"])
+@limiter.limit(_registration_limit)
+def register(workshop_id: int):
+    workshop = catalogue.published_workshop(workshop_id)
+    if workshop is None:
+        abort(404)
+    form = registration_form(workshop)
+    if not form.validate_on_submit():
+        return render_workshop_page(workshop, form, 400)
+    if form.website.data:
+        flash(_("Your submission looked automated and was not saved. Please try again."), "error")
+        return render_workshop_page(workshop, form, 400)
+    try:
+        result = registrations.register(workshop.id, form.applicant())
+    except InvalidInput as error:
+        apply_errors(form, error)
+        return render_workshop_page(workshop, form, 422)
+    except NotAllowed as error:
+        flash(error.message, "error")
+        return render_workshop_page(workshop, form, 409)
+    if result.outcome == Outcome.ALREADY_REGISTERED:
+        return render_template("registration/already.html", workshop=workshop), 200
+    return redirect(url_for("registration.ticket", token=result.registration.manage_token, new=1))
+
+
+def _by_token(token: str):
+    registration = registrations.find_by_manage_token(token)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+@bp.route("/r/<token>")
+def ticket(token: str):
+    registration = _by_token(token)
+    workshop = registration.workshop
+    switch = ModeSwitchForm()
+    other_modes = [m for m in workshop.modes if m != registration.mode]
+    switch.mode.choices = select_choices((m, AttendanceMode(m).label) for m in other_modes)
+    return render_template(
+        "registration/ticket.html",
+        registration=registration,
+        workshop=workshop,
+        switch_form=switch if other_modes and registration.is_active else None,
+        cancel_form=ConfirmForm(),
+        just_registered=request.args.get("new") == "1",
+    )
+
+
+@bp.route("/r/<token>/ticket.png")
+def ticket_qr(token: str):
+    registration = _by_token(token)
+    if registration.status != "confirmed":
+        abort(404)
+    response = Response(tickets.ticket_qr_png(registration.ticket_token), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/r/<token>/calendar.ics")
+def ticket_calendar(token: str):
+    registration = _by_token(token)
+    url = external_url("registration.ticket", token=token)
+    body = calendar.workshop_ics(registration.workshop, url, registration.language)
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="workshop-{registration.workshop_id}.ics"'})
+
+
+@bp.route("/r/<token>/cancel", methods=["POST"])
+def cancel(token: str):
+    registration = _by_token(token)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        registrations.cancel(registration)
+    except NotAllowed as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Your registration is cancelled. Thank you for letting us know."), "success")
+    return redirect(url_for("registration.ticket", token=token))
+
+
+@bp.route("/r/<token>/mode", methods=["POST"])
+def switch_mode(token: str):
+    registration = _by_token(token)
+    form = ModeSwitchForm()
+    form.mode.choices = select_choices((m, m) for m in registration.workshop.modes)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        registrations.switch_mode(registration, form.mode.data)
+    except (InvalidInput, NotAllowed) as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Your attendance mode is changed."), "success")
+    return redirect(url_for("registration.ticket", token=token))

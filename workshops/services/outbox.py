@@ -1,0 +1,166 @@
+"""The outbox: emails are rows written with the change that caused them, delivered later.
+
+``queue_*`` functions only add rows to the current transaction. ``deliver_due``
+(run by a Celery worker, beat, or ``flask outbox send``) sends them with
+Flask-Mail and retries failures with exponential backoff, so an SMTP outage
+never fails a registration and never loses a message.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_mail import Message
+from sqlalchemy import func, select
+
+from ..extensions import db, mail
+from ..i18n import CATALOGUES
+from ..models import OutboxMessage, OutboxStatus, Registration
+from ..models.base import utcnow
+from ..urls import external_url
+from . import calendar, tickets
+
+log = logging.getLogger(__name__)
+
+# Which emails carry the ticket (QR inline and calendar file).
+TICKET_KINDS = {"confirmation", "promoted"}
+
+
+def _subject(kind: str, title: str) -> str:
+    subjects = {
+        "confirmation": _("Your registration is confirmed: %(title)s", title=title),
+        "promoted": _("A seat is free — you are now confirmed: %(title)s", title=title),
+        "waitlisted": _("You are on the waiting list: %(title)s", title=title),
+        "pending": _("Registration received, waiting for approval: %(title)s", title=title),
+        "rejected": _("Your registration was not accepted: %(title)s", title=title),
+        "cancelled": _("Your registration is cancelled: %(title)s", title=title),
+    }
+    return subjects[kind]
+
+
+def queue_registration_email(registration: Registration, kind: str) -> OutboxMessage:
+    """Write the email about a registration's status, in the person's language."""
+    workshop = registration.workshop
+    with force_locale(CATALOGUES.get(registration.language, "en")):
+        title = workshop.localized("title", registration.language)
+        context = {
+            "registration": registration,
+            "workshop": workshop,
+            "title": title,
+            "kind": kind,
+            "ticket_url": external_url("registration.ticket", token=registration.manage_token),
+            "workshop_url": external_url("public.workshop", workshop_id=workshop.id),
+            "with_ticket": kind in TICKET_KINDS,
+        }
+        message = OutboxMessage(
+            kind=kind,
+            recipient=registration.email,
+            subject=_subject(kind, title),
+            body_text=render_template("emails/registration.txt", **context),
+            body_html=render_template("emails/registration.html", **context),
+            # Built at delivery time from the registration's current ticket token.
+            attachments=["ticket_qr", "calendar"] if kind in TICKET_KINDS else [],
+            registration=registration,
+        )
+    db.session.add(message)
+    return message
+
+
+def kick() -> None:
+    """Ask a worker to deliver now; if the broker is down, beat's sweep delivers later."""
+    from ..tasks import deliver_outbox
+
+    try:
+        deliver_outbox.delay()
+    except Exception as error:  # broker unreachable: the rows wait, nothing is lost
+        log.warning("outbox: could not reach the job queue (%s); messages wait for the next sweep", error)
+
+
+def _attachments(message: OutboxMessage):
+    registration = message.registration
+    if registration is None:
+        return
+    for name in message.attachments:
+        if name == "ticket_qr":
+            png = tickets.ticket_qr_png(registration.ticket_token)
+            yield "ticket.png", "image/png", png, {"Content-ID": "<ticket-qr>"}, "inline"
+        elif name == "calendar":
+            url = external_url("public.workshop", workshop_id=registration.workshop_id)
+            ics = calendar.workshop_ics(registration.workshop, url, registration.language)
+            yield "workshop.ics", "text/calendar", ics, {}, "attachment"
+
+
+def _send(message: OutboxMessage) -> None:
+    email = Message(
+        subject=message.subject,
+        recipients=[message.recipient],
+        body=message.body_text,
+        html=message.body_html or None,
+    )
+    for filename, content_type, data, headers, disposition in _attachments(message):
+        email.attach(filename, content_type, data, disposition=disposition, headers=headers)
+    mail.send(email)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at one hour."""
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def deliver_due(limit: int = 100) -> dict:
+    """Send messages that are due; returns counts of sent and failed attempts.
+
+    Rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so several
+    workers never send the same message; each one is committed on its own.
+    """
+    sent = failed = 0
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    for _round in range(limit):
+        message = db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= utcnow())
+            .order_by(OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if message is None:
+            break
+        message.attempts += 1
+        try:
+            _send(message)
+        except Exception as error:  # SMTP down, refused, timeout: retry later
+            failed += 1
+            message.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if message.attempts >= max_attempts:
+                message.status = OutboxStatus.FAILED
+            else:
+                message.next_attempt_at = utcnow() + backoff(message.attempts)
+            log.warning("outbox: message %s failed (attempt %s): %s", message.id, message.attempts, error)
+        else:
+            sent += 1
+            message.status = OutboxStatus.SENT
+            message.sent_at = utcnow()
+            message.last_error = ""
+        db.session.commit()
+    return {"sent": sent, "failed": failed}
+
+
+def status_counts() -> dict[str, int]:
+    rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    counts = {status.value: 0 for status in OutboxStatus}
+    counts.update({str(status.value if hasattr(status, "value") else status): n for status, n in rows})
+    return counts
+
+
+def retry_failed() -> int:
+    """Give failed messages another round of attempts (after fixing the SMTP settings)."""
+    failed = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)).all()
+    for message in failed:
+        message.status = OutboxStatus.PENDING
+        message.attempts = 0
+        message.next_attempt_at = utcnow()
+    db.session.commit()
+    return len(failed)

@@ -1,0 +1,403 @@
+"""Registration: seats per mode never exceeded, a waiting list, approval, emails through the outbox.
+
+Every decision that depends on free seats locks the workshop row first and
+counts after locking, so concurrent submissions cannot confirm more people than
+there are seats (``lock_workshop``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    AttendanceMode,
+    Gender,
+    OrganisationType,
+    Registration,
+    RegistrationSource,
+    RegistrationStatus,
+    Workshop,
+    WorkshopStatus,
+)
+from ..models.base import utcnow
+from ..models.registration import new_token
+from . import audit, outbox
+from .errors import InvalidInput, NotAllowed
+
+Status = RegistrationStatus
+LIMITS = {"full_name": 200, "latin_name": 200, "email": 254, "mobile": 40, "organisation": 300,
+          "job_title": 200, "city": 100, "needs": 1000}
+MOBILE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
+
+
+@dataclass
+class Applicant:
+    """What a person gives when registering (from the form, the API, an import or a walk-in)."""
+
+    full_name: str = ""
+    email: str = ""
+    mode: str = ""
+    latin_name: str = ""
+    mobile: str = ""
+    organisation: str = ""
+    organisation_type: str = OrganisationType.OTHER.value
+    job_title: str = ""
+    gender: str = Gender.UNDISCLOSED.value
+    city: str = ""
+    needs: str = ""
+    language: str = "en"
+    consent: bool = False
+
+    @classmethod
+    def from_mapping(cls, data) -> "Applicant":
+        """Build from any mapping of strings, ignoring unknown keys and trimming text."""
+        values = {}
+        for name in cls.__dataclass_fields__:
+            if name in data and data[name] is not None:
+                value = data[name]
+                values[name] = value.strip() if isinstance(value, str) else value
+        return cls(**values)
+
+
+class Outcome(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    PENDING = "pending"
+    ALREADY_REGISTERED = "already_registered"
+
+
+@dataclass
+class RegistrationResult:
+    registration: Registration
+    outcome: Outcome
+    promoted: list[Registration] = field(default_factory=list)
+
+
+def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: bool = True) -> str:
+    """Refuse details that cannot make a registration; returns the normalised email.
+
+    The one place where registration input is judged, whatever the channel.
+    """
+    errors = {}
+    if not applicant.full_name:
+        errors["full_name"] = _l("Enter your full name.")
+    for name, limit in LIMITS.items():
+        if len(getattr(applicant, name) or "") > limit:
+            errors[name] = _l("Use at most %(n)d characters.", n=limit)
+    email = ""
+    if not applicant.email:
+        errors["email"] = _l("Enter your email address.")
+    elif "email" not in errors:
+        try:
+            email = validate_email(applicant.email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            errors["email"] = _l("Enter a valid email address, like name@example.com.")
+    if applicant.mobile and "mobile" not in errors and not MOBILE.match(applicant.mobile):
+        errors["mobile"] = _l("Enter a phone number with digits only, e.g. +86 138 0000 0000.")
+    if applicant.mode not in workshop.modes:
+        errors["mode"] = (
+            _l("Choose onsite or online.") if len(workshop.modes) > 1
+            else _l("This workshop is %(format)s only.", format=workshop.format.label)
+        )
+    if applicant.organisation_type not in {t.value for t in OrganisationType}:
+        errors["organisation_type"] = _l("Choose the type of your organisation.")
+    if applicant.gender not in {g.value for g in Gender}:
+        errors["gender"] = _l("Choose one of the options (or prefer not to say).")
+    if applicant.language not in ("en", "zh"):
+        errors["language"] = _l("Choose English or Chinese.")
+    if require_consent and not applicant.consent:
+        errors["consent"] = _l("Please agree to the privacy notice to register.")
+    if errors:
+        raise InvalidInput(errors)
+    return email
+
+
+def lock_workshop(workshop_id: int) -> Workshop | None:
+    """Lock the workshop row for the rest of this transaction and return it fresh.
+
+    PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks; a no-op UPDATE
+    takes the database's write lock, which serialises writers the same way.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE workshop SET id = id WHERE id = :id"), {"id": workshop_id})
+    query = select(Workshop).where(Workshop.id == workshop_id).with_for_update()
+    return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+
+
+def seats_held(workshop: Workshop, mode: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Registration).where(
+            Registration.workshop_id == workshop.id,
+            Registration.mode == mode,
+            Registration.status == Status.CONFIRMED,
+        )
+    )
+
+
+def has_free_seat(workshop: Workshop, mode: str) -> bool:
+    return seats_held(workshop, mode) < workshop.capacity_for(mode)
+
+
+def find_active(workshop_id: int, email: str) -> Registration | None:
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.workshop_id == workshop_id,
+            Registration.email == email,
+            Registration.status.in_(Status.active()),
+        )
+    )
+
+
+def registration_closed_reason(workshop: Workshop, now: datetime):
+    if workshop.status == WorkshopStatus.CANCELLED:
+        return _l("This workshop has been cancelled; registration is closed.")
+    if workshop.status != WorkshopStatus.PUBLISHED:
+        return _l("This workshop is not open for registration.")
+    if workshop.registration_opens_at and now < workshop.registration_opens_at:
+        return _l("Registration has not opened yet.")
+    if now >= (workshop.registration_closes_at or workshop.ends_at):
+        return _l("Registration for this workshop is closed.")
+    return None
+
+
+def register(
+    workshop_id: int,
+    applicant: Applicant,
+    source: RegistrationSource = RegistrationSource.WEB,
+    actor=None,
+    now: datetime | None = None,
+) -> RegistrationResult:
+    """Register a person: confirmed if a seat of their mode is free, else waitlisted;
+    pending when the workshop needs approval. One active registration per email.
+
+    Staff (walk-ins, imports) may register outside the registration window.
+    """
+    now = now or utcnow()
+    workshop = lock_workshop(workshop_id)
+    if workshop is None:
+        raise NotAllowed(_l("This workshop does not exist."))
+    email = check_applicant(applicant, workshop, require_consent=source in (RegistrationSource.WEB, RegistrationSource.API))
+    staff = source in (RegistrationSource.WALK_IN, RegistrationSource.IMPORT)
+    reason = registration_closed_reason(workshop, now)
+    if reason and not (staff and workshop.status != WorkshopStatus.CANCELLED):
+        db.session.rollback()
+        raise NotAllowed(reason)
+
+    existing = find_active(workshop.id, email)
+    if existing is not None:
+        outbox.queue_registration_email(existing, "confirmation" if existing.status == Status.CONFIRMED else existing.status.value)
+        db.session.commit()
+        outbox.kick()
+        return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
+
+    if workshop.approval_required and not staff:
+        status = Status.PENDING
+    elif has_free_seat(workshop, applicant.mode):
+        status = Status.CONFIRMED
+    else:
+        status = Status.WAITLISTED
+    registration = Registration(
+        workshop=workshop,
+        email=email,
+        status=status,
+        source=source,
+        consent_at=now if applicant.consent else None,
+        **{name: getattr(applicant, name) for name in (
+            "full_name", "latin_name", "mobile", "organisation", "organisation_type", "job_title",
+            "gender", "city", "mode", "needs", "language")},
+    )
+    db.session.add(registration)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the unique index caught a race the lock should have prevented
+        db.session.rollback()
+        existing = find_active(workshop_id, email)
+        if existing is None:
+            raise
+        return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
+    outbox.queue_registration_email(registration, "confirmation" if status == Status.CONFIRMED else status.value)
+    if actor is not None:
+        audit.record("registration.create", registration, actor, source=source.value)
+    db.session.commit()
+    outbox.kick()
+    return RegistrationResult(registration, Outcome(status.value))
+
+
+def promote_waitlist(workshop: Workshop, mode: str) -> list[Registration]:
+    """Confirm the earliest waitlisted people of a mode while seats are free.
+
+    Call with the workshop locked; each promoted person is emailed.
+    """
+    promoted = []
+    free = workshop.capacity_for(mode) - seats_held(workshop, mode)
+    if free <= 0 or workshop.status == WorkshopStatus.CANCELLED:
+        return promoted
+    line = db.session.scalars(
+        select(Registration)
+        .where(Registration.workshop_id == workshop.id, Registration.mode == mode,
+               Registration.status == Status.WAITLISTED)
+        .order_by(Registration.created_at, Registration.id)
+        .limit(free)
+    )
+    for registration in line:
+        registration.status = Status.CONFIRMED
+        outbox.queue_registration_email(registration, "promoted")
+        promoted.append(registration)
+    return promoted
+
+
+def _locked(registration: Registration) -> tuple[Workshop, Registration]:
+    workshop = lock_workshop(registration.workshop_id)
+    db.session.refresh(registration)
+    return workshop, registration
+
+
+def cancel(registration: Registration, actor=None, reason: str = "") -> list[Registration]:
+    """Cancel a registration; a freed seat goes to the next person on the waiting list."""
+    workshop, registration = _locked(registration)
+    if not registration.is_active:
+        db.session.rollback()
+        raise NotAllowed(_l("This registration is already cancelled or was declined."))
+    held_seat = registration.status == Status.CONFIRMED
+    registration.status = Status.CANCELLED
+    registration.decision_reason = reason
+    outbox.queue_registration_email(registration, "cancelled")
+    audit.record("registration.cancel", registration, actor, reason=reason, by="participant" if actor is None else "staff")
+    promoted = promote_waitlist(workshop, registration.mode) if held_seat else []
+    db.session.commit()
+    outbox.kick()
+    return promoted
+
+
+def approve(registration: Registration, actor) -> RegistrationResult:
+    """Approve a pending registration: confirmed if a seat is free, else onto the waiting list."""
+    workshop, registration = _locked(registration)
+    if registration.status != Status.PENDING:
+        db.session.rollback()
+        raise NotAllowed(_l("Only registrations waiting for approval can be approved."))
+    registration.status = Status.CONFIRMED if has_free_seat(workshop, registration.mode) else Status.WAITLISTED
+    outbox.queue_registration_email(
+        registration, "confirmation" if registration.status == Status.CONFIRMED else "waitlisted")
+    audit.record("registration.approve", registration, actor, result=registration.status.value)
+    db.session.commit()
+    outbox.kick()
+    return RegistrationResult(registration, Outcome(registration.status.value))
+
+
+def reject(registration: Registration, actor, reason: str) -> list[Registration]:
+    """Decline a registration with a reason (emailed); a freed seat is passed on."""
+    if not reason.strip():
+        raise InvalidInput({"reason": _l("Give a reason; it is sent to the person.")})
+    workshop, registration = _locked(registration)
+    if not registration.is_active:
+        db.session.rollback()
+        raise NotAllowed(_l("This registration is already cancelled or was declined."))
+    held_seat = registration.status == Status.CONFIRMED
+    registration.status = Status.REJECTED
+    registration.decision_reason = reason.strip()
+    outbox.queue_registration_email(registration, "rejected")
+    audit.record("registration.reject", registration, actor, reason=reason)
+    promoted = promote_waitlist(workshop, registration.mode) if held_seat else []
+    db.session.commit()
+    outbox.kick()
+    return promoted
+
+
+def move_up(registration: Registration, actor) -> None:
+    """Confirm a waitlisted person ahead of the line (a coordinator's decision), if a seat is free."""
+    workshop, registration = _locked(registration)
+    if registration.status != Status.WAITLISTED:
+        db.session.rollback()
+        raise NotAllowed(_l("Only people on the waiting list can be moved up."))
+    if not has_free_seat(workshop, registration.mode):
+        db.session.rollback()
+        raise NotAllowed(_l("No %(mode)s seat is free. Raise the capacity first.", mode=AttendanceMode(registration.mode).label))
+    registration.status = Status.CONFIRMED
+    outbox.queue_registration_email(registration, "promoted")
+    audit.record("registration.move_up", registration, actor)
+    db.session.commit()
+    outbox.kick()
+
+
+def switch_mode(registration: Registration, mode: str, actor=None) -> list[Registration]:
+    """Move a registration to the other mode if a seat is free there; the old seat is passed on."""
+    workshop, registration = _locked(registration)
+    if mode not in workshop.modes or mode == registration.mode:
+        db.session.rollback()
+        raise InvalidInput({"mode": _l("Choose the other attendance mode.")})
+    if not registration.is_active:
+        db.session.rollback()
+        raise NotAllowed(_l("This registration is already cancelled or was declined."))
+    old_mode, held_seat = registration.mode, registration.status == Status.CONFIRMED
+    if registration.status in (Status.CONFIRMED, Status.WAITLISTED):
+        if not has_free_seat(workshop, mode):
+            db.session.rollback()
+            raise NotAllowed(_l("There is no free seat in that mode. You keep your current place."))
+        registration.status = Status.CONFIRMED
+    registration.mode = AttendanceMode(mode)
+    outbox.queue_registration_email(registration, "confirmation" if registration.status == Status.CONFIRMED else registration.status.value)
+    audit.record("registration.switch_mode", registration, actor, mode=mode)
+    promoted = promote_waitlist(workshop, old_mode) if held_seat else []
+    db.session.commit()
+    outbox.kick()
+    return promoted
+
+
+def resend_confirmation(registration: Registration, actor=None) -> None:
+    """Send the person's current status email again (lost email, changed phone)."""
+    kind = "confirmation" if registration.status == Status.CONFIRMED else registration.status.value
+    outbox.queue_registration_email(registration, kind)
+    audit.record("registration.resend", registration, actor)
+    db.session.commit()
+    outbox.kick()
+
+
+def update_details(registration: Registration, applicant: Applicant, actor) -> Registration:
+    """Staff correct a person's details (name spelling, organisation); seats are unchanged."""
+    workshop = registration.workshop
+    applicant.mode = registration.mode  # mode changes go through switch_mode (seats)
+    email = check_applicant(applicant, workshop, require_consent=False)
+    if email != registration.email and registration.is_active and find_active(workshop.id, email):
+        raise InvalidInput({"email": _l("Another active registration at this workshop uses this email.")})
+    for name in ("full_name", "latin_name", "mobile", "organisation", "organisation_type", "job_title",
+                 "gender", "city", "needs", "language"):
+        setattr(registration, name, getattr(applicant, name))
+    registration.email = email
+    audit.record("registration.update", registration, actor)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvalidInput({"email": _l("Another active registration at this workshop uses this email.")}) from None
+    return registration
+
+
+def rotate_ticket(registration: Registration, actor) -> None:
+    """Issue a new ticket token; the old QR code stops working."""
+    registration.ticket_token = new_token()
+    audit.record("registration.rotate_ticket", registration, actor)
+    db.session.commit()
+
+
+def find_by_manage_token(token: str) -> Registration | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(Registration).where(Registration.manage_token == token))
+
+
+def promote_after_capacity_change(workshop_id: int) -> list[Registration]:
+    """After capacity is raised, fill the new seats from the waiting lists (own transaction)."""
+    workshop = lock_workshop(workshop_id)
+    promoted = [r for mode in workshop.modes for r in promote_waitlist(workshop, mode)]
+    db.session.commit()
+    if promoted:
+        outbox.kick()
+    return promoted

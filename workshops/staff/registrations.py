@@ -1,0 +1,211 @@
+"""Staff pages for a workshop's registrations: list, decisions, walk-ins, import, export."""
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
+from ..extensions import db
+from ..forms import apply_errors
+from ..models import AttendanceMode, Job, OrganisationType, Registration, RegistrationSource, RegistrationStatus
+from ..models.i18n import current_language
+from ..registration.forms import ApplicantFields, WalkInForm
+from ..services import nominations, roster
+from ..services import registration as registrations
+from ..services.errors import InvalidInput, NotAllowed, ServiceError
+from ..services.registration import Outcome
+from ..urls import safe_next
+from . import bp
+from .forms import ImportForm, ReasonForm
+
+
+def _registration(workshop_id: int, registration_id: int) -> Registration:
+    workshop = workshop_for_staff(workshop_id)
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.workshop_id != workshop.id:
+        abort(404)
+    return registration
+
+
+def _back(workshop_id: int):
+    default = url_for("staff.registrations_list", workshop_id=workshop_id)
+    return redirect(safe_next(request.form.get("next"), default))
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations")
+@login_required
+def registrations_list(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    wanted = roster.RosterFilter.from_args(request.args)
+    return render_template(
+        "staff/registrations.html",
+        workshop=workshop,
+        rows=roster.registrations(workshop, wanted),
+        counts=roster.counts(workshop),
+        cities=roster.cities(workshop),
+        wanted=wanted,
+        statuses=RegistrationStatus.choices(),
+        modes=[(m, AttendanceMode(m).label) for m in workshop.modes],
+        organisation_types=OrganisationType.choices(),
+        action_form=FlaskForm(),
+        reason_form=ReasonForm(),
+    )
+
+
+def _decide(workshop_id: int, registration_id: int, decision, success: str):
+    registration = _registration(workshop_id, registration_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        decision(registration)
+    except (InvalidInput, NotAllowed) as error:
+        flash(error.message, "error")
+    else:
+        flash(success, "success")
+    return _back(workshop_id)
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/approve", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def approve_registration(workshop_id: int, registration_id: int):
+    return _decide(workshop_id, registration_id, lambda r: registrations.approve(r, current_user), _("Approved."))
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/reject", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def reject_registration(workshop_id: int, registration_id: int):
+    reason = request.form.get("reason", "")
+    return _decide(workshop_id, registration_id, lambda r: registrations.reject(r, current_user, reason), _("Declined; the person has been emailed."))
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/cancel", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def cancel_registration(workshop_id: int, registration_id: int):
+    reason = request.form.get("reason", "")
+    return _decide(workshop_id, registration_id, lambda r: registrations.cancel(r, current_user, reason), _("Registration cancelled."))
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/move-up", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def move_up_registration(workshop_id: int, registration_id: int):
+    return _decide(workshop_id, registration_id, lambda r: registrations.move_up(r, current_user), _("Moved up from the waiting list and emailed."))
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/resend", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def resend_registration(workshop_id: int, registration_id: int):
+    return _decide(workshop_id, registration_id, lambda r: registrations.resend_confirmation(r, current_user), _("Email queued again."))
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def edit_registration(workshop_id: int, registration_id: int):
+    registration = _registration(workshop_id, registration_id)
+    form = ApplicantFields(obj=registration)
+    form.set_language_choices(registration.language)
+    if form.validate_on_submit():
+        try:
+            registrations.update_details(registration, form.applicant(), current_user)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Details saved."), "success")
+            return redirect(url_for("staff.registrations_list", workshop_id=workshop_id))
+    return render_template("staff/registration_form.html", workshop=registration.workshop,
+                           registration=registration, form=form)
+
+
+@bp.route("/workshops/<int:workshop_id>/walk-in", methods=["GET", "POST"])
+@login_required
+def walk_in(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = WalkInForm()
+    form.set_mode_choices(workshop)
+    form.set_language_choices(current_language())
+    if form.validate_on_submit():
+        try:
+            result = registrations.register(workshop.id, form.applicant(), source=RegistrationSource.WALK_IN,
+                                            actor=current_user)
+        except (InvalidInput, NotAllowed) as error:
+            if isinstance(error, InvalidInput):
+                apply_errors(form, error)
+            else:
+                flash(error.message, "error")
+        else:
+            messages = {
+                Outcome.CONFIRMED: (_("%(name)s is registered.", name=result.registration.full_name), "success"),
+                Outcome.WAITLISTED: (_("The seats of this mode are full: %(name)s is on the waiting list.", name=result.registration.full_name), "error"),
+                Outcome.ALREADY_REGISTERED: (_("This email is already registered (%(status)s).", status=result.registration.status.label), "info"),
+            }
+            flash(*messages[result.outcome])
+            return redirect(url_for("staff.walk_in", workshop_id=workshop.id))
+    return render_template("staff/walk_in.html", workshop=workshop, form=form)
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/export.<fmt>")
+@requires_role(*SCHEDULERS)
+def export_registrations(workshop_id: int, fmt: str):
+    workshop = workshop_for_staff(workshop_id)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    body = roster.export(workshop, fmt, current_user, roster.RosterFilter.from_args(request.args))
+    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="registrations-workshop-{workshop.id}.{fmt}"'})
+
+
+@bp.route("/workshops/<int:workshop_id>/import", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def import_nominations(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            job = nominations.preview_import(workshop, upload.filename, upload.read(), current_user)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            return redirect(url_for("staff.job", job_id=job.id))
+    return render_template("staff/import.html", workshop=workshop, form=form), 422 if form.errors else 200
+
+
+def _job(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        abort(404)
+    if job.workshop_id is not None:
+        workshop_for_staff(job.workshop_id)
+    elif not current_user.can_schedule:
+        abort(403)
+    return job
+
+
+@bp.route("/jobs/<int:job_id>")
+@requires_role(*SCHEDULERS)
+def job(job_id: int):
+    job = _job(job_id)
+    reports = nominations.row_reports(job) if job.kind == "import" else []
+    return render_template("staff/job.html", job=job, reports=reports, action_form=FlaskForm())
+
+
+@bp.route("/jobs/<int:job_id>/progress")
+@requires_role(*SCHEDULERS)
+def job_progress(job_id: int):
+    job = _job(job_id)
+    return {"status": job.status, "done": job.done, "total": job.total, "percent": job.percent, "result": job.result}
+
+
+@bp.route("/jobs/<int:job_id>/confirm", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def confirm_job(job_id: int):
+    job = _job(job_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        nominations.confirm_import(job, current_user)
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("staff.job", job_id=job.id))

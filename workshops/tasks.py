@@ -1,0 +1,26 @@
+"""Background jobs (Celery). The same tasks run on Redis in production and on the
+server-less SQLite broker that ``make run`` uses."""
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="outbox.deliver", ignore_result=True)
+def deliver_outbox() -> dict:
+    """Send every email that is due (also run every 30 s by beat as a sweep)."""
+    from .services import outbox
+
+    return outbox.deliver_due()
+
+
+BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "outbox.deliver", "schedule": 30.0},
+}
+
+
+@shared_task(name="registrations.import", ignore_result=True, acks_late=True)
+def run_import(job_id: int) -> None:
+    """Register the confirmed rows of a nominations import, with progress on its Job."""
+    from .services import nominations
+
+    nominations.run_import(job_id)
