@@ -72,6 +72,7 @@ def test_names_are_escaped_in_html_emails(app, make_workshop, db):
     workshop = make_workshop()
     registrations.register(workshop.id, applicant(4, full_name="<script>alert(1)</script>"))
     message = db.session.scalars(db.select(OutboxMessage)).one()
+    outbox.render(message)
     assert "<script>" not in message.body_html and "&lt;script&gt;" in message.body_html
     assert "<script>alert(1)</script>" in message.body_text  # plain text is not HTML
 

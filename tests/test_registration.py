@@ -6,6 +6,7 @@ import pytest
 
 from tests.helpers import applicant, form_data
 from workshops.models import OutboxMessage, Registration, RegistrationStatus, Role, WorkshopStatus
+from workshops.services import outbox
 from workshops.services import registration as registrations
 from workshops.services.errors import InvalidInput, NotAllowed
 from workshops.services.registration import Outcome
@@ -99,6 +100,7 @@ def test_approval_keeps_people_pending_until_a_coordinator_decides(app, make_use
     registrations.reject(three.registration, coordinator, reason="Places are for pilot enterprises only")
     assert statuses(db, workshop) == ["confirmed", "waitlisted", "rejected"]
     rejection = db.session.scalars(db.select(OutboxMessage).filter_by(kind="rejected")).one()
+    outbox.render(rejection)
     assert "Places are for pilot enterprises only" in rejection.body_text
     # Rejecting the confirmed person frees the seat for the approved waitlisted one.
     registrations.reject(one.registration, coordinator, reason="Duplicate nomination")

@@ -65,7 +65,7 @@ def seed_demo():
 
 @outbox_cli.command("send")
 def outbox_send():
-    """Deliver every email that is due now (the worker does this every 30 s)."""
+    """Deliver every email that is due now (the worker does this every 10 s)."""
     from .services import outbox
 
     result = outbox.deliver_due(limit=10_000)

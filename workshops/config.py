@@ -62,7 +62,8 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # Writers queue on SQLite's lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": _int("DB_POOL_SIZE", 10), "max_overflow": 20}
+    return {"pool_pre_ping": _bool("DB_POOL_PRE_PING", False), "pool_recycle": 1800,
+            "pool_size": _int("DB_POOL_SIZE", 10), "max_overflow": 20}
 
 
 def load_config(instance_path: str) -> dict:

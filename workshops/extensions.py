@@ -15,7 +15,9 @@ from flask_wtf.csrf import CSRFProtect
 
 from .models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after a service commits (no reload per attribute);
+# services that decide on fresh data lock and refresh explicitly.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()

@@ -7,14 +7,14 @@ from celery import shared_task
 
 @shared_task(name="outbox.deliver", ignore_result=True)
 def deliver_outbox() -> dict:
-    """Send every email that is due (also run every 30 s by beat as a sweep)."""
+    """Send every email that is due (also run every 10 s by beat as a sweep)."""
     from .services import outbox
 
     return outbox.deliver_due()
 
 
 BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "outbox.deliver", "schedule": 30.0},
+    "outbox-sweep": {"task": "outbox.deliver", "schedule": 10.0},
 }
 
 

@@ -44,12 +44,12 @@ def staff_workshop(workshop_id: int):
 @blp.alt_response(422, description="Invalid details, field by field")
 def register(data, workshop_id: int):
     """Register for a published workshop. No account needed; the ticket link is emailed."""
-    if catalogue.published_workshop(workshop_id) is None:
-        abort(404, message="No published workshop with this id.")
     try:
         result = registrations.register(workshop_id, Applicant.from_mapping(data), source=RegistrationSource.API)
     except InvalidInput as error:
         abort(422, message=str(error.message), errors={field: [str(m)] for field, m in error.errors.items()})
+    except registrations.UnknownWorkshop:
+        abort(404, message="No published workshop with this id.")
     except NotAllowed as error:
         abort(409, message=str(error.message))
     if result.outcome == Outcome.ALREADY_REGISTERED:

@@ -8,6 +8,7 @@ never fails a registration and never loses a message.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from flask import current_app, render_template
@@ -42,7 +43,22 @@ def _subject(kind: str, title: str) -> str:
 
 
 def queue_registration_email(registration: Registration, kind: str) -> OutboxMessage:
-    """Write the email about a registration's status, in the person's language."""
+    """Queue the email about a registration's status (rendered when it is delivered).
+
+    Rendering off the request keeps the seat lock short; the row itself is
+    written in the caller's transaction, so it exists exactly when the change does.
+    """
+    message = OutboxMessage(kind=kind, recipient=registration.email, registration=registration,
+                            attachments=["ticket_qr", "calendar"] if kind in TICKET_KINDS else [])
+    db.session.add(message)
+    return message
+
+
+def render(message: OutboxMessage) -> None:
+    """Fill in subject and bodies, in the person's language, if not done yet."""
+    if message.body_text or message.registration is None:
+        return
+    registration = message.registration
     workshop = registration.workshop
     with force_locale(CATALOGUES.get(registration.language, "en")):
         title = workshop.localized("title", registration.language)
@@ -50,29 +66,32 @@ def queue_registration_email(registration: Registration, kind: str) -> OutboxMes
             "registration": registration,
             "workshop": workshop,
             "title": title,
-            "kind": kind,
+            "kind": message.kind,
             "ticket_url": external_url("registration.ticket", token=registration.manage_token),
             "workshop_url": external_url("public.workshop", workshop_id=workshop.id),
-            "with_ticket": kind in TICKET_KINDS,
+            "with_ticket": message.kind in TICKET_KINDS,
         }
-        message = OutboxMessage(
-            kind=kind,
-            recipient=registration.email,
-            subject=_subject(kind, title),
-            body_text=render_template("emails/registration.txt", **context),
-            body_html=render_template("emails/registration.html", **context),
-            # Built at delivery time from the registration's current ticket token.
-            attachments=["ticket_qr", "calendar"] if kind in TICKET_KINDS else [],
-            registration=registration,
-        )
-    db.session.add(message)
-    return message
+        message.subject = _subject(message.kind, title)
+        message.body_text = render_template("emails/registration.txt", **context)
+        message.body_html = render_template("emails/registration.html", **context)
+
+
+_last_kick = 0.0
 
 
 def kick() -> None:
-    """Ask a worker to deliver now; if the broker is down, beat's sweep delivers later."""
+    """Ask a worker to deliver now; if the broker is down, beat's sweep delivers later.
+
+    At most one request per second per process: one delivery run sends every
+    due message, so a burst of registrations needs only one.
+    """
+    global _last_kick
     from ..tasks import deliver_outbox
 
+    now = time.monotonic()
+    if now - _last_kick < 1.0 and not current_app.config["CELERY"].get("task_always_eager"):
+        return
+    _last_kick = now
     try:
         deliver_outbox.delay()
     except Exception as error:  # broker unreachable: the rows wait, nothing is lost
@@ -130,6 +149,7 @@ def deliver_due(limit: int = 100) -> dict:
             break
         message.attempts += 1
         try:
+            render(message)
             _send(message)
         except Exception as error:  # SMTP down, refused, timeout: retry later
             failed += 1

@@ -67,6 +67,10 @@ class Applicant:
         return cls(**values)
 
 
+class UnknownWorkshop(NotAllowed):
+    """No workshop (or only a draft, which the public must not see) has this id."""
+
+
 class Outcome(StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
@@ -181,11 +185,12 @@ def register(
     Staff (walk-ins, imports) may register outside the registration window.
     """
     now = now or utcnow()
-    workshop = lock_workshop(workshop_id)
-    if workshop is None:
-        raise NotAllowed(_l("This workshop does not exist."))
-    email = check_applicant(applicant, workshop, require_consent=source in (RegistrationSource.WEB, RegistrationSource.API))
     staff = source in (RegistrationSource.WALK_IN, RegistrationSource.IMPORT)
+    workshop = lock_workshop(workshop_id)
+    if workshop is None or (workshop.status == WorkshopStatus.DRAFT and not staff):
+        db.session.rollback()
+        raise UnknownWorkshop(_l("This workshop does not exist."))
+    email = check_applicant(applicant, workshop, require_consent=not staff)
     reason = registration_closed_reason(workshop, now)
     if reason and not (staff and workshop.status != WorkshopStatus.CANCELLED):
         db.session.rollback()
@@ -215,18 +220,18 @@ def register(
             "gender", "city", "mode", "needs", "language")},
     )
     db.session.add(registration)
+    outbox.queue_registration_email(registration, "confirmation" if status == Status.CONFIRMED else status.value)
+    if actor is not None:
+        db.session.flush()  # the audit event needs the new id
+        audit.record("registration.create", registration, actor, source=source.value)
     try:
-        db.session.flush()
+        db.session.commit()
     except IntegrityError:  # the unique index caught a race the lock should have prevented
         db.session.rollback()
         existing = find_active(workshop_id, email)
         if existing is None:
             raise
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
-    outbox.queue_registration_email(registration, "confirmation" if status == Status.CONFIRMED else status.value)
-    if actor is not None:
-        audit.record("registration.create", registration, actor, source=source.value)
-    db.session.commit()
     outbox.kick()
     return RegistrationResult(registration, Outcome(status.value))
 

@@ -1,0 +1,83 @@
+"""Registrations over HTTP against gunicorn (2 workers) on PostgreSQL, 16 concurrent clients."""
+import http.client
+import json
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from tests.bench.conftest import report
+
+CLIENTS = 16
+ATTEMPTS = 3200
+ONSITE_SEATS = 600
+ONLINE_SEATS = 600
+
+
+def make_workshop(url: str) -> int:
+    engine = sa.create_engine(url)
+    start = datetime.now(timezone.utc) + timedelta(days=30)
+    with engine.begin() as conn:
+        workshop_id = conn.execute(sa.text(
+            "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
+            " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
+            " training_hours, created_at, updated_at) VALUES ('Bench', '压测', '', '', 'hybrid', 'published',"
+            " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false, 8, now(), now()) RETURNING id"),
+            {"s": start.replace(tzinfo=None), "e": (start + timedelta(hours=8)).replace(tzinfo=None),
+             "on": ONSITE_SEATS, "ol": ONLINE_SEATS}).scalar_one()
+    engine.dispose()
+    return workshop_id
+
+
+def test_registration_throughput(gunicorn_server, bench_database_url):
+    address, _env = gunicorn_server
+    host, port = address.split(":")
+    workshop_id = make_workshop(bench_database_url)
+    path = f"/api/v1/workshops/{workshop_id}/registrations"
+    latencies, statuses, lock = [], {}, threading.Lock()
+    counter = iter(range(ATTEMPTS))
+
+    def client():
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        mine = []
+        for n in counter:
+            body = json.dumps({"full_name": f"参加者{n}", "email": f"bench{n}@example.org",
+                               "mode": "onsite" if n % 2 else "online", "consent": True,
+                               "organisation": "重庆工程职业技术学院", "organisation_type": "tvet", "language": "zh"})
+            began = time.perf_counter()
+            connection.request("POST", path, body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - began, response.status))
+        connection.close()
+        with lock:
+            for latency, status in mine:
+                latencies.append(latency)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+
+    engine = sa.create_engine(bench_database_url)
+    with engine.connect() as conn:
+        confirmed = dict(conn.execute(sa.text(
+            "SELECT mode, count(*) FROM registration WHERE workshop_id = :w AND status = 'confirmed' GROUP BY mode"),
+            {"w": workshop_id}).all())
+        total = conn.execute(sa.text("SELECT count(*) FROM registration WHERE workshop_id = :w"), {"w": workshop_id}).scalar()
+    engine.dispose()
+    latencies.sort()
+    overbooked = max(confirmed.get("onsite", 0) - ONSITE_SEATS, 0) + max(confirmed.get("online", 0) - ONLINE_SEATS, 0)
+    report("registrations_per_s", round(ATTEMPTS / elapsed, 1), "req/s")
+    report("registration_p50_ms", round(latencies[len(latencies) // 2] * 1000, 1), "ms")
+    report("registration_p99_ms", round(latencies[int(len(latencies) * 0.99)] * 1000, 1), "ms")
+    report("overbooked", overbooked, "seats")
+    report("registration_errors", sum(n for status, n in statuses.items() if status != 201), "responses")
+    assert statuses == {201: ATTEMPTS}, statuses
+    assert total == ATTEMPTS
+    assert confirmed == {"onsite": ONSITE_SEATS, "online": ONLINE_SEATS}

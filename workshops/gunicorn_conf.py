@@ -1,0 +1,20 @@
+"""gunicorn settings: ``gunicorn -c python:workshops.gunicorn_conf wsgi:app``.
+
+Threaded workers overlap the waits on PostgreSQL (row locks, commits) that
+dominate a registration; the process count follows the cores.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+worker_class = os.environ.get("WORKER_CLASS", "sync")
+threads = int(os.environ.get("WEB_THREADS", 1))
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# Behind a TLS-terminating proxy on the same host or network.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("ACCESS_LOG", "-") if os.environ.get("ACCESS_LOG") else None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
