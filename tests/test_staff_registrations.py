@@ -205,3 +205,43 @@ def test_oversized_upload_is_refused_with_a_page(client, coordinator, make_works
     response = upload(client, workshop, "big.csv", b"name,email\n" + b"x" * 4096)
     assert response.status_code == 413
     assert "The file is too large" in response.get_data(as_text=True)
+
+
+def test_coordinator_messages_confirmed_participants_in_their_language(client, coordinator, make_workshop, db):
+    from workshops.models import OutboxMessage
+
+    workshop = make_workshop(onsite_capacity=2)
+    for n, language in enumerate(["zh", "en", "zh"]):
+        registrations.register(workshop.id, applicant(n, language=language))  # the third is waitlisted
+    db.session.execute(db.delete(OutboxMessage))
+    db.session.commit()
+    response = client.post(f"/staff/workshops/{workshop.id}/message", data={
+        "audience": "confirmed", "mode": "", "subject_en": "Venue changed", "body_en": "We meet in Hall B.",
+        "subject_zh": "场地变更", "body_zh": "改在B厅。"})
+    assert response.status_code == 302
+    messages = {m.recipient: m for m in db.session.scalars(db.select(OutboxMessage))}
+    assert set(messages) == {"person0@example.org", "person1@example.org"}
+    assert messages["person0@example.org"].subject == "场地变更" and "改在B厅。" in messages["person0@example.org"].body_text
+    assert messages["person1@example.org"].subject == "Venue changed"
+    job = db.session.scalars(db.select(Job)).one()
+    assert (job.status, job.done, job.total) == ("done", 2, 2)
+    assert "2 emails are on their way." in client.get(f"/staff/jobs/{job.id}").get_data(as_text=True)
+
+
+def test_message_needs_content_and_recipients(client, coordinator, make_workshop, db):
+    workshop = make_workshop()
+    empty = client.post(f"/staff/workshops/{workshop.id}/message", data={"audience": "confirmed", "mode": ""})
+    assert empty.status_code == 422 and "Write the message in English, Chinese or both." in empty.get_data(as_text=True)
+    nobody = client.post(f"/staff/workshops/{workshop.id}/message", data={
+        "audience": "confirmed", "mode": "", "subject_en": "Hi", "body_en": "Hello"})
+    assert "Nobody matches: no message was sent." in nobody.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Job)) == 0
+
+
+def test_registration_posts_are_rate_limited_per_address(make_app, make_workshop):
+    from tests.helpers import form_data
+
+    workshop = make_workshop()
+    client = make_app(RATELIMIT_ENABLED=True, REGISTRATION_RATE_LIMIT="2 per minute").test_client()
+    codes = [client.post(f"/workshops/{workshop.id}/register", data=form_data(n)).status_code for n in range(3)]
+    assert codes == [302, 302, 429]

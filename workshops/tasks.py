@@ -24,3 +24,11 @@ def run_import(job_id: int) -> None:
     from .services import nominations
 
     nominations.run_import(job_id)
+
+
+@shared_task(name="announcements.write", ignore_result=True, acks_late=True)
+def write_announcement(job_id: int) -> None:
+    """Write one outbox email per recipient of a coordinator's message, with progress."""
+    from .services import announcements
+
+    announcements.write_announcement(job_id)

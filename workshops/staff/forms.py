@@ -127,3 +127,14 @@ class ReasonForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("Nominations file (.csv or .xlsx)"), validators=[FileRequired(_l("Choose a file to upload."))])
+
+
+class AnnouncementForm(FlaskForm):
+    audience = SelectField(_l("Send to"), choices=lambda: select_choices([
+        ("confirmed", _l("Confirmed participants")), ("waitlisted", _l("People on the waiting list")),
+        ("pending", _l("People waiting for approval")), ("active", _l("Everyone registered (not cancelled)"))]))
+    mode = SelectField(_l("Attendance"), choices=[])
+    subject_en = StringField(_l("Subject (English)"), validators=[Length(max=200)])
+    body_en = TextAreaField(_l("Message (English)"))
+    subject_zh = StringField(_l("Subject (Chinese)"), validators=[Length(max=200)])
+    body_zh = TextAreaField(_l("Message (Chinese)"))

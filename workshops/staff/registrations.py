@@ -8,17 +8,17 @@ from flask_wtf import FlaskForm
 
 from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
-from ..forms import apply_errors
+from ..forms import apply_errors, select_choices
 from ..models import AttendanceMode, Job, OrganisationType, Registration, RegistrationSource, RegistrationStatus
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
-from ..services import nominations, roster
+from ..services import announcements, nominations, roster
 from ..services import registration as registrations
 from ..services.errors import InvalidInput, NotAllowed, ServiceError
 from ..services.registration import Outcome
 from ..urls import safe_next
 from . import bp
-from .forms import ImportForm, ReasonForm
+from .forms import AnnouncementForm, ImportForm, ReasonForm
 
 
 def _registration(workshop_id: int, registration_id: int) -> Registration:
@@ -170,6 +170,24 @@ def import_nominations(workshop_id: int):
         else:
             return redirect(url_for("staff.job", job_id=job.id))
     return render_template("staff/import.html", workshop=workshop, form=form), 422 if form.errors else 200
+
+
+@bp.route("/workshops/<int:workshop_id>/message", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def announce(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = AnnouncementForm()
+    form.mode.choices = select_choices([("", _("Onsite and online"))] + [(m, AttendanceMode(m).label) for m in workshop.modes])
+    if form.validate_on_submit():
+        fields = {name: (form[name].data or "").strip() for name in
+                  ("audience", "mode", "subject_en", "body_en", "subject_zh", "body_zh")}
+        try:
+            job = announcements.queue_announcement(workshop, announcements.Announcement(**fields), current_user)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            return redirect(url_for("staff.job", job_id=job.id))
+    return render_template("staff/announce.html", workshop=workshop, form=form), 422 if form.errors else 200
 
 
 def _job(job_id: int) -> Job:
