@@ -52,6 +52,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(local_date)
     app.add_template_filter(local_time)
     app.add_template_filter(local_input)
+    from .urls import external_url
+
+    app.add_template_global(external_url)
 
     @app.context_processor
     def language_context():

@@ -32,3 +32,11 @@ def write_announcement(job_id: int) -> None:
     from .services import announcements
 
     announcements.write_announcement(job_id)
+
+
+@shared_task(name="attendance.meeting_import", ignore_result=True, acks_late=True)
+def run_meeting_import(job_id: int) -> None:
+    """Record online attendance from a confirmed meeting report preview."""
+    from .services import meeting_reports
+
+    meeting_reports.run_meeting_import(job_id)

@@ -7,6 +7,7 @@ from ..extensions import api, csrf
 
 
 def register_api(app: Flask) -> None:
+    from .checkin import blp as checkin_blp
     from .registrations import blp as registrations_blp
     from .workshops import blp as workshops_blp
 
@@ -15,3 +16,6 @@ def register_api(app: Flask) -> None:
         csrf.exempt(blueprint)
     api.register_blueprint(workshops_blp, url_prefix="/api/v1/workshops")
     api.register_blueprint(registrations_blp, url_prefix="/api/v1")
+    # Check-in changes state under a staff or volunteer session: it keeps CSRF protection
+    # (the scanner page sends the token in the X-CSRFToken header).
+    api.register_blueprint(checkin_blp, url_prefix="/api/v1")

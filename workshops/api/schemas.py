@@ -97,3 +97,80 @@ class RegistrationQuerySchema(Schema):
     organisation_type = fields.Str(load_default="")
     city = fields.Str(load_default="")
     q = fields.Str(load_default="", metadata={"description": "Search name, email, phone or organisation"})
+
+
+class CheckinInSchema(Schema):
+    """One scan: a ticket token (from the QR) or a registration id (from search)."""
+
+    session_id = fields.Int(required=True)
+    token = fields.Str(load_default="", metadata={"description": "The text of the ticket QR code"})
+    registration_id = fields.Int(load_default=None, allow_none=True, metadata={"description": "For search check-in"})
+    nonce = fields.Str(load_default="", metadata={"description": "Client id of this scan; a repeat returns the first answer"})
+    device = fields.Str(load_default="")
+    method = fields.Str(load_default="qr", metadata={"enum": ["qr", "search", "walk_in", "manual"]})
+    scanned_at = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "When an offline device scanned"})
+    override = fields.Bool(load_default=False, metadata={"description": "Admit although the session is not running"})
+
+
+class PersonSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    organisation = fields.Str()
+    mode = fields.Str()
+    status = fields.Str()
+
+
+class CheckinOutSchema(Schema):
+    reason = fields.Str(metadata={"enum": ["ok", "already_checked_in", "unknown_ticket", "cancelled", "waitlisted",
+                                           "pending_approval", "wrong_workshop", "outside_session"]})
+    ok = fields.Bool()
+    message = fields.Str(metadata={"description": "The reason in the reader's language"})
+    person = fields.Nested(PersonSchema, allow_none=True)
+    attendance_id = fields.Int(allow_none=True)
+    checked_in_at = fields.AwareDateTime(allow_none=True, metadata={"description": "First check-in (ok or already)"})
+    checked_in_by = fields.Str(allow_none=True)
+    nonce = fields.Str()
+
+
+class CheckinSyncSchema(Schema):
+    scans = fields.List(fields.Nested(CheckinInSchema), required=True)
+
+
+class CheckinSyncOutSchema(Schema):
+    results = fields.List(fields.Nested(CheckinOutSchema))
+
+
+class RosterEntrySchema(Schema):
+    id = fields.Int()
+    ticket_sha256 = fields.Str()
+    name = fields.Str()
+    organisation = fields.Str()
+    mode = fields.Str()
+    status = fields.Str()
+    checked_in_at = fields.Str(allow_none=True)
+
+
+class CounterSchema(Schema):
+    checked_in = fields.Int()
+    expected = fields.Int()
+
+
+class RosterSchema(Schema):
+    workshop_id = fields.Int()
+    session_id = fields.Int()
+    generated_at = fields.AwareDateTime()
+    people = fields.List(fields.Nested(RosterEntrySchema))
+    counters = fields.Dict(keys=fields.Str(), values=fields.Nested(CounterSchema))
+
+
+class RosterQuerySchema(Schema):
+    session_id = fields.Int(required=True)
+
+
+class SearchQuerySchema(Schema):
+    session_id = fields.Int(required=True)
+    q = fields.Str(required=True)
+
+
+class CountersSchema(Schema):
+    counters = fields.Dict(keys=fields.Str(), values=fields.Nested(CounterSchema))

@@ -1,6 +1,7 @@
 """The domain model; importing this package registers every table."""
 from .attendance import Attendance
 from .audit import AuditEvent
+from .checkin import CheckInLink, ScanLog
 from .enums import (
     AttendanceMode,
     CheckInMethod,
@@ -21,8 +22,8 @@ from .user import User, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
-    "Attendance", "AttendanceMode", "AuditEvent", "CheckInMethod", "Gender", "Job", "OrganisationType",
+    "Attendance", "AttendanceMode", "AuditEvent", "CheckInLink", "CheckInMethod", "Gender", "Job", "OrganisationType",
     "OutboxMessage", "OutboxStatus", "Programme", "Registration", "RegistrationSource",
-    "RegistrationStatus", "Role", "Session", "User", "Workshop", "WorkshopFormat", "WorkshopStatus",
+    "RegistrationStatus", "Role", "ScanLog", "Session", "User", "Workshop", "WorkshopFormat", "WorkshopStatus",
     "workshop_organiser",
 ]

@@ -21,8 +21,11 @@ class Attendance(Base):
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     method: Mapped[CheckInMethod] = mapped_column(enum_column(CheckInMethod, "checkin_method"))
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    by_link_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_link.id", ondelete="SET NULL"))
     device: Mapped[str] = mapped_column(String(100), default="")
     client_nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     registration: Mapped["Registration"] = relationship()  # noqa: F821
     session: Mapped["Session"] = relationship()  # noqa: F821
+    by_user: Mapped["User | None"] = relationship()  # noqa: F821
+    by_link: Mapped["CheckInLink | None"] = relationship()  # noqa: F821

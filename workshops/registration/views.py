@@ -9,7 +9,8 @@ from ..forms import apply_errors, select_choices
 from ..models import AttendanceMode, RegistrationSource
 from ..models.base import utcnow
 from ..models.i18n import current_language
-from ..services import calendar, catalogue, registration as registrations, tickets
+from ..services import calendar, catalogue, checkin, tickets
+from ..services import registration as registrations
 from ..services.errors import InvalidInput, NotAllowed
 from ..services.registration import Outcome
 from ..urls import external_url
@@ -135,3 +136,20 @@ def switch_mode(token: str):
     else:
         flash(_("Your attendance mode is changed."), "success")
     return redirect(url_for("registration.ticket", token=token))
+
+
+@bp.route("/j/<token>")
+@limiter.limit("60 per minute")
+def join(token: str):
+    """Personal join link of an online participant: counts attendance, then opens the meeting."""
+    registration, session, result = checkin.join(token)
+    if registration is None:
+        abort(404)
+    workshop = registration.workshop
+    if registration.status != "confirmed" or not workshop.meeting_url:
+        return render_template("registration/join.html", registration=registration, workshop=workshop,
+                               problem="not_confirmed" if registration.status != "confirmed" else "no_link"), 403
+    if session is None:
+        return render_template("registration/join.html", registration=registration, workshop=workshop,
+                               problem="not_running", upcoming=checkin.next_session(workshop, utcnow()))
+    return redirect(workshop.meeting_url)

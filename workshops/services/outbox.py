@@ -70,6 +70,7 @@ def render(message: OutboxMessage) -> None:
             "ticket_url": external_url("registration.ticket", token=registration.manage_token),
             "workshop_url": external_url("public.workshop", workshop_id=workshop.id),
             "with_ticket": message.kind in TICKET_KINDS,
+            "join_url": external_url("registration.join", token=registration.ticket_token),
         }
         message.subject = _subject(message.kind, title)
         message.body_text = render_template("emails/registration.txt", **context)

@@ -215,9 +215,11 @@ def register(
         status=status,
         source=source,
         consent_at=now if applicant.consent else None,
+        mode=AttendanceMode(applicant.mode),
+        organisation_type=OrganisationType(applicant.organisation_type),
+        gender=Gender(applicant.gender),
         **{name: getattr(applicant, name) for name in (
-            "full_name", "latin_name", "mobile", "organisation", "organisation_type", "job_title",
-            "gender", "city", "mode", "needs", "language")},
+            "full_name", "latin_name", "mobile", "organisation", "job_title", "city", "needs", "language")},
     )
     db.session.add(registration)
     outbox.queue_registration_email(registration, "confirmation" if status == Status.CONFIRMED else status.value)
@@ -372,9 +374,10 @@ def update_details(registration: Registration, applicant: Applicant, actor) -> R
     email = check_applicant(applicant, workshop, require_consent=False)
     if email != registration.email and registration.is_active and find_active(workshop.id, email):
         raise InvalidInput({"email": _l("Another active registration at this workshop uses this email.")})
-    for name in ("full_name", "latin_name", "mobile", "organisation", "organisation_type", "job_title",
-                 "gender", "city", "needs", "language"):
+    for name in ("full_name", "latin_name", "mobile", "organisation", "job_title", "city", "needs", "language"):
         setattr(registration, name, getattr(applicant, name))
+    registration.organisation_type = OrganisationType(applicant.organisation_type)
+    registration.gender = Gender(applicant.gender)
     registration.email = email
     audit.record("registration.update", registration, actor)
     try:

@@ -138,3 +138,17 @@ class AnnouncementForm(FlaskForm):
     body_en = TextAreaField(_l("Message (English)"))
     subject_zh = StringField(_l("Subject (Chinese)"), validators=[Length(max=200)])
     body_zh = TextAreaField(_l("Message (Chinese)"))
+
+
+class CheckInLinkForm(FlaskForm):
+    label = StringField(_l("Who is it for (e.g. Volunteer, door B)"), validators=[Length(max=100)])
+    hours = IntegerField(_l("Valid for (hours)"), default=12, validators=[
+        InputRequired(_l("Enter a number.")), NumberRange(min=1, max=24 * 14, message=_l("Between 1 hour and 14 days."))])
+
+
+class MeetingReportForm(FlaskForm):
+    session_id = SelectField(_l("Session"), coerce=int, choices=[])
+    min_minutes = IntegerField(_l("Count people who stayed at least (minutes)"), default=30, validators=[
+        InputRequired(_l("Enter a number.")), NumberRange(min=0, max=1440, message=_l("Between 0 and 1440 minutes."))])
+    file = FileField(_l("Attendance report (.csv or .xlsx from Zoom or Tencent Meeting)"),
+                     validators=[FileRequired(_l("Choose a file to upload."))])

@@ -9,16 +9,16 @@ from flask_wtf import FlaskForm
 from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
 from ..forms import apply_errors, select_choices
-from ..models import AttendanceMode, Job, OrganisationType, Registration, RegistrationSource, RegistrationStatus
+from ..models import AttendanceMode, CheckInMethod, Job, Session, OrganisationType, Registration, RegistrationSource, RegistrationStatus
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
-from ..services import announcements, nominations, roster
+from ..services import announcements, checkin, meeting_reports, nominations, roster
 from ..services import registration as registrations
 from ..services.errors import InvalidInput, NotAllowed, ServiceError
 from ..services.registration import Outcome
 from ..urls import safe_next
 from . import bp
-from .forms import AnnouncementForm, ImportForm, ReasonForm
+from .forms import AnnouncementForm, ImportForm, MeetingReportForm, ReasonForm
 
 
 def _registration(workshop_id: int, registration_id: int) -> Registration:
@@ -121,6 +121,10 @@ def edit_registration(workshop_id: int, registration_id: int):
 @login_required
 def walk_in(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
+    # From the scanner page: register and check in at once.
+    session = db.session.get(Session, request.args.get("session_id", type=int) or 0)
+    if session is not None and session.workshop_id != workshop.id:
+        session = None
     form = WalkInForm()
     form.set_mode_choices(workshop)
     form.set_language_choices(current_language())
@@ -128,6 +132,9 @@ def walk_in(workshop_id: int):
         try:
             result = registrations.register(workshop.id, form.applicant(), source=RegistrationSource.WALK_IN,
                                             actor=current_user)
+            if session is not None and result.outcome == Outcome.CONFIRMED:
+                checkin.redeem(session, registration=result.registration, method=CheckInMethod.WALK_IN,
+                               override=True, scanner=checkin.Scanner(user_id=current_user.id, device="walk-in"))
         except (InvalidInput, NotAllowed) as error:
             if isinstance(error, InvalidInput):
                 apply_errors(form, error)
@@ -140,8 +147,17 @@ def walk_in(workshop_id: int):
                 Outcome.ALREADY_REGISTERED: (_("This email is already registered (%(status)s).", status=result.registration.status.label), "info"),
             }
             flash(*messages[result.outcome])
+            if session is not None:
+                return redirect(url_for("checkin.scanner", workshop_id=workshop.id, session_id=session.id))
             return redirect(url_for("staff.walk_in", workshop_id=workshop.id))
-    return render_template("staff/walk_in.html", workshop=workshop, form=form)
+    return render_template("staff/walk_in.html", workshop=workshop, form=form, session=session)
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/rotate-ticket", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def rotate_ticket(workshop_id: int, registration_id: int):
+    return _decide(workshop_id, registration_id, lambda r: registrations.rotate_ticket(r, current_user),
+                   _("A new ticket was issued; the old QR code no longer works. Resend the email to deliver it."))
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/export.<fmt>")
@@ -190,6 +206,25 @@ def announce(workshop_id: int):
     return render_template("staff/announce.html", workshop=workshop, form=form), 422 if form.errors else 200
 
 
+@bp.route("/workshops/<int:workshop_id>/meeting-report", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def meeting_report(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = MeetingReportForm()
+    form.session_id.choices = select_choices((s.id, s.title) for s in workshop.sessions)
+    if form.validate_on_submit():
+        session = db.session.get(Session, form.session_id.data)
+        upload = form.file.data
+        try:
+            job = meeting_reports.preview_report(workshop, session, upload.filename, upload.read(),
+                                                 form.min_minutes.data, current_user)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            return redirect(url_for("staff.job", job_id=job.id))
+    return render_template("staff/meeting_report.html", workshop=workshop, form=form), 422 if form.errors else 200
+
+
 def _job(job_id: int) -> Job:
     job = db.session.get(Job, job_id)
     if job is None:
@@ -222,8 +257,11 @@ def confirm_job(job_id: int):
     job = _job(job_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
+    confirm = {"import": nominations.confirm_import, "meeting_import": meeting_reports.confirm_report}.get(job.kind)
+    if confirm is None:
+        abort(404)
     try:
-        nominations.confirm_import(job, current_user)
+        confirm(job, current_user)
     except ServiceError as error:
         flash(error.message, "error")
     return redirect(url_for("staff.job", job_id=job.id))

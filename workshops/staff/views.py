@@ -1,6 +1,8 @@
 """Staff pages: the dashboard, scheduling workshops and their agenda, programmes."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,11 +12,12 @@ from sqlalchemy import select
 from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
 from ..forms import apply_errors, select_choices
-from ..models import Programme, Role, Session, User, Workshop
-from ..services import catalogue, scheduling, users
+from ..models import CheckInLink, Programme, Role, Session, User, Workshop
+from ..models.base import utcnow
+from ..services import catalogue, checkin_access, scheduling, users
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
-from .forms import CancelForm, OrganisersForm, ProgrammeForm, SessionForm, WorkshopForm
+from .forms import CancelForm, CheckInLinkForm, OrganisersForm, ProgrammeForm, SessionForm, WorkshopForm
 
 
 @bp.route("/")
@@ -62,7 +65,49 @@ def workshop(workshop_id: int):
         organisers_form=organisers,
         cancel_form=CancelForm(),
         action_form=FlaskForm(),
+        link_form=CheckInLinkForm(),
+        links=_links(workshop),
     )
+
+
+def _links(workshop):
+    query = select(CheckInLink).where(CheckInLink.workshop_id == workshop.id, CheckInLink.revoked_at.is_(None),
+                                      CheckInLink.expires_at > utcnow()).order_by(CheckInLink.created_at.desc())
+    return list(db.session.scalars(query))
+
+
+@bp.route("/workshops/<int:workshop_id>/checkin-links", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def create_checkin_link(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = CheckInLinkForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+    else:
+        try:
+            checkin_access.create_link(workshop, form.label.data or "", utcnow() + timedelta(hours=form.hours.data),
+                                       current_user)
+        except InvalidInput as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Check-in link created. Share it only with the volunteer who scans."), "success")
+    return redirect(url_for("staff.workshop", workshop_id=workshop.id) + "#checkin-links")
+
+
+@bp.route("/workshops/<int:workshop_id>/checkin-links/<int:link_id>/revoke", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def revoke_checkin_link(workshop_id: int, link_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    link = db.session.get(CheckInLink, link_id)
+    if link is None or link.workshop_id != workshop.id:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    checkin_access.revoke_link(link, current_user)
+    flash(_("The link no longer works."), "success")
+    return redirect(url_for("staff.workshop", workshop_id=workshop.id) + "#checkin-links")
 
 
 @bp.route("/workshops/<int:workshop_id>/edit", methods=["GET", "POST"])

@@ -1,0 +1,284 @@
+// Scanner page: camera (qr-scanner), keyboard-wedge scanners, search, offline queue and sync.
+// Decisions are the server's (POST /api/v1/checkin); when the network is gone the page
+// decides from the session roster it keeps in IndexedDB and queues the scans with their
+// time and nonce, then replays them through /api/v1/checkin/sync (safe to send twice).
+(function () {
+  "use strict";
+  var root = document.getElementById("scanner");
+  if (!root) return;
+  var TEXT = JSON.parse(document.getElementById("scanner-text").textContent);
+  var API = root.dataset.api.replace(/\/$/, "");
+  var WORKSHOP = Number(root.dataset.workshopId);
+  var SESSION = Number(root.dataset.sessionId);
+  var CSRF = root.dataset.csrf;
+  var DEVICE = localStorage.getItem("scanner-device") || ("phone-" + Math.random().toString(36).slice(2, 8));
+  localStorage.setItem("scanner-device", DEVICE);
+
+  var roster = new Map();      // sha256(ticket) -> person
+  var checkedIn = new Set();   // registration ids present in this session (as far as we know)
+  var lastAttendance = null;
+  var lastCode = "", lastCodeAt = 0;
+  var resultBox = document.getElementById("result");
+
+  // ---- storage (IndexedDB): the roster and the queue of offline scans ----
+  var dbPromise = new Promise(function (resolve, reject) {
+    var request = indexedDB.open("workshops-checkin", 1);
+    request.onupgradeneeded = function () {
+      request.result.createObjectStore("rosters");
+      request.result.createObjectStore("queue", { keyPath: "nonce" });
+    };
+    request.onsuccess = function () { resolve(request.result); };
+    request.onerror = function () { reject(request.error); };
+  });
+  function store(name, mode, action) {
+    return dbPromise.then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(name, mode);
+        var request = action(tx.objectStore(name));
+        tx.oncomplete = function () { resolve(request && request.result); };
+        tx.onerror = function () { reject(tx.error); };
+      });
+    });
+  }
+
+  function nonce() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  function sha256(text) {
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(function (buffer) {
+      return Array.from(new Uint8Array(buffer)).map(function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+    });
+  }
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
+  function api(method, path, body) {
+    return fetch(API + path, {
+      method: method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF, "Accept": "application/json" },
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (response) {
+      if (response.status >= 500 || response.status === 0) throw new Error("server");
+      return response.status === 204 ? {} : response.json().then(function (data) {
+        if (!response.ok) { var error = new Error(data.message || "error"); error.status = response.status; throw error; }
+        return data;
+      });
+    });
+  }
+
+  // ---- network state ----
+  var network = document.getElementById("network");
+  function setOnline(online) { network.dataset.state = online ? "online" : "offline"; }
+  window.addEventListener("online", function () { setOnline(true); sync(); });
+  window.addEventListener("offline", function () { setOnline(false); });
+
+  // ---- roster and counters ----
+  function loadRoster() {
+    return api("GET", "/workshops/" + WORKSHOP + "/roster?session_id=" + SESSION).then(function (data) {
+      setOnline(true);
+      return store("rosters", "readwrite", function (s) { return s.put(data, SESSION); }).then(function () { return data; });
+    }).catch(function () {
+      setOnline(false);
+      return store("rosters", "readonly", function (s) { return s.get(SESSION); });
+    }).then(function (data) {
+      if (!data) return;
+      roster.clear();
+      data.people.forEach(function (p) {
+        roster.set(p.ticket_sha256, p);
+        if (p.checked_in_at) checkedIn.add(p.id);
+      });
+      if (data.counters) showCounters(data.counters);
+    });
+  }
+  function showCounters(counters) {
+    var parts = Object.keys(counters).map(function (mode) {
+      var c = counters[mode];
+      return TEXT[mode] + " " + c.checked_in + " / " + c.expected;
+    });
+    document.getElementById("counters").textContent = parts.join(" · ") + " " + TEXT.checked_in;
+  }
+  function refreshCounters() {
+    api("GET", "/sessions/" + SESSION + "/counters").then(function (d) { showCounters(d.counters); }).catch(function () {});
+  }
+
+  // ---- the result screen ----
+  var hideTimer = null;
+  function show(tone, title, name, detail, extra) {
+    resultBox.dataset.tone = tone;
+    resultBox.querySelector(".result-title").textContent = title;
+    resultBox.querySelector(".result-name").textContent = name || "";
+    resultBox.querySelector(".result-detail").textContent = detail || "";
+    var old = resultBox.querySelector("button"); if (old) old.remove();
+    if (extra) resultBox.insertBefore(extra, resultBox.querySelector(".result-hint"));
+    resultBox.hidden = false;
+    resultBox.focus();
+    feedback(tone);
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(hide, tone === "green" ? 2500 : 6000);
+  }
+  function hide() { resultBox.hidden = true; document.getElementById("code").focus(); }
+  resultBox.addEventListener("click", function (event) { if (event.target.tagName !== "BUTTON") hide(); });
+  function feedback(tone) {
+    if (navigator.vibrate) navigator.vibrate(tone === "green" ? 80 : [200, 100, 200]);
+    try {
+      var audio = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator();
+      osc.frequency.value = tone === "green" ? 880 : 220;
+      osc.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.15);
+    } catch (e) { /* no sound on this device */ }
+  }
+  function describe(answer) {
+    var person = answer.person || {};
+    var detail = [person.organisation, person.mode && TEXT[person.mode]].filter(Boolean).join(" · ");
+    if (answer.reason === "ok") {
+      if (person.id) checkedIn.add(person.id);
+      lastAttendance = answer.attendance_id || null;
+      document.getElementById("undo").disabled = !lastAttendance;
+      show("green", TEXT.ok, person.name, answer.offline ? detail + " — " + TEXT.offline_decision : detail);
+      refreshCounters();
+    } else if (answer.reason === "already_checked_in") {
+      var when = answer.checked_in_at ? new Date(answer.checked_in_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+      var by = answer.checked_in_by ? " " + format(TEXT.by, { name: answer.checked_in_by }) : "";
+      show("amber", format(TEXT.already, { time: when }) + by, person.name, detail);
+    } else {
+      var extra = null;
+      if (answer.reason === "outside_session") {
+        extra = document.createElement("button");
+        extra.className = "button"; extra.type = "button"; extra.textContent = TEXT.override;
+        extra.addEventListener("click", function () { redeem(answer.retry, true); });
+      }
+      show("red", TEXT.reasons[answer.reason] || answer.message, person.name, detail, extra);
+    }
+  }
+
+  // ---- redeeming ----
+  function redeem(scan, override) {
+    scan = Object.assign({}, scan, { override: !!override, nonce: override ? nonce() : scan.nonce });
+    return api("POST", "/checkin", scan).then(function (answer) {
+      setOnline(true);
+      answer.retry = scan;
+      describe(answer);
+    }).catch(function (error) {
+      if (error.status) { show("red", TEXT.error, "", error.message); return; }
+      setOnline(false);
+      decideOffline(scan);
+    });
+  }
+  function decideOffline(scan) {
+    var lookup = scan.token ? sha256(scan.token).then(function (d) { return roster.get(d); })
+                            : Promise.resolve(Array.from(roster.values()).find(function (p) { return p.id === scan.registration_id; }));
+    lookup.then(function (person) {
+      if (!person) { describe({ reason: "unknown_ticket" }); return; }
+      var shown = { name: person.name, organisation: person.organisation, mode: person.mode, id: person.id };
+      var reasons = { waitlisted: "waitlisted", pending: "pending_approval" };
+      if (reasons[person.status]) { describe({ reason: reasons[person.status], person: shown }); return; }
+      if (checkedIn.has(person.id)) { describe({ reason: "already_checked_in", person: shown }); return; }
+      store("queue", "readwrite", function (s) { return s.put(scan); }).then(showQueue);
+      describe({ reason: "ok", person: shown, offline: true });
+    });
+  }
+  function scanCode(code) {
+    code = (code || "").trim();
+    if (!code) return;
+    var now = Date.now();
+    if (code === lastCode && now - lastCodeAt < 3000) return;  // the camera sees the same code many times
+    lastCode = code; lastCodeAt = now;
+    redeem({ session_id: SESSION, token: code, nonce: nonce(), device: DEVICE, method: "qr",
+             scanned_at: new Date().toISOString() });
+  }
+
+  // ---- offline queue ----
+  function showQueue() {
+    return store("queue", "readonly", function (s) { return s.count(); }).then(function (n) {
+      var badge = document.getElementById("queued");
+      badge.hidden = !n;
+      badge.textContent = format(TEXT.queued, { n: n });
+    });
+  }
+  var syncing = false;
+  function sync() {
+    if (syncing) return Promise.resolve();
+    syncing = true;
+    return store("queue", "readonly", function (s) { return s.getAll(); }).then(function (scans) {
+      if (!scans || !scans.length) return;
+      return api("POST", "/checkin/sync", { scans: scans.slice(0, 200) }).then(function (data) {
+        setOnline(true);
+        return store("queue", "readwrite", function (s) {
+          data.results.forEach(function (r) { s.delete(r.nonce); });
+        }).then(refreshCounters);
+      });
+    }).catch(function () { setOnline(false); }).then(function () { syncing = false; return showQueue(); });
+  }
+  setInterval(sync, 10000);
+
+  // ---- inputs: camera, keyboard-wedge scanner, search, undo ----
+  document.getElementById("code-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = document.getElementById("code");
+    lastCode = "";
+    scanCode(input.value);
+    input.value = "";
+  });
+  document.getElementById("search-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var q = document.getElementById("search").value.trim();
+    if (!q) return;
+    api("GET", "/workshops/" + WORKSHOP + "/search?session_id=" + SESSION + "&q=" + encodeURIComponent(q))
+      .then(renderResults)
+      .catch(function () {
+        var needle = q.toLowerCase();
+        renderResults(Array.from(roster.values()).filter(function (p) {
+          return (p.name + " " + p.organisation).toLowerCase().indexOf(needle) >= 0;
+        }).slice(0, 30));
+      });
+  });
+  function renderResults(people) {
+    var list = document.getElementById("search-results");
+    list.textContent = "";
+    if (!people.length) { var li = document.createElement("li"); li.textContent = TEXT.no_results; list.appendChild(li); return; }
+    people.forEach(function (p) {
+      var li = document.createElement("li");
+      var label = document.createElement("span");
+      label.textContent = p.name + (p.organisation ? " — " + p.organisation : "");
+      var button = document.createElement("button");
+      button.className = "button"; button.type = "button"; button.textContent = TEXT.check_in;
+      button.addEventListener("click", function () {
+        redeem({ session_id: SESSION, registration_id: p.id, nonce: nonce(), device: DEVICE, method: "search",
+                 scanned_at: new Date().toISOString() });
+      });
+      li.appendChild(label); li.appendChild(button); list.appendChild(li);
+    });
+  }
+  document.getElementById("undo").addEventListener("click", function () {
+    if (!lastAttendance) return;
+    api("DELETE", "/attendances/" + lastAttendance).then(function () {
+      lastAttendance = null;
+      document.getElementById("undo").disabled = true;
+      show("amber", TEXT.undone, "", "");
+      loadRoster();
+    });
+  });
+
+  var camera = null;
+  function startCamera() {
+    var video = document.getElementById("camera");
+    if (!window.QrScanner) return;
+    camera = new QrScanner(video, function (result) { scanCode(result.data || result); },
+                           { returnDetailedScanResult: true, highlightScanRegion: false, maxScansPerSecond: 8 });
+    camera.start().then(function () {
+      document.getElementById("camera-start").hidden = true;
+    }).catch(function () {
+      document.getElementById("camera-error").hidden = false;
+      document.getElementById("camera-start").hidden = true;
+    });
+  }
+  document.getElementById("camera-start").addEventListener("click", startCamera);
+
+  if ("serviceWorker" in navigator && root.dataset.sw) {
+    navigator.serviceWorker.register(root.dataset.sw, { scope: root.dataset.sw.replace(/sw\.js$/, "") }).catch(function () {});
+  }
+  loadRoster().then(function () { showQueue(); sync(); startCamera(); });
+  document.getElementById("code").focus();
+})();

@@ -1,0 +1,140 @@
+"""Check-in at the door: one decision order, idempotent scans, per-session attendance."""
+import subprocess
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.helpers import applicant
+from workshops.models import Attendance, Registration, Role, ScanLog
+from workshops.services import checkin, tickets
+from workshops.services import registration as registrations
+from workshops.services.checkin import Reason, Scanner
+
+
+@pytest.fixture
+def running(make_workshop):
+    """A hybrid workshop whose first session is running now."""
+    now = datetime.now(timezone.utc)
+    return make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7),
+                         onsite_capacity=3)
+
+
+def person(workshop, n=1, **overrides):
+    return registrations.register(workshop.id, applicant(n, **overrides)).registration
+
+
+def attendances(db):
+    return db.session.scalar(db.select(db.func.count()).select_from(Attendance))
+
+
+def test_a_rendered_ticket_decodes_and_redeems(running, db, tmp_path):
+    registration = person(running)
+    png = tmp_path / "ticket.png"
+    png.write_bytes(tickets.ticket_qr_png(registration.ticket_token))
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", str(png)], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    result = checkin.redeem(running.sessions[0], token=decoded, scanner=Scanner(device="door-1"))
+    assert result.reason == Reason.OK and result.registration.id == registration.id
+    again = checkin.redeem(running.sessions[0], token=decoded)
+    assert again.reason == Reason.ALREADY_CHECKED_IN
+    assert again.attendance.checked_in_at == result.attendance.checked_in_at
+    assert attendances(db) == 1
+    # Each session counts on its own.
+    assert checkin.redeem(running.sessions[1], token=decoded).reason == Reason.OUTSIDE_SESSION
+    assert checkin.redeem(running.sessions[1], token=decoded, override=True).reason == Reason.OK
+    assert attendances(db) == 2
+
+
+def test_every_reason_in_its_place(running, make_workshop, db):
+    session = running.sessions[0]
+    other = make_workshop(title_en="Other")
+    confirmed = [person(running, n) for n in range(3)]
+    waitlisted = person(running, 3)
+    cancelled = person(running, 4, mode="online")
+    registrations.cancel(cancelled)
+    approval = make_workshop(title_en="Needs approval", approval_required=True, starts_at=running.starts_at,
+                             ends_at=running.ends_at)
+    pending = person(approval, 5)
+    stranger = person(other, 6)
+    assert checkin.redeem(session, token="not-a-ticket").reason == Reason.UNKNOWN_TICKET
+    assert checkin.redeem(session, token="").reason == Reason.UNKNOWN_TICKET
+    assert checkin.redeem(session, token=stranger.ticket_token).reason == Reason.WRONG_WORKSHOP
+    assert checkin.redeem(session, token=cancelled.ticket_token).reason == Reason.CANCELLED
+    assert checkin.redeem(session, token=waitlisted.ticket_token).reason == Reason.WAITLISTED
+    assert checkin.redeem(approval.sessions[0], token=pending.ticket_token).reason == Reason.PENDING_APPROVAL
+    assert checkin.redeem(session, token=confirmed[0].ticket_token).reason == Reason.OK
+    logged = db.session.scalars(db.select(ScanLog.reason).order_by(ScanLog.id)).all()
+    assert logged == ["unknown_ticket", "unknown_ticket", "wrong_workshop", "cancelled", "waitlisted",
+                      "pending_approval", "ok"]
+    assert db.session.scalars(db.select(ScanLog.token_hint).order_by(ScanLog.id)).first() == "not-a-ti"
+
+
+def test_rotated_ticket_makes_the_old_qr_unknown(running, make_user, db):
+    registration = person(running)
+    old = registration.ticket_token
+    registrations.rotate_ticket(registration, make_user(Role.COORDINATOR))
+    assert checkin.redeem(running.sessions[0], token=old).reason == Reason.UNKNOWN_TICKET
+    assert checkin.redeem(running.sessions[0], token=registration.ticket_token).reason == Reason.OK
+
+
+def test_a_repeated_nonce_returns_the_first_answer(running, db):
+    registration = person(running)
+    first = checkin.redeem(running.sessions[0], token=registration.ticket_token, nonce="abc-1")
+    replay = checkin.redeem(running.sessions[0], token=registration.ticket_token, nonce="abc-1")
+    assert first.reason == replay.reason == Reason.OK
+    assert replay.attendance.id == first.attendance.id and attendances(db) == 1
+
+
+def test_twenty_concurrent_redemptions_of_one_ticket(app, running, db):
+    registration = person(running)
+    session_id, token = running.sessions[0].id, registration.ticket_token
+    barrier, answers, lock = threading.Barrier(20), [], threading.Lock()
+
+    def scan(n):
+        with app.app_context():
+            from workshops.extensions import db as thread_db
+            from workshops.models import Session
+
+            barrier.wait(timeout=30)
+            session = thread_db.session.get(Session, session_id)
+            result = checkin.redeem(session, token=token, scanner=Scanner(device=f"door-{n}"), nonce=f"n-{n}")
+            with lock:
+                answers.append(result.reason)
+
+    threads = [threading.Thread(target=scan, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers).count(Reason.OK) == 1
+    assert answers.count(Reason.ALREADY_CHECKED_IN) == 19
+    db.session.expire_all()
+    assert attendances(db) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(ScanLog)) == 20
+
+
+def test_offline_scans_keep_their_time_and_are_flagged(running, db):
+    registration = person(running)
+    earlier = datetime.now(timezone.utc) - timedelta(minutes=20)
+    result = checkin.redeem(running.sessions[0], token=registration.ticket_token, scanned_at=earlier, nonce="x")
+    assert result.attendance.checked_in_at == earlier
+    assert db.session.scalars(db.select(ScanLog)).one().offline is True
+    future = checkin.redeem(running.sessions[0], token=person(running, 2).ticket_token,
+                            scanned_at=datetime.now(timezone.utc) + timedelta(days=3))
+    assert future.attendance.checked_in_at <= datetime.now(timezone.utc)  # a fast device clock is not believed
+
+
+def test_counters_and_roster(running, db):
+    people = [person(running, n) for n in range(3)]
+    person(running, 5, mode="online")
+    checkin.redeem(running.sessions[0], token=people[0].ticket_token)
+    assert checkin.counters(running.sessions[0]) == {
+        "onsite": {"checked_in": 1, "expected": 3}, "online": {"checked_in": 0, "expected": 1}}
+    roster = checkin.roster(running.sessions[0])
+    assert len(roster) == 4
+    entry = next(r for r in roster if r["id"] == people[0].id)
+    assert entry["ticket_sha256"] == checkin.ticket_digest(people[0].ticket_token)
+    assert entry["checked_in_at"] is not None
+    assert all(people[0].ticket_token not in str(r) for r in roster)  # digests, never the tickets
+    assert "email" not in entry and "mobile" not in entry

@@ -1,0 +1,172 @@
+"""The check-in API as the scanner page uses it: who may scan, offline sync, search, undo."""
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.helpers import applicant
+from workshops.models import Attendance, CheckInLink, Role, ScanLog
+from workshops.services import registration as registrations
+
+
+@pytest.fixture
+def running(make_workshop):
+    now = datetime.now(timezone.utc)
+    return make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7))
+
+
+@pytest.fixture
+def organiser(auth, make_user, running, db):
+    user = make_user(Role.ORGANISER)
+    user.workshops.append(running)
+    db.session.commit()
+    auth.login(user)
+    return user
+
+
+def person(workshop, n=1, **overrides):
+    return registrations.register(workshop.id, applicant(n, **overrides)).registration
+
+
+def scan(client, session, token, nonce="", **extra):
+    return client.post("/api/v1/checkin", json={"session_id": session.id, "token": token, "nonce": nonce,
+                                                "device": "door-1", **extra})
+
+
+def test_organiser_scans_and_sees_reason_name_and_who_was_first(client, organiser, running):
+    registration = person(running, full_name="李华", organisation="重庆工程职业技术学院")
+    first = scan(client, running.sessions[0], registration.ticket_token, "n1")
+    assert first.status_code == 200
+    assert first.json["reason"] == "ok" and first.json["person"]["name"] == "李华"
+    again = scan(client, running.sessions[0], registration.ticket_token, "n2").json
+    assert again["reason"] == "already_checked_in" and again["checked_in_by"] == "Organiser"
+    assert again["checked_in_at"] == first.json["checked_in_at"]
+    zh = client.post("/api/v1/checkin", json={"session_id": running.sessions[0].id, "token": "bogus"},
+                     headers={"Accept-Language": "zh-CN"}).json
+    assert zh["reason"] == "unknown_ticket" and zh["message"] != "Unknown ticket: this code is not a valid ticket (or it was re-issued)."
+
+
+def test_offline_sync_replayed_twice_and_from_two_devices_makes_one_attendance(client, organiser, running, db):
+    registration = person(running)
+    earlier = (datetime.now(timezone.utc) - timedelta(minutes=15)).isoformat()
+    session_id = running.sessions[0].id
+    batch = {"scans": [
+        {"session_id": session_id, "token": registration.ticket_token, "nonce": "phone-a-1", "device": "phone-a",
+         "scanned_at": earlier},
+        {"session_id": session_id, "token": registration.ticket_token, "nonce": "phone-b-7", "device": "phone-b",
+         "scanned_at": earlier},
+    ]}
+    first = client.post("/api/v1/checkin/sync", json=batch).json["results"]
+    assert [r["reason"] for r in first] == ["ok", "already_checked_in"]
+    replay = client.post("/api/v1/checkin/sync", json=batch).json["results"]
+    assert [r["reason"] for r in replay] == ["ok", "already_checked_in"]
+    assert replay[0]["attendance_id"] == first[0]["attendance_id"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 1
+    devices = db.session.scalars(db.select(ScanLog.device).order_by(ScanLog.id)).all()
+    assert devices == ["phone-a", "phone-b", "phone-a", "phone-b"]  # the second phone's scan is visible
+    attendance = db.session.scalars(db.select(Attendance)).one()
+    assert attendance.checked_in_at.isoformat() == earlier  # the original time
+
+
+def test_roster_search_counters_and_undo(client, organiser, running, db):
+    registration = person(running, full_name="王芳")
+    person(running, 2, full_name="张伟", mode="online")
+    roster = client.get(f"/api/v1/workshops/{running.id}/roster?session_id={running.sessions[0].id}").json
+    assert {p["name"] for p in roster["people"]} == {"王芳", "张伟"}
+    assert roster["counters"]["onsite"] == {"checked_in": 0, "expected": 1}
+    found = client.get(f"/api/v1/workshops/{running.id}/search?session_id={running.sessions[0].id}&q=王").json
+    assert [p["name"] for p in found] == ["王芳"]
+    answer = client.post("/api/v1/checkin", json={"session_id": running.sessions[0].id, "registration_id": found[0]["id"],
+                                                  "method": "search"}).json
+    assert answer["reason"] == "ok"
+    counters = client.get(f"/api/v1/sessions/{running.sessions[0].id}/counters").json["counters"]
+    assert counters["onsite"]["checked_in"] == 1
+    assert client.delete(f"/api/v1/attendances/{answer['attendance_id']}").status_code == 204
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
+    assert scan(client, running.sessions[0], registration.ticket_token).json["reason"] == "ok"
+
+
+def test_organiser_of_another_workshop_cannot_scan_search_or_read_the_roster(client, auth, make_user, running, make_workshop, db):
+    other = make_workshop(title_en="Other")
+    registration = person(running)
+    outsider = make_user(Role.ORGANISER)
+    outsider.workshops.append(other)
+    db.session.commit()
+    session_id = running.sessions[0].id
+    requests = [
+        ("post", "/api/v1/checkin", {"session_id": session_id, "token": registration.ticket_token}),
+        ("post", "/api/v1/checkin/sync", {"scans": [{"session_id": session_id, "token": registration.ticket_token}]}),
+        ("get", f"/api/v1/workshops/{running.id}/roster?session_id={session_id}", None),
+        ("get", f"/api/v1/workshops/{running.id}/search?session_id={session_id}&q=a", None),
+        ("get", f"/api/v1/sessions/{session_id}/counters", None),
+    ]
+    for method, url, body in requests:  # anonymous
+        assert getattr(client, method)(url, json=body).status_code == 403
+    auth.login(outsider)
+    for method, url, body in requests:
+        assert getattr(client, method)(url, json=body).status_code == 403, url
+    assert client.get(f"/checkin/{running.id}/sessions/{session_id}").status_code == 403
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
+
+
+def test_volunteer_link_scans_one_workshop_until_expired_or_revoked(client, make_user, running, make_workshop, db):
+    coordinator = make_user(Role.COORDINATOR)
+    other = make_workshop(title_en="Other")
+    from workshops.services import checkin_access
+
+    link = checkin_access.create_link(running, "Door B", datetime.now(timezone.utc) + timedelta(hours=2), coordinator)
+    registration = person(running)
+    response = client.get(f"/checkin/v/{link.token}")
+    assert response.status_code == 302
+    page = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}").get_data(as_text=True)
+    assert "Scan tickets" in page or "qr-scanner" in page
+    assert scan(client, running.sessions[0], registration.ticket_token).json["reason"] == "ok"
+    assert db.session.scalars(db.select(Attendance)).one().by_link_id == link.id
+    assert client.get(f"/api/v1/workshops/{other.id}/roster?session_id={other.sessions[0].id}").status_code == 403
+    assert client.get("/staff/").status_code == 302  # a link is not a staff account
+
+    checkin_access.revoke_link(link, coordinator)
+    assert scan(client, running.sessions[0], registration.ticket_token).status_code == 403
+    assert client.get(f"/checkin/v/{link.token}").status_code == 403
+
+    expired = CheckInLink(workshop=running, label="old", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    db.session.add(expired)
+    db.session.commit()
+    assert "This check-in link does not work" in client.get(f"/checkin/v/{expired.token}").get_data(as_text=True)
+    assert client.get("/checkin/v/forged-token").status_code == 403
+
+
+def test_checkin_api_requires_the_csrf_token_when_csrf_is_on(make_app, make_user, running, db):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    user = make_user(Role.COORDINATOR)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"email": user.email, "password": "correct horse battery", "csrf_token": token})
+    body = {"session_id": running.sessions[0].id, "token": "x"}
+    assert client.post("/api/v1/checkin", json=body).status_code == 400
+    assert client.post("/api/v1/checkin", json=body, headers={"X-CSRFToken": token}).json["reason"] == "unknown_ticket"
+
+
+def test_coordinator_creates_and_withdraws_links_from_the_workshop_page(client, auth, make_user, running, db):
+    auth.login(make_user(Role.COORDINATOR))
+    response = client.post(f"/staff/workshops/{running.id}/checkin-links", data={"label": "Door A", "hours": "8"})
+    assert response.status_code == 302
+    link = db.session.scalars(db.select(CheckInLink)).one()
+    page = client.get(f"/staff/workshops/{running.id}").get_data(as_text=True)
+    assert f"http://workshops.test/checkin/v/{link.token}" in page
+    client.post(f"/staff/workshops/{running.id}/checkin-links/{link.id}/revoke")
+    db.session.expire_all()
+    assert db.session.get(CheckInLink, link.id).revoked_at is not None
+    bad = client.post(f"/staff/workshops/{running.id}/checkin-links", data={"label": "x", "hours": "0"}, follow_redirects=True)
+    assert "Between 1 hour and 14 days." in bad.get_data(as_text=True)
+
+
+def test_walk_in_from_the_scanner_registers_and_checks_in(client, organiser, running, db):
+    session = running.sessions[0]
+    data = {"full_name": "刘洋", "email": "liu@example.org", "organisation_type": "enterprise", "gender": "man",
+            "mode": "onsite", "language": "zh"}
+    response = client.post(f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data)
+    assert response.headers["Location"].endswith(f"/checkin/{running.id}/sessions/{session.id}")
+    attendance = db.session.scalars(db.select(Attendance)).one()
+    assert attendance.method.value == "walk_in" and attendance.registration.full_name == "刘洋"

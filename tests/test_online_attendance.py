@@ -1,0 +1,115 @@
+"""Online participants are counted through their join link or the meeting platform's report."""
+import io
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from openpyxl import Workbook
+
+from tests.helpers import applicant
+from workshops.models import Attendance, Job, Role
+from workshops.services import meeting_reports
+from workshops.services import registration as registrations
+
+
+@pytest.fixture
+def online_now(make_workshop):
+    now = datetime.now(timezone.utc)
+    return make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7),
+                         meeting_url="https://meeting.tencent.com/dm/abc")
+
+
+def test_join_link_records_attendance_and_opens_the_meeting(client, online_now, db):
+    registration = registrations.register(online_now.id, applicant(1, mode="online")).registration
+    response = client.get(f"/j/{registration.ticket_token}")
+    assert response.status_code == 302 and response.headers["Location"] == "https://meeting.tencent.com/dm/abc"
+    client.get(f"/j/{registration.ticket_token}")  # joining again (dropped connection) counts once
+    attendance = db.session.scalars(db.select(Attendance)).one()
+    assert attendance.method.value == "join_link" and attendance.session_id == online_now.sessions[0].id
+
+
+def test_join_link_outside_a_session_says_when_to_come_back(client, make_workshop, db):
+    workshop = make_workshop(meeting_url="https://meeting.example.org/x")  # next year
+    registration = registrations.register(workshop.id, applicant(1, mode="online")).registration
+    page = client.get(f"/j/{registration.ticket_token}").get_data(as_text=True)
+    assert "The next session, Day 1, starts at" in page
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
+    assert client.get("/j/forged").status_code == 404
+
+
+def test_confirmation_email_of_online_participants_carries_the_join_link(app, online_now, db):
+    from workshops.models import OutboxMessage
+    from workshops.services import outbox
+
+    registration = registrations.register(online_now.id, applicant(1, mode="online", language="en")).registration
+    message = db.session.scalars(db.select(OutboxMessage)).one()
+    outbox.render(message)
+    assert f"http://workshops.test/j/{registration.ticket_token}" in message.body_text
+
+
+def xlsx(rows):
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("value, minutes", [("83", 83), ("83.6", 83), ("01:23:45", 83), ("83分钟", 83),
+                                            ("1小时23分钟", 83), ("", 0), ("n/a", 0)])
+def test_durations_in_the_shapes_platforms_write_them(value, minutes):
+    assert meeting_reports.parse_minutes(value) == minutes
+
+
+def test_meeting_report_matches_by_email_phone_and_name_with_a_minimum(client, auth, make_user, online_now, db):
+    for n, extra in enumerate([{"full_name": "王芳", "email": "wang@example.org"},
+                               {"full_name": "张伟", "mobile": "+86 139 1234 5678"},
+                               {"full_name": "Maria Fernandes"}, {"full_name": "李娜"}]):
+        registrations.register(online_now.id, applicant(n, mode="online", **extra))
+    auth.login(make_user(Role.COORDINATOR))
+    report = "\n".join([
+        "Name (Original Name),User Email,Duration (Minutes)",
+        "Fang,WANG@example.org,50",
+        "Zhang Wei,,40",  # a nickname and no phone column in Zoom's export: not matched
+        "maria fernandes,,45",
+        "李娜,,10",
+        "李娜,,15",  # rejoined: 25 minutes in all, under the minimum
+        "Someone Else,stranger@example.org,90",
+    ]).encode()
+    response = client.post(f"/staff/workshops/{online_now.id}/meeting-report", data={
+        "session_id": str(online_now.sessions[0].id), "min_minutes": "30",
+        "file": (io.BytesIO(report), "zoom.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    job = db.session.scalars(db.select(Job)).one()
+    matched = {m["name"]: (m["minutes"], m["via"], m["counts"]) for m in job.payload["matched"]}
+    assert matched == {"王芳": (50, "email", True), "Maria Fernandes": (45, "name", True), "李娜": (25, "name", False)}
+    assert [u["name"] for u in job.payload["unmatched"]] == ["Zhang Wei", "Someone Else"]
+    page = client.get(f"/staff/jobs/{job.id}").get_data(as_text=True)
+    assert "2 people stayed long enough" in page and "Someone Else" in page
+    client.post(f"/staff/jobs/{job.id}/confirm")
+    db.session.expire_all()
+    present = db.session.scalars(db.select(Attendance)).all()
+    assert sorted(a.registration.full_name for a in present) == ["Maria Fernandes", "王芳"]
+    assert {a.method.value for a in present} == {"meeting_import"}
+
+
+def test_tencent_meeting_report_in_xlsx_matches_by_phone(client, auth, make_user, online_now, db):
+    registrations.register(online_now.id, applicant(2, mode="online", full_name="张伟", mobile="+86 139 1234 5678"))
+    auth.login(make_user(Role.COORDINATOR))
+    data = xlsx([["用户昵称", "手机号", "入会时间", "参会时长"], ["小张", "13912345678", "09:01", "01:30:00"]])
+    client.post(f"/staff/workshops/{online_now.id}/meeting-report", data={
+        "session_id": str(online_now.sessions[0].id), "min_minutes": "30",
+        "file": (io.BytesIO(data), "腾讯会议.xlsx")}, content_type="multipart/form-data")
+    job = db.session.scalars(db.select(Job)).one()
+    assert job.payload["matched"] == [{"registration_id": job.payload["matched"][0]["registration_id"],
+                                       "name": "张伟", "minutes": 90, "via": "phone", "counts": True}]
+
+
+def test_a_file_that_is_not_a_meeting_report_is_explained(client, auth, make_user, online_now, db):
+    auth.login(make_user(Role.COORDINATOR))
+    response = client.post(f"/staff/workshops/{online_now.id}/meeting-report", data={
+        "session_id": str(online_now.sessions[0].id), "min_minutes": "30",
+        "file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "This does not look like a meeting report" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Job)) == 0

@@ -1,0 +1,81 @@
+"""The scanner pages for organisers and volunteers (the work happens in static/js/scanner.js)."""
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db, limiter
+from ..models import Session, Workshop, WorkshopStatus
+from ..models.base import utcnow
+from ..services import checkin
+from ..services.checkin_access import current_link, enter_with_link, link_by_token, scanner_for
+from . import bp
+
+
+def _scannable(workshop_id: int) -> Workshop:
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None:
+        abort(404)
+    if scanner_for(workshop) is None:
+        if not current_user.is_authenticated and current_link() is None:
+            return abort(redirect(url_for("auth.login", next=url_for("checkin.choose_session", workshop_id=workshop_id))))
+        abort(403)
+    return workshop
+
+
+@bp.route("/")
+def choose_workshop():
+    """Staff pick one of their workshops; a volunteer goes straight to theirs."""
+    link = current_link()
+    if link is not None and not current_user.is_authenticated:
+        return redirect(url_for("checkin.choose_session", workshop_id=link.workshop_id))
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=url_for("checkin.choose_workshop")))
+    if current_user.can_schedule:
+        workshops = db.session.scalars(select(Workshop).where(Workshop.status != WorkshopStatus.DRAFT)
+                                       .order_by(Workshop.starts_at.desc())).all()
+    else:
+        workshops = sorted(current_user.workshops, key=lambda w: w.starts_at, reverse=True)
+    return render_template("checkin/choose_workshop.html", workshops=workshops)
+
+
+@bp.route("/<int:workshop_id>")
+def choose_session(workshop_id: int):
+    workshop = _scannable(workshop_id)
+    now = utcnow()
+    running = [s for s in workshop.sessions if checkin.session_running(s, now)]
+    if len(running) == 1:
+        return redirect(url_for("checkin.scanner", workshop_id=workshop.id, session_id=running[0].id))
+    return render_template("checkin/choose_session.html", workshop=workshop, now=now)
+
+
+@bp.route("/<int:workshop_id>/sessions/<int:session_id>")
+def scanner(workshop_id: int, session_id: int):
+    workshop = _scannable(workshop_id)
+    session = db.session.get(Session, session_id)
+    if session is None or session.workshop_id != workshop.id:
+        abort(404)
+    return render_template("checkin/scanner.html", workshop=workshop, session=session,
+                           is_volunteer=not current_user.is_authenticated)
+
+
+@bp.route("/v/<token>")
+@limiter.limit("30 per minute")
+def volunteer(token: str):
+    """A volunteer opens the link a coordinator shared: no account, one workshop, until expiry."""
+    link = link_by_token(token)
+    if link is None or not link.usable_at(utcnow()):
+        return render_template("errors/error.html", code=403, title=_("This check-in link does not work"),
+                               message=_("It has expired or was withdrawn. Ask the coordinator for a new link.")), 403
+    enter_with_link(link)
+    return redirect(url_for("checkin.choose_session", workshop_id=link.workshop_id))
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """Served from /checkin/ so it may keep the scanner pages working offline."""
+    response = send_from_directory(current_app.static_folder, "js/scanner-sw.js", mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

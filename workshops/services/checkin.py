@@ -1,0 +1,238 @@
+"""Check-in: one decision, in a fixed order, for every entry point (scan, search, sync, join link).
+
+The answer is a reason code (pretix's idea): ``ok``, ``already_checked_in``,
+``unknown_ticket``, ``cancelled``, ``waitlisted``, ``pending_approval``,
+``wrong_workshop``, ``outside_session``. Every attempt is written to the scan
+log, failed ones too. A repeated client nonce returns the first answer again,
+so a retried or re-synced scan never counts twice.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    Attendance,
+    CheckInMethod,
+    Registration,
+    RegistrationStatus,
+    ScanLog,
+    Session,
+)
+from ..models.base import utcnow
+
+# Doors open before a session starts; people arrive late.
+EARLY = timedelta(minutes=90)
+
+
+class Reason(StrEnum):
+    OK = "ok"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    UNKNOWN_TICKET = "unknown_ticket"
+    CANCELLED = "cancelled"
+    WAITLISTED = "waitlisted"
+    PENDING_APPROVAL = "pending_approval"
+    WRONG_WORKSHOP = "wrong_workshop"
+    OUTSIDE_SESSION = "outside_session"
+
+    @property
+    def message(self):
+        return {
+            Reason.OK: _l("Checked in."),
+            Reason.ALREADY_CHECKED_IN: _l("Already checked in."),
+            Reason.UNKNOWN_TICKET: _l("Unknown ticket: this code is not a valid ticket (or it was re-issued)."),
+            Reason.CANCELLED: _l("This registration was cancelled or declined."),
+            Reason.WAITLISTED: _l("This person is on the waiting list, not confirmed."),
+            Reason.PENDING_APPROVAL: _l("This registration is still waiting for approval."),
+            Reason.WRONG_WORKSHOP: _l("This ticket is for another workshop."),
+            Reason.OUTSIDE_SESSION: _l("This session is not running now. Check the session, or override."),
+        }[self]
+
+
+@dataclass
+class Scanner:
+    """Who is scanning: a staff user or a volunteer's check-in link, and their device."""
+
+    user_id: int | None = None
+    link_id: int | None = None
+    device: str = ""
+
+
+@dataclass
+class CheckInResult:
+    reason: Reason
+    registration: Registration | None = None
+    attendance: Attendance | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == Reason.OK
+
+
+def _lock_registration(registration_id: int) -> Registration:
+    if db.session.get_bind().dialect.name == "sqlite":  # see registration.lock_workshop
+        db.session.execute(text("UPDATE registration SET id = id WHERE id = :id"), {"id": registration_id})
+    query = select(Registration).where(Registration.id == registration_id).with_for_update()
+    return db.session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def _attendance_by_nonce(nonce: str) -> Attendance | None:
+    if not nonce:
+        return None
+    return db.session.scalar(select(Attendance).where(Attendance.client_nonce == nonce))
+
+
+def session_running(session: Session, moment: datetime) -> bool:
+    return session.starts_at - EARLY <= moment <= session.ends_at
+
+
+def redeem(
+    session: Session,
+    *,
+    token: str = "",
+    registration: Registration | None = None,
+    scanner: Scanner | None = None,
+    method: CheckInMethod = CheckInMethod.QR,
+    nonce: str = "",
+    scanned_at: datetime | None = None,
+    override: bool = False,
+) -> CheckInResult:
+    """Check a ticket (or a registration found by search) into a session.
+
+    Decision order: unknown ticket, wrong workshop, then — with the person's
+    row locked — a repeated nonce, cancelled, waitlisted, pending approval,
+    already checked in, outside the session's time (unless overridden), ok.
+    """
+    scanner = scanner or Scanner()
+    now = utcnow()
+    moment = min(scanned_at or now, now)  # a device clock ahead of ours is not believed
+    nonce = (nonce or "")[:64]
+    if registration is None and token:
+        registration = db.session.scalar(select(Registration).where(Registration.ticket_token == token[:64]))
+    result = _decide(session, registration, scanner, method, nonce, moment, override)
+    db.session.add(ScanLog(
+        scanned_at=moment, received_at=now, workshop_id=session.workshop_id, session_id=session.id,
+        registration_id=result.registration.id if result.registration else None,
+        token_hint=(token or "")[:8], reason=result.reason.value, method=method.value, device=scanner.device[:100],
+        client_nonce=nonce, offline=moment < now - timedelta(seconds=30),
+        by_user_id=scanner.user_id, by_link_id=scanner.link_id,
+    ))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two devices raced on the same person and session: the other one won.
+        db.session.rollback()
+        return redeem(session, registration=registration, token=token, scanner=scanner, method=method,
+                      scanned_at=scanned_at, override=override)
+    return result
+
+
+def _decide(session, registration, scanner, method, nonce, moment, override) -> CheckInResult:
+    if registration is None:
+        return CheckInResult(Reason.UNKNOWN_TICKET)
+    if registration.workshop_id != session.workshop_id:
+        return CheckInResult(Reason.WRONG_WORKSHOP, registration)
+    registration = _lock_registration(registration.id)
+    replay = _attendance_by_nonce(nonce)
+    if replay is not None and replay.registration_id == registration.id:
+        return CheckInResult(Reason.OK, registration, replay)
+    if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
+        return CheckInResult(Reason.CANCELLED, registration)
+    if registration.status == RegistrationStatus.WAITLISTED:
+        return CheckInResult(Reason.WAITLISTED, registration)
+    if registration.status == RegistrationStatus.PENDING:
+        return CheckInResult(Reason.PENDING_APPROVAL, registration)
+    first = db.session.scalar(select(Attendance).where(
+        Attendance.registration_id == registration.id, Attendance.session_id == session.id))
+    if first is not None:
+        return CheckInResult(Reason.ALREADY_CHECKED_IN, registration, first)
+    if not override and not session_running(session, moment):
+        return CheckInResult(Reason.OUTSIDE_SESSION, registration)
+    attendance = Attendance(
+        registration=registration, session=session, checked_in_at=moment, method=method,
+        by_user_id=scanner.user_id, by_link_id=scanner.link_id, device=scanner.device[:100],
+        client_nonce=nonce or None,
+    )
+    db.session.add(attendance)
+    return CheckInResult(Reason.OK, registration, attendance)
+
+
+def undo(attendance: Attendance, scanner: Scanner) -> None:
+    """Take back a check-in made by mistake (the scan log keeps the history)."""
+    db.session.add(ScanLog(
+        workshop_id=attendance.session.workshop_id, session_id=attendance.session_id,
+        registration_id=attendance.registration_id, reason="undone", method=attendance.method.value,
+        device=scanner.device[:100], by_user_id=scanner.user_id, by_link_id=scanner.link_id,
+    ))
+    db.session.delete(attendance)
+    db.session.commit()
+
+
+def counters(session: Session) -> dict[str, dict[str, int]]:
+    """Checked in and expected (confirmed) per mode for a session."""
+    expected = dict(db.session.execute(
+        select(Registration.mode, func.count()).where(
+            Registration.workshop_id == session.workshop_id, Registration.status == RegistrationStatus.CONFIRMED)
+        .group_by(Registration.mode)).all())
+    present = dict(db.session.execute(
+        select(Registration.mode, func.count()).join(Attendance, Attendance.registration_id == Registration.id)
+        .where(Attendance.session_id == session.id).group_by(Registration.mode)).all())
+    modes = session.workshop.modes
+    return {str(mode): {"checked_in": present.get(mode, 0), "expected": expected.get(mode, 0)} for mode in modes}
+
+
+def ticket_digest(token: str) -> str:
+    """The roster carries SHA-256 digests, not tickets: a lost phone leaks no usable codes."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def roster(session: Session) -> list[dict]:
+    """What a scanner needs offline to recognise tickets and show a name, and no more."""
+    rows = db.session.execute(
+        select(Registration.id, Registration.ticket_token, Registration.full_name, Registration.organisation,
+               Registration.mode, Registration.status, Attendance.checked_in_at)
+        .outerjoin(Attendance, (Attendance.registration_id == Registration.id) & (Attendance.session_id == session.id))
+        .where(Registration.workshop_id == session.workshop_id,
+               Registration.status.in_(RegistrationStatus.active()))
+        .order_by(Registration.id)
+    )
+    return [
+        {"id": rid, "ticket_sha256": ticket_digest(token), "name": name, "organisation": org, "mode": str(mode), "status": str(status),
+         "checked_in_at": at.isoformat() if at else None}
+        for rid, token, name, org, mode, status, at in rows
+    ]
+
+
+JOIN_EARLY = timedelta(minutes=30)
+
+
+def current_session_for_joining(workshop, moment: datetime) -> Session | None:
+    """The session an online participant joins now (opened 30 minutes before it starts)."""
+    for session in workshop.sessions:
+        if session.starts_at - JOIN_EARLY <= moment <= session.ends_at:
+            return session
+    return None
+
+
+def next_session(workshop, moment: datetime) -> Session | None:
+    return next((s for s in workshop.sessions if s.starts_at > moment), None)
+
+
+def join(token: str) -> tuple[Registration | None, Session | None, CheckInResult | None]:
+    """An online participant opens their personal join link: attendance is recorded if a session runs."""
+    registration = db.session.scalar(select(Registration).where(Registration.ticket_token == (token or "")[:64]))
+    if registration is None or registration.status != RegistrationStatus.CONFIRMED:
+        return registration, None, None
+    session = current_session_for_joining(registration.workshop, utcnow())
+    if session is None:
+        return registration, None, None
+    result = redeem(session, registration=registration, method=CheckInMethod.JOIN_LINK,
+                    scanner=Scanner(device="join-link"), override=True)
+    return registration, session, result

@@ -1,0 +1,63 @@
+"""Who may scan for a workshop: its organisers, coordinators, or a volunteer's check-in link."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import session as cookie
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import CheckInLink, Workshop
+from ..models.base import utcnow
+from . import audit
+from .checkin import Scanner
+from .errors import InvalidInput
+
+SESSION_KEY = "checkin_link_id"
+
+
+def create_link(workshop: Workshop, label: str, expires_at: datetime, actor) -> CheckInLink:
+    """A check-in link for volunteers: one workshop, until it expires or is revoked."""
+    if expires_at <= utcnow():
+        raise InvalidInput({"expires_at": _l("Choose an expiry in the future.")})
+    link = CheckInLink(workshop=workshop, label=label.strip()[:100], expires_at=expires_at, created_by_id=actor.id)
+    db.session.add(link)
+    db.session.flush()
+    audit.record("checkin_link.create", link, actor, workshop_id=workshop.id, expires_at=expires_at.isoformat())
+    db.session.commit()
+    return link
+
+
+def revoke_link(link: CheckInLink, actor) -> None:
+    link.revoked_at = utcnow()
+    audit.record("checkin_link.revoke", link, actor, workshop_id=link.workshop_id)
+    db.session.commit()
+
+
+def link_by_token(token: str) -> CheckInLink | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(CheckInLink).where(CheckInLink.token == token))
+
+
+def enter_with_link(link: CheckInLink) -> None:
+    """Remember the volunteer's link in their session cookie."""
+    cookie[SESSION_KEY] = link.id
+
+
+def current_link() -> CheckInLink | None:
+    link_id = cookie.get(SESSION_KEY)
+    link = db.session.get(CheckInLink, link_id) if link_id else None
+    return link if link is not None and link.usable_at(utcnow()) else None
+
+
+def scanner_for(workshop: Workshop, device: str = "") -> Scanner | None:
+    """The scanner identity allowed to check people into this workshop, or None."""
+    if current_user.is_authenticated and current_user.can_access_workshop(workshop):
+        return Scanner(user_id=current_user.id, device=device)
+    link = current_link()
+    if link is not None and link.workshop_id == workshop.id:
+        return Scanner(link_id=link.id, device=device)
+    return None
