@@ -3,11 +3,11 @@ import http.client
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from tests.bench.conftest import report
+from tests.bench.helpers import insert_workshop
 
 CLIENTS = 16
 ATTEMPTS = 3200
@@ -15,25 +15,10 @@ ONSITE_SEATS = 600
 ONLINE_SEATS = 600
 
 
-def make_workshop(url: str) -> int:
-    engine = sa.create_engine(url)
-    start = datetime.now(timezone.utc) + timedelta(days=30)
-    with engine.begin() as conn:
-        workshop_id = conn.execute(sa.text(
-            "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
-            " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
-            " training_hours, created_at, updated_at) VALUES ('Bench', '压测', '', '', 'hybrid', 'published',"
-            " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false, 8, now(), now()) RETURNING id"),
-            {"s": start.replace(tzinfo=None), "e": (start + timedelta(hours=8)).replace(tzinfo=None),
-             "on": ONSITE_SEATS, "ol": ONLINE_SEATS}).scalar_one()
-    engine.dispose()
-    return workshop_id
-
-
 def test_registration_throughput(gunicorn_server, bench_database_url):
     address, _env = gunicorn_server
     host, port = address.split(":")
-    workshop_id = make_workshop(bench_database_url)
+    workshop_id, _session_id = insert_workshop(bench_database_url, onsite=ONSITE_SEATS, online=ONLINE_SEATS)
     path = f"/api/v1/workshops/{workshop_id}/registrations"
     latencies, statuses, lock = [], {}, threading.Lock()
     counter = iter(range(ATTEMPTS))

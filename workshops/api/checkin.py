@@ -6,6 +6,7 @@ volunteer's check-in link); session-authenticated, so CSRF-protected too.
 from __future__ import annotations
 
 from flask_smorest import Blueprint, abort
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Attendance, CheckInMethod, Registration, Session, Workshop
@@ -29,7 +30,7 @@ MAX_SYNC = 500
 
 
 def _session_and_scanner(session_id: int, device: str = ""):
-    session = db.session.get(Session, session_id)
+    session = db.session.get(Session, session_id, options=[joinedload(Session.workshop)])
     if session is None:
         abort(404, message="No session with this id.")
     scanner = scanner_for(session.workshop, device)
@@ -60,7 +61,7 @@ def _person(registration: Registration | None):
 def _describe(result: checkin.CheckInResult, nonce: str) -> dict:
     attendance = result.attendance
     by = None
-    if attendance is not None:
+    if attendance is not None and result.reason == checkin.Reason.ALREADY_CHECKED_IN:  # who let them in first
         if attendance.by_user is not None:
             by = attendance.by_user.name or attendance.by_user.email
         elif attendance.by_link is not None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -76,17 +76,13 @@ class CheckInResult:
         return self.reason == Reason.OK
 
 
-def _lock_registration(registration_id: int) -> Registration:
+def _locked_registration(registration_id: int | None = None, token: str = "") -> Registration | None:
+    """Find and lock the person's row in one statement (by id, or by ticket token)."""
+    column, value = (Registration.id, registration_id) if registration_id else (Registration.ticket_token, token[:64])
     if db.session.get_bind().dialect.name == "sqlite":  # see registration.lock_workshop
-        db.session.execute(text("UPDATE registration SET id = id WHERE id = :id"), {"id": registration_id})
-    query = select(Registration).where(Registration.id == registration_id).with_for_update()
-    return db.session.scalars(query.execution_options(populate_existing=True)).one()
-
-
-def _attendance_by_nonce(nonce: str) -> Attendance | None:
-    if not nonce:
-        return None
-    return db.session.scalar(select(Attendance).where(Attendance.client_nonce == nonce))
+        db.session.execute(text(f"UPDATE registration SET id = id WHERE {column.key} = :value"), {"value": value})
+    query = select(Registration).where(column == value).with_for_update()
+    return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 
 def session_running(session: Session, moment: datetime) -> bool:
@@ -114,8 +110,10 @@ def redeem(
     now = utcnow()
     moment = min(scanned_at or now, now)  # a device clock ahead of ours is not believed
     nonce = (nonce or "")[:64]
-    if registration is None and token:
-        registration = db.session.scalar(select(Registration).where(Registration.ticket_token == token[:64]))
+    if registration is not None:
+        registration = _locked_registration(registration_id=registration.id)
+    elif token:
+        registration = _locked_registration(token=token)
     result = _decide(session, registration, scanner, method, nonce, moment, override)
     db.session.add(ScanLog(
         scanned_at=moment, received_at=now, workshop_id=session.workshop_id, session_id=session.id,
@@ -135,13 +133,18 @@ def redeem(
 
 
 def _decide(session, registration, scanner, method, nonce, moment, override) -> CheckInResult:
+    """The decision itself; ``registration`` is already locked (or None)."""
     if registration is None:
         return CheckInResult(Reason.UNKNOWN_TICKET)
     if registration.workshop_id != session.workshop_id:
         return CheckInResult(Reason.WRONG_WORKSHOP, registration)
-    registration = _lock_registration(registration.id)
-    replay = _attendance_by_nonce(nonce)
-    if replay is not None and replay.registration_id == registration.id:
+    # One query for both: this scan's earlier answer (same nonce) and a check-in to this session.
+    condition = Attendance.session_id == session.id
+    if nonce:
+        condition = or_(condition, Attendance.client_nonce == nonce)
+    known = db.session.scalars(select(Attendance).where(Attendance.registration_id == registration.id, condition)).all()
+    replay = next((a for a in known if nonce and a.client_nonce == nonce), None)
+    if replay is not None:
         return CheckInResult(Reason.OK, registration, replay)
     if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
         return CheckInResult(Reason.CANCELLED, registration)
@@ -149,8 +152,7 @@ def _decide(session, registration, scanner, method, nonce, moment, override) -> 
         return CheckInResult(Reason.WAITLISTED, registration)
     if registration.status == RegistrationStatus.PENDING:
         return CheckInResult(Reason.PENDING_APPROVAL, registration)
-    first = db.session.scalar(select(Attendance).where(
-        Attendance.registration_id == registration.id, Attendance.session_id == session.id))
+    first = next((a for a in known if a.session_id == session.id), None)
     if first is not None:
         return CheckInResult(Reason.ALREADY_CHECKED_IN, registration, first)
     if not override and not session_running(session, moment):

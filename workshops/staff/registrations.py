@@ -13,6 +13,7 @@ from ..models import AttendanceMode, CheckInMethod, Job, Session, OrganisationTy
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
 from ..services import announcements, checkin, meeting_reports, nominations, roster
+from ..services import badges as badge_service
 from ..services import registration as registrations
 from ..services.errors import InvalidInput, NotAllowed, ServiceError
 from ..services.registration import Outcome
@@ -158,6 +159,15 @@ def walk_in(workshop_id: int):
 def rotate_ticket(workshop_id: int, registration_id: int):
     return _decide(workshop_id, registration_id, lambda r: registrations.rotate_ticket(r, current_user),
                    _("A new ticket was issued; the old QR code no longer works. Resend the email to deliver it."))
+
+
+@bp.route("/workshops/<int:workshop_id>/badges.pdf")
+@login_required
+def badges(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    body = badge_service.badge_sheet(workshop, current_user)
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="badges-workshop-{workshop.id}.pdf"'})
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/export.<fmt>")

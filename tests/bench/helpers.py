@@ -1,0 +1,113 @@
+"""Shared pieces of the benchmarks: data set-up in SQL, a logged-in HTTP session, timing."""
+import http.client
+import re
+import secrets
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+
+def insert_workshop(url: str, onsite=100000, online=100000, starts_in=timedelta(days=30), hours=8) -> tuple[int, int]:
+    """A published hybrid workshop with one session; returns (workshop id, session id)."""
+    engine = sa.create_engine(url)
+    start = datetime.now(timezone.utc) + starts_in
+    end = start + timedelta(hours=hours)
+    naive = lambda d: d.astimezone(timezone.utc).replace(tzinfo=None)  # noqa: E731  (stored as UTC)
+    with engine.begin() as conn:
+        workshop_id = conn.execute(sa.text(
+            "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
+            " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
+            " training_hours, created_at, updated_at) VALUES ('Bench', '压测', '', '', 'hybrid', 'published',"
+            " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false, 8, now(), now()) RETURNING id"),
+            {"s": naive(start), "e": naive(end), "on": onsite, "ol": online}).scalar_one()
+        session_id = conn.execute(sa.text(
+            "INSERT INTO session (workshop_id, title_en, title_zh, starts_at, ends_at, room) "
+            "VALUES (:w, 'Day 1', '第一天', :s, :e, '') RETURNING id"),
+            {"w": workshop_id, "s": naive(start), "e": naive(end)}).scalar_one()
+    engine.dispose()
+    return workshop_id, session_id
+
+
+def insert_people(url: str, workshop_id: int, count: int) -> list[str]:
+    """Confirmed registrations in bulk; returns their ticket tokens."""
+    tokens = [secrets.token_urlsafe(32) for _ in range(count)]
+    rows = [{"w": workshop_id, "name": f"参加者{n}", "email": f"p{workshop_id}-{n}@example.org",
+             "mode": "onsite" if n % 3 else "online", "m": secrets.token_urlsafe(32), "t": tokens[n]}
+            for n in range(count)]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO registration (workshop_id, full_name, latin_name, email, mobile, organisation,"
+            " organisation_type, job_title, gender, city, mode, needs, language, status, source, decision_reason,"
+            " manage_token, ticket_token, created_at, updated_at) VALUES (:w, :name, '', :email, '', '重庆工程职业技术学院',"
+            " 'tvet', '', 'undisclosed', '重庆', :mode, '', 'zh', 'confirmed', 'import', '', :m, :t, now(), now())"),
+            rows)
+    engine.dispose()
+    return tokens
+
+
+def create_coordinator(url: str, email: str, password: str) -> None:
+    from werkzeug.security import generate_password_hash
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO staff_user (email, name, password_hash, role, active, created_at) "
+                             "VALUES (:e, 'Bench', :p, 'coordinator', true, now())"),
+                     {"e": email, "p": generate_password_hash(password)})
+    engine.dispose()
+
+
+def login(host: str, port: int, email: str, password: str) -> tuple[str, str]:
+    """Sign in through the login form; returns (session cookie, CSRF token)."""
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    connection.request("GET", "/login")
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    body = f"email={email}&password={password}&csrf_token={token}"
+    connection.request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 302, response.status
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    connection.close()
+    return cookie, token
+
+
+def run_clients(count: int, jobs, send) -> tuple[float, list[float], dict]:
+    """Run ``send(connection, job)`` over ``jobs`` from ``count`` threads; returns elapsed, latencies, statuses."""
+    iterator = iter(jobs)
+    lock = threading.Lock()
+    latencies, statuses = [], {}
+
+    def client():
+        mine = []
+        connection = None
+        while True:
+            with lock:
+                job = next(iterator, None)
+            if job is None:
+                break
+            began = time.perf_counter()
+            connection, status = send(connection, job)
+            mine.append((time.perf_counter() - began, status))
+        with lock:
+            for latency, status in mine:
+                latencies.append(latency)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=client) for _ in range(count)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return time.perf_counter() - began, latencies, statuses
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[min(int(len(sorted_values) * fraction), len(sorted_values) - 1)]
