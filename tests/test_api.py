@@ -11,7 +11,12 @@ def test_openapi_document_is_valid_and_lists_the_endpoints(client):
     assert response.status_code == 200
     spec = response.json
     validate(spec)
-    assert {"/api/v1/workshops/", "/api/v1/workshops/{workshop_id}"} <= set(spec["paths"])
+    assert {
+        "/api/v1/workshops/", "/api/v1/workshops/{workshop_id}", "/api/v1/workshops/{workshop_id}/registrations",
+        "/api/v1/registrations/{registration_id}", "/api/v1/checkin", "/api/v1/checkin/sync",
+        "/api/v1/workshops/{workshop_id}/roster", "/api/v1/workshops/{workshop_id}/search",
+        "/api/v1/sessions/{session_id}/counters", "/api/v1/attendances/{attendance_id}",
+    } <= set(spec["paths"])
 
 
 def test_workshops_list_and_detail(client, make_workshop):
