@@ -73,10 +73,12 @@ def _register_blueprints(app: Flask) -> None:
     from .public import bp as public_bp
     from .registration import bp as registration_bp
     from .staff import bp as staff_bp
+    from .surveys import bp as surveys_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(registration_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(checkin_bp)
+    app.register_blueprint(surveys_bp)
     register_api(app)

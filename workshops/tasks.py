@@ -15,6 +15,7 @@ def deliver_outbox() -> dict:
 
 BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.deliver", "schedule": 10.0},
+    "survey-invitations": {"task": "surveys.invite", "schedule": 300.0},
 }
 
 
@@ -40,3 +41,11 @@ def run_meeting_import(job_id: int) -> None:
     from .services import meeting_reports
 
     meeting_reports.run_meeting_import(job_id)
+
+
+@shared_task(name="surveys.invite", ignore_result=True)
+def send_survey_invitations() -> dict:
+    """Invite attendees when a workshop ends, and remind them after the set number of days."""
+    from .services import surveys
+
+    return surveys.send_due_invitations()

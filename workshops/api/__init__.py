@@ -9,6 +9,7 @@ from ..extensions import api, csrf
 def register_api(app: Flask) -> None:
     from .checkin import blp as checkin_blp
     from .registrations import blp as registrations_blp
+    from .surveys import blp as surveys_blp
     from .workshops import blp as workshops_blp
 
     # The API is called by scripts and apps, not by HTML forms; its staff endpoints only read.
@@ -19,3 +20,4 @@ def register_api(app: Flask) -> None:
     # Check-in changes state under a staff or volunteer session: it keeps CSRF protection
     # (the scanner page sends the token in the X-CSRFToken header).
     api.register_blueprint(checkin_blp, url_prefix="/api/v1")
+    api.register_blueprint(surveys_blp, url_prefix="/api/v1")

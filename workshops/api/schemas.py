@@ -174,3 +174,36 @@ class SearchQuerySchema(Schema):
 
 class CountersSchema(Schema):
     counters = fields.Dict(keys=fields.Str(), values=fields.Nested(CounterSchema))
+
+
+class QuestionSummarySchema(Schema):
+    id = fields.Int()
+    key = fields.Str()
+    kind = fields.Str()
+    text_en = fields.Str()
+    text_zh = fields.Str()
+    count = fields.Int()
+    mean = fields.Float(allow_none=True)
+    median = fields.Float(allow_none=True)
+    nps = fields.Int(allow_none=True)
+    distribution = fields.Dict(keys=fields.Str(), values=fields.Int())
+    options = fields.List(fields.Str())
+    texts = fields.List(fields.Str())
+
+
+class SurveySummarySchema(Schema):
+    survey_id = fields.Int()
+    workshop_id = fields.Int()
+    anonymous = fields.Bool()
+    filters = fields.Dict(keys=fields.Str(), values=fields.Str())
+    invited = fields.Int()
+    responded = fields.Int()
+    response_rate = fields.Float(allow_none=True)
+    questions = fields.List(fields.Nested(QuestionSummarySchema))
+
+
+class SegmentQuerySchema(Schema):
+    mode = fields.Str(load_default="")
+    organisation_type = fields.Str(load_default="")
+    gender = fields.Str(load_default="")
+    city = fields.Str(load_default="")

@@ -38,6 +38,8 @@ def _subject(kind: str, title: str) -> str:
         "pending": _("Registration received, waiting for approval: %(title)s", title=title),
         "rejected": _("Your registration was not accepted: %(title)s", title=title),
         "cancelled": _("Your registration is cancelled: %(title)s", title=title),
+        "survey_invitation": _("Tell us what you thought: %(title)s", title=title),
+        "survey_reminder": _("Reminder: your feedback on %(title)s", title=title),
     }
     return subjects[kind]
 
@@ -72,9 +74,15 @@ def render(message: OutboxMessage) -> None:
             "with_ticket": message.kind in TICKET_KINDS,
             "join_url": external_url("registration.join", token=registration.ticket_token),
         }
+        template = "registration"
+        if message.kind.startswith("survey_"):
+            from .surveys import survey_token
+
+            template = "survey"
+            context["survey_url"] = external_url("surveys.answer", token=survey_token(registration))
         message.subject = _subject(message.kind, title)
-        message.body_text = render_template("emails/registration.txt", **context)
-        message.body_html = render_template("emails/registration.html", **context)
+        message.body_text = render_template(f"emails/{template}.txt", **context)
+        message.body_html = render_template(f"emails/{template}.html", **context)
 
 
 _last_kick = 0.0

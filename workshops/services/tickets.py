@@ -8,7 +8,7 @@ from qrcode.constants import ERROR_CORRECT_M
 
 
 def ticket_qr_png(ticket_token: str, box_size: int = 8) -> bytes:
-    """A PNG QR code of the ticket token, large enough for a phone camera at arm's length."""
+    """A PNG QR code of the ticket token (or any short text, e.g. a poster's link)."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
     code.add_data(ticket_token)
     code.make(fit=True)

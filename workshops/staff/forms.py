@@ -152,3 +152,53 @@ class MeetingReportForm(FlaskForm):
         InputRequired(_l("Enter a number.")), NumberRange(min=0, max=1440, message=_l("Between 0 and 1440 minutes."))])
     file = FileField(_l("Attendance report (.csv or .xlsx from Zoom or Tencent Meeting)"),
                      validators=[FileRequired(_l("Choose a file to upload."))])
+
+
+class SurveySettingsForm(FlaskForm):
+    anonymous = BooleanField(_l("Anonymous (answers not linked to people; one answer each, not editable)"))
+    opens_at = DateTimeLocalField(_l("Opens"), format=TIME_FORMAT, validators=[Optional()])
+    closes_at = DateTimeLocalField(_l("Closes"), format=TIME_FORMAT, validators=[Optional()])
+    reminder_after_days = IntegerField(_l("Remind those who have not answered after (days; 0 = no reminder)"), default=3,
+                                       validators=[InputRequired(_l("Enter a number.")), NumberRange(min=0, max=60, message=_l("Between 0 and 60 days."))])
+    intro_en = TextAreaField(_l("Introduction (English)"))
+    intro_zh = TextAreaField(_l("Introduction (Chinese)"))
+
+
+QUESTION_KIND_LABELS = [
+    ("rating", _l("Rating 1–5")), ("nps", _l("Likelihood to recommend 0–10")), ("single", _l("Single choice")),
+    ("multiple", _l("Multiple choice")), ("short_text", _l("Short text")), ("long_text", _l("Long text")),
+]
+
+
+class QuestionForm(FlaskForm):
+    kind = SelectField(_l("Type"), choices=lambda: select_choices(QUESTION_KIND_LABELS))
+    text_en = StringField(_l("Question (English)"), validators=[Length(max=500)])
+    text_zh = StringField(_l("Question (Chinese)"), validators=[Length(max=500)])
+    section_en = StringField(_l("Section (English, optional)"), validators=[Length(max=200)])
+    section_zh = StringField(_l("Section (Chinese, optional)"), validators=[Length(max=200)])
+    required = BooleanField(_l("Answer required"), default=True)
+    options_en = TextAreaField(_l("Choices in English, one per line"))
+    options_zh = TextAreaField(_l("Choices in Chinese, one per line (same order)"))
+    low_label_en = StringField(_l("Label of 1 (English)"), validators=[Length(max=100)])
+    low_label_zh = StringField(_l("Label of 1 (Chinese)"), validators=[Length(max=100)])
+    high_label_en = StringField(_l("Label of 5 (English)"), validators=[Length(max=100)])
+    high_label_zh = StringField(_l("Label of 5 (Chinese)"), validators=[Length(max=100)])
+
+    def details(self):
+        from ..services.surveys import QuestionDetails
+
+        english = [line.strip() for line in (self.options_en.data or "").splitlines() if line.strip()]
+        chinese = [line.strip() for line in (self.options_zh.data or "").splitlines() if line.strip()]
+        count = max(len(english), len(chinese))
+        options = [{"en": english[i] if i < len(english) else "", "zh": chinese[i] if i < len(chinese) else ""}
+                   for i in range(count)]
+        return QuestionDetails(
+            kind=self.kind.data, text_en=_text(self.text_en), text_zh=_text(self.text_zh),
+            section_en=_text(self.section_en), section_zh=_text(self.section_zh), required=self.required.data,
+            options=options if self.kind.data in ("single", "multiple") else [],
+            low_label_en=_text(self.low_label_en), low_label_zh=_text(self.low_label_zh),
+            high_label_en=_text(self.high_label_en), high_label_zh=_text(self.high_label_zh))
+
+    def fill(self, question) -> None:
+        self.options_en.data = "\n".join(o.get("en", "") for o in question.options)
+        self.options_zh.data = "\n".join(o.get("zh", "") for o in question.options)

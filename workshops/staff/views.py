@@ -277,3 +277,44 @@ def programme_form(programme_id: int | None = None):
             flash(_("Programme saved."), "success")
             return redirect(url_for("staff.programmes"))
     return render_template("staff/programme_form.html", form=form, programme=programme)
+
+
+def _report_period():
+    """Optional ?from=YYYY-MM-DD&to=YYYY-MM-DD (inclusive), in the programme's display zone."""
+    from datetime import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app, request
+
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    bounds = []
+    for name, extra in (("from", 0), ("to", 1)):
+        value = request.args.get(name, "")
+        try:
+            day = dt.strptime(value, "%Y-%m-%d").replace(tzinfo=zone) if value else None
+        except ValueError:
+            day = None
+            flash(_("Dates look like 2026-03-31."), "error")
+        bounds.append(day + timedelta(days=extra) if day else None)
+    return bounds
+
+
+@bp.route("/programmes/<int:programme_id>/report")
+@bp.route("/programmes/<int:programme_id>/report.<fmt>")
+@requires_role(*SCHEDULERS)
+def programme_report(programme_id: int, fmt: str = "html"):
+    from flask import Response, request
+
+    from ..services import reports
+
+    programme = db.session.get(Programme, programme_id)
+    if programme is None or fmt not in ("html", "xlsx", "pdf"):
+        abort(404)
+    start, end = _report_period()
+    report = reports.programme_report(programme, start, end)
+    if fmt == "html":
+        return render_template("staff/programme_report.html", **report, args=request.args)
+    body = reports.report_xlsx(report, current_user) if fmt == "xlsx" else reports.report_pdf(report, current_user)
+    mimetype = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="programme-{programme.code}-report.{fmt}"'})

@@ -1,0 +1,31 @@
+"""Feedback summaries as JSON (coordinators and admins)."""
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+
+from ..extensions import db
+from ..models import Survey, Workshop
+from ..services import feedback
+from .schemas import SegmentQuerySchema, SurveySummarySchema
+
+blp = Blueprint("api_surveys", __name__, description="Surveys and feedback")
+
+
+@blp.route("/workshops/<int:workshop_id>/survey/summary")
+@blp.arguments(SegmentQuerySchema, location="query")
+@blp.response(200, SurveySummarySchema)
+@blp.alt_response(401, description="Not signed in")
+@blp.alt_response(403, description="Only coordinators and admins")
+@blp.alt_response(404, description="No workshop or no survey")
+def survey_summary(query, workshop_id: int):
+    """Invited, responded, response rate and per-question figures, optionally filtered."""
+    if not current_user.is_authenticated:
+        abort(401, message="Sign in as staff.")
+    if not current_user.can_schedule:
+        abort(403, message="Only coordinators and admins see feedback.")
+    workshop = db.session.get(Workshop, workshop_id)
+    survey = db.session.scalar(db.select(Survey).where(Survey.workshop_id == workshop_id)) if workshop else None
+    if survey is None:
+        abort(404, message="This workshop has no survey.")
+    return feedback.as_json(feedback.summary(survey, feedback.Segment(**query)))

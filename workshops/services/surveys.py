@@ -1,0 +1,362 @@
+"""Post-event surveys: building them, inviting attendees, taking answers.
+
+A personal survey link is signed (HMAC of the registration id with the app's
+secret), so no extra secret is stored and it reveals nothing else: it is not
+the ticket page's link.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    Answer,
+    Attendance,
+    Question,
+    Registration,
+    Response,
+    Survey,
+    SurveyParticipation,
+    Workshop,
+)
+from ..models.base import utcnow
+from ..models.survey import QUESTION_KINDS
+from . import audit, outbox
+from .errors import InvalidInput, NotAllowed
+
+MAX_TEXT = 5000
+
+# The standard training-evaluation template (keys let a programme compare workshops).
+TEMPLATE = [
+    ("relevance", "rating", "Relevance", "相关性", "How relevant was the workshop to your work?", "本次研讨会与您的工作相关程度如何？"),
+    ("content", "rating", "Content", "内容", "How would you rate the quality of the content?", "您如何评价内容质量？"),
+    ("facilitators", "rating", "Facilitators", "主讲人", "How would you rate the facilitators?", "您如何评价主讲人／主持人？"),
+    ("organisation", "rating", "Organisation", "组织", "How well were the organisation and logistics handled?", "会务组织和后勤安排如何？"),
+    ("knowledge_before", "rating", "Learning", "收获", "Your knowledge of the topic before the workshop", "参加研讨会前您对该主题的了解程度"),
+    ("knowledge_after", "rating", "Learning", "收获", "Your knowledge of the topic after the workshop", "参加研讨会后您对该主题的了解程度"),
+    ("apply", "single", "Learning", "收获", "Do you intend to apply what you learned?", "您是否打算应用所学内容？"),
+    ("recommend", "nps", "Overall", "总体", "How likely are you to recommend this workshop to a colleague?", "您向同事推荐本次研讨会的可能性有多大？"),
+    ("most_useful", "long_text", "Overall", "总体", "What was the most useful part?", "您认为最有用的部分是什么？"),
+    ("suggestions", "long_text", "Overall", "总体", "What should we improve next time?", "对下次活动有什么改进建议？"),
+]
+APPLY_OPTIONS = [{"en": "Yes, right away", "zh": "是，马上应用"}, {"en": "Yes, later", "zh": "是，以后应用"},
+                 {"en": "Not sure", "zh": "不确定"}, {"en": "No", "zh": "否"}]
+RATING_ENDS = {"low_label_en": "Very poor", "low_label_zh": "很差", "high_label_en": "Excellent", "high_label_zh": "很好"}
+KNOWLEDGE_ENDS = {"low_label_en": "None", "low_label_zh": "完全不了解", "high_label_en": "Expert", "high_label_zh": "非常了解"}
+
+
+# ---- links -------------------------------------------------------------------
+
+def _signature(registration_id: int) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"survey:{registration_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")  # 192 bits
+
+
+def survey_token(registration: Registration) -> str:
+    return f"{registration.id}.{_signature(registration.id)}"
+
+
+def registration_for_token(token: str) -> Registration | None:
+    registration_id, _, signature = (token or "").partition(".")
+    if not registration_id.isdigit() or len(token) > 80:
+        return None
+    if not hmac.compare_digest(signature, _signature(int(registration_id))):
+        return None
+    return db.session.get(Registration, int(registration_id))
+
+
+# ---- building ----------------------------------------------------------------
+
+def survey_for(workshop: Workshop) -> Survey:
+    """The workshop's survey, created empty on first use."""
+    survey = db.session.scalar(select(Survey).where(Survey.workshop_id == workshop.id))
+    if survey is None:
+        survey = Survey(workshop=workshop)
+        db.session.add(survey)
+        db.session.commit()
+    return survey
+
+
+@dataclass
+class QuestionDetails:
+    kind: str
+    text_en: str = ""
+    text_zh: str = ""
+    section_en: str = ""
+    section_zh: str = ""
+    required: bool = True
+    options: list | None = None
+    low_label_en: str = ""
+    low_label_zh: str = ""
+    high_label_en: str = ""
+    high_label_zh: str = ""
+    key: str = ""
+
+
+def _check_question(details: QuestionDetails) -> None:
+    errors = {}
+    if details.kind not in QUESTION_KINDS:
+        errors["kind"] = _l("Choose a question type.")
+    if not (details.text_en.strip() or details.text_zh.strip()):
+        errors["text_en"] = _l("Write the question in English or Chinese.")
+    if details.kind in ("single", "multiple") and len([o for o in details.options or [] if o.get("en") or o.get("zh")]) < 2:
+        errors["options"] = _l("Give at least two choices, one per line.")
+    if errors:
+        raise InvalidInput(errors)
+
+
+def add_question(survey: Survey, details: QuestionDetails, actor) -> Question:
+    _check_question(details)
+    position = max((q.position for q in survey.questions), default=0) + 1
+    question = Question(survey=survey, position=position, **{**details.__dict__, "options": details.options or []})
+    db.session.add(question)
+    db.session.flush()
+    audit.record("survey.question_add", question, actor, survey_id=survey.id)
+    db.session.commit()
+    return question
+
+
+def update_question(question: Question, details: QuestionDetails, actor) -> Question:
+    _check_question(details)
+    for name, value in details.__dict__.items():
+        if name != "key":
+            setattr(question, name, value if value is not None else [])
+    audit.record("survey.question_edit", question, actor, survey_id=question.survey_id)
+    db.session.commit()
+    return question
+
+
+def delete_question(question: Question, actor) -> None:
+    audit.record("survey.question_delete", question, actor, survey_id=question.survey_id, text=question.text_en)
+    db.session.delete(question)
+    db.session.commit()
+
+
+def move_question(question: Question, step: int, actor) -> None:
+    """Swap with the neighbour above (step -1) or below (+1)."""
+    siblings = question.survey.questions
+    index = siblings.index(question)
+    other = index + step
+    if 0 <= other < len(siblings):
+        neighbour = siblings[other]
+        question.position, neighbour.position = neighbour.position, question.position
+        if question.position == neighbour.position:  # repair equal positions from older data
+            question.position += step
+        audit.record("survey.question_move", question, actor, step=step)
+        db.session.commit()
+
+
+def apply_template(survey: Survey, actor) -> int:
+    """Add the standard training-evaluation questions (skipping ones already there)."""
+    present = {q.key for q in survey.questions if q.key}
+    position = max((q.position for q in survey.questions), default=0)
+    added = 0
+    for key, kind, section_en, section_zh, text_en, text_zh in TEMPLATE:
+        if key in present:
+            continue
+        position += 1
+        ends = KNOWLEDGE_ENDS if key.startswith("knowledge") else RATING_ENDS if kind == "rating" else {}
+        db.session.add(Question(
+            survey=survey, position=position, key=key, kind=kind, section_en=section_en, section_zh=section_zh,
+            text_en=text_en, text_zh=text_zh, required=kind not in ("long_text", "short_text"),
+            options=APPLY_OPTIONS if key == "apply" else [], **ends))
+        added += 1
+    audit.record("survey.template", survey, actor, added=added)
+    db.session.commit()
+    return added
+
+
+def copy_questions(survey: Survey, source: Survey, actor) -> int:
+    """Copy another workshop's questions to the end of this survey."""
+    position = max((q.position for q in survey.questions), default=0)
+    fields = ("key", "section_en", "section_zh", "text_en", "text_zh", "kind", "required", "options",
+              "low_label_en", "low_label_zh", "high_label_en", "high_label_zh")
+    for question in source.questions:
+        position += 1
+        db.session.add(Question(survey=survey, position=position, **{f: getattr(question, f) for f in fields}))
+    audit.record("survey.copy", survey, actor, source_survey_id=source.id, questions=len(source.questions))
+    db.session.commit()
+    return len(source.questions)
+
+
+def update_settings(survey: Survey, *, anonymous: bool, opens_at, closes_at, reminder_after_days: int,
+                    intro_en: str, intro_zh: str, actor) -> None:
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise InvalidInput({"closes_at": _l("The survey must close after it opens.")})
+    if not 0 <= reminder_after_days <= 60:
+        raise InvalidInput({"reminder_after_days": _l("Between 0 and 60 days.")})
+    if anonymous != survey.anonymous and has_responses(survey):
+        raise InvalidInput({"anonymous": _l("Answers have come in: the survey can no longer change between anonymous and named.")})
+    survey.anonymous, survey.opens_at, survey.closes_at = anonymous, opens_at, closes_at
+    survey.reminder_after_days, survey.intro_en, survey.intro_zh = reminder_after_days, intro_en, intro_zh
+    audit.record("survey.settings", survey, actor, anonymous=anonymous)
+    db.session.commit()
+
+
+def has_responses(survey: Survey) -> bool:
+    return db.session.scalar(select(exists().where(Response.survey_id == survey.id)))
+
+
+# ---- who is asked, and when ----------------------------------------------------
+
+def opens_at(survey: Survey) -> datetime:
+    return survey.opens_at or survey.workshop.ends_at
+
+
+def is_open(survey: Survey, moment: datetime | None = None) -> bool:
+    moment = moment or utcnow()
+    return bool(survey.questions) and opens_at(survey) <= moment and (survey.closes_at is None or moment < survey.closes_at)
+
+
+def attended():
+    """A condition: the registration was checked in to at least one session (or joined online)."""
+    return exists().where(Attendance.registration_id == Registration.id)
+
+
+def attendees(survey: Survey) -> list[Registration]:
+    return list(db.session.scalars(select(Registration).where(
+        Registration.workshop_id == survey.workshop_id, attended()).order_by(Registration.id)))
+
+
+def has_answered(survey: Survey, registration: Registration) -> bool:
+    table, column = (SurveyParticipation, SurveyParticipation.registration_id) if survey.anonymous else (Response, Response.registration_id)
+    return db.session.scalar(select(exists().where(table.survey_id == survey.id, column == registration.id)))
+
+
+def send_due_invitations(now: datetime | None = None) -> dict:
+    """Invite attendees once their workshop has ended; remind those who have not answered."""
+    now = now or utcnow()
+    invited = reminded = 0
+    surveys = db.session.scalars(select(Survey).join(Workshop).where(
+        Workshop.ends_at <= now, or_(Survey.closes_at.is_(None), Survey.closes_at > now),
+        or_(Survey.invitations_sent_at.is_(None), Survey.reminders_sent_at.is_(None)))).all()
+    for survey in surveys:
+        if not is_open(survey, now):
+            continue
+        if survey.invitations_sent_at is None:
+            for registration in attendees(survey):
+                outbox.queue_registration_email(registration, "survey_invitation")
+                invited += 1
+            survey.invitations_sent_at = now
+            db.session.commit()
+        elif survey.reminder_after_days and now >= survey.invitations_sent_at + timedelta(days=survey.reminder_after_days):
+            for registration in attendees(survey):
+                if not has_answered(survey, registration):
+                    outbox.queue_registration_email(registration, "survey_reminder")
+                    reminded += 1
+            survey.reminders_sent_at = now
+            db.session.commit()
+    if invited or reminded:
+        outbox.kick()
+    return {"invited": invited, "reminded": reminded}
+
+
+def find_attendee(workshop: Workshop, contact: str) -> Registration | None:
+    """For the room poster: the attendee with this email or mobile number."""
+    contact = (contact or "").strip()
+    if not contact or len(contact) > 254:
+        return None
+    digits = "".join(ch for ch in contact if ch.isdigit())
+    conditions = [func.lower(Registration.email) == contact.lower()]
+    if len(digits) >= 7:
+        conditions.append(func.replace(func.replace(Registration.mobile, " ", ""), "-", "").like(f"%{digits[-11:]}"))
+    return db.session.scalar(select(Registration).where(
+        Registration.workshop_id == workshop.id, or_(*conditions), attended()).limit(1))
+
+
+# ---- answering -------------------------------------------------------------------
+
+def _parse(question: Question, raw: list[str]) -> list[tuple[int | None, str]]:
+    """Turn submitted values into (number, text) answer rows, or raise a message."""
+    values = [v.strip() for v in raw if v is not None and v.strip()]
+    if not values:
+        if question.required:
+            raise ValueError(_l("Please answer this question."))
+        return []
+    if question.kind in ("rating", "nps"):
+        low, high = question.scale[0], question.scale[-1]
+        if len(values) != 1 or not values[0].lstrip("-").isdigit() or not low <= int(values[0]) <= high:
+            raise ValueError(_l("Choose a number from %(low)d to %(high)d.", low=low, high=high))
+        return [(int(values[0]), "")]
+    if question.kind in ("single", "multiple"):
+        if question.kind == "single" and len(values) > 1:
+            raise ValueError(_l("Choose one answer."))
+        if any(not v.isdigit() or int(v) >= len(question.options) for v in values):
+            raise ValueError(_l("Choose from the answers offered."))
+        return [(int(v), "") for v in sorted(set(values), key=int)]
+    text = "\n".join(values)
+    if len(text) > MAX_TEXT:
+        raise ValueError(_l("Please keep the answer under %(n)d characters.", n=MAX_TEXT))
+    return [(None, text)]
+
+
+def submit(survey: Survey, registration: Registration, form: dict[str, list[str]]) -> Response:
+    """Store a person's answers: all valid or nothing. Named surveys may be edited until they close.
+
+    ``form`` maps "q<question id>" to the submitted values; a key for a question
+    of another survey is refused.
+    """
+    if registration.workshop_id != survey.workshop_id:
+        raise NotAllowed(_l("This link is for another workshop's survey."))
+    if not is_open(survey):
+        raise NotAllowed(_l("This survey is closed."))
+    own = {f"q{q.id}" for q in survey.questions}
+    stray = [key for key in form if key.startswith("q") and key not in own]
+    if stray:
+        raise InvalidInput({"form": _l("An answer was sent for a question that is not in this survey. Reload the page and try again.")})
+    errors, rows = {}, []
+    for question in survey.questions:
+        try:
+            rows += [(question.id, number, text) for number, text in _parse(question, form.get(f"q{question.id}", []))]
+        except ValueError as error:
+            errors[f"q{question.id}"] = error.args[0]
+    if errors:
+        raise InvalidInput(errors)
+    if survey.anonymous:
+        if has_answered(survey, registration):
+            raise NotAllowed(_l("You have already answered this anonymous survey. Thank you!"))
+        db.session.add(SurveyParticipation(survey_id=survey.id, registration_id=registration.id))
+        response = Response(survey_id=survey.id, registration_id=None)
+    else:
+        response = db.session.scalar(select(Response).where(
+            Response.survey_id == survey.id, Response.registration_id == registration.id))
+        if response is None:
+            response = Response(survey_id=survey.id, registration_id=registration.id)
+        response.answers.clear()
+    response.mode, response.organisation_type = str(registration.mode), str(registration.organisation_type)
+    response.gender, response.city = str(registration.gender), registration.city
+    # Anonymous answers keep only the day, so their time does not point at the person.
+    now = utcnow()
+    response.submitted_at = now.replace(hour=0, minute=0, second=0, microsecond=0) if survey.anonymous else now
+    response.answers.extend(Answer(question_id=q, number=n, text=t) for q, n, t in rows)
+    db.session.add(response)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a double submit of the same link
+        db.session.rollback()
+        raise NotAllowed(_l("Your answers were already received. Thank you!")) from None
+    return response
+
+
+def answers_of(survey: Survey, registration: Registration) -> dict[str, list[str]]:
+    """A named survey's earlier answers, to pre-fill the form for editing."""
+    if survey.anonymous:
+        return {}
+    response = db.session.scalar(select(Response).where(
+        Response.survey_id == survey.id, Response.registration_id == registration.id))
+    if response is None:
+        return {}
+    values: dict[str, list[str]] = {}
+    for answer in response.answers:
+        values.setdefault(f"q{answer.question_id}", []).append(answer.text if answer.number is None else str(answer.number))
+    return values
