@@ -69,6 +69,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .api import register_api
     from .auth import bp as auth_bp
+    from .certificates import bp as certificates_bp
     from .checkin import bp as checkin_bp
     from .public import bp as public_bp
     from .registration import bp as registration_bp
@@ -81,4 +82,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(certificates_bp)
     register_api(app)

@@ -49,3 +49,11 @@ def send_survey_invitations() -> dict:
     from .services import surveys
 
     return surveys.send_due_invitations()
+
+
+@shared_task(name="certificates.generate", ignore_result=True, acks_late=True)
+def generate_certificates(job_id: int) -> None:
+    """Issue and render the certificates of a workshop, with progress on its Job."""
+    from .services import certificates
+
+    certificates.run_batch(job_id)

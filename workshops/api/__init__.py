@@ -7,6 +7,7 @@ from ..extensions import api, csrf
 
 
 def register_api(app: Flask) -> None:
+    from .certificates import blp as certificates_blp
     from .checkin import blp as checkin_blp
     from .registrations import blp as registrations_blp
     from .surveys import blp as surveys_blp
@@ -21,3 +22,4 @@ def register_api(app: Flask) -> None:
     # (the scanner page sends the token in the X-CSRFToken header).
     api.register_blueprint(checkin_blp, url_prefix="/api/v1")
     api.register_blueprint(surveys_blp, url_prefix="/api/v1")
+    api.register_blueprint(certificates_blp, url_prefix="/api/v1")

@@ -207,3 +207,26 @@ class SegmentQuerySchema(Schema):
     organisation_type = fields.Str(load_default="")
     gender = fields.Str(load_default="")
     city = fields.Str(load_default="")
+
+
+class CertificateStatusSchema(Schema):
+    registration_id = fields.Int()
+    eligible = fields.Bool()
+    sessions_attended = fields.Int()
+    sessions_required = fields.Int()
+    survey_required = fields.Bool()
+    survey_answered = fields.Bool()
+    serial = fields.Str(allow_none=True)
+    revoked = fields.Bool()
+    missing = fields.List(fields.Str(), metadata={"description": "What is still missing, in the reader's language"})
+
+
+class VerificationSchema(Schema):
+    valid = fields.Bool()
+    revoked = fields.Bool()
+    serial = fields.Str()
+    name = fields.Str()
+    workshop_title_en = fields.Str()
+    workshop_title_zh = fields.Str()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()

@@ -1,6 +1,7 @@
 """The domain model; importing this package registers every table."""
 from .attendance import Attendance
 from .audit import AuditEvent
+from .certificate import Certificate, CertificateAsset, SerialCounter
 from .checkin import CheckInLink, ScanLog
 from .enums import (
     AttendanceMode,
@@ -14,7 +15,7 @@ from .enums import (
     WorkshopFormat,
     WorkshopStatus,
 )
-from .job import Job
+from .job import Job, JobFile
 from .outbox import OutboxMessage
 from .programme import Programme
 from .registration import Registration
@@ -23,8 +24,9 @@ from .user import User, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
+    "Certificate", "CertificateAsset", "SerialCounter",
     "Answer", "Question", "Response", "Survey", "SurveyParticipation",
-    "Attendance", "AttendanceMode", "AuditEvent", "CheckInLink", "CheckInMethod", "Gender", "Job", "OrganisationType",
+    "Attendance", "AttendanceMode", "AuditEvent", "CheckInLink", "CheckInMethod", "Gender", "Job", "JobFile", "OrganisationType",
     "OutboxMessage", "OutboxStatus", "Programme", "Registration", "RegistrationSource",
     "RegistrationStatus", "Role", "ScanLog", "Session", "User", "Workshop", "WorkshopFormat", "WorkshopStatus",
     "workshop_organiser",

@@ -56,6 +56,9 @@ class Workshop(Bilingual, Base):
     online_capacity: Mapped[int] = mapped_column(Integer, default=0)
     approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
     training_hours: Mapped[Decimal] = mapped_column(Numeric(5, 1), default=Decimal("0"))
+    # Certificates: sessions a person must attend (empty: all onsite, one online) and the survey.
+    certificate_min_sessions: Mapped[int | None] = mapped_column(Integer)
+    certificate_requires_survey: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -79,10 +79,13 @@ def ticket(token: str):
     switch = ModeSwitchForm()
     other_modes = [m for m in workshop.modes if m != registration.mode]
     switch.mode.choices = select_choices((m, AttendanceMode(m).label) for m in other_modes)
+    from ..services import certificates
+
     return render_template(
         "registration/ticket.html",
         registration=registration,
         workshop=workshop,
+        certificate_state=certificates.eligibility(registration) if workshop.starts_at <= utcnow() else None,
         switch_form=switch if other_modes and registration.is_active else None,
         cancel_form=ConfirmForm(),
         just_registered=request.args.get("new") == "1",

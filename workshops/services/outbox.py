@@ -40,6 +40,7 @@ def _subject(kind: str, title: str) -> str:
         "cancelled": _("Your registration is cancelled: %(title)s", title=title),
         "survey_invitation": _("Tell us what you thought: %(title)s", title=title),
         "survey_reminder": _("Reminder: your feedback on %(title)s", title=title),
+        "certificate_ready": _("Your certificate is ready: %(title)s", title=title),
     }
     return subjects[kind]
 
@@ -75,7 +76,9 @@ def render(message: OutboxMessage) -> None:
             "join_url": external_url("registration.join", token=registration.ticket_token),
         }
         template = "registration"
-        if message.kind.startswith("survey_"):
+        if message.kind == "certificate_ready":
+            template = "certificate"
+        elif message.kind.startswith("survey_"):
             from .surveys import survey_token
 
             template = "survey"

@@ -53,13 +53,21 @@ def _fonts(static_root: str) -> tuple[FontConfiguration, CSS]:
     return config, css
 
 
-def render_pdf(html: str, stylesheets: list[str] = ()) -> bytes:
-    """Render HTML (from a Jinja template) to PDF bytes with the bundled CJK font."""
+def render_document(html: str):
+    """Lay out HTML (from a Jinja template) with the bundled CJK font; pages can be written apart."""
     config, font_css = _fonts(str(_static_root()))
-    sheets = [font_css] + [CSS(string=css, font_config=config) for css in stylesheets]
     document = HTML(string=html, base_url=f"file://{_static_root()}/", url_fetcher=LocalFetcher(_static_root()))
-    return document.write_pdf(stylesheets=sheets, font_config=config)
+    return document.render(stylesheets=[font_css], font_config=config)
+
+
+def render_pdf(html: str) -> bytes:
+    """Render HTML to PDF bytes with the bundled CJK font."""
+    return render_document(html).write_pdf()
 
 
 def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def image_data_uri(data: bytes, content_type: str = "image/png") -> str:
+    return f"data:{content_type};base64," + base64.b64encode(data).decode()

@@ -345,6 +345,10 @@ def submit(survey: Survey, registration: Registration, form: dict[str, list[str]
     except IntegrityError:  # a double submit of the same link
         db.session.rollback()
         raise NotAllowed(_l("Your answers were already received. Thank you!")) from None
+    if survey.workshop.certificate_requires_survey:
+        from . import certificates
+
+        certificates.issue_if_eligible(registration)  # the survey may have been the last step
     return response
 
 

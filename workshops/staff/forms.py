@@ -202,3 +202,19 @@ class QuestionForm(FlaskForm):
     def fill(self, question) -> None:
         self.options_en.data = "\n".join(o.get("en", "") for o in question.options)
         self.options_zh.data = "\n".join(o.get("zh", "") for o in question.options)
+
+
+class CertificateSettingsForm(FlaskForm):
+    certificate_min_sessions = IntegerField(_l("Sessions a person must attend (empty: all onsite, one online)"),
+                                            validators=[Optional(), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))])
+    certificate_requires_survey = BooleanField(_l("The feedback survey must be answered too"))
+
+
+class SignatoryForm(FlaskForm):
+    kind = SelectField(_l("What"), choices=lambda: select_choices([("signatory", _l("Signatory")), ("logo", _l("Logo"))]))
+    for_programme = BooleanField(_l("Use for every workshop of the programme"))
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=200)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[Length(max=200)])
+    title_en = StringField(_l("Title (English)"), validators=[Length(max=200)])
+    title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=200)])
+    image = FileField(_l("Image (PNG or JPEG: the logo, or the signature)"))

@@ -1,0 +1,48 @@
+"""Certificate status (staff) and public verification lookup."""
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+
+from ..extensions import db, limiter
+from ..models import Registration
+from ..services import certificates
+from .schemas import CertificateStatusSchema, VerificationSchema
+
+blp = Blueprint("api_certificates", __name__, description="Certificates")
+
+
+@blp.route("/registrations/<int:registration_id>/certificate")
+@blp.response(200, CertificateStatusSchema)
+@blp.alt_response(401, description="Not signed in")
+@blp.alt_response(403, description="Not your workshop")
+def certificate_status(registration_id: int):
+    """Whether a person has earned a certificate, and what is missing."""
+    if not current_user.is_authenticated:
+        abort(401, message="Sign in as staff.")
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        abort(404, message="No registration with this id.")
+    if not current_user.can_access_workshop(registration.workshop):
+        abort(403, message="You do not have access to this workshop.")
+    state = certificates.eligibility(registration)
+    return {"registration_id": registration.id, "eligible": state.eligible, "sessions_attended": state.attended,
+            "sessions_required": state.required, "survey_required": state.survey_needed,
+            "survey_answered": state.survey_done, "serial": state.certificate.serial if state.certificate else None,
+            "revoked": bool(state.certificate and not state.certificate.valid), "missing": [str(m) for m in state.missing]}
+
+
+@blp.route("/certificates/<code>")
+@limiter.limit("30 per minute")
+@blp.response(200, VerificationSchema)
+@blp.alt_response(404, description="No certificate has this code")
+def verify(code: str):
+    """Public verification of a certificate by the code in its QR link."""
+    certificate = certificates.by_code(code)
+    if certificate is None:
+        abort(404, message="No certificate has this code.")
+    registration = certificate.registration
+    workshop = registration.workshop
+    return {"valid": certificate.valid, "revoked": not certificate.valid, "serial": certificate.serial,
+            "name": registration.full_name, "workshop_title_en": workshop.title_en,
+            "workshop_title_zh": workshop.title_zh, "starts_at": workshop.starts_at, "ends_at": workshop.ends_at}

@@ -1,0 +1,298 @@
+"""Certificates of attendance: earned by attendance (and the survey, if asked), verifiable by QR.
+
+Serials are sequential per programme and year (QA-2026-000123): the counter row
+is locked while a serial is taken, so two app servers never hand out the same
+one; a certificate keeps its serial forever, so regenerating gives the same PDF.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    Attendance,
+    AttendanceMode,
+    Certificate,
+    CertificateAsset,
+    Registration,
+    RegistrationStatus,
+    SerialCounter,
+    Survey,
+    Workshop,
+)
+from ..models.base import utcnow
+from . import audit, outbox, pdf, surveys, tickets
+from .errors import InvalidInput, NotAllowed
+
+
+@dataclass
+class Eligibility:
+    eligible: bool
+    attended: int
+    required: int
+    survey_needed: bool
+    survey_done: bool
+    certificate: Certificate | None
+
+    @property
+    def missing(self) -> list:
+        """What the person still lacks, in words."""
+        reasons = []
+        if self.attended < self.required:
+            reasons.append(_l("Attendance: %(done)d of the %(needed)d sessions required.", done=self.attended, needed=self.required))
+        if self.survey_needed and not self.survey_done:
+            reasons.append(_l("The feedback survey is not answered yet."))
+        return reasons
+
+
+def sessions_required(workshop: Workshop, registration: Registration) -> int:
+    """The workshop's setting, else all sessions onsite and one online."""
+    total = max(len(workshop.sessions), 1)
+    if workshop.certificate_min_sessions:
+        return min(workshop.certificate_min_sessions, total)
+    return 1 if registration.mode == AttendanceMode.ONLINE else total
+
+
+def _survey(workshop: Workshop) -> Survey | None:
+    return db.session.scalar(select(Survey).where(Survey.workshop_id == workshop.id))
+
+
+def eligibility(registration: Registration) -> Eligibility:
+    workshop = registration.workshop
+    attended = db.session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.registration_id == registration.id))
+    survey = _survey(workshop)
+    survey_needed = bool(workshop.certificate_requires_survey and survey is not None and survey.questions)
+    survey_done = survey is not None and surveys.has_answered(survey, registration)
+    certificate = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+    required = sessions_required(workshop, registration)
+    earned = registration.status == RegistrationStatus.CONFIRMED and attended >= required and (survey_done or not survey_needed)
+    if certificate is not None and certificate.granted_by_hand:
+        earned = certificate.valid
+    return Eligibility(earned, attended, required, survey_needed, survey_done, certificate)
+
+
+def _next_serial(workshop: Workshop) -> str:
+    prefix = (workshop.programme.code if workshop.programme else "WS")[:16]
+    year = workshop.local(workshop.starts_at).year
+    if db.session.get_bind().dialect.name == "sqlite":  # serialise writers (see registration.lock_workshop)
+        db.session.execute(text("UPDATE serial_counter SET last = last WHERE prefix = :p AND year = :y"),
+                           {"p": prefix, "y": year})
+    counter = db.session.scalars(select(SerialCounter).where(SerialCounter.prefix == prefix, SerialCounter.year == year)
+                                 .with_for_update().execution_options(populate_existing=True)).one_or_none()
+    if counter is None:
+        counter = SerialCounter(prefix=prefix, year=year, last=0)
+        db.session.add(counter)
+    counter.last += 1
+    return f"{prefix}-{year}-{counter.last:06d}"
+
+
+def issue(registration: Registration, *, by_hand: bool = False, reason: str = "", actor=None) -> Certificate:
+    """The person's certificate, issued once (with the next serial) and reused afterwards."""
+    existing = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+    if existing is not None:
+        if by_hand and not existing.valid:
+            existing.revoked_at, existing.revoke_reason = None, ""
+            existing.granted_by_hand, existing.grant_reason = True, reason
+            audit.record("certificate.grant", existing, actor, reason=reason)
+            db.session.commit()
+        return existing
+    certificate = Certificate(registration=registration, serial=_next_serial(registration.workshop),
+                              granted_by_hand=by_hand, grant_reason=reason)
+    db.session.add(certificate)
+    outbox.queue_registration_email(registration, "certificate_ready")
+    if actor is not None or by_hand:
+        db.session.flush()
+        audit.record("certificate.grant" if by_hand else "certificate.issue", certificate, actor, reason=reason)
+    try:
+        db.session.commit()
+    except IntegrityError:  # issued meanwhile by another worker: use theirs
+        db.session.rollback()
+        return db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+    return certificate
+
+
+def issue_if_eligible(registration: Registration) -> Certificate | None:
+    state = eligibility(registration)
+    if state.certificate is not None:
+        return state.certificate if state.certificate.valid else None
+    return issue(registration) if state.eligible else None
+
+
+def grant(registration: Registration, reason: str, actor) -> Certificate:
+    """A coordinator's decision: a certificate despite the rule (audited, with a reason)."""
+    if not reason.strip():
+        raise InvalidInput({"reason": _l("Give a reason; it is kept in the audit log.")})
+    return issue(registration, by_hand=True, reason=reason.strip(), actor=actor)
+
+
+def revoke(certificate: Certificate, reason: str, actor) -> None:
+    if not reason.strip():
+        raise InvalidInput({"reason": _l("Give a reason; it is kept in the audit log.")})
+    if not certificate.valid:
+        raise NotAllowed(_l("This certificate is already revoked."))
+    certificate.revoked_at, certificate.revoke_reason = utcnow(), reason.strip()
+    audit.record("certificate.revoke", certificate, actor, reason=reason)
+    db.session.commit()
+
+
+def by_code(code: str) -> Certificate | None:
+    if not code or len(code) > 64:
+        return None
+    return db.session.scalar(select(Certificate).where(Certificate.code == code))
+
+
+# ---- the PDF -----------------------------------------------------------------------
+
+def _assets(workshop: Workshop) -> tuple[list, list]:
+    """The workshop's own logos/signatories, else its programme's."""
+    def of(**owner):
+        return db.session.scalars(select(CertificateAsset).filter_by(**owner).order_by(CertificateAsset.position,
+                                                                                        CertificateAsset.id)).all()
+    assets = of(workshop_id=workshop.id) or (of(programme_id=workshop.programme_id) if workshop.programme_id else [])
+    logos = [pdf.image_data_uri(a.image, a.content_type) for a in assets if a.kind == "logo" and a.image]
+    signatories = [{"name_en": a.name_en, "name_zh": a.name_zh, "title_en": a.title_en, "title_zh": a.title_zh,
+                    "signature": pdf.image_data_uri(a.image, a.content_type) if a.image else None}
+                   for a in assets if a.kind == "signatory"]
+    return logos, signatories
+
+
+def name_size(name: str) -> str:
+    """Long names shrink so the certificate stays one page."""
+    width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in name)
+    return "xl" if width <= 16 else "l" if width <= 28 else "m" if width <= 44 else "s"
+
+
+def _context(certificate: Certificate, verify_url: str, logos, signatories) -> dict:
+    registration = certificate.registration
+    return {"certificate": certificate, "registration": registration, "workshop": registration.workshop,
+            "verify_url": verify_url, "qr": pdf.png_data_uri(tickets.qr_matrix_png(verify_url)),
+            "logos": logos, "signatories": signatories, "name_class": name_size(registration.full_name)}
+
+
+def _document(certificates: list[Certificate]):
+    from ..urls import external_url
+
+    pages, cache = [], {}
+    for certificate in certificates:
+        workshop = certificate.registration.workshop
+        if workshop.id not in cache:
+            cache[workshop.id] = _assets(workshop)
+        url = external_url("certificates.verify", code=certificate.code)
+        pages.append(_context(certificate, url, *cache[workshop.id]))
+    return pdf.render_document(render_template("certificates/certificate.html", pages=pages))
+
+
+def render(certificates: list[Certificate]) -> bytes:
+    """One PDF of one or many certificates (many in one document is much cheaper per page)."""
+    return _document(certificates).write_pdf()
+
+
+def pdf_of(certificate: Certificate) -> bytes:
+    """The person's PDF, rendered once and kept."""
+    if certificate.pdf is None:
+        certificate.pdf = render([certificate])
+        db.session.commit()
+    return certificate.pdf
+
+
+CHUNK = 50
+
+
+def queue_batch(workshop: Workshop, actor) -> "Job":
+    """Issue and render every eligible person's certificate in the background."""
+    from ..models import Job
+    from ..tasks import generate_certificates
+
+    people = db.session.scalars(select(Registration.id).where(
+        Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
+        .order_by(Registration.id)).all()
+    job = Job(kind="certificates", status="queued", workshop_id=workshop.id, created_by_id=getattr(actor, "id", None),
+              total=len(people), payload={"registrations": people})
+    db.session.add(job)
+    db.session.flush()
+    audit.record("certificate.batch", workshop, actor, people=len(people))
+    db.session.commit()
+    generate_certificates.delay(job.id)
+    return job
+
+
+def run_batch(job_id: int) -> None:
+    """Chunk by chunk: issue, lay out 50 pages as one document, keep each page as the person's PDF.
+
+    Memory stays bounded by the chunk; a restarted worker resumes after the last chunk.
+    """
+    from ..models import Job, JobFile
+
+    job = db.session.get(Job, job_id)
+    if job is None or job.finished:
+        return
+    if job.status == "queued":  # a fresh start (not a resumed one): no parts from an earlier run
+        db.session.execute(JobFile.__table__.delete().where(JobFile.job_id == job.id))
+    job.status = "running"
+    db.session.commit()
+    people = job.payload["registrations"]
+    while job.done < job.total:
+        chunk = people[job.done:job.done + CHUNK]
+        issued = [c for c in (issue_if_eligible(db.session.get(Registration, rid)) for rid in chunk) if c is not None]
+        valid = [c for c in issued if c.valid]
+        if valid:
+            # One layout for the chunk: written whole (the merged download joins these parts)
+            # and page by page (each person's own PDF, with only their glyphs embedded).
+            document = _document(valid)
+            db.session.add(JobFile(job_id=job.id, name=f"part-{job.done:06d}.pdf", content_type="application/pdf",
+                                   data=document.write_pdf()))
+            for certificate, page in zip(valid, document.pages):
+                certificate.pdf = document.copy([page]).write_pdf()
+            del document
+        job = db.session.get(Job, job_id)
+        job.done += len(chunk)
+        db.session.commit()
+        db.session.expunge_all()  # keep the session (and memory) small between chunks
+        job = db.session.get(Job, job_id)
+    count = db.session.scalar(select(func.count()).select_from(Certificate).join(Registration).where(
+        Registration.workshop_id == job.workshop_id, Certificate.revoked_at.is_(None)))
+    job.status = "done"
+    job.result = {"issued": count, "not_eligible": job.total - count}
+    job.finished_at = utcnow()
+    db.session.commit()
+
+
+def workshop_certificates(workshop: Workshop) -> list[Certificate]:
+    return list(db.session.scalars(select(Certificate).join(Registration).where(
+        Registration.workshop_id == workshop.id, Certificate.revoked_at.is_(None)).order_by(Certificate.serial)))
+
+
+def zip_of(certificates: list[Certificate]):
+    """A ZIP with one PDF per person, named by serial and name, written to a temporary file."""
+    import tempfile
+
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    with zipfile.ZipFile(spool, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
+        for certificate in certificates:
+            safe = "".join(ch for ch in certificate.registration.full_name if ch.isalnum() or ch in " -_").strip()
+            archive.writestr(f"{certificate.serial} {safe}.pdf", pdf_of(certificate))
+    spool.seek(0)
+    return spool
+
+
+def merged_pdf(job) -> bytes:
+    """The batch's certificates as one PDF, joined from its chunk files (no re-rendering)."""
+    from pypdf import PdfWriter
+
+    from ..models import JobFile
+
+    writer = PdfWriter()
+    ids = db.session.scalars(select(JobFile.id).where(JobFile.job_id == job.id).order_by(JobFile.name)).all()
+    for file_id in ids:
+        writer.append(io.BytesIO(db.session.get(JobFile, file_id).data))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,0 +1,137 @@
+"""Staff pages for certificates: rules, who has earned one, grant and revoke, batches, assets."""
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
+from ..extensions import db
+from ..models import Certificate, CertificateAsset, Job, Registration, RegistrationStatus
+from ..services import audit, certificates
+from ..services.errors import InvalidInput, NotAllowed
+from . import bp
+from .forms import CertificateSettingsForm, SignatoryForm
+
+IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+@bp.route("/workshops/<int:workshop_id>/certificates", methods=["GET", "POST"])
+@requires_role(*SCHEDULERS)
+def certificates_page(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    settings = CertificateSettingsForm(obj=workshop)
+    if settings.validate_on_submit():
+        workshop.certificate_min_sessions = settings.certificate_min_sessions.data
+        workshop.certificate_requires_survey = settings.certificate_requires_survey.data
+        audit.record("certificate.settings", workshop, current_user, min_sessions=workshop.certificate_min_sessions,
+                     survey=workshop.certificate_requires_survey)
+        db.session.commit()
+        flash(_("Certificate rules saved."), "success")
+        return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
+    people = db.session.scalars(select(Registration).where(
+        Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
+        .order_by(Registration.full_name)).all()
+    rows = [(person, certificates.eligibility(person)) for person in people]
+    last_job = db.session.scalar(select(Job).where(Job.workshop_id == workshop.id, Job.kind == "certificates")
+                                 .order_by(Job.id.desc()).limit(1))
+    assets = db.session.scalars(select(CertificateAsset).where(
+        (CertificateAsset.workshop_id == workshop.id) | (CertificateAsset.programme_id == workshop.programme_id))
+        .order_by(CertificateAsset.position, CertificateAsset.id)).all()
+    return render_template("staff/certificates.html", workshop=workshop, rows=rows, settings=settings,
+                           action_form=FlaskForm(), asset_form=SignatoryForm(), last_job=last_job, assets=assets)
+
+
+def _registration(workshop, registration_id):
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.workshop_id != workshop.id:
+        abort(404)
+    return registration
+
+
+@bp.route("/workshops/<int:workshop_id>/certificates/<int:registration_id>/<action>", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def certificate_decision(workshop_id: int, registration_id: int, action: str):
+    workshop = workshop_for_staff(workshop_id)
+    registration = _registration(workshop, registration_id)
+    if not FlaskForm().validate_on_submit() or action not in ("grant", "revoke"):
+        abort(400)
+    reason = request.form.get("reason", "")
+    try:
+        if action == "grant":
+            certificates.grant(registration, reason, current_user)
+            flash(_("Certificate granted."), "success")
+        else:
+            certificate = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+            if certificate is None:
+                abort(404)
+            certificates.revoke(certificate, reason, current_user)
+            flash(_("Certificate revoked: its verification page now says so."), "success")
+    except (InvalidInput, NotAllowed) as error:
+        flash(error.message, "error")
+    return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
+
+
+@bp.route("/workshops/<int:workshop_id>/certificates/generate", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def generate_certificates(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    job = certificates.queue_batch(workshop, current_user)
+    return redirect(url_for("staff.job", job_id=job.id))
+
+
+@bp.route("/workshops/<int:workshop_id>/certificates/all.<fmt>")
+@requires_role(*SCHEDULERS)
+def download_certificates(workshop_id: int, fmt: str):
+    workshop = workshop_for_staff(workshop_id)
+    job = db.session.scalar(select(Job).where(Job.workshop_id == workshop.id, Job.kind == "certificates",
+                                              Job.status == "done").order_by(Job.id.desc()).limit(1))
+    if job is None or fmt not in ("pdf", "zip"):
+        flash(_("Generate the certificates first."), "error")
+        return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
+    audit.record("certificate.download", workshop, current_user, format=fmt)
+    db.session.commit()
+    name = f"certificates-{workshop.id}.{fmt}"
+    if fmt == "pdf":
+        return Response(certificates.merged_pdf(job), mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    spool = certificates.zip_of(certificates.workshop_certificates(workshop))
+    response = Response(iter(lambda: spool.read(64 * 1024), b""), mimetype="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response.call_on_close(spool.close)
+    return response
+
+
+@bp.route("/workshops/<int:workshop_id>/certificates/assets", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def add_certificate_asset(workshop_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    form = SignatoryForm()
+    if not form.validate_on_submit():
+        abort(400)
+    data = form.image.data.read() if form.image.data else None
+    content_type = next((kind for magic, kind in IMAGE_TYPES.items() if data and data.startswith(magic)), None)
+    if data and (content_type is None or len(data) > 1024 * 1024):
+        flash(_("Upload a PNG or JPEG image under 1 MB."), "error")
+    elif form.kind.data == "logo" and not data:
+        flash(_("A logo needs an image."), "error")
+    elif form.kind.data == "signatory" and not (form.name_en.data or form.name_zh.data):
+        flash(_("Give the signatory's name."), "error")
+    else:
+        owner = {"programme_id": workshop.programme_id} if form.for_programme.data and workshop.programme_id else {
+            "workshop_id": workshop.id}
+        asset = CertificateAsset(kind=form.kind.data, image=data, content_type=content_type or "image/png",
+                                 name_en=form.name_en.data or "", name_zh=form.name_zh.data or "",
+                                 title_en=form.title_en.data or "", title_zh=form.title_zh.data or "", **owner)
+        db.session.add(asset)
+        db.session.flush()
+        audit.record("certificate.asset_add", asset, current_user, kind=asset.kind)
+        # Issued certificates are rendered again with the new look.
+        db.session.execute(Certificate.__table__.update().values(pdf=None))
+        db.session.commit()
+        flash(_("Added to the certificates."), "success")
+    return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
