@@ -44,7 +44,11 @@ def test_organiser_gets_a_403_page_with_a_way_out_for_scheduling(client, auth, m
     auth.login(make_user(Role.ORGANISER))
     response = client.get("/staff/workshops/new")
     assert response.status_code == 403
-    assert "You do not have access to this page" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "You do not have access to this page" in page
+    assert "/login?switch=1&amp;next=/staff/workshops/new" in page
+    assert client.get("/login?switch=1").status_code == 200  # signed out, the form is shown
+    assert client.get("/staff/").status_code == 302
 
 
 def test_organiser_sees_only_assigned_workshops(client, auth, make_user, make_workshop, db):

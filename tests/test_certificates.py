@@ -177,3 +177,17 @@ def test_certificate_api(client, auth, make_user, ended, db):
     auth.login(make_user(Role.COORDINATOR))
     status = client.get(f"/api/v1/registrations/{registration.id}/certificate").json
     assert status["eligible"] is True and status["serial"] == "QA-2026-000001" and status["missing"] == []
+
+
+def test_earned_certificates_are_issued_and_announced_after_the_workshop(ended, db):
+    from workshops.models import OutboxMessage
+
+    done, half = person(ended, 1), person(ended, 2, sessions=1)
+    db.session.execute(db.delete(OutboxMessage))
+    db.session.commit()
+    later = ended.ends_at + timedelta(hours=2)
+    assert certificates.issue_due(now=later) == 1
+    assert certificates.issue_due(now=later) == 0  # once
+    announced = db.session.scalars(db.select(OutboxMessage).filter_by(kind="certificate_ready")).all()
+    assert [m.recipient for m in announced] == [done.email]
+    assert certificates.eligibility(half).certificate is None

@@ -37,7 +37,11 @@ def test_programme_report_counts_people_once_and_compares_workshops(client, auth
     surveys.submit(survey, same_person[0], answers(survey, relevance="5", content="3", facilitators="4",
                                                    organisation="4", recommend="10"))
 
+    from workshops.services import certificates
+
+    certificates.issue(same_person[0])
     report = reports.programme_report(programme)
+    assert report["certificates"] == 1
     assert report["workshops_held"] == 2 and report["unique_participants"] == 2
     assert report["attendances"] == 3 and report["confirmed"] == 4 and report["attendance_rate"] == 75.0
     assert report["breakdown"]["gender"] == {"woman": 1, "man": 1}

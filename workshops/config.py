@@ -113,6 +113,8 @@ def load_config(instance_path: str) -> dict:
         # Generous: a factory hall or college shares one address behind NAT.
         "REGISTRATION_RATE_LIMIT": os.environ.get("REGISTRATION_RATE_LIMIT", "30 per minute;300 per hour"),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 12),
+        # Tasks a certificate batch is split into (one per worker process is right).
+        "CERTIFICATE_WORKERS": _int("CERTIFICATE_WORKERS", 2),
         # Cookies: secure by default in production (served over HTTPS there).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

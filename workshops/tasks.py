@@ -16,6 +16,7 @@ def deliver_outbox() -> dict:
 BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.deliver", "schedule": 10.0},
     "survey-invitations": {"task": "surveys.invite", "schedule": 300.0},
+    "certificates-due": {"task": "certificates.issue_due", "schedule": 600.0},
 }
 
 
@@ -52,8 +53,16 @@ def send_survey_invitations() -> dict:
 
 
 @shared_task(name="certificates.generate", ignore_result=True, acks_late=True)
-def generate_certificates(job_id: int) -> None:
-    """Issue and render the certificates of a workshop, with progress on its Job."""
+def generate_certificates(job_id: int, part: int = 0, parts: int = 1) -> None:
+    """Issue and render one share of a workshop's certificates, with progress on its Job."""
     from .services import certificates
 
-    certificates.run_batch(job_id)
+    certificates.run_batch(job_id, part, parts)
+
+
+@shared_task(name="certificates.issue_due", ignore_result=True)
+def issue_due_certificates() -> int:
+    """Issue (and announce) the certificates earned at workshops that have ended."""
+    from .services import certificates
+
+    return certificates.issue_due()

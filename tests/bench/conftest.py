@@ -54,7 +54,7 @@ def gunicorn_server(bench_database_url):
         "BASE_URL": f"http://127.0.0.1:{port}",
     }
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "python:workshops.gunicorn_conf", "--workers", "2",
+        [str(BIN / "gunicorn"), "-c", "python:workshops.gunicorn_conf", "--workers", os.environ.get("BENCH_WORKERS", "2"),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env)
     deadline = time.monotonic() + 30

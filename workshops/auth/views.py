@@ -21,7 +21,9 @@ def _login_limit() -> str:
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("staff.dashboard"))
+        if request.args.get("switch") != "1":
+            return redirect(url_for("staff.dashboard"))
+        logout_user()  # from a 403 page: sign in as someone else
     form = LoginForm()
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)

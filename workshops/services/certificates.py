@@ -126,6 +126,23 @@ def issue_if_eligible(registration: Registration) -> Certificate | None:
     return issue(registration) if state.eligible else None
 
 
+def issue_due(now=None, within_days: int = 30) -> int:
+    """After a workshop ends, issue the certificates people have earned (they are emailed).
+
+    Run by beat; people who earn theirs later (a survey answered) get it then.
+    """
+    from datetime import timedelta
+
+    now = now or utcnow()
+    candidates = db.session.scalars(
+        select(Registration).join(Workshop).where(
+            Workshop.ends_at <= now, Workshop.ends_at > now - timedelta(days=within_days),
+            Registration.status == RegistrationStatus.CONFIRMED,
+            surveys.attended(), ~select(Certificate.id).where(Certificate.registration_id == Registration.id).exists())
+        .order_by(Registration.id)).all()
+    return sum(issue_if_eligible(registration) is not None for registration in candidates)
+
+
 def grant(registration: Registration, reason: str, actor) -> Certificate:
     """A coordinator's decision: a certificate despite the rule (audited, with a reason)."""
     if not reason.strip():
@@ -207,7 +224,13 @@ CHUNK = 50
 
 
 def queue_batch(workshop: Workshop, actor) -> "Job":
-    """Issue and render every eligible person's certificate in the background."""
+    """Issue and render every eligible person's certificate in the background.
+
+    The chunks are shared out between ``CERTIFICATE_WORKERS`` tasks, so a batch uses
+    every worker process (the layout is CPU-bound).
+    """
+    from flask import current_app
+
     from ..models import Job
     from ..tasks import generate_certificates
 
@@ -220,43 +243,65 @@ def queue_batch(workshop: Workshop, actor) -> "Job":
     db.session.flush()
     audit.record("certificate.batch", workshop, actor, people=len(people))
     db.session.commit()
-    generate_certificates.delay(job.id)
+    parts = max(int(current_app.config.get("CERTIFICATE_WORKERS", 2)), 1)
+    for part in range(parts):
+        generate_certificates.delay(job.id, part, parts)
     return job
 
 
-def run_batch(job_id: int) -> None:
-    """Chunk by chunk: issue, lay out 50 pages as one document, keep each page as the person's PDF.
+def _part_name(index: int) -> str:
+    return f"part-{index:06d}.pdf"
 
-    Memory stays bounded by the chunk; a restarted worker resumes after the last chunk.
+
+def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
+    """Render this task's share of the chunks: issue, lay out 50 pages as one document,
+    keep the chunk (for the merged PDF) and each page (the person's own PDF).
+
+    Memory stays bounded by the chunk. A chunk's file marks it done, so a restarted
+    worker resumes where it stopped and no chunk is rendered twice.
     """
     from ..models import Job, JobFile
 
     job = db.session.get(Job, job_id)
     if job is None or job.finished:
         return
-    if job.status == "queued":  # a fresh start (not a resumed one): no parts from an earlier run
-        db.session.execute(JobFile.__table__.delete().where(JobFile.job_id == job.id))
-    job.status = "running"
-    db.session.commit()
     people = job.payload["registrations"]
-    while job.done < job.total:
-        chunk = people[job.done:job.done + CHUNK]
-        issued = [c for c in (issue_if_eligible(db.session.get(Registration, rid)) for rid in chunk) if c is not None]
+    chunks = [people[i:i + CHUNK] for i in range(0, len(people), CHUNK)]
+    if job.status == "queued":
+        job.status = "running"
+        db.session.commit()
+    for index in range(part, len(chunks), parts):
+        done = db.session.scalar(select(JobFile.id).where(JobFile.job_id == job_id, JobFile.name == _part_name(index)))
+        if done is not None:
+            continue
+        issued = [c for c in (issue_if_eligible(db.session.get(Registration, rid)) for rid in chunks[index]) if c]
         valid = [c for c in issued if c.valid]
+        data = b""
         if valid:
             # One layout for the chunk: written whole (the merged download joins these parts)
             # and page by page (each person's own PDF, with only their glyphs embedded).
             document = _document(valid)
-            db.session.add(JobFile(job_id=job.id, name=f"part-{job.done:06d}.pdf", content_type="application/pdf",
-                                   data=document.write_pdf()))
+            data = document.write_pdf()
             for certificate, page in zip(valid, document.pages):
                 certificate.pdf = document.copy([page]).write_pdf()
             del document
-        job = db.session.get(Job, job_id)
-        job.done += len(chunk)
+        db.session.add(JobFile(job_id=job_id, name=_part_name(index), content_type="application/pdf", data=data))
+        db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + len(chunks[index])))
         db.session.commit()
         db.session.expunge_all()  # keep the session (and memory) small between chunks
-        job = db.session.get(Job, job_id)
+    _finish_batch(job_id, len(chunks))
+
+
+def _finish_batch(job_id: int, chunk_count: int) -> None:
+    """The last task to finish marks the job done (the job row is locked to decide)."""
+    from ..models import Job, JobFile
+
+    job = db.session.scalars(select(Job).where(Job.id == job_id).with_for_update()
+                             .execution_options(populate_existing=True)).one()
+    files = db.session.scalar(select(func.count()).select_from(JobFile).where(JobFile.job_id == job_id))
+    if job.finished or files < chunk_count:
+        db.session.commit()
+        return
     count = db.session.scalar(select(func.count()).select_from(Certificate).join(Registration).where(
         Registration.workshop_id == job.workshop_id, Certificate.revoked_at.is_(None)))
     job.status = "done"
@@ -292,7 +337,9 @@ def merged_pdf(job) -> bytes:
     writer = PdfWriter()
     ids = db.session.scalars(select(JobFile.id).where(JobFile.job_id == job.id).order_by(JobFile.name)).all()
     for file_id in ids:
-        writer.append(io.BytesIO(db.session.get(JobFile, file_id).data))
+        data = db.session.get(JobFile, file_id).data
+        if data:  # a chunk where nobody had earned a certificate is empty
+            writer.append(io.BytesIO(data))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

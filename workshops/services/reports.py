@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import (
     Answer,
     Attendance,
+    Certificate,
     Programme,
     Question,
     Registration,
@@ -56,6 +57,9 @@ def programme_report(programme: Programme, start: datetime | None = None, end: d
         .group_by(Survey.workshop_id, Question.key, Answer.number))
     for workshop_id, key, number, count in rows:
         buckets.setdefault((workshop_id, key), Counter())[number] += count
+    issued = dict(db.session.execute(select(Registration.workshop_id, func.count(Certificate.id)).join(
+        Certificate, Certificate.registration_id == Registration.id).where(
+        Registration.workshop_id.in_(ids), Certificate.revoked_at.is_(None)).group_by(Registration.workshop_id)).all())
     responses = dict(db.session.execute(select(Survey.workshop_id, func.count(Response.id)).join(Response)
                                         .where(Survey.workshop_id.in_(ids)).group_by(Survey.workshop_id)).all())
 
@@ -70,7 +74,7 @@ def programme_report(programme: Programme, start: datetime | None = None, end: d
         per_workshop.append({
             "workshop": w, "confirmed": confirmed.get(w.id, 0), "attended": attended.get(w.id, 0),
             "no_show_rate": round(100 * (1 - attended.get(w.id, 0) / confirmed[w.id]), 1) if confirmed.get(w.id) else None,
-            "responses": responses.get(w.id, 0),
+            "responses": responses.get(w.id, 0), "certificates": issued.get(w.id, 0),
             "satisfaction": round(sum(satisfaction) / len(satisfaction), 2) if satisfaction else None,
             "nps": nps_of(dict(buckets.get((w.id, "recommend"), {}))),
             "means": {key: mean(w.id, key) for key in COMPARED},
@@ -94,7 +98,7 @@ def programme_report(programme: Programme, start: datetime | None = None, end: d
     return {
         "programme": programme, "start": start, "end": end, "workshops": per_workshop,
         "workshops_held": len(workshops), "unique_participants": len(unique),
-        "attendances": attended_total, "registrations": registrations_total, "confirmed": confirmed_total,
+        "attendances": attended_total, "certificates": sum(issued.values()), "registrations": registrations_total, "confirmed": confirmed_total,
         "attendance_rate": round(100 * attended_total / confirmed_total, 1) if confirmed_total else None,
         "breakdown": {name: dict(counter.most_common()) for name, counter in breakdown.items()},
         "compared": COMPARED,
@@ -106,15 +110,16 @@ def programme_report(programme: Programme, start: datetime | None = None, end: d
 def report_xlsx(report: dict, actor) -> bytes:
     overview = [["Workshops held", report["workshops_held"]], ["Unique participants", report["unique_participants"]],
                 ["Registrations (active)", report["registrations"]], ["Confirmed", report["confirmed"]],
-                ["Attendances", report["attendances"]], ["Attendance rate (%)", report["attendance_rate"]]]
+                ["Attendances", report["attendances"]], ["Attendance rate (%)", report["attendance_rate"]],
+                ["Certificates issued", report["certificates"]]]
     workshops = [[w["workshop"].title_en or w["workshop"].title_zh, w["workshop"].starts_at.strftime("%Y-%m-%d"),
                   w["workshop"].format.value, w["workshop"].city, w["confirmed"], w["attended"], w["no_show_rate"],
-                  w["responses"], w["satisfaction"], w["nps"]] + [w["means"][k] for k in report["compared"]]
+                  w["responses"], w["certificates"], w["satisfaction"], w["nps"]] + [w["means"][k] for k in report["compared"]]
                  for w in report["workshops"]]
     sheets = {
         "Overview": (["Programme", report["programme"].name_en or report["programme"].name_zh], overview),
         "Workshops": (["Workshop", "Starts", "Format", "City", "Confirmed", "Attended", "No-show (%)", "Responses",
-                       "Satisfaction (1-5)", "NPS"] + [f"Mean: {k}" for k in report["compared"]], workshops),
+                       "Certificates", "Satisfaction (1-5)", "NPS"] + [f"Mean: {k}" for k in report["compared"]], workshops),
     }
     for name, counts in report["breakdown"].items():
         sheets[f"By {name}"] = ([name, "Participants"], [[k, v] for k, v in counts.items()])
