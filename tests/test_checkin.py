@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.helpers import applicant
-from workshops.models import Attendance, Registration, Role, ScanLog
+from workshops.models import Attendance, Role, ScanLog
 from workshops.services import checkin, tickets
 from workshops.services import registration as registrations
 from workshops.services.checkin import Reason, Scanner

@@ -56,7 +56,27 @@ def test_every_asset_is_served_by_the_app(client, make_workshop):
         assert css.status_code == 200
 
 
-def test_healthz_reports_the_database(client):
+def test_healthz_reports_the_database_redis_and_the_worker(app, client):
+    import os
+    from datetime import timedelta
+
+    from workshops.models import Heartbeat
+    from workshops.models.base import utcnow
+    from workshops.services import health
+    from workshops.tasks import heartbeat
+
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not used", "worker": "unknown"}
+    heartbeat.delay()  # what beat runs every 30 s
+    assert client.get("/healthz").json["worker"] == "ok"
+    from workshops.extensions import db
+
+    db.session.get(Heartbeat, "worker").at = utcnow() - timedelta(minutes=10)
+    db.session.commit()
+    assert client.get("/healthz").json["status"] == "degraded"
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    assert health.check()["redis"] == "unavailable"
+    if os.environ.get("TEST_REDIS_URL"):
+        app.config["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+        assert health.check()["redis"] == "ok"

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from tests.helpers import applicant
 from workshops.models import OutboxMessage, Question, RegistrationSource, Response, Role, Survey
-from workshops.services import checkin, feedback, outbox, surveys
+from workshops.services import checkin, feedback, surveys
 from workshops.services import registration as registrations
 
 

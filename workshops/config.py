@@ -116,6 +116,7 @@ def load_config(instance_path: str) -> dict:
         # Tasks a certificate batch is split into (one per worker process is right).
         "CERTIFICATE_WORKERS": _int("CERTIFICATE_WORKERS", 2),
         # Cookies: secure by default in production (served over HTTPS there).
+        "PROXY_FIX": _bool("PROXY_FIX", production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),

@@ -19,7 +19,6 @@ from .models import (
     RegistrationStatus,
     Role,
     Session,
-    User,
     Workshop,
     WorkshopFormat,
     WorkshopStatus,

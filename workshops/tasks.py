@@ -17,6 +17,7 @@ BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.deliver", "schedule": 10.0},
     "survey-invitations": {"task": "surveys.invite", "schedule": 300.0},
     "certificates-due": {"task": "certificates.issue_due", "schedule": 600.0},
+    "worker-heartbeat": {"task": "worker.heartbeat", "schedule": 30.0},
 }
 
 
@@ -66,3 +67,11 @@ def issue_due_certificates() -> int:
     from .services import certificates
 
     return certificates.issue_due()
+
+
+@shared_task(name="worker.heartbeat", ignore_result=True)
+def heartbeat() -> None:
+    """Prove a worker is consuming jobs; /healthz reads the time."""
+    from .services import health
+
+    health.beat("worker")

@@ -75,7 +75,7 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
     page.goto(f"{live_server}/checkin/{workshop.id}/sessions/{workshop.sessions[0].id}")
-    page.wait_for_function("document.getElementById('counters').textContent.length > 0")  # roster kept
+    page.locator("#counters:not(:empty)").wait_for()  # the roster is kept (the page's CSP forbids eval-based waits)
 
     context.set_offline(True)
     for person in people:  # a USB scanner types the code and Enter
@@ -93,7 +93,7 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
 
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_function("document.getElementById('queued').hidden === true", timeout=15000)
+    page.locator("#queued").wait_for(state="hidden", timeout=15000)
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 2
     context.close()

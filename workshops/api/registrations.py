@@ -7,8 +7,8 @@ from flask_smorest import Blueprint, abort
 
 from ..extensions import db, limiter
 from ..models import Registration, RegistrationSource, Workshop
-from ..services import catalogue, roster
 from ..services import registration as registrations
+from ..services import roster
 from ..services.errors import InvalidInput, NotAllowed
 from ..services.registration import Applicant, Outcome
 from ..urls import external_url

@@ -15,6 +15,7 @@ from .enums import (
     WorkshopFormat,
     WorkshopStatus,
 )
+from .heartbeat import Heartbeat
 from .job import Job, JobFile
 from .outbox import OutboxMessage
 from .programme import Programme
@@ -26,7 +27,7 @@ from .workshop import Session, Workshop
 __all__ = [
     "Certificate", "CertificateAsset", "SerialCounter",
     "Answer", "Question", "Response", "Survey", "SurveyParticipation",
-    "Attendance", "AttendanceMode", "AuditEvent", "CheckInLink", "CheckInMethod", "Gender", "Job", "JobFile", "OrganisationType",
+    "Attendance", "AttendanceMode", "AuditEvent", "CheckInLink", "CheckInMethod", "Gender", "Heartbeat", "Job", "JobFile", "OrganisationType",
     "OutboxMessage", "OutboxStatus", "Programme", "Registration", "RegistrationSource",
     "RegistrationStatus", "Role", "ScanLog", "Session", "User", "Workshop", "WorkshopFormat", "WorkshopStatus",
     "workshop_organiser",

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, session, url_for
-from sqlalchemy import text
 
-from ..extensions import db
 from ..models import WorkshopFormat
 from ..models.i18n import current_language
-from ..services import calendar, catalogue
+from ..services import calendar, catalogue, health
 from ..urls import external_url, safe_next
 from . import bp
 
@@ -69,12 +67,9 @@ def set_language(code: str):
 
 @bp.route("/healthz")
 def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except Exception as error:  # any failure here means the app cannot serve
-        current_app.logger.warning("health check: database unavailable: %s", error)
-        db.session.rollback()
-        database = "unavailable"
-    healthy = database == "ok"
-    return jsonify(status="ok" if healthy else "degraded", database=database), 200 if healthy else 503
+    """200 while the database answers (Redis and the worker are reported); 503 otherwise."""
+    report = health.check()
+    healthy = report["database"] == "ok"
+    degraded = any(report[name] in ("unavailable", "stale") for name in ("redis", "worker"))
+    status = "ok" if healthy and not degraded else "degraded" if healthy else "down"
+    return jsonify(status=status, **report), 200 if healthy else 503

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from ..extensions import limiter
 from ..forms import apply_errors, select_choices
-from ..models import AttendanceMode, RegistrationSource
+from ..models import AttendanceMode
 from ..models.base import utcnow
 from ..models.i18n import current_language
 from ..services import calendar, catalogue, checkin, tickets

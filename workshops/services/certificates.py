@@ -223,7 +223,7 @@ def pdf_of(certificate: Certificate) -> bytes:
 CHUNK = 50
 
 
-def queue_batch(workshop: Workshop, actor) -> "Job":
+def queue_batch(workshop: Workshop, actor):
     """Issue and render every eligible person's certificate in the background.
 
     The chunks are shared out between ``CERTIFICATE_WORKERS`` tasks, so a batch uses

@@ -9,7 +9,16 @@ from flask_wtf import FlaskForm
 from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
 from ..forms import apply_errors, select_choices
-from ..models import AttendanceMode, CheckInMethod, Job, Session, OrganisationType, Registration, RegistrationSource, RegistrationStatus
+from ..models import (
+    AttendanceMode,
+    CheckInMethod,
+    Job,
+    OrganisationType,
+    Registration,
+    RegistrationSource,
+    RegistrationStatus,
+    Session,
+)
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
 from ..services import announcements, checkin, meeting_reports, nominations, roster
