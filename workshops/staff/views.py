@@ -247,7 +247,8 @@ def assign_organisers(workshop_id: int):
     if not form.validate_on_submit():
         flash(_("Choose organisers from the list."), "error")
     else:
-        chosen = [db.session.get(User, user_id) for user_id in form.organisers.data]
+        # Nothing selected means: no organisers any more.
+        chosen = [db.session.get(User, user_id) for user_id in form.organisers.data or []]
         users.assign_organisers(workshop, chosen, current_user)
         flash(_("Organisers updated."), "success")
     return redirect(url_for("staff.workshop", workshop_id=workshop.id))

@@ -1,0 +1,177 @@
+"""Who may do what: every staff, check-in and API endpoint x every role, written as data.
+
+A new endpoint must be added to MATRIX, or test_every_endpoint_is_in_the_matrix fails.
+Expectations: "ok" = got past authorisation (any answer but 401/403/a redirect to sign in),
+"login" = sent to the sign-in page, "401", "403".
+"""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.helpers import applicant
+from workshops.models import Job, Programme, Role
+from workshops.services import checkin, checkin_access, surveys
+from workshops.services import registration as registrations
+
+ROLES = ["anonymous", "volunteer", "organiser_of_b", "organiser", "coordinator", "admin"]
+
+# Policies: what each role gets.
+SCHED = dict(anonymous="login", volunteer="login", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok")
+SCHED_ANY = dict(SCHED, organiser_of_b="403")
+STAFF_WS = dict(anonymous="login", volunteer="login", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
+STAFF_ANY = dict(anonymous="login", volunteer="login", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok")
+SCAN_PAGE = dict(anonymous="login", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
+SCAN_API = dict(anonymous="403", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
+API_STAFF = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
+API_SCHED = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok")
+PUBLIC = {role: "ok" for role in ROLES}
+CHECKIN_HOME = dict(anonymous="login", volunteer="ok", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok")
+
+# (endpoint, method, url, policy). {a} = workshop A, {r} = a registration in A, and so on.
+# Destructive requests come last.
+MATRIX = [
+    ("staff.dashboard", "GET", "/staff/", STAFF_ANY),
+    ("auth.change_password", "GET", "/account/password", STAFF_ANY),
+    ("auth.login", "GET", "/login", PUBLIC),
+    ("staff.new_workshop", "GET", "/staff/workshops/new", SCHED_ANY),
+    ("staff.programmes", "GET", "/staff/programmes", SCHED_ANY),
+    ("staff.programme_form", "GET", "/staff/programmes/new", SCHED_ANY),
+    ("staff.programme_form", "GET", "/staff/programmes/{p}", SCHED_ANY),
+    ("staff.programme_report", "GET", "/staff/programmes/{p}/report", SCHED_ANY),
+    ("staff.programme_report", "GET", "/staff/programmes/{p}/report.xlsx", SCHED_ANY),
+    ("staff.workshop", "GET", "/staff/workshops/{a}", STAFF_WS),
+    ("staff.edit_workshop", "GET", "/staff/workshops/{a}/edit", SCHED),
+    ("staff.edit_session", "GET", "/staff/workshops/{a}/sessions/{s}", SCHED),
+    ("staff.add_session", "POST", "/staff/workshops/{a}/sessions", SCHED),
+    ("staff.assign_organisers", "POST", "/staff/workshops/{a}/organisers", SCHED),
+    ("staff.registrations_list", "GET", "/staff/workshops/{a}/registrations", STAFF_WS),
+    ("staff.edit_registration", "GET", "/staff/workshops/{a}/registrations/{r}", SCHED),
+    ("staff.approve_registration", "POST", "/staff/workshops/{a}/registrations/{r}/approve", SCHED),
+    ("staff.move_up_registration", "POST", "/staff/workshops/{a}/registrations/{r}/move-up", SCHED),
+    ("staff.resend_registration", "POST", "/staff/workshops/{a}/registrations/{r}/resend", SCHED),
+    ("staff.reject_registration", "POST", "/staff/workshops/{a}/registrations/{r}/reject", SCHED),
+    ("staff.walk_in", "GET", "/staff/workshops/{a}/walk-in", STAFF_WS),
+    ("staff.badges", "GET", "/staff/workshops/{a}/badges.pdf", STAFF_WS),
+    ("staff.export_registrations", "GET", "/staff/workshops/{a}/registrations/export.csv", SCHED),
+    ("staff.import_nominations", "GET", "/staff/workshops/{a}/import", SCHED),
+    ("staff.meeting_report", "GET", "/staff/workshops/{a}/meeting-report", SCHED),
+    ("staff.announce", "GET", "/staff/workshops/{a}/message", SCHED),
+    ("staff.job", "GET", "/staff/jobs/{j}", SCHED),
+    ("staff.job_progress", "GET", "/staff/jobs/{j}/progress", SCHED),
+    ("staff.create_checkin_link", "POST", "/staff/workshops/{a}/checkin-links", SCHED),
+    ("staff.survey", "GET", "/staff/workshops/{a}/survey", SCHED),
+    ("staff.survey_settings", "POST", "/staff/workshops/{a}/survey/settings", SCHED),
+    ("staff.add_question", "POST", "/staff/workshops/{a}/survey/questions", SCHED),
+    ("staff.edit_question", "GET", "/staff/workshops/{a}/survey/questions/{q}", SCHED),
+    ("staff.survey_template", "POST", "/staff/workshops/{a}/survey/template", SCHED),
+    ("staff.survey_copy", "POST", "/staff/workshops/{a}/survey/copy", SCHED),
+    ("staff.survey_summary", "GET", "/staff/workshops/{a}/survey/summary", SCHED),
+    ("staff.survey_download", "GET", "/staff/workshops/{a}/survey/responses.csv", SCHED),
+    ("staff.survey_poster", "GET", "/staff/workshops/{a}/survey/poster", STAFF_WS),
+    ("staff.certificates_page", "GET", "/staff/workshops/{a}/certificates", SCHED),
+    ("staff.certificate_decision", "POST", "/staff/workshops/{a}/certificates/{r}/grant", SCHED),
+    ("staff.add_certificate_asset", "POST", "/staff/workshops/{a}/certificates/assets", SCHED),
+    ("staff.download_certificates", "GET", "/staff/workshops/{a}/certificates/all.zip", SCHED),
+    ("checkin.choose_workshop", "GET", "/checkin/", CHECKIN_HOME),
+    ("checkin.choose_session", "GET", "/checkin/{a}", SCAN_PAGE),
+    ("checkin.scanner", "GET", "/checkin/{a}/sessions/{s}", SCAN_PAGE),
+    ("checkin.service_worker", "GET", "/checkin/sw.js", PUBLIC),
+    ("api_workshops.list_workshops", "GET", "/api/v1/workshops/", PUBLIC),
+    ("api_workshops.get_workshop", "GET", "/api/v1/workshops/{a}", PUBLIC),
+    ("api_registrations.register", "POST", "/api/v1/workshops/{a}/registrations", PUBLIC),
+    ("api_registrations.list_registrations", "GET", "/api/v1/workshops/{a}/registrations", API_STAFF),
+    ("api_registrations.get_registration", "GET", "/api/v1/registrations/{r}", API_STAFF),
+    ("api_certificates.certificate_status", "GET", "/api/v1/registrations/{r}/certificate", API_STAFF),
+    ("api_certificates.verify", "GET", "/api/v1/certificates/{code}", PUBLIC),
+    ("api_surveys.survey_summary", "GET", "/api/v1/workshops/{a}/survey/summary", API_SCHED),
+    ("api_checkin.get_roster", "GET", "/api/v1/workshops/{a}/roster?session_id={s}", SCAN_API),
+    ("api_checkin.search", "GET", "/api/v1/workshops/{a}/search?session_id={s}&q=x", SCAN_API),
+    ("api_checkin.counters", "GET", "/api/v1/sessions/{s}/counters", SCAN_API),
+    ("api_checkin.redeem", "POST", "/api/v1/checkin", SCAN_API),
+    ("api_checkin.sync", "POST", "/api/v1/checkin/sync", SCAN_API),
+    ("api_checkin.undo", "DELETE", "/api/v1/attendances/{att}", SCAN_API),
+    ("staff.confirm_job", "POST", "/staff/jobs/{j}/confirm", SCHED),
+    ("staff.rotate_ticket", "POST", "/staff/workshops/{a}/registrations/{r}/rotate-ticket", SCHED),
+    ("staff.cancel_registration", "POST", "/staff/workshops/{a}/registrations/{r}/cancel", SCHED),
+    ("staff.change_question", "POST", "/staff/workshops/{a}/survey/questions/{q}/delete", SCHED),
+    ("staff.revoke_checkin_link", "POST", "/staff/workshops/{a}/checkin-links/{spare_link_id}/revoke", SCHED),
+    ("staff.generate_certificates", "POST", "/staff/workshops/{a}/certificates/generate", SCHED),
+    ("staff.duplicate_workshop", "POST", "/staff/workshops/{a}/duplicate", SCHED),
+    ("staff.publish_workshop", "POST", "/staff/workshops/{a}/publish", SCHED),
+    ("staff.delete_session", "POST", "/staff/workshops/{a}/sessions/{s2}/delete", SCHED),
+    ("staff.cancel_workshop", "POST", "/staff/workshops/{a}/cancel", SCHED),
+    ("auth.logout", "POST", "/logout", PUBLIC),
+    # Last: opening a volunteer link makes anyone a volunteer of workshop A.
+    ("checkin.volunteer", "GET", "/checkin/v/{link}", PUBLIC),
+]
+
+
+def test_every_endpoint_is_in_the_matrix(app):
+    listed = {endpoint for endpoint, *_ in MATRIX}
+    guarded = {rule.endpoint for rule in app.url_map.iter_rules()
+               if rule.endpoint.split(".")[0] in ("staff", "checkin", "auth") or rule.endpoint.startswith("api_")}
+    assert guarded - listed == set(), "add these endpoints to MATRIX"
+
+
+@pytest.fixture
+def world(make_workshop, make_user, db):
+    now = datetime.now(timezone.utc)
+    programme = Programme(code="QA", name_en="Quality Apprenticeship")
+    db.session.add(programme)
+    db.session.commit()
+    a = make_workshop(programme=programme, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7))
+    b = make_workshop(title_en="Workshop B")
+    users = {role: make_user(role_enum) for role, role_enum in [
+        ("organiser", Role.ORGANISER), ("organiser_of_b", Role.ORGANISER), ("coordinator", Role.COORDINATOR),
+        ("admin", Role.ADMIN)]}
+    users["organiser"].workshops.append(a)
+    users["organiser_of_b"].workshops.append(b)
+    db.session.commit()
+    registration = registrations.register(a.id, applicant(1)).registration
+    attendance = checkin.redeem(a.sessions[0], registration=registration).attendance
+    survey = surveys.survey_for(a)
+    question = surveys.add_question(survey, surveys.QuestionDetails(kind="short_text", text_en="Why?"), None)
+    job = Job(kind="import", status="preview", workshop_id=a.id, total=0, payload={"filename": "x.csv", "rows": []})
+    db.session.add(job)
+    db.session.commit()
+    link = checkin_access.create_link(a, "Door", now + timedelta(hours=3), users["coordinator"])
+    spare = checkin_access.create_link(a, "Spare", now + timedelta(hours=3), users["coordinator"])
+    from workshops.services import certificates
+
+    certificate = certificates.issue(registration)
+    ids = {"a": a.id, "b": b.id, "s": a.sessions[0].id, "s2": a.sessions[1].id, "r": registration.id, "p": programme.id,
+           "j": job.id, "q": question.id, "att": attendance.id, "link": link.token, "spare_link_id": spare.id,
+           "code": certificate.code}
+    return users, ids
+
+
+def outcome(response) -> str:
+    location = response.headers.get("Location", "")
+    if response.status_code == 302 and "/login" in location:
+        return "login"
+    if response.status_code in (401, 403):
+        return str(response.status_code)
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+    return "ok"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_what_it_should(client, world, role):
+    users, ids = world
+    if role == "volunteer":
+        client.get(f"/checkin/v/{ids['link']}")
+    elif role != "anonymous":
+        client.post("/login", data={"email": users[role].email, "password": PASSWORD})
+    wrong = []
+    for endpoint, method, url, policy in MATRIX:
+        if endpoint == "auth.login" and role not in ("anonymous", "volunteer"):
+            continue  # signed-in people are sent on to their dashboard
+        body = {"session_id": ids["s"], "token": "x"} if endpoint == "api_checkin.redeem" else (
+            {"scans": [{"session_id": ids["s"], "token": "x"}]} if endpoint == "api_checkin.sync" else None)
+        options = {"json": body} if body is not None else {"data": {}}
+        with client.open(url.format(**ids), method=method, **options) as response:
+            got = outcome(response)
+        if got != policy[role]:
+            wrong.append(f"{method} {url}: expected {policy[role]}, got {got} ({response.status_code})")
+    assert wrong == []
