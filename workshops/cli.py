@@ -99,6 +99,62 @@ def outbox_retry_failed():
     click.echo(f"{outbox.retry_failed()} messages queued again")
 
 
+privacy_cli = AppGroup("privacy", help="Personal data of past workshops.")
+
+
+@privacy_cli.command("anonymise")
+@click.option("--ended-before", "ended_before", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Anonymise registrations of workshops that ended before this date (YYYY-MM-DD, UTC).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def privacy_anonymise(ended_before, yes):
+    """Replace names, contacts and free text of old workshops; keep the programme's figures."""
+    from datetime import timezone
+
+    from .services import privacy
+
+    moment = ended_before.replace(tzinfo=timezone.utc)
+    if not yes:
+        click.confirm(f"Anonymise every registration of workshops that ended before {moment:%Y-%m-%d}?", abort=True)
+    click.echo(f"{privacy.anonymise_ended_before(moment)} registrations anonymised")
+
+
+backup_cli = AppGroup("backup", help="Back up and restore the database.")
+
+
+@backup_cli.command("create")
+@click.option("--output", type=click.Path(dir_okay=False), help="Default: instance/backup-<time>.(sqlite|dump)")
+def backup_create(output):
+    """Write a consistent copy of the database (the app may keep running)."""
+    from datetime import datetime
+
+    from .extensions import db
+    from .services import backups
+
+    if not output:
+        suffix = "sqlite" if db.engine.url.get_backend_name() == "sqlite" else "dump"
+        output = Path(current_app.instance_path) / f"backup-{datetime.now():%Y%m%d-%H%M%S}.{suffix}"
+    try:
+        click.echo(f"Backup written to {backups.create(Path(output))}")
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@backup_cli.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def backup_restore(source, yes):
+    """Replace the database with a backup. Stop the app servers and workers first."""
+    from .services import backups
+
+    if not yes:
+        click.confirm("This replaces every row in the database. Continue?", abort=True)
+    try:
+        backups.restore(Path(source))
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("Restored.")
+
+
 def _pybabel(*args: str) -> None:
     # The pybabel of this interpreter's environment, even when .venv is not activated.
     subprocess.run([str(Path(sys.executable).parent / "pybabel"), *args], check=True, cwd=ROOT)
@@ -123,4 +179,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(translate_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(privacy_cli)
+    app.cli.add_command(backup_cli)
     app.cli.add_command(seed_demo)

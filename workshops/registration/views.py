@@ -1,6 +1,8 @@
 """Participants: register without an account, then manage it from the ticket page."""
 from __future__ import annotations
 
+import json
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -73,6 +75,7 @@ def _by_token(token: str):
 
 
 @bp.route("/r/<token>")
+@limiter.limit("60 per minute")
 def ticket(token: str):
     registration = _by_token(token)
     workshop = registration.workshop
@@ -156,3 +159,27 @@ def join(token: str):
         return render_template("registration/join.html", registration=registration, workshop=workshop,
                                problem="not_running", upcoming=checkin.next_session(workshop, utcnow()))
     return redirect(workshop.meeting_url)
+
+
+@bp.route("/r/<token>/my-data.json")
+@limiter.limit("10 per minute")
+def my_data(token: str):
+    """The participant downloads everything held about them (audited)."""
+    from ..services import privacy
+
+    registration = _by_token(token)
+    return Response(json.dumps(privacy.export(registration), ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
+
+
+@bp.route("/r/<token>/delete", methods=["POST"])
+@limiter.limit("10 per minute")
+def delete_my_data(token: str):
+    """The participant asks to be forgotten: registration cancelled, personal data replaced."""
+    from ..services import privacy
+
+    registration = _by_token(token)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    privacy.delete(registration)
+    return render_template("registration/deleted.html")

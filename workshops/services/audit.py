@@ -11,7 +11,7 @@ def record(action: str, target, actor=None, **details) -> AuditEvent:
     """Add an audit event to the current transaction (committed with the change)."""
     event = AuditEvent(
         action=action,
-        target_type=target.__tablename__ if target is not None else "",
+        target_type=target.__tablename__ if target is not None else "system",
         target_id=getattr(target, "id", None),
         actor_id=getattr(actor, "id", None),
         details={key: _plain(value) for key, value in details.items()},

@@ -22,6 +22,7 @@ from ..models import (
 )
 from . import audit
 from .feedback import nps_of
+from .privacy import pseudonym
 from .spreadsheets import write_xlsx
 from .surveys import TEMPLATE
 
@@ -87,7 +88,9 @@ def programme_report(programme: Programme, start: datetime | None = None, end: d
         .order_by(Registration.id)).all()
     unique = {}
     for email, *profile in people:
-        unique[email] = profile  # the latest registration describes the person
+        # Anonymised registrations carry a pseudonym of the email: compare like with like.
+        key = email if email.endswith("@invalid") else pseudonym(email)
+        unique[key] = profile  # the latest registration describes the person
     profiles = list(unique.values())
     breakdown = {name: Counter(str(p[i]) for p in profiles) for i, name in
                  enumerate(("gender", "organisation_type", "city", "mode"))}
