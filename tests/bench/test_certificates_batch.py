@@ -5,7 +5,6 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -66,7 +65,7 @@ def _batch(url, people):
     return workshop_id, {"seconds": elapsed, "issued": result["issued"], "peak_mb": max(peaks)}
 
 
-def test_certificate_figures(bench_database_url, monkeypatch, tmp_path):
+def test_certificate_figures(bench_database_url, monkeypatch):
     small_id, small = _batch(bench_database_url, 250)
     big_id, big = _batch(bench_database_url, 1000)
     assert small["issued"] == 250 and big["issued"] == 1000
@@ -96,4 +95,5 @@ def test_certificate_figures(bench_database_url, monkeypatch, tmp_path):
             timings.append(time.perf_counter() - began)
         timings.sort()
         report("certificate_ms", round(timings[len(timings) // 2] * 1000, 1), "ms")
-    Path(tmp_path).exists()
+        db.session.remove()
+        db.engine.dispose()

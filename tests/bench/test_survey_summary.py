@@ -78,3 +78,5 @@ def test_survey_summary_exports(bench_database_url, monkeypatch):
             pdf = feedback.export_summary_pdf(survey, None)
             report("survey_pdf_ms", round((time.perf_counter() - began) * 1000, 1), "ms")
         assert pdf.startswith(b"%PDF")
+        db.session.remove()
+        db.engine.dispose()
