@@ -1,13 +1,11 @@
 """Registrations over HTTP against gunicorn (2 workers) on PostgreSQL, 16 concurrent clients."""
 import http.client
 import json
-import threading
-import time
 
 import sqlalchemy as sa
 
 from tests.bench.conftest import report
-from tests.bench.helpers import insert_workshop
+from tests.bench.helpers import insert_workshop, percentile, run_clients
 
 CLIENTS = 16
 ATTEMPTS = 3200
@@ -20,34 +18,17 @@ def test_registration_throughput(gunicorn_server, bench_database_url):
     host, port = address.split(":")
     workshop_id, _session_id = insert_workshop(bench_database_url, onsite=ONSITE_SEATS, online=ONLINE_SEATS)
     path = f"/api/v1/workshops/{workshop_id}/registrations"
-    latencies, statuses, lock = [], {}, threading.Lock()
-    counter = iter(range(ATTEMPTS))
+    def send(connection, n):
+        connection = connection or http.client.HTTPConnection(host, int(port), timeout=30)
+        body = json.dumps({"full_name": f"参加者{n}", "email": f"bench{n}@example.org",
+                           "mode": "onsite" if n % 2 else "online", "consent": True,
+                           "organisation": "重庆工程职业技术学院", "organisation_type": "tvet", "language": "zh"})
+        connection.request("POST", path, body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        return connection, response.status
 
-    def client():
-        connection = http.client.HTTPConnection(host, int(port), timeout=30)
-        mine = []
-        for n in counter:
-            body = json.dumps({"full_name": f"参加者{n}", "email": f"bench{n}@example.org",
-                               "mode": "onsite" if n % 2 else "online", "consent": True,
-                               "organisation": "重庆工程职业技术学院", "organisation_type": "tvet", "language": "zh"})
-            began = time.perf_counter()
-            connection.request("POST", path, body, {"Content-Type": "application/json"})
-            response = connection.getresponse()
-            response.read()
-            mine.append((time.perf_counter() - began, response.status))
-        connection.close()
-        with lock:
-            for latency, status in mine:
-                latencies.append(latency)
-                statuses[status] = statuses.get(status, 0) + 1
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed, latencies, statuses = run_clients(CLIENTS, range(ATTEMPTS), send)
 
     engine = sa.create_engine(bench_database_url)
     with engine.connect() as conn:
@@ -56,11 +37,10 @@ def test_registration_throughput(gunicorn_server, bench_database_url):
             {"w": workshop_id}).all())
         total = conn.execute(sa.text("SELECT count(*) FROM registration WHERE workshop_id = :w"), {"w": workshop_id}).scalar()
     engine.dispose()
-    latencies.sort()
     overbooked = max(confirmed.get("onsite", 0) - ONSITE_SEATS, 0) + max(confirmed.get("online", 0) - ONLINE_SEATS, 0)
     report("registrations_per_s", round(ATTEMPTS / elapsed, 1), "req/s")
-    report("registration_p50_ms", round(latencies[len(latencies) // 2] * 1000, 1), "ms")
-    report("registration_p99_ms", round(latencies[int(len(latencies) * 0.99)] * 1000, 1), "ms")
+    report("registration_p50_ms", round(percentile(latencies, 0.5) * 1000, 1), "ms")
+    report("registration_p99_ms", round(percentile(latencies, 0.99) * 1000, 1), "ms")
     report("overbooked", overbooked, "seats")
     report("registration_errors", sum(n for status, n in statuses.items() if status != 201), "responses")
     assert statuses == {201: ATTEMPTS}, statuses
