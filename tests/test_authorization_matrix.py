@@ -26,6 +26,7 @@ SCAN_API = dict(anonymous="403", volunteer="ok", organiser_of_b="403", organiser
 API_STAFF = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
 API_SCHED = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok")
 PUBLIC = {role: "ok" for role in ROLES}
+ADMIN = dict(SCHED, coordinator="403")
 CHECKIN_HOME = dict(anonymous="login", volunteer="ok", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok")
 
 # (endpoint, method, url, policy). {a} = workshop A, {r} = a registration in A, and so on.
@@ -36,6 +37,7 @@ MATRIX = [
     ("auth.login", "GET", "/login", PUBLIC),
     ("staff.new_workshop", "GET", "/staff/workshops/new", SCHED_ANY),
     ("staff.programmes", "GET", "/staff/programmes", SCHED_ANY),
+    ("staff.audit_log", "GET", "/staff/audit", ADMIN),
     ("staff.programme_form", "GET", "/staff/programmes/new", SCHED_ANY),
     ("staff.programme_form", "GET", "/staff/programmes/{p}", SCHED_ANY),
     ("staff.programme_report", "GET", "/staff/programmes/{p}/report", SCHED_ANY),

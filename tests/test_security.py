@@ -36,3 +36,17 @@ def test_templates_never_bypass_autoescaping_or_load_from_outside():
         text = path.read_text()
         assert "|safe" not in text.replace(" ", "") and "autoescape false" not in text, path
         assert not re.search(r'(src|href)="https?://(?!workshops\.test)', text), path
+
+
+def test_admins_read_the_audit_log(client, auth, make_user, make_workshop):
+    from workshops.models import Role
+
+    admin = make_user(Role.ADMIN)
+    auth.login(make_user(Role.COORDINATOR))
+    client.post("/staff/programmes/new", data={"code": "QA", "name_en": "Quality Apprenticeship"})
+    assert client.get("/staff/audit").status_code == 403
+    auth.logout()
+    auth.login(admin)
+    page = client.get("/staff/audit?action=programme.").get_data(as_text=True)
+    assert "programme.save" in page
+    assert "programme.save" not in client.get("/staff/audit?action=registration.").get_data(as_text=True)

@@ -319,3 +319,21 @@ def programme_report(programme_id: int, fmt: str = "html"):
     mimetype = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="programme-{programme.code}-report.{fmt}"'})
+
+
+@bp.route("/audit")
+@requires_role(Role.ADMIN)
+def audit_log():
+    """Who did what to whom, newest first (admins only); filter by action or actor."""
+    from flask import request
+
+    from ..models import AuditEvent
+
+    action = (request.args.get("action") or "").strip()[:60]
+    actor = (request.args.get("actor") or "").strip()[:254]
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(300)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    if actor:
+        query = query.join(User, AuditEvent.actor_id == User.id).where(User.email == actor.lower())
+    return render_template("staff/audit.html", events=db.session.scalars(query).all(), action=action, actor=actor)
