@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench install system-deps translations worker clean
+.PHONY: run test bench prod-check install system-deps translations worker clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ run: install system-deps translations
 test: install translations
 	@bash .ci/system-deps test
 	$(BIN)/python -m pytest tests -q
+
+# Two gunicorn app servers on PostgreSQL, a Celery worker on Redis, a registration storm.
+prod-check: install translations
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://root@127.0.0.1:5432/test} \
+	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	$(BIN)/python -m pytest tests/test_two_app_servers.py -q
 
 bench: install translations
 	WORKSHOPS_BENCH=1 $(BIN)/python -m pytest tests/bench -q -s -p no:cacheprovider
