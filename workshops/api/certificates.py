@@ -1,12 +1,11 @@
 """Certificate status (staff) and public verification lookup."""
 from __future__ import annotations
 
-from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
-from ..extensions import db, limiter
-from ..models import Registration
+from ..extensions import limiter
 from ..services import certificates
+from .access import staff_registration
 from .schemas import CertificateStatusSchema, VerificationSchema
 
 blp = Blueprint("api_certificates", __name__, description="Certificates")
@@ -18,13 +17,7 @@ blp = Blueprint("api_certificates", __name__, description="Certificates")
 @blp.alt_response(403, description="Not your workshop")
 def certificate_status(registration_id: int):
     """Whether a person has earned a certificate, and what is missing."""
-    if not current_user.is_authenticated:
-        abort(401, message="Sign in as staff.")
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        abort(404, message="No registration with this id.")
-    if not current_user.can_access_workshop(registration.workshop):
-        abort(403, message="You do not have access to this workshop.")
+    registration = staff_registration(registration_id)
     state = certificates.eligibility(registration)
     return {"registration_id": registration.id, "eligible": state.eligible, "sessions_attended": state.attended,
             "sessions_required": state.required, "survey_required": state.survey_needed,

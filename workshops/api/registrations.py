@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
-from ..extensions import db, limiter
-from ..models import Registration, RegistrationSource, Workshop
+from ..extensions import limiter
+from ..models import RegistrationSource
 from ..services import registration as registrations
 from ..services import roster
 from ..services.errors import InvalidInput, NotAllowed
 from ..services.registration import Applicant, Outcome
 from ..urls import external_url
+from .access import staff_registration, staff_workshop
 from .schemas import (
     RegistrationInSchema,
     RegistrationOutcomeSchema,
@@ -20,18 +20,6 @@ from .schemas import (
 )
 
 blp = Blueprint("api_registrations", __name__, description="Registrations")
-
-
-def staff_workshop(workshop_id: int):
-    """The workshop if the signed-in staff member may see it (401/404/403 otherwise)."""
-    if not current_user.is_authenticated:
-        abort(401, message="Sign in as staff.")
-    workshop = db.session.get(Workshop, workshop_id)
-    if workshop is None:
-        abort(404, message="No workshop with this id.")
-    if not current_user.can_access_workshop(workshop):
-        abort(403, message="You do not have access to this workshop.")
-    return workshop
 
 
 @blp.route("/workshops/<int:workshop_id>/registrations", methods=["POST"])
@@ -76,10 +64,4 @@ def list_registrations(query, workshop_id: int):
 @blp.alt_response(404, description="No registration with this id")
 def get_registration(registration_id: int):
     """One registration (staff only)."""
-    if not current_user.is_authenticated:
-        abort(401, message="Sign in as staff.")
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        abort(404, message="No registration with this id.")
-    staff_workshop(registration.workshop_id)
-    return registration
+    return staff_registration(registration_id)

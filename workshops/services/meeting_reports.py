@@ -16,8 +16,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import CheckInMethod, Job, Registration, RegistrationStatus, Session, Workshop
 from ..models.base import utcnow
-from . import audit, checkin
-from .errors import InvalidInput, ServiceError
+from . import audit, checkin, jobs
+from .errors import InvalidInput
 from .spreadsheets import read_table
 
 COLUMNS = {
@@ -107,15 +107,10 @@ def preview_report(workshop: Workshop, session: Session, filename: str, data: by
 
 
 def confirm_report(job: Job, actor) -> Job:
-    if job.kind != "meeting_import" or job.status != "preview":
-        raise ServiceError(_l("This import has already been confirmed."))
-    job.status = "queued"
-    audit.record("attendance.meeting_report_confirm", job, actor, people=job.total)
-    db.session.commit()
+    """Queue the previewed matches for recording in the background."""
     from ..tasks import run_meeting_import
 
-    run_meeting_import.delay(job.id)
-    return job
+    return jobs.confirm_preview(job, "meeting_import", run_meeting_import, "attendance.meeting_report_confirm", actor)
 
 
 def run_meeting_import(job_id: int) -> None:

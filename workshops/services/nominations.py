@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..models import AttendanceMode, Gender, Job, OrganisationType, RegistrationSource, Workshop
 from ..models.base import utcnow
-from . import audit
+from . import audit, jobs
 from . import registration as registrations
 from .errors import InvalidInput, ServiceError
 from .registration import Applicant
@@ -106,15 +106,9 @@ def row_reports(job: Job) -> list[RowReport]:
 
 def confirm_import(job: Job, actor) -> Job:
     """Queue the checked rows for registration in the background."""
-    if job.kind != "import" or job.status != "preview":
-        raise ServiceError(_l("This import has already been confirmed."))
-    job.status = "queued"
-    audit.record("registration.import_confirm", job, actor, rows=job.total)
-    db.session.commit()
     from ..tasks import run_import
 
-    run_import.delay(job.id)
-    return job
+    return jobs.confirm_preview(job, "import", run_import, "registration.import_confirm", actor)
 
 
 def run_import(job_id: int) -> None:
