@@ -267,21 +267,27 @@ def _locked(registration: Registration) -> tuple[Workshop, Registration]:
     return workshop, registration
 
 
-def cancel(registration: Registration, actor=None, reason: str = "") -> list[Registration]:
-    """Cancel a registration; a freed seat goes to the next person on the waiting list."""
+def _leave(registration: Registration, status: RegistrationStatus, reason: str, actor, **details) -> list[Registration]:
+    """The person no longer takes part (cancelled or declined); a seat they held goes to the line."""
     workshop, registration = _locked(registration)
     if not registration.is_active:
         db.session.rollback()
         raise NotAllowed(_l("This registration is already cancelled or was declined."))
     held_seat = registration.status == Status.CONFIRMED
-    registration.status = Status.CANCELLED
+    registration.status = status
     registration.decision_reason = reason
-    outbox.queue_registration_email(registration, "cancelled")
-    audit.record("registration.cancel", registration, actor, reason=reason, by="participant" if actor is None else "staff")
+    outbox.queue_registration_email(registration, status.value)
+    audit.record(f"registration.{'cancel' if status == Status.CANCELLED else 'reject'}", registration, actor,
+                 reason=reason, **details)
     promoted = promote_waitlist(workshop, registration.mode) if held_seat else []
     db.session.commit()
     outbox.kick()
     return promoted
+
+
+def cancel(registration: Registration, actor=None, reason: str = "") -> list[Registration]:
+    """Cancel a registration; a freed seat goes to the next person on the waiting list."""
+    return _leave(registration, Status.CANCELLED, reason, actor, by="participant" if actor is None else "staff")
 
 
 def approve(registration: Registration, actor) -> RegistrationResult:
@@ -303,19 +309,7 @@ def reject(registration: Registration, actor, reason: str) -> list[Registration]
     """Decline a registration with a reason (emailed); a freed seat is passed on."""
     if not reason.strip():
         raise InvalidInput({"reason": _l("Give a reason; it is sent to the person.")})
-    workshop, registration = _locked(registration)
-    if not registration.is_active:
-        db.session.rollback()
-        raise NotAllowed(_l("This registration is already cancelled or was declined."))
-    held_seat = registration.status == Status.CONFIRMED
-    registration.status = Status.REJECTED
-    registration.decision_reason = reason.strip()
-    outbox.queue_registration_email(registration, "rejected")
-    audit.record("registration.reject", registration, actor, reason=reason)
-    promoted = promote_waitlist(workshop, registration.mode) if held_seat else []
-    db.session.commit()
-    outbox.kick()
-    return promoted
+    return _leave(registration, Status.REJECTED, reason.strip(), actor)
 
 
 def move_up(registration: Registration, actor) -> None:
