@@ -29,7 +29,7 @@ run: install system-deps translations
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C stops the web server and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	  $(BIN)/celery -A wsgi.celery_app worker --loglevel=warning --concurrency=1 --beat \
 	    --schedule=instance/celerybeat-schedule & \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
@@ -38,11 +38,12 @@ test: install translations
 	@bash .ci/system-deps test
 	$(BIN)/python -m pytest tests -q
 
-# Two gunicorn app servers on PostgreSQL, a Celery worker on Redis, a registration storm.
+# Two gunicorn app servers on PostgreSQL, a Celery worker on Redis: a registration storm,
+# then faults (the worker killed mid-job, SMTP and Redis down).
 prod-check: install translations
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://root@127.0.0.1:5432/test} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
-	$(BIN)/python -m pytest tests/test_two_app_servers.py -q
+	$(BIN)/python -m pytest tests/test_two_app_servers.py tests/test_faults.py -q
 
 bench: install translations
 	WORKSHOPS_BENCH=1 $(BIN)/python -m pytest tests/bench -q -s -p no:cacheprovider

@@ -86,10 +86,9 @@ def test_a_repeated_nonce_returns_the_first_answer(running, db):
     assert replay.attendance.id == first.attendance.id and attendances(db) == 1
 
 
-def test_twenty_concurrent_redemptions_of_one_ticket(app, running, db):
-    registration = person(running)
-    session_id, token = running.sessions[0].id, registration.ticket_token
-    barrier, answers, lock = threading.Barrier(20), [], threading.Lock()
+def _scan_together(app, running, token, nonce_of, count=20):
+    session_id = running.sessions[0].id
+    barrier, answers, lock = threading.Barrier(count), [], threading.Lock()
 
     def scan(n):
         with app.app_context():
@@ -98,20 +97,35 @@ def test_twenty_concurrent_redemptions_of_one_ticket(app, running, db):
 
             barrier.wait(timeout=30)
             session = thread_db.session.get(Session, session_id)
-            result = checkin.redeem(session, token=token, scanner=Scanner(device=f"door-{n}"), nonce=f"n-{n}")
+            result = checkin.redeem(session, token=token, scanner=Scanner(device=f"door-{n}"), nonce=nonce_of(n))
             with lock:
                 answers.append(result.reason)
 
-    threads = [threading.Thread(target=scan, args=(n,)) for n in range(20)]
+    threads = [threading.Thread(target=scan, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return answers
+
+
+def test_twenty_concurrent_redemptions_of_one_ticket(app, running, db):
+    registration = person(running)
+    answers = _scan_together(app, running, registration.ticket_token, lambda n: f"n-{n}")
     assert sorted(answers).count(Reason.OK) == 1
     assert answers.count(Reason.ALREADY_CHECKED_IN) == 19
     db.session.expire_all()
     assert attendances(db) == 1
     assert db.session.scalar(db.select(db.func.count()).select_from(ScanLog)) == 20
+
+
+def test_one_scan_resent_at_once_gets_its_first_answer_every_time(app, running, db):
+    """A phone that times out and resends the same scan (same nonce) while the first is in flight."""
+    registration = person(running)
+    answers = _scan_together(app, running, registration.ticket_token, lambda n: "same-scan", count=10)
+    assert answers == [Reason.OK] * 10
+    db.session.expire_all()
+    assert attendances(db) == 1
 
 
 def test_offline_scans_keep_their_time_and_are_flagged(running, db):

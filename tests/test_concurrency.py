@@ -73,3 +73,25 @@ def test_concurrent_duplicates_make_one_registration(app, make_workshop, db):
     run_together(8, submit)
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
+
+
+def test_the_first_certificates_of_a_year_issued_at_once_get_distinct_serials(app, make_workshop, db):
+    """Found by the fault test: two workers creating the year's serial counter together."""
+    from tests.test_certificates import person
+    from workshops.models import Certificate, Programme
+    from workshops.services import certificates
+
+    programme = Programme(code="RACE", name_en="Race", name_zh="并发")
+    db.session.add(programme)
+    db.session.commit()
+    workshop = make_workshop(programme=programme)
+    people = [person(workshop, n).id for n in range(8)]
+
+    def issue(n):
+        with app.app_context():
+            assert certificates.issue(_db.session.get(Registration, people[n])) is not None
+
+    run_together(8, issue)
+    db.session.expire_all()
+    serials = db.session.scalars(db.select(Certificate.serial)).all()
+    assert len(serials) == 8 and len(set(serials)) == 8

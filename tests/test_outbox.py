@@ -52,6 +52,8 @@ def test_smtp_outage_never_fails_a_registration_and_loses_nothing(client, make_w
     assert outbox.deliver_due() == {"sent": 1, "failed": 0}
     assert outbox.deliver_due() == {"sent": 0, "failed": 0}
     assert len(mailbox.to("person2@example.org")) == 1
+    # The Message-ID belongs to the outbox row: a repeat would be recognisably the same email.
+    assert mailbox.to("person2@example.org")[0]["Message-ID"] == f"<outbox-{message.id}@workshops.test>"
 
 
 def test_messages_that_keep_failing_are_marked_failed_and_can_be_retried(app, make_workshop, mailbox, db):

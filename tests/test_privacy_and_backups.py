@@ -46,6 +46,24 @@ def test_anonymising_old_workshops_keeps_the_programme_figures(runner, make_work
     assert "李华" not in raw
 
 
+def test_beat_purges_workshops_past_the_retention_period(app, make_workshop, db):
+    from workshops.services import privacy
+
+    now = datetime.now(timezone.utc)
+    old = make_workshop(starts_at=now - timedelta(days=800), ends_at=now - timedelta(days=799))
+    recent = make_workshop(starts_at=now - timedelta(days=100), ends_at=now - timedelta(days=99))
+    people = [registrations.register(w.id, applicant(1), source=RegistrationSource.WALK_IN).registration
+              for w in (old, recent)]
+    app.config["DATA_RETENTION_DAYS"] = 0
+    assert privacy.purge_expired() == 0  # turned off
+    app.config["DATA_RETENTION_DAYS"] = 730
+    assert privacy.purge_expired() == 1
+    db.session.expire_all()
+    assert db.session.get(Registration, people[0].id).email.endswith("@invalid")
+    assert db.session.get(Registration, people[1].id).email == "person1@example.org"
+    assert db.session.scalars(db.select(AuditEvent).filter_by(action="privacy.anonymise")).one()
+
+
 def test_participant_downloads_and_deletes_their_data(client, make_workshop, db):
     workshop = make_workshop(onsite_capacity=1)
     me = registrations.register(workshop.id, applicant(1, full_name="王芳")).registration

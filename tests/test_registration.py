@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.helpers import applicant, form_data
-from workshops.models import OutboxMessage, Registration, RegistrationStatus, Role, WorkshopStatus
+from workshops.models import OutboxMessage, Registration, RegistrationStatus, Role, Workshop, WorkshopStatus
 from workshops.services import outbox
 from workshops.services import registration as registrations
 from workshops.services.errors import InvalidInput, NotAllowed
@@ -68,6 +68,20 @@ def test_cancellation_promotes_the_earliest_waitlisted_of_that_mode(app, make_wo
     assert [p.id for p in promoted] == [second.id]
     assert statuses(db, workshop) == ["cancelled", "confirmed", "waitlisted", "confirmed", "waitlisted"]
     assert emails_of_kind(db, "promoted") == ["person4@example.org"]
+
+
+def test_the_waiting_list_sweep_gives_seats_freed_outside_the_app(app, make_workshop, db):
+    workshop = make_workshop(onsite_capacity=1, online_capacity=1)
+    registrations.register(workshop.id, applicant(1))
+    waiting = [registrations.register(workshop.id, applicant(n)).registration for n in (2, 3)]
+    assert registrations.promote_waiting_lists() == 0  # no seat free
+    # An operator raised the capacity with SQL: nobody was promoted then.
+    db.session.execute(db.update(Workshop).where(Workshop.id == workshop.id).values(onsite_capacity=2))
+    db.session.commit()
+    assert registrations.promote_waiting_lists() == 1
+    assert statuses(db, workshop) == ["confirmed", "confirmed", "waitlisted"]
+    assert emails_of_kind(db, "promoted") == [waiting[0].email]
+    assert registrations.promote_waiting_lists() == 0
 
 
 def test_raising_capacity_promotes_from_the_waiting_list(client, auth, make_user, make_workshop, db):

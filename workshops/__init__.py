@@ -4,6 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1  # database ids are PostgreSQL integers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +75,17 @@ def _init_extensions(app: Flask) -> None:
     api.init_app(app)
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: database ids are PostgreSQL integers, so a bigger
+    number matches no route (404) instead of failing in the database."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def _register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     from .api import register_api
     from .auth import bp as auth_bp
     from .certificates import bp as certificates_bp

@@ -105,14 +105,29 @@ def load_config(instance_path: str) -> dict:
             "task_ignore_result": True,
             "task_always_eager": _bool("CELERY_TASK_ALWAYS_EAGER", False),
             "broker_connection_retry_on_startup": True,
+            # A request that queues work must not hang while the broker is down: give up
+            # quickly, the rows wait in the database and beat's sweeps pick them up.
+            "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                          "interval_max": 0.2},
+            "broker_connection_timeout": 1,
         },
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Redis down must not take the site down: limits fall back to this process's memory.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # A queued or running job that has not moved for this long lost its worker and is
+        # handed out again (a 50-certificate chunk takes seconds, so minutes is ample).
+        "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 300),
+        "JOB_SWEEP_SECONDS": _int("JOB_SWEEP_SECONDS", 60),
+        # Personal data of workshops that ended longer ago than this is anonymised by beat.
+        "DATA_RETENTION_DAYS": _int("DATA_RETENTION_DAYS", 730),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # Generous: a factory hall or college shares one address behind NAT.
         "REGISTRATION_RATE_LIMIT": os.environ.get("REGISTRATION_RATE_LIMIT", "30 per minute;300 per hour"),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 12),
+        "OUTBOX_RETRY_SECONDS": _int("OUTBOX_RETRY_SECONDS", 30),
         # Tasks a certificate batch is split into (one per worker process is right).
         "CERTIFICATE_WORKERS": _int("CERTIFICATE_WORKERS", 2),
         # Cookies: secure by default in production (served over HTTPS there).

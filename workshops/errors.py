@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .security import RefusedInput
+
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
@@ -43,12 +45,13 @@ def register(app: Flask) -> None:
             413: _("Upload a smaller file."),
             429: _("Please wait a minute and try again."),
         }
+        message = error.description if isinstance(error, RefusedInput) else messages.get(error.code, "")
         return (
             render_template(
                 "errors/error.html",
                 code=error.code,
                 title=titles.get(error.code, error.name),
-                message=messages.get(error.code, ""),
+                message=message,
             ),
             error.code,
         )

@@ -43,7 +43,9 @@ def init_celery(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.beat_schedule = tasks.BEAT_SCHEDULE
+    schedule = {name: dict(entry) for name, entry in tasks.BEAT_SCHEDULE.items()}
+    schedule["stalled-jobs"]["schedule"] = float(app.config["JOB_SWEEP_SECONDS"])
+    celery_app.conf.beat_schedule = schedule
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

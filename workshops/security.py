@@ -1,4 +1,4 @@
-"""Security headers on every response.
+"""Security headers on every response, and input no database can store refused at the door.
 
 The Content-Security-Policy allows only this origin: every script, style and font
 is served from static/ (nothing from a CDN). The scanner's QR decoder runs in a
@@ -7,6 +7,12 @@ worker made from a blob: URL, and QR images and the camera use data:/blob: URLs.
 from __future__ import annotations
 
 from flask import Flask, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
+
+
+class RefusedInput(BadRequest):
+    """A 400 whose description is written for the person (in their language)."""
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -24,7 +30,38 @@ CSP = "; ".join([
 ])
 
 
+def _has_nul_character() -> bool:
+    if "\x00" in request.path:
+        return True
+    for values in (request.args, request.form):
+        if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+            return True
+    if request.is_json:
+        try:
+            return _holds_nul(request.get_json(silent=True))
+        except RecursionError:  # "[[[[…": json gives up with RecursionError, not ValueError
+            raise RefusedInput(_("The data you sent is nested too deeply to read.")) from None
+    return False
+
+
+def _holds_nul(value) -> bool:  # recursion is bounded: json.loads refuses deeper nesting first
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters():
+        # PostgreSQL text cannot hold NUL characters: refuse them in words, not with a 500.
+        if _has_nul_character():
+            raise RefusedInput(_("The text you sent contains a NUL character, which cannot be stored. "
+                                    "Remove it and try again."))
+
     @app.after_request
     def security_headers(response):
         headers = response.headers

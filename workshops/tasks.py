@@ -18,6 +18,10 @@ BEAT_SCHEDULE = {
     "survey-invitations": {"task": "surveys.invite", "schedule": 300.0},
     "certificates-due": {"task": "certificates.issue_due", "schedule": 600.0},
     "worker-heartbeat": {"task": "worker.heartbeat", "schedule": 30.0},
+    # Every JOB_SWEEP_SECONDS (set in init_celery from the app's config).
+    "stalled-jobs": {"task": "jobs.resume_stalled", "schedule": 60.0},
+    "waiting-lists": {"task": "registrations.promote_waiting_lists", "schedule": 300.0},
+    "retention-purge": {"task": "privacy.purge_expired", "schedule": 86400.0},
 }
 
 
@@ -75,3 +79,27 @@ def heartbeat() -> None:
     from .services import health
 
     health.beat("worker")
+
+
+@shared_task(name="jobs.resume_stalled", ignore_result=True)
+def resume_stalled_jobs() -> list[int]:
+    """Hand out again the jobs whose worker died (see services.jobs.resume_stalled)."""
+    from .services import jobs
+
+    return jobs.resume_stalled()
+
+
+@shared_task(name="registrations.promote_waiting_lists", ignore_result=True)
+def promote_waiting_lists() -> int:
+    """Give free seats to waiting lists that were not promoted when the seat came free."""
+    from .services import registration
+
+    return registration.promote_waiting_lists()
+
+
+@shared_task(name="privacy.purge_expired", ignore_result=True)
+def purge_expired() -> int:
+    """Anonymise workshops older than the retention period (DATA_RETENTION_DAYS)."""
+    from .services import privacy
+
+    return privacy.purge_expired()

@@ -1,13 +1,13 @@
 """Benchmarks: real servers on loopback, figures printed as `BENCH <name> <value> <unit>`."""
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.stack import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -19,12 +19,6 @@ def report(name: str, value, unit: str) -> None:
     print(f"BENCH {name} {value} {unit}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def bench_database_url():
     """A fresh PostgreSQL database, migrated, for the benchmark run."""
@@ -33,22 +27,22 @@ def bench_database_url():
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
         conn.execute(sa.text(f"CREATE DATABASE {BENCH_DB}"))
     admin.dispose()
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
+    url = sa.make_url(ADMIN_URL).set(database=BENCH_DB).render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
     return url
 
 
-@pytest.fixture(scope="session")
-def gunicorn_server(bench_database_url):
-    """The app under gunicorn (2 workers, the repository's config) on PostgreSQL, Redis as broker."""
+def start_gunicorn(database_url: str) -> tuple[subprocess.Popen, str, dict]:
+    """The app under gunicorn (BENCH_WORKERS workers, default 2; the repository's config) on
+    PostgreSQL, Redis as broker. Returns the process, its address and its environment."""
     port = free_port()
     env = {
         **os.environ,
         "APP_ENV": "production",
         "SECRET_KEY": "bench-secret",
-        "DATABASE_URL": bench_database_url,
+        "DATABASE_URL": database_url,
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         "RATELIMIT_ENABLED": "false",  # every client comes from 127.0.0.1
         "BASE_URL": f"http://127.0.0.1:{port}",
@@ -57,13 +51,26 @@ def gunicorn_server(bench_database_url):
         [str(BIN / "gunicorn"), "-c", "python:workshops.gunicorn_conf", "--workers", os.environ.get("BENCH_WORKERS", "2"),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield f"127.0.0.1:{port}", env
+    wait_for_port(port)
+    return process, f"127.0.0.1:{port}", env
+
+
+def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(bench_database_url):
+    process, address, env = start_gunicorn(bench_database_url)
+    yield address, env
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def two_gunicorn_servers(bench_database_url):
+    """Two app servers on the same database, as in production behind a load balancer."""
+    started = [start_gunicorn(bench_database_url) for _ in range(2)]
+    yield [address for _process, address, _env in started]
+    for process, _address, _env in started:
+        _stop(process)

@@ -16,6 +16,10 @@ def register_api(app: Flask) -> None:
     # The API is called by scripts and apps, not by HTML forms; its staff endpoints only read.
     for blueprint in (workshops_blp, registrations_blp):
         csrf.exempt(blueprint)
+    from .. import IdConverter
+
+    api.register_converter(IdConverter, lambda converter: {
+        "type": "integer", "minimum": 0, "maximum": converter.max, "format": "int32"})
     api.register_blueprint(workshops_blp, url_prefix="/api/v1/workshops")
     api.register_blueprint(registrations_blp, url_prefix="/api/v1")
     # Check-in changes state under a staff or volunteer session: it keeps CSRF protection

@@ -6,7 +6,6 @@ volunteer's check-in link); session-authenticated, so CSRF-protected too.
 from __future__ import annotations
 
 from flask_smorest import Blueprint, abort
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Attendance, CheckInMethod, Registration, Session, Workshop
@@ -30,10 +29,10 @@ MAX_SYNC = 500
 
 
 def _session_and_scanner(session_id: int, device: str = ""):
-    session = db.session.get(Session, session_id, options=[joinedload(Session.workshop)])
+    session = db.session.get(Session, session_id)
     if session is None:
         abort(404, message="No session with this id.")
-    scanner = scanner_for(session.workshop, device)
+    scanner = scanner_for(session.workshop_id, device)
     if scanner is None:
         abort(403, message="You may not check people in at this workshop.")
     return session, scanner

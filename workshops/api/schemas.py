@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from .. import MAX_ID
+
+
+def Id(**kwargs) -> fields.Int:  # noqa: N802  (reads like a field class)
+    """An id sent by a client: a bigger number than the database holds is refused (422)."""
+    return fields.Int(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class SessionSchema(Schema):
@@ -31,7 +38,7 @@ class WorkshopSchema(Schema):
     onsite_capacity = fields.Int()
     online_capacity = fields.Int()
     approval_required = fields.Bool()
-    training_hours = fields.Decimal(as_string=True)
+    training_hours = fields.Float()  # hours, e.g. 12.5
     seats_left = fields.Dict(keys=fields.Str(), values=fields.Int(), metadata={"description": "Free seats per mode"})
 
 
@@ -48,9 +55,11 @@ class RegistrationInSchema(Schema):
     """What a participant sends to register (the same rules as the web form)."""
 
     full_name = fields.Str(required=True)
-    email = fields.Str(required=True)
+    # Checked by the registration service, which answers in the person's language.
+    email = fields.Str(required=True, metadata={"format": "email"})
     mode = fields.Str(required=True, metadata={"enum": ["onsite", "online"]})
-    consent = fields.Bool(required=True, metadata={"description": "Agreement to the privacy notice"})
+    consent = fields.Bool(required=True, metadata={"description": "Agreement to the privacy notice (must be true)",
+                                                   "enum": [True]})
     latin_name = fields.Str()
     mobile = fields.Str()
     organisation = fields.Str()
@@ -102,9 +111,9 @@ class RegistrationQuerySchema(Schema):
 class CheckinInSchema(Schema):
     """One scan: a ticket token (from the QR) or a registration id (from search)."""
 
-    session_id = fields.Int(required=True)
+    session_id = Id(required=True)
     token = fields.Str(load_default="", metadata={"description": "The text of the ticket QR code"})
-    registration_id = fields.Int(load_default=None, allow_none=True, metadata={"description": "For search check-in"})
+    registration_id = Id(load_default=None, allow_none=True, metadata={"description": "For search check-in"})
     nonce = fields.Str(load_default="", metadata={"description": "Client id of this scan; a repeat returns the first answer"})
     device = fields.Str(load_default="")
     method = fields.Str(load_default="qr", metadata={"enum": ["qr", "search", "walk_in", "manual"]})
@@ -164,11 +173,11 @@ class RosterSchema(Schema):
 
 
 class RosterQuerySchema(Schema):
-    session_id = fields.Int(required=True)
+    session_id = Id(required=True)
 
 
 class SearchQuerySchema(Schema):
-    session_id = fields.Int(required=True)
+    session_id = Id(required=True)
     q = fields.Str(required=True)
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinar
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
-from .registration import new_token
+from .tokens import new_token, selector_index
 
 
 class Certificate(Base):
@@ -64,3 +64,6 @@ class CertificateAsset(Base):
     title_zh: Mapped[str] = mapped_column(String(200), default="")
     image: Mapped[bytes | None] = mapped_column(LargeBinary)
     content_type: Mapped[str] = mapped_column(String(40), default="image/png")
+
+
+selector_index("ix_certificate_code_selector", Certificate.code)

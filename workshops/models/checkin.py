@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
-from .registration import new_token
+from .tokens import new_token, selector_index
 
 
 class CheckInLink(Base):
@@ -50,3 +50,6 @@ class ScanLog(Base):
     offline: Mapped[bool] = mapped_column(Boolean, default=False)
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     by_link_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_link.id", ondelete="SET NULL"))
+
+
+selector_index("ix_checkin_link_token_selector", CheckInLink.token)

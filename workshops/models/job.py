@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
@@ -32,6 +32,11 @@ class Job(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Touched whenever the job moves; a queued or running job left still longer than the
+    # lease lost its worker (killed, or its task never reached the broker) and is handed out again.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The run that holds the job (services.jobs.claim), so a second copy of its task stops.
+    runner: Mapped[str | None] = mapped_column(String(32))
 
     @property
     def percent(self) -> int:
@@ -47,6 +52,8 @@ class JobFile(Base):
     app server can serve it."""
 
     __tablename__ = "job_file"
+    # A chunk's file marks the chunk done: two runs of the same chunk cannot both finish it.
+    __table_args__ = (UniqueConstraint("job_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), index=True)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
+from .tokens import new_token, selector_index
 from .enums import (
     AttendanceMode,
     Gender,
@@ -17,9 +17,6 @@ from .enums import (
 )
 
 
-def new_token() -> str:
-    """An unguessable token: 32 bytes (256 bits), URL-safe."""
-    return secrets.token_urlsafe(32)
 
 
 _ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted')"
@@ -78,3 +75,8 @@ class Registration(Base):
     @property
     def is_active(self) -> bool:
         return self.status in RegistrationStatus.active()
+
+
+# Tickets and ticket pages are found by their selector, then compared in constant time (see tokens).
+selector_index("ix_registration_manage_token_selector", Registration.manage_token)
+selector_index("ix_registration_ticket_token_selector", Registration.ticket_token)

@@ -50,4 +50,7 @@ class User(UserMixin, Base):
 
     def can_access_workshop(self, workshop) -> bool:
         """Admins and coordinators see every workshop; organisers their own."""
-        return self.can_schedule or any(w.id == workshop.id for w in self.workshops)
+        return self.can_access_workshop_id(workshop.id)
+
+    def can_access_workshop_id(self, workshop_id: int) -> bool:
+        return self.can_schedule or any(w.id == workshop_id for w in self.workshops)

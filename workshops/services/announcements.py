@@ -18,7 +18,7 @@ from ..i18n import CATALOGUES
 from ..models import Job, OutboxMessage, Registration, RegistrationStatus, Workshop
 from ..models.base import utcnow
 from ..urls import external_url
-from . import audit
+from . import audit, jobs
 from .errors import InvalidInput
 
 CHUNK = 100
@@ -76,9 +76,7 @@ def queue_announcement(workshop: Workshop, announcement: Announcement, actor) ->
     db.session.flush()
     audit.record("workshop.announcement", workshop, actor, recipients=len(people), subject=announcement.subject_en or announcement.subject_zh)
     db.session.commit()
-    from ..tasks import write_announcement
-
-    write_announcement.delay(job.id)
+    jobs.dispatch(job)
     return job
 
 
@@ -107,13 +105,23 @@ def write_announcement(job_id: int) -> None:
     people = job.payload["recipients"]
     job.status = "running"
     db.session.commit()
-    while job.done < job.total:
+    while True:
+        # The job row is locked for each chunk and its progress read afresh: if the job was
+        # handed out twice (its first worker seemed dead), the two runs take turns, never the same chunk.
+        job = db.session.scalars(select(Job).where(Job.id == job_id).with_for_update()
+                                 .execution_options(populate_existing=True)).one()
+        if job.done >= job.total or job.finished:
+            break
         chunk = people[job.done:job.done + CHUNK]
         rows = db.session.scalars(select(Registration).where(Registration.id.in_(chunk))).all()
         for registration in rows:
             db.session.add(_message_for(registration, announcement))
         job.done += len(chunk)
+        job.heartbeat_at = utcnow()
         db.session.commit()
+    if job.finished:
+        db.session.commit()
+        return
     job.status = "done"
     job.result = {"sent": job.total}
     job.finished_at = utcnow()

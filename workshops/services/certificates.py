@@ -27,8 +27,9 @@ from ..models import (
     Survey,
     Workshop,
 )
+from ..models import tokens
 from ..models.base import utcnow
-from . import audit, outbox, pdf, surveys, tickets
+from . import audit, jobs, outbox, pdf, surveys, tickets
 from .errors import InvalidInput, NotAllowed
 
 
@@ -85,11 +86,18 @@ def _next_serial(workshop: Workshop) -> str:
     if db.session.get_bind().dialect.name == "sqlite":  # serialise writers (see registration.lock_workshop)
         db.session.execute(text("UPDATE serial_counter SET last = last WHERE prefix = :p AND year = :y"),
                            {"p": prefix, "y": year})
-    counter = db.session.scalars(select(SerialCounter).where(SerialCounter.prefix == prefix, SerialCounter.year == year)
-                                 .with_for_update().execution_options(populate_existing=True)).one_or_none()
+    query = (select(SerialCounter).where(SerialCounter.prefix == prefix, SerialCounter.year == year)
+             .with_for_update().execution_options(populate_existing=True))
+    counter = db.session.scalars(query).one_or_none()
     if counter is None:
-        counter = SerialCounter(prefix=prefix, year=year, last=0)
-        db.session.add(counter)
+        # The year's first certificate: two workers may both get here. The loser's insert
+        # fails on the key (inside a savepoint) and it then waits for the winner's row.
+        try:
+            with db.session.begin_nested():
+                db.session.add(SerialCounter(prefix=prefix, year=year, last=0))
+        except IntegrityError:
+            pass
+        counter = db.session.scalars(query).one()
     counter.last += 1
     return f"{prefix}-{year}-{counter.last:06d}"
 
@@ -115,7 +123,10 @@ def issue(registration: Registration, *, by_hand: bool = False, reason: str = ""
         db.session.commit()
     except IntegrityError:  # issued meanwhile by another worker: use theirs
         db.session.rollback()
-        return db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+        theirs = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+        if theirs is None:  # another conflict: fail loudly (the job is retried) rather than skip the person
+            raise
+        return theirs
     return certificate
 
 
@@ -161,9 +172,10 @@ def revoke(certificate: Certificate, reason: str, actor) -> None:
 
 
 def by_code(code: str) -> Certificate | None:
-    if not code or len(code) > 64:
+    if not tokens.well_formed(code):
         return None
-    return db.session.scalar(select(Certificate).where(Certificate.code == code))
+    return tokens.pick(db.session.scalars(select(Certificate).where(tokens.matches(Certificate.code, code))),
+                       "code", code)
 
 
 # ---- the PDF -----------------------------------------------------------------------
@@ -229,10 +241,7 @@ def queue_batch(workshop: Workshop, actor):
     The chunks are shared out between ``CERTIFICATE_WORKERS`` tasks, so a batch uses
     every worker process (the layout is CPU-bound).
     """
-    from flask import current_app
-
     from ..models import Job
-    from ..tasks import generate_certificates
 
     people = db.session.scalars(select(Registration.id).where(
         Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
@@ -243,9 +252,7 @@ def queue_batch(workshop: Workshop, actor):
     db.session.flush()
     audit.record("certificate.batch", workshop, actor, people=len(people))
     db.session.commit()
-    parts = max(int(current_app.config.get("CERTIFICATE_WORKERS", 2)), 1)
-    for part in range(parts):
-        generate_certificates.delay(job.id, part, parts)
+    jobs.dispatch(job)
     return job
 
 
@@ -286,7 +293,13 @@ def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
                 certificate.pdf = document.copy([page]).write_pdf()
             del document
         db.session.add(JobFile(job_id=job_id, name=_part_name(index), content_type="application/pdf", data=data))
-        db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + len(chunks[index])))
+        try:
+            db.session.flush()
+        except IntegrityError:  # another run of this job finished the chunk first: keep theirs
+            db.session.rollback()
+            continue
+        db.session.execute(Job.__table__.update().where(Job.id == job_id).values(
+            done=Job.done + len(chunks[index]), heartbeat_at=utcnow()))
         db.session.commit()
         db.session.expunge_all()  # keep the session (and memory) small between chunks
     _finish_batch(job_id, len(chunks))

@@ -26,6 +26,7 @@ from ..models import (
     ScanLog,
     Session,
 )
+from ..models import tokens
 from ..models.base import utcnow
 
 # Doors open before a session starts; people arrive late.
@@ -76,13 +77,34 @@ class CheckInResult:
         return self.reason == Reason.OK
 
 
-def _locked_registration(registration_id: int | None = None, token: str = "") -> Registration | None:
-    """Find and lock the person's row in one statement (by id, or by ticket token)."""
-    column, value = (Registration.id, registration_id) if registration_id else (Registration.ticket_token, token[:64])
-    if db.session.get_bind().dialect.name == "sqlite":  # see registration.lock_workshop
-        db.session.execute(text(f"UPDATE registration SET id = id WHERE {column.key} = :value"), {"value": value})
-    query = select(Registration).where(column == value).with_for_update()
-    return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+def _locked_registration(session: Session, nonce: str, registration_id: int | None = None,
+                         token: str = "") -> tuple[Registration | None, list[Attendance]]:
+    """Find and lock the person's row, with what the decision needs to know, in one statement.
+
+    Besides the registration (by id, or by ticket token) it brings the person's
+    attendance at this session and any earlier answer to this scan's nonce.
+    """
+    if registration_id:
+        which, lock = Registration.id == registration_id, ("id = :value", registration_id)
+    elif tokens.well_formed(token):
+        which = tokens.matches(Registration.ticket_token, token)  # the whole token is compared below
+        lock = (f"substr(ticket_token, 1, {tokens.SELECTOR}) = :value", token[:tokens.SELECTOR])
+    else:
+        return None, []
+    if db.session.get_bind().dialect.name == "sqlite":  # see registration.lock_workshop (plain SQL: no onupdate)
+        db.session.execute(text(f"UPDATE registration SET id = id WHERE {lock[0]}"), {"value": lock[1]})
+    condition = Attendance.session_id == session.id
+    if nonce:
+        condition = or_(condition, Attendance.client_nonce == nonce)
+    query = (select(Registration, Attendance)
+             .outerjoin(Attendance, (Attendance.registration_id == Registration.id) & condition)
+             .where(which)
+             .with_for_update(of=Registration.__table__, key_share=True))  # the outer-joined side need not be locked
+    rows = db.session.execute(query.execution_options(populate_existing=True)).all()
+    found = rows[0][0] if registration_id and rows else tokens.pick({r for r, _a in rows}, "ticket_token", token)
+    if found is None:
+        return None, []
+    return found, [attendance for person, attendance in rows if person is found and attendance is not None]
 
 
 def session_running(session: Session, moment: datetime) -> bool:
@@ -110,39 +132,39 @@ def redeem(
     now = utcnow()
     moment = min(scanned_at or now, now)  # a device clock ahead of ours is not believed
     nonce = (nonce or "")[:64]
+    known: list[Attendance] = []
     if registration is not None:
-        registration = _locked_registration(registration_id=registration.id)
+        registration, known = _locked_registration(session, nonce, registration_id=registration.id)
     elif token:
-        registration = _locked_registration(token=token)
-    result = _decide(session, registration, scanner, method, nonce, moment, override)
-    db.session.add(ScanLog(
-        scanned_at=moment, received_at=now, workshop_id=session.workshop_id, session_id=session.id,
-        registration_id=result.registration.id if result.registration else None,
-        token_hint=(token or "")[:8], reason=result.reason.value, method=method.value, device=scanner.device[:100],
-        client_nonce=nonce, offline=moment < now - timedelta(seconds=30),
-        by_user_id=scanner.user_id, by_link_id=scanner.link_id,
-    ))
+        registration, known = _locked_registration(session, nonce, token=token)
+    result = _decide(session, registration, known, scanner, method, nonce, moment, override)
     try:
-        db.session.commit()
+        db.session.flush()  # the new attendance, if any
     except IntegrityError:
-        # Two devices raced on the same person and session: the other one won.
+        # Two scans of the same person raced and the other one won. (A scan that waited for the
+        # lock decided on the attendance it saw before waiting: PostgreSQL does not re-read
+        # outer-joined rows after a lock.) Decide again; the same nonce must find its first answer.
         db.session.rollback()
         return redeem(session, registration=registration, token=token, scanner=scanner, method=method,
-                      scanned_at=scanned_at, override=override)
+                      nonce=nonce, scanned_at=scanned_at, override=override)
+    # A plain insert: the log is only ever written here and read in bulk, so it skips the unit of work.
+    db.session.execute(ScanLog.__table__.insert(), {
+        "scanned_at": moment, "received_at": now, "workshop_id": session.workshop_id, "session_id": session.id,
+        "registration_id": result.registration.id if result.registration else None,
+        "token_hint": (token or "")[:8], "reason": result.reason.value, "method": method.value,
+        "device": scanner.device[:100], "client_nonce": nonce, "offline": moment < now - timedelta(seconds=30),
+        "by_user_id": scanner.user_id, "by_link_id": scanner.link_id,
+    })
+    db.session.commit()
     return result
 
 
-def _decide(session, registration, scanner, method, nonce, moment, override) -> CheckInResult:
-    """The decision itself; ``registration`` is already locked (or None)."""
+def _decide(session, registration, known, scanner, method, nonce, moment, override) -> CheckInResult:
+    """The decision itself; ``registration`` is already locked (or None), ``known`` its relevant attendances."""
     if registration is None:
         return CheckInResult(Reason.UNKNOWN_TICKET)
     if registration.workshop_id != session.workshop_id:
         return CheckInResult(Reason.WRONG_WORKSHOP, registration)
-    # One query for both: this scan's earlier answer (same nonce) and a check-in to this session.
-    condition = Attendance.session_id == session.id
-    if nonce:
-        condition = or_(condition, Attendance.client_nonce == nonce)
-    known = db.session.scalars(select(Attendance).where(Attendance.registration_id == registration.id, condition)).all()
     replay = next((a for a in known if nonce and a.client_nonce == nonce), None)
     if replay is not None:
         return CheckInResult(Reason.OK, registration, replay)
@@ -158,7 +180,7 @@ def _decide(session, registration, scanner, method, nonce, moment, override) -> 
     if not override and not session_running(session, moment):
         return CheckInResult(Reason.OUTSIDE_SESSION, registration)
     attendance = Attendance(
-        registration=registration, session=session, checked_in_at=moment, method=method,
+        registration_id=registration.id, session_id=session.id, checked_in_at=moment, method=method,
         by_user_id=scanner.user_id, by_link_id=scanner.link_id, device=scanner.device[:100],
         client_nonce=nonce or None,
     )
@@ -229,7 +251,10 @@ def next_session(workshop, moment: datetime) -> Session | None:
 
 def join(token: str) -> tuple[Registration | None, Session | None, CheckInResult | None]:
     """An online participant opens their personal join link: attendance is recorded if a session runs."""
-    registration = db.session.scalar(select(Registration).where(Registration.ticket_token == (token or "")[:64]))
+    registration = None
+    if tokens.well_formed(token):
+        candidates = db.session.scalars(select(Registration).where(tokens.matches(Registration.ticket_token, token)))
+        registration = tokens.pick(candidates, "ticket_token", token)
     if registration is None or registration.status != RegistrationStatus.CONFIRMED:
         return registration, None, None
     session = current_session_for_joining(registration.workshop, utcnow())

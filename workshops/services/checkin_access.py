@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import CheckInLink, Workshop
+from ..models import CheckInLink, Workshop, tokens
 from ..models.base import utcnow
 from . import audit
 from .checkin import Scanner
@@ -37,9 +37,10 @@ def revoke_link(link: CheckInLink, actor) -> None:
 
 
 def link_by_token(token: str) -> CheckInLink | None:
-    if not token or len(token) > 64:
+    if not tokens.well_formed(token):
         return None
-    return db.session.scalar(select(CheckInLink).where(CheckInLink.token == token))
+    return tokens.pick(db.session.scalars(select(CheckInLink).where(tokens.matches(CheckInLink.token, token))),
+                       "token", token)
 
 
 def enter_with_link(link: CheckInLink) -> None:
@@ -53,11 +54,12 @@ def current_link() -> CheckInLink | None:
     return link if link is not None and link.usable_at(utcnow()) else None
 
 
-def scanner_for(workshop: Workshop, device: str = "") -> Scanner | None:
-    """The scanner identity allowed to check people into this workshop, or None."""
-    if current_user.is_authenticated and current_user.can_access_workshop(workshop):
+def scanner_for(workshop: Workshop | int, device: str = "") -> Scanner | None:
+    """The scanner identity allowed to check people into this workshop (or workshop id), or None."""
+    workshop_id = workshop if isinstance(workshop, int) else workshop.id
+    if current_user.is_authenticated and current_user.can_access_workshop_id(workshop_id):
         return Scanner(user_id=current_user.id, device=device)
     link = current_link()
-    if link is not None and link.workshop_id == workshop.id:
+    if link is not None and link.workshop_id == workshop_id:
         return Scanner(link_id=link.id, device=device)
     return None

@@ -108,30 +108,31 @@ def preview_report(workshop: Workshop, session: Session, filename: str, data: by
 
 def confirm_report(job: Job, actor) -> Job:
     """Queue the previewed matches for recording in the background."""
-    from ..tasks import run_meeting_import
 
-    return jobs.confirm_preview(job, "meeting_import", run_meeting_import, "attendance.meeting_report_confirm", actor)
+    return jobs.confirm_preview(job, "meeting_import", "attendance.meeting_report_confirm", actor)
 
 
 def run_meeting_import(job_id: int) -> None:
     """Record attendance (method: meeting report) for everyone over the minimum; idempotent."""
-    job = db.session.get(Job, job_id)
-    if job is None or job.finished:
+    runner = jobs.claim(job_id)
+    if runner is None:  # done, or another run holds it
         return
-    job.status = "running"
-    db.session.commit()
+    job = db.session.get(Job, job_id, populate_existing=True)
     session = db.session.get(Session, job.payload["session_id"])
     recorded = 0
     counted = [m for m in job.payload["matched"] if m["counts"]]
     for match in counted[job.done:]:
+        if not jobs.still_mine(job_id, runner):
+            db.session.rollback()
+            return
+        db.session.commit()
         registration = db.session.get(Registration, match["registration_id"])
         if registration is not None:
             result = checkin.redeem(session, registration=registration, method=CheckInMethod.MEETING_IMPORT,
                                     override=True, nonce=f"meeting-{job.id}-{registration.id}",
                                     scanner=checkin.Scanner(user_id=job.created_by_id, device="meeting report"))
             recorded += result.ok
-        job = db.session.get(Job, job_id)
-        job.done += 1
+        db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + 1))
         db.session.commit()
     job.status = "done"
     job.result = {"recorded": recorded}

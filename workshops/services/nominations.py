@@ -106,21 +106,23 @@ def row_reports(job: Job) -> list[RowReport]:
 
 def confirm_import(job: Job, actor) -> Job:
     """Queue the checked rows for registration in the background."""
-    from ..tasks import run_import
 
-    return jobs.confirm_preview(job, "import", run_import, "registration.import_confirm", actor)
+    return jobs.confirm_preview(job, "import", "registration.import_confirm", actor)
 
 
 def run_import(job_id: int) -> None:
     """Register each previewed row (one transaction per person); progress is kept on the job."""
-    job = db.session.get(Job, job_id)
-    if job is None or job.status not in ("queued", "running"):
+    runner = jobs.claim(job_id)
+    if runner is None:  # done, or another run holds it
         return
-    job.status = "running"
-    db.session.commit()
+    job = db.session.get(Job, job_id, populate_existing=True)
     created = skipped = 0
     start = job.done  # resumes after a worker restart
     for report in [r for r in row_reports(job) if r.ok][start:]:
+        if not jobs.still_mine(job_id, runner):
+            db.session.rollback()
+            return
+        db.session.commit()
         try:
             result = registrations.register(job.workshop_id, Applicant.from_mapping(report.values),
                                             source=RegistrationSource.IMPORT)
@@ -129,8 +131,7 @@ def run_import(job_id: int) -> None:
         else:
             created += result.outcome != registrations.Outcome.ALREADY_REGISTERED
             skipped += result.outcome == registrations.Outcome.ALREADY_REGISTERED
-        job = db.session.get(Job, job_id)
-        job.done += 1
+        db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + 1))
         db.session.commit()
     job.result = {"created": job.result.get("created", 0) + created, "skipped": job.result.get("skipped", 0) + skipped}
     job.status = "done"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -131,14 +132,19 @@ def _send(message: OutboxMessage) -> None:
         body=message.body_text,
         html=message.body_html or None,
     )
+    # One Message-ID per outbox row, kept across retries: a repeat after a worker died
+    # between the server's acceptance and our record of it is the same message, not a new one.
+    domain = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    email.msgId = f"<outbox-{message.id}@{domain}>"
     for filename, content_type, data, headers, disposition in _attachments(message):
         email.attach(filename, content_type, data, disposition=disposition, headers=headers)
     mail.send(email)
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min ... capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+    """30 s, 1 min, 2 min ... (from OUTBOX_RETRY_SECONDS) capped at one hour."""
+    first = current_app.config["OUTBOX_RETRY_SECONDS"]
+    return timedelta(seconds=min(first * 2 ** (attempts - 1), 3600))
 
 
 def deliver_due(limit: int = 100) -> dict:

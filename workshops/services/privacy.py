@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Answer, Attendance, Certificate, Registration, Response, Workshop
-from ..models.registration import new_token
+from ..models.base import utcnow
+from ..models.tokens import new_token
 from . import audit
 
 ANONYMOUS = "—"
@@ -57,6 +58,15 @@ def anonymise_ended_before(moment: datetime, actor=None) -> int:
     audit.record("privacy.anonymise", None, actor, ended_before=moment.isoformat(), registrations=len(people))
     db.session.commit()
     return len(people)
+
+
+def purge_expired(now: datetime | None = None) -> int:
+    """Beat's retention purge: anonymise workshops that ended more than DATA_RETENTION_DAYS ago
+    (0 turns it off). Programme figures stay, as with the command."""
+    days = current_app.config["DATA_RETENTION_DAYS"]
+    if days <= 0:
+        return 0
+    return anonymise_ended_before((now or utcnow()) - timedelta(days=days))
 
 
 def export(registration: Registration) -> dict:

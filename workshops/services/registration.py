@@ -28,7 +28,8 @@ from ..models import (
     WorkshopStatus,
 )
 from ..models.base import utcnow
-from ..models.registration import new_token
+from ..models import tokens
+from ..models.tokens import new_token
 from . import audit, outbox
 from .errors import InvalidInput, NotAllowed
 
@@ -132,7 +133,9 @@ def lock_workshop(workshop_id: int) -> Workshop | None:
     """
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(text("UPDATE workshop SET id = id WHERE id = :id"), {"id": workshop_id})
-    query = select(Workshop).where(Workshop.id == workshop_id).with_for_update()
+    # NO KEY UPDATE: rows that merely reference the workshop (scan log, registrations of
+    # other transactions) can still be inserted meanwhile; seat decisions still queue.
+    query = select(Workshop).where(Workshop.id == workshop_id).with_for_update(key_share=True)
     return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 
@@ -172,6 +175,14 @@ def registration_closed_reason(workshop: Workshop, now: datetime):
     return None
 
 
+def _check_open(workshop: Workshop, now: datetime, staff: bool) -> None:
+    """Staff (walk-ins, imports) may register outside the registration window, never for a cancelled workshop."""
+    reason = registration_closed_reason(workshop, now)
+    if reason and not (staff and workshop.status != WorkshopStatus.CANCELLED):
+        db.session.rollback()
+        raise NotAllowed(reason)
+
+
 def register(
     workshop_id: int,
     applicant: Applicant,
@@ -186,16 +197,15 @@ def register(
     """
     now = now or utcnow()
     staff = source in (RegistrationSource.WALK_IN, RegistrationSource.IMPORT)
-    workshop = lock_workshop(workshop_id)
+    workshop = db.session.get(Workshop, workshop_id, populate_existing=True)
     if workshop is None or (workshop.status == WorkshopStatus.DRAFT and not staff):
         db.session.rollback()
         raise UnknownWorkshop(_l("This workshop does not exist."))
     email = check_applicant(applicant, workshop, require_consent=not staff)
-    reason = registration_closed_reason(workshop, now)
-    if reason and not (staff and workshop.status != WorkshopStatus.CANCELLED):
-        db.session.rollback()
-        raise NotAllowed(reason)
+    _check_open(workshop, now, staff)
 
+    # Before the lock: someone already registered needs no seat (the unique index
+    # still catches two first attempts racing each other, see below).
     existing = find_active(workshop.id, email)
     if existing is not None:
         outbox.queue_registration_email(existing, "confirmation" if existing.status == Status.CONFIRMED else existing.status.value)
@@ -203,6 +213,8 @@ def register(
         outbox.kick()
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
 
+    workshop = lock_workshop(workshop_id)  # fresh, and every seat decision of this workshop waits for ours
+    _check_open(workshop, now, staff)  # it may have been cancelled or closed meanwhile
     if workshop.approval_required and not staff:
         status = Status.PENDING
     elif has_free_seat(workshop, applicant.mode):
@@ -258,6 +270,23 @@ def promote_waitlist(workshop: Workshop, mode: str) -> list[Registration]:
         registration.status = Status.CONFIRMED
         outbox.queue_registration_email(registration, "promoted")
         promoted.append(registration)
+    return promoted
+
+
+def promote_waiting_lists(now: datetime | None = None) -> int:
+    """The sweep behind every other promotion: give free seats to the waiting list of each
+    upcoming workshop (a promotion that never happened, e.g. a seat freed by a direct data fix)."""
+    now = now or utcnow()
+    waiting = db.session.scalars(select(Registration.workshop_id).join(Workshop).where(
+        Registration.status == Status.WAITLISTED, Workshop.status == WorkshopStatus.PUBLISHED,
+        Workshop.ends_at > now).distinct()).all()
+    promoted = 0
+    for workshop_id in waiting:
+        workshop = lock_workshop(workshop_id)
+        promoted += sum(len(promote_waitlist(workshop, mode)) for mode in workshop.modes)
+        db.session.commit()  # one workshop at a time: each lock is short
+    if promoted:
+        outbox.kick()
     return promoted
 
 
@@ -390,9 +419,10 @@ def rotate_ticket(registration: Registration, actor) -> None:
 
 
 def find_by_manage_token(token: str) -> Registration | None:
-    if not token or len(token) > 64:
+    if not tokens.well_formed(token):
         return None
-    return db.session.scalar(select(Registration).where(Registration.manage_token == token))
+    candidates = db.session.scalars(select(Registration).where(tokens.matches(Registration.manage_token, token)))
+    return tokens.pick(candidates, "manage_token", token)
 
 
 def promote_after_capacity_change(workshop_id: int) -> list[Registration]:

@@ -7,6 +7,7 @@ import zipfile
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .errors import InvalidInput
 
@@ -20,6 +21,13 @@ def neutralise(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def _xlsx_cell(value):
+    # XLSX cannot hold most control characters (a pasted vertical tab would fail the export).
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return neutralise(value)
 
 
 def write_csv(header: list[str], rows) -> bytes:
@@ -39,7 +47,7 @@ def write_xlsx(sheets: dict[str, tuple[list[str], list]]) -> bytes:
         sheet = workbook.create_sheet(title=title[:31])
         sheet.append(header)
         for row in rows:
-            sheet.append([neutralise(value) for value in row])
+            sheet.append([_xlsx_cell(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
