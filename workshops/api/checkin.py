@@ -84,7 +84,7 @@ def _redeem(scan: dict, session: Session, scanner: checkin.Scanner) -> dict:
 
 
 @blp.route("/checkin", methods=["POST"])
-@blp.arguments(CheckinInSchema)
+@blp.arguments(CheckinInSchema())
 @blp.response(200, CheckinOutSchema)
 @blp.alt_response(403, description="Not allowed to scan at this workshop")
 @blp.alt_response(404, description="Unknown session")
@@ -95,7 +95,7 @@ def redeem(scan):
 
 
 @blp.route("/checkin/sync", methods=["POST"])
-@blp.arguments(CheckinSyncSchema)
+@blp.arguments(CheckinSyncSchema())
 @blp.response(200, CheckinSyncOutSchema)
 @blp.alt_response(403, description="Not allowed to scan at one of these workshops")
 def sync(batch):
@@ -110,7 +110,7 @@ def sync(batch):
 
 
 @blp.route("/workshops/<int:workshop_id>/roster")
-@blp.arguments(RosterQuerySchema, location="query")
+@blp.arguments(RosterQuerySchema(), location="query")
 @blp.response(200, RosterSchema)
 @blp.alt_response(403, description="Not allowed to scan at this workshop")
 def get_roster(query, workshop_id: int):
@@ -121,7 +121,7 @@ def get_roster(query, workshop_id: int):
 
 
 @blp.route("/workshops/<int:workshop_id>/search")
-@blp.arguments(SearchQuerySchema, location="query")
+@blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, PersonSchema(many=True))
 @blp.alt_response(403, description="Not allowed to scan at this workshop")
 def search(query, workshop_id: int):

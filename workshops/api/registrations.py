@@ -24,7 +24,7 @@ blp = Blueprint("api_registrations", __name__, description="Registrations")
 
 @blp.route("/workshops/<int:workshop_id>/registrations", methods=["POST"])
 @limiter.limit(lambda: current_app.config["REGISTRATION_RATE_LIMIT"])
-@blp.arguments(RegistrationInSchema)
+@blp.arguments(RegistrationInSchema())
 @blp.response(201, RegistrationOutcomeSchema)
 @blp.alt_response(200, schema=RegistrationOutcomeSchema, description="Already registered: the confirmation is re-sent")
 @blp.alt_response(404, description="No published workshop with this id")
@@ -47,7 +47,7 @@ def register(data, workshop_id: int):
 
 
 @blp.route("/workshops/<int:workshop_id>/registrations", methods=["GET"])
-@blp.arguments(RegistrationQuerySchema, location="query")
+@blp.arguments(RegistrationQuerySchema(), location="query")
 @blp.response(200, RegistrationSchema(many=True))
 @blp.alt_response(401, description="Not signed in")
 @blp.alt_response(403, description="Not your workshop")

@@ -13,7 +13,7 @@ blp = Blueprint("api_surveys", __name__, description="Surveys and feedback")
 
 
 @blp.route("/workshops/<int:workshop_id>/survey/summary")
-@blp.arguments(SegmentQuerySchema, location="query")
+@blp.arguments(SegmentQuerySchema(), location="query")
 @blp.response(200, SurveySummarySchema)
 @blp.alt_response(401, description="Not signed in")
 @blp.alt_response(403, description="Only coordinators and admins")

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -86,6 +87,17 @@ class RegistrationResult:
     promoted: list[Registration] = field(default_factory=list)
 
 
+@lru_cache(maxsize=1024)  # checked before the duplicate lookup and again with the rest
+def normalised_email(address: str) -> str:
+    """The address as registrations store it (lower case, normalised), or "" if it is not one."""
+    if not address or len(address) > LIMITS["email"]:
+        return ""
+    try:
+        return validate_email(address, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return ""
+
+
 def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: bool = True) -> str:
     """Refuse details that cannot make a registration; returns the normalised email.
 
@@ -101,9 +113,8 @@ def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: b
     if not applicant.email:
         errors["email"] = _l("Enter your email address.")
     elif "email" not in errors:
-        try:
-            email = validate_email(applicant.email, check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
+        email = normalised_email(applicant.email)
+        if not email:
             errors["email"] = _l("Enter a valid email address, like name@example.com.")
     if applicant.mobile and "mobile" not in errors and not MOBILE.match(applicant.mobile):
         errors["mobile"] = _l("Enter a phone number with digits only, e.g. +86 138 0000 0000.")
@@ -139,6 +150,30 @@ def lock_workshop(workshop_id: int) -> Workshop | None:
     return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 
+# What a seat decision reads from the workshop: re-read under the lock, the rest need not be.
+SEAT_RULES = ("status", "format", "onsite_capacity", "online_capacity", "approval_required",
+              "registration_opens_at", "registration_closes_at", "ends_at")
+
+
+def lock_for_seat_decision(workshop: Workshop) -> None:
+    """``lock_workshop`` for a workshop already loaded: lock it and re-read only ``SEAT_RULES``."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE workshop SET id = id WHERE id = :id"), {"id": workshop.id})
+    db.session.refresh(workshop, attribute_names=SEAT_RULES, with_for_update={"key_share": True})
+
+
+def _workshop_and_active(workshop_id: int, email: str) -> tuple[Workshop | None, Registration | None]:
+    """The workshop and, if there is one, the active registration of this email, in one query."""
+    row = db.session.execute(
+        select(Workshop, Registration)
+        .outerjoin(Registration, (Registration.workshop_id == Workshop.id) & (Registration.email == email)
+                   & Registration.active_clause())
+        .where(Workshop.id == workshop_id)
+        .execution_options(populate_existing=True)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
 def seats_held(workshop: Workshop, mode: str) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Registration).where(
@@ -158,7 +193,7 @@ def find_active(workshop_id: int, email: str) -> Registration | None:
         select(Registration).where(
             Registration.workshop_id == workshop_id,
             Registration.email == email,
-            Registration.status.in_(Status.active()),
+            Registration.active_clause(),
         )
     )
 
@@ -197,23 +232,21 @@ def register(
     """
     now = now or utcnow()
     staff = source in (RegistrationSource.WALK_IN, RegistrationSource.IMPORT)
-    workshop = db.session.get(Workshop, workshop_id, populate_existing=True)
+    # Before the lock, in one query: someone already registered needs no seat (the
+    # unique index still catches two first attempts racing each other, see below).
+    workshop, existing = _workshop_and_active(workshop_id, normalised_email(applicant.email))
     if workshop is None or (workshop.status == WorkshopStatus.DRAFT and not staff):
         db.session.rollback()
         raise UnknownWorkshop(_l("This workshop does not exist."))
     email = check_applicant(applicant, workshop, require_consent=not staff)
     _check_open(workshop, now, staff)
-
-    # Before the lock: someone already registered needs no seat (the unique index
-    # still catches two first attempts racing each other, see below).
-    existing = find_active(workshop.id, email)
     if existing is not None:
         outbox.queue_registration_email(existing, "confirmation" if existing.status == Status.CONFIRMED else existing.status.value)
         db.session.commit()
         outbox.kick()
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
 
-    workshop = lock_workshop(workshop_id)  # fresh, and every seat decision of this workshop waits for ours
+    lock_for_seat_decision(workshop)  # every seat decision of this workshop now waits for ours
     _check_open(workshop, now, staff)  # it may have been cancelled or closed meanwhile
     if workshop.approval_required and not staff:
         status = Status.PENDING
