@@ -12,9 +12,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -77,30 +78,40 @@ class CheckInResult:
         return self.reason == Reason.OK
 
 
-def _locked_registration(session: Session, nonce: str, registration_id: int | None = None,
-                         token: str = "") -> tuple[Registration | None, list[Attendance]]:
-    """Find and lock the person's row, with what the decision needs to know, in one statement.
+@lru_cache(maxsize=None)
+def _lock_statement(by_id: bool, with_nonce: bool):
+    """The check-in's one query, built once per shape (building it costs more than running it).
 
-    Besides the registration (by id, or by ticket token) it brings the person's
+    Besides the registration (by id, or by ticket selector) it brings the person's
     attendance at this session and any earlier answer to this scan's nonce.
     """
+    if by_id:
+        which = Registration.id == bindparam("value")
+    else:  # the whole token is compared in constant time afterwards
+        which = tokens.selector(Registration.ticket_token) == bindparam("value")
+    condition = Attendance.session_id == bindparam("session_id")
+    if with_nonce:
+        condition = or_(condition, Attendance.client_nonce == bindparam("nonce"))
+    return (select(Registration, Attendance)
+            .outerjoin(Attendance, (Attendance.registration_id == Registration.id) & condition)
+            .where(which)
+            .with_for_update(of=Registration.__table__, key_share=True)  # the outer-joined side need not be locked
+            .execution_options(populate_existing=True))
+
+
+def _locked_registration(session: Session, nonce: str, registration_id: int | None = None,
+                         token: str = "") -> tuple[Registration | None, list[Attendance]]:
+    """Find and lock the person's row, with what the decision needs to know, in one statement."""
     if registration_id:
-        which, lock = Registration.id == registration_id, ("id = :value", registration_id)
+        value, lock = registration_id, "id = :value"
     elif tokens.well_formed(token):
-        which = tokens.matches(Registration.ticket_token, token)  # the whole token is compared below
-        lock = (f"substr(ticket_token, 1, {tokens.SELECTOR}) = :value", token[:tokens.SELECTOR])
+        value, lock = token[:tokens.SELECTOR], f"substr(ticket_token, 1, {tokens.SELECTOR}) = :value"
     else:
         return None, []
     if db.session.get_bind().dialect.name == "sqlite":  # see registration.lock_workshop (plain SQL: no onupdate)
-        db.session.execute(text(f"UPDATE registration SET id = id WHERE {lock[0]}"), {"value": lock[1]})
-    condition = Attendance.session_id == session.id
-    if nonce:
-        condition = or_(condition, Attendance.client_nonce == nonce)
-    query = (select(Registration, Attendance)
-             .outerjoin(Attendance, (Attendance.registration_id == Registration.id) & condition)
-             .where(which)
-             .with_for_update(of=Registration.__table__, key_share=True))  # the outer-joined side need not be locked
-    rows = db.session.execute(query.execution_options(populate_existing=True)).all()
+        db.session.execute(text(f"UPDATE registration SET id = id WHERE {lock}"), {"value": value})
+    rows = db.session.execute(_lock_statement(bool(registration_id), bool(nonce)),
+                              {"value": value, "session_id": session.id, "nonce": nonce}).all()
     found = rows[0][0] if registration_id and rows else tokens.pick({r for r, _a in rows}, "ticket_token", token)
     if found is None:
         return None, []

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -162,26 +162,30 @@ def lock_for_seat_decision(workshop: Workshop) -> None:
     db.session.refresh(workshop, attribute_names=SEAT_RULES, with_for_update={"key_share": True})
 
 
+# The two queries every registration makes, built once: building a statement and its
+# cache key costs more CPU than PostgreSQL spends running it.
+_WORKSHOP_AND_ACTIVE = (
+    select(Workshop, Registration)
+    .outerjoin(Registration, (Registration.workshop_id == Workshop.id) & (Registration.email == bindparam("email"))
+               & Registration.active_clause())
+    .where(Workshop.id == bindparam("workshop_id"))
+    .execution_options(populate_existing=True)
+)
+_SEATS_HELD = select(func.count()).select_from(Registration).where(
+    Registration.workshop_id == bindparam("workshop_id"),
+    Registration.mode == bindparam("mode"),
+    Registration.status == Status.CONFIRMED,
+)
+
+
 def _workshop_and_active(workshop_id: int, email: str) -> tuple[Workshop | None, Registration | None]:
     """The workshop and, if there is one, the active registration of this email, in one query."""
-    row = db.session.execute(
-        select(Workshop, Registration)
-        .outerjoin(Registration, (Registration.workshop_id == Workshop.id) & (Registration.email == email)
-                   & Registration.active_clause())
-        .where(Workshop.id == workshop_id)
-        .execution_options(populate_existing=True)
-    ).first()
+    row = db.session.execute(_WORKSHOP_AND_ACTIVE, {"workshop_id": workshop_id, "email": email}).first()
     return (row[0], row[1]) if row else (None, None)
 
 
 def seats_held(workshop: Workshop, mode: str) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Registration).where(
-            Registration.workshop_id == workshop.id,
-            Registration.mode == mode,
-            Registration.status == Status.CONFIRMED,
-        )
-    )
+    return db.session.scalar(_SEATS_HELD, {"workshop_id": workshop.id, "mode": AttendanceMode(mode)})
 
 
 def has_free_seat(workshop: Workshop, mode: str) -> bool:
