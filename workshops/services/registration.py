@@ -271,18 +271,18 @@ def register(
             "full_name", "latin_name", "mobile", "organisation", "job_title", "city", "needs", "language")},
     )
     db.session.add(registration)
-    outbox.queue_registration_email(registration, "confirmation" if status == Status.CONFIRMED else status.value)
-    if actor is not None:
-        db.session.flush()  # the audit event needs the new id
-        audit.record("registration.create", registration, actor, source=source.value)
     try:
-        db.session.commit()
+        db.session.flush()  # the email and the audit event refer to the new id
     except IntegrityError:  # the unique index caught a race the lock should have prevented
         db.session.rollback()
         existing = find_active(workshop_id, email)
         if existing is None:
             raise
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
+    outbox.queue_registration_email(registration, "confirmation" if status == Status.CONFIRMED else status.value)
+    if actor is not None:
+        audit.record("registration.create", registration, actor, source=source.value)
+    db.session.commit()
     outbox.kick()
     return RegistrationResult(registration, Outcome(status.value))
 
