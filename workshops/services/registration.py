@@ -259,7 +259,7 @@ def register(
     else:
         status = Status.WAITLISTED
     registration = Registration(
-        workshop=workshop,
+        workshop_id=workshop.id,
         email=email,
         status=status,
         source=source,
