@@ -16,7 +16,8 @@ class Attendance(Base):
     __table_args__ = (UniqueConstraint("registration_id", "session_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"), index=True)
+    # Indexed by the unique (registration_id, session_id) constraint, whose leading column it is.
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
     session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     method: Mapped[CheckInMethod] = mapped_column(enum_column(CheckInMethod, "checkin_method"))
