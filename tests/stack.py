@@ -52,8 +52,11 @@ def wait_until(condition, seconds: float, message: str) -> None:
 
 
 def fresh_database(name: str) -> str:
-    """Create (or re-create) a PostgreSQL database next to TEST_DATABASE_URL's; returns its URL."""
+    """Create (or re-create) a PostgreSQL database next to TEST_DATABASE_URL's; returns its URL.
+
+    Its name starts with that database's, so two suites on two test databases never meet."""
     base = sa.make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    name = f"{base.database}_{name}"
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
