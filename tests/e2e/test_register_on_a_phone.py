@@ -1,9 +1,10 @@
 """A participant registers from a phone, in Chinese, and lands on the ticket page."""
 import pytest
 
+from tests.e2e.conftest import SERVER_DROPPED_STATIC_FILE
 from workshops.models import Registration
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, SERVER_DROPPED_STATIC_FILE]
 
 
 def test_participant_registers_on_a_phone_in_chinese(live_server, phone, make_workshop, db):

@@ -5,13 +5,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, SERVER_DROPPED_STATIC_FILE
 from tests.helpers import applicant
 from workshops.models import Attendance, Role
 from workshops.services import registration as registrations
 from workshops.services import tickets
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, SERVER_DROPPED_STATIC_FILE]
 
 
 def write_y4m(png: bytes, path, frames: int = 30) -> None:

@@ -29,7 +29,7 @@ MAX_SYNC = 500
 
 
 def _session_and_scanner(session_id: int, device: str = ""):
-    session = db.session.get(Session, session_id)
+    session = checkin.find_session(session_id)
     if session is None:
         abort(404, message="No session with this id.")
     scanner = scanner_for(session.workshop_id, device)

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, or_, select, text
+from sqlalchemy.orm import load_only
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -78,6 +79,19 @@ class CheckInResult:
         return self.reason == Reason.OK
 
 
+# What a scan needs of the person: to decide, to find the ticket, and to show who it is.
+# (Other attributes still load if a caller asks for them.)
+SCAN_FIELDS = (Registration.id, Registration.workshop_id, Registration.status, Registration.ticket_token,
+               Registration.full_name, Registration.organisation, Registration.mode)
+
+_SESSION_BY_ID = select(Session).where(Session.id == bindparam("id"))
+
+
+def find_session(session_id: int) -> Session | None:
+    """The session a scan is for (every scan starts here, so the statement is built once)."""
+    return db.session.execute(_SESSION_BY_ID, {"id": session_id}).scalar_one_or_none()
+
+
 @lru_cache(maxsize=None)
 def _lock_statement(by_id: bool, with_nonce: bool):
     """The check-in's one query, built once per shape (building it costs more than running it).
@@ -93,6 +107,7 @@ def _lock_statement(by_id: bool, with_nonce: bool):
     if with_nonce:
         condition = or_(condition, Attendance.client_nonce == bindparam("nonce"))
     return (select(Registration, Attendance)
+            .options(load_only(*SCAN_FIELDS))
             .outerjoin(Attendance, (Attendance.registration_id == Registration.id) & condition)
             .where(which)
             .with_for_update(of=Registration.__table__, key_share=True)  # the outer-joined side need not be locked

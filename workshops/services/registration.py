@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 
 from ..extensions import db
 from ..models import (
@@ -155,17 +156,28 @@ SEAT_RULES = ("status", "format", "onsite_capacity", "online_capacity", "approva
               "registration_opens_at", "registration_closes_at", "ends_at")
 
 
+_LOCK_FOR_SEAT_DECISION = (
+    select(Workshop)
+    .options(load_only(*(getattr(Workshop, name) for name in SEAT_RULES)))
+    .where(Workshop.id == bindparam("workshop_id"))
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_for_seat_decision(workshop: Workshop) -> None:
-    """``lock_workshop`` for a workshop already loaded: lock it and re-read only ``SEAT_RULES``."""
+    """``lock_workshop`` for a workshop already loaded: lock it and re-read only ``SEAT_RULES``
+    (into the same object: the session has one object per row)."""
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(text("UPDATE workshop SET id = id WHERE id = :id"), {"id": workshop.id})
-    db.session.refresh(workshop, attribute_names=SEAT_RULES, with_for_update={"key_share": True})
+    db.session.execute(_LOCK_FOR_SEAT_DECISION, {"workshop_id": workshop.id}).scalar_one()
 
 
 # The two queries every registration makes, built once: building a statement and its
 # cache key costs more CPU than PostgreSQL spends running it.
 _WORKSHOP_AND_ACTIVE = (
-    select(Workshop, Registration)
+    select(Workshop, Registration.id)  # the registration itself is loaded only if there is one
+    .options(load_only(*(getattr(Workshop, name) for name in SEAT_RULES)))  # not the long texts
     .outerjoin(Registration, (Registration.workshop_id == Workshop.id) & (Registration.email == bindparam("email"))
                & Registration.active_clause())
     .where(Workshop.id == bindparam("workshop_id"))
@@ -181,7 +193,10 @@ _SEATS_HELD = select(func.count()).select_from(Registration).where(
 def _workshop_and_active(workshop_id: int, email: str) -> tuple[Workshop | None, Registration | None]:
     """The workshop and, if there is one, the active registration of this email, in one query."""
     row = db.session.execute(_WORKSHOP_AND_ACTIVE, {"workshop_id": workshop_id, "email": email}).first()
-    return (row[0], row[1]) if row else (None, None)
+    if row is None:
+        return None, None
+    workshop, existing_id = row
+    return workshop, (db.session.get(Registration, existing_id) if existing_id else None)
 
 
 def seats_held(workshop: Workshop, mode: str) -> int:
