@@ -9,7 +9,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tests.bench.conftest import report
-from tests.bench.helpers import create_coordinator, insert_people, insert_workshop, login, percentile, run_clients
+from tests.bench.helpers import (create_coordinator, exchange, insert_people, insert_workshop, login, percentile,
+                                 run_clients)
 
 CLIENTS = 16
 PEOPLE = 3000
@@ -24,21 +25,19 @@ def test_checkin_throughput_and_roster(gunicorn_server, bench_database_url):
     create_coordinator(bench_database_url, "bench-checkin@example.org", "bench password 1")
     cookie, csrf = login(host, port, "bench-checkin@example.org", "bench password 1")
     headers = {"Content-Type": "application/json", "Cookie": cookie, "X-CSRFToken": csrf}
+    request_headers = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
 
     # Every ticket is scanned twice (two doors): one ok, one already_checked_in.
     jobs = [token for token in tokens for _ in range(2)]
     answers = {}
 
-    def send(connection, token):
-        connection = connection or http.client.HTTPConnection(host, port, timeout=30)
+    def send(token):
         body = json.dumps({"session_id": session_id, "token": token, "nonce": uuid.uuid4().hex, "device": "bench"})
-        connection.request("POST", "/api/v1/checkin", body, headers)
-        response = connection.getresponse()
-        data = response.read()
-        if response.status == 200:
+        status, data = exchange((host, port), "POST", "/api/v1/checkin", body.encode(), request_headers)
+        if status == 200:
             reason = json.loads(data)["reason"]
             answers[reason] = answers.get(reason, 0) + 1
-        return connection, response.status
+        return status
 
     elapsed, latencies, statuses = run_clients(CLIENTS, jobs, send)
     engine = sa.create_engine(bench_database_url)

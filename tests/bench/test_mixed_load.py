@@ -1,6 +1,5 @@
 """A morning's mix against two gunicorn app servers on one PostgreSQL: 80 % page views (the
 workshop list, a workshop page, a ticket page), 15 % registrations, 5 % check-ins; 16 clients."""
-import http.client
 import json
 import random
 import uuid
@@ -9,7 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tests.bench.conftest import report
-from tests.bench.helpers import create_coordinator, insert_people, insert_workshop, login, percentile, run_clients
+from tests.bench.helpers import (create_coordinator, exchange, insert_people, insert_workshop, login, percentile,
+                                 run_clients)
 
 CLIENTS = 16
 REQUESTS = 4000
@@ -27,7 +27,7 @@ def test_mixed_load_on_two_app_servers(two_gunicorn_servers, bench_database_url)
     create_coordinator(bench_database_url, "bench-mixed@example.org", "bench password 1")
     host, port = servers[0]
     cookie, csrf = login(host, int(port), "bench-mixed@example.org", "bench password 1")
-    staff = {"Content-Type": "application/json", "Cookie": cookie, "X-CSRFToken": csrf}
+    staff = f"Content-Type: application/json\r\nCookie: {cookie}\r\nX-CSRFToken: {csrf}\r\n"
 
     rng = random.Random(20261122)
     jobs, scans = [], iter(tokens)
@@ -35,33 +35,28 @@ def test_mixed_load_on_two_app_servers(two_gunicorn_servers, bench_database_url)
         roll = rng.random()
         if roll < 0.05:
             body = {"session_id": session_id, "token": next(scans), "nonce": uuid.uuid4().hex, "device": "door"}
-            job = ("POST", "/api/v1/checkin", json.dumps(body), staff, 200)
+            job = ("POST", "/api/v1/checkin", json.dumps(body).encode(), staff, 200)
         elif roll < 0.20:
             body = {"full_name": f"参加者{n}", "email": f"mixed{n}@example.org", "mode": "onsite" if n % 2 else "online",
                     "consent": True, "organisation": "重庆工程职业技术学院", "organisation_type": "tvet", "language": "zh"}
-            job = ("POST", f"/api/v1/workshops/{open_workshop}/registrations", json.dumps(body),
-                   {"Content-Type": "application/json"}, 201)
+            job = ("POST", f"/api/v1/workshops/{open_workshop}/registrations", json.dumps(body).encode(),
+                   "Content-Type: application/json\r\n", 201)
         elif roll < 0.50:
-            job = ("GET", "/?lang=zh", None, {}, 200)
+            job = ("GET", "/?lang=zh", b"", "", 200)
         elif roll < 0.85:
-            job = ("GET", f"/workshops/{open_workshop}", None, {}, 200)
+            job = ("GET", f"/workshops/{open_workshop}", b"", "", 200)
         else:
-            job = ("GET", f"/r/{rng.choice(manage_tokens)}", None, {}, 200)
+            job = ("GET", f"/r/{rng.choice(manage_tokens)}", b"", "", 200)
         jobs.append((servers[n % 2], job))
 
     unexpected = []
 
-    def send(connections, item):
-        connections = connections or {}
+    def send(item):
         (host, port), (method, path, body, headers, expected) = item
-        connection = connections.get(port) or http.client.HTTPConnection(host, int(port), timeout=30)
-        connections[port] = connection
-        connection.request(method, path, body, headers)
-        response = connection.getresponse()
-        response.read()
-        if response.status != expected:
-            unexpected.append((method, path, response.status))
-        return connections, response.status
+        status, _content = exchange((host, int(port)), method, path, body, headers)
+        if status != expected:
+            unexpected.append((method, path, status))
+        return status
 
     elapsed, latencies, statuses = run_clients(CLIENTS, jobs, send)
     report("mixed_rps", round(len(jobs) / elapsed, 1), "req/s")

@@ -1,11 +1,10 @@
 """Registrations over HTTP against gunicorn (2 workers) on PostgreSQL, 16 concurrent clients."""
-import http.client
 import json
 
 import sqlalchemy as sa
 
 from tests.bench.conftest import report
-from tests.bench.helpers import insert_workshop, percentile, run_clients
+from tests.bench.helpers import exchange, insert_workshop, percentile, run_clients
 
 CLIENTS = 16
 ATTEMPTS = 3200
@@ -18,15 +17,12 @@ def test_registration_throughput(gunicorn_server, bench_database_url):
     host, port = address.split(":")
     workshop_id, _session_id = insert_workshop(bench_database_url, onsite=ONSITE_SEATS, online=ONLINE_SEATS)
     path = f"/api/v1/workshops/{workshop_id}/registrations"
-    def send(connection, n):
-        connection = connection or http.client.HTTPConnection(host, int(port), timeout=30)
+    def send(n):
         body = json.dumps({"full_name": f"参加者{n}", "email": f"bench{n}@example.org",
                            "mode": "onsite" if n % 2 else "online", "consent": True,
                            "organisation": "重庆工程职业技术学院", "organisation_type": "tvet", "language": "zh"})
-        connection.request("POST", path, body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        return connection, response.status
+        status, _content = exchange((host, int(port)), "POST", path, body.encode(), "Content-Type: application/json\r\n")
+        return status
 
     elapsed, latencies, statuses = run_clients(CLIENTS, range(ATTEMPTS), send)
 
