@@ -102,10 +102,12 @@ def sync(batch):
     """Replay scans made offline, with their original times and nonces (safe to send twice)."""
     if len(batch["scans"]) > MAX_SYNC:
         abort(422, message=f"Send at most {MAX_SYNC} scans at a time.")
-    results = []
+    results, checked = [], {}
     for scan in batch["scans"]:
-        session, scanner = _session_and_scanner(scan["session_id"], scan["device"])
-        results.append(_redeem(scan, session, scanner))
+        where = (scan["session_id"], scan["device"])
+        if where not in checked:  # a phone's queue is mostly one session and one device: look each up once
+            checked[where] = _session_and_scanner(*where)
+        results.append(_redeem(scan, *checked[where]))
     return {"results": results}
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, exists, select
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Base, UTCDateTime, utcnow
@@ -53,4 +53,11 @@ class User(UserMixin, Base):
         return self.can_access_workshop_id(workshop.id)
 
     def can_access_workshop_id(self, workshop_id: int) -> bool:
-        return self.can_schedule or any(w.id == workshop_id for w in self.workshops)
+        if self.can_schedule:
+            return True
+        session = object_session(self)
+        if "workshops" in self.__dict__ or session is None:  # already in memory (maybe not yet flushed)
+            return any(w.id == workshop_id for w in self.workshops)
+        # Asked on every scan at the door: one EXISTS, not every assigned workshop loaded whole.
+        return session.execute(select(exists().where(workshop_organiser.c.user_id == self.id,
+                                                     workshop_organiser.c.workshop_id == workshop_id))).scalar()
