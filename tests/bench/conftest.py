@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -60,10 +61,16 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait(timeout=20)
 
 
+class Server(NamedTuple):
+    address: str  # host:port
+    env: dict
+    pid: int  # gunicorn's master; its workers are its children
+
+
 @pytest.fixture(scope="session")
 def gunicorn_server(bench_database_url):
     process, address, env = start_gunicorn(bench_database_url)
-    yield address, env
+    yield Server(address, env, process.pid)
     _stop(process)
 
 

@@ -1,11 +1,13 @@
 """Shared pieces of the benchmarks: data set-up in SQL, a logged-in HTTP session, timing."""
 import http.client
+import os
 import re
 import secrets
 import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -129,6 +131,63 @@ def run_clients(count: int, jobs, send) -> tuple[float, list[float], dict]:
         thread.join()
     latencies.sort()
     return time.perf_counter() - began, latencies, statuses
+
+
+class CpuMeter:
+    """CPU time spent over a block by an app server (gunicorn's master and workers), by
+    PostgreSQL (every ``postgres`` process: backends and background writers) and by this
+    process (the load generator), read from /proc.
+
+    Divided by the requests sent, it says where a request's time on the shared cores goes:
+    on 2 cores, N requests/s leave 2000/N ms of CPU per request for all three together.
+    """
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    @staticmethod
+    def _cpu(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process has ended
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def _server_pids(self) -> set[int]:
+        children = Path(f"/proc/{self.server_pid}/task/{self.server_pid}/children").read_text().split()
+        return {self.server_pid, *map(int, children)}
+
+    @staticmethod
+    def _postgres_pids() -> set[int]:
+        pids = set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "comm").read_text().strip() == "postgres":
+                        pids.add(int(entry.name))
+                except OSError:
+                    continue
+        return pids
+
+    def _snapshot(self) -> dict[str, dict[int, float]]:
+        return {"app": {pid: self._cpu(pid) for pid in self._server_pids()},
+                "db": {pid: self._cpu(pid) for pid in self._postgres_pids()}}
+
+    def __enter__(self):
+        self._before = self._snapshot()
+        self._client_before = time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        after = self._snapshot()
+        # A process that started during the block spent all of its CPU in it.
+        self.seconds = {part: sum(cpu - self._before[part].get(pid, 0.0) for pid, cpu in after[part].items())
+                        for part in after}
+        self.seconds["client"] = time.process_time() - self._client_before
+        return False
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        return {part: round(seconds / requests * 1000, 2) for part, seconds in self.seconds.items()}
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:

@@ -1,6 +1,7 @@
 """Check-ins over HTTP against gunicorn on PostgreSQL, 16 concurrent clients; roster of 10,000."""
 import http.client
 import json
+import os
 import statistics
 import time
 import uuid
@@ -9,7 +10,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tests.bench.conftest import report
-from tests.bench.helpers import (create_coordinator, exchange, insert_people, insert_workshop, login, percentile,
+from tests.bench.helpers import (CpuMeter, create_coordinator, exchange, insert_people, insert_workshop, login, percentile,
                                  run_clients)
 
 CLIENTS = 16
@@ -17,8 +18,7 @@ PEOPLE = 3000
 
 
 def test_checkin_throughput_and_roster(gunicorn_server, bench_database_url):
-    address, _env = gunicorn_server
-    host, port = address.split(":")
+    host, port = gunicorn_server.address.split(":")
     port = int(port)
     workshop_id, session_id = insert_workshop(bench_database_url, starts_in=timedelta(minutes=-30))
     tokens = insert_people(bench_database_url, workshop_id, PEOPLE)
@@ -39,7 +39,8 @@ def test_checkin_throughput_and_roster(gunicorn_server, bench_database_url):
             answers[reason] = answers.get(reason, 0) + 1
         return status
 
-    elapsed, latencies, statuses = run_clients(CLIENTS, jobs, send)
+    with CpuMeter(gunicorn_server.pid) as cpu:
+        elapsed, latencies, statuses = run_clients(CLIENTS, jobs, send)
     engine = sa.create_engine(bench_database_url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT count(*) FROM attendance WHERE session_id = :s"), {"s": session_id}).scalar()
@@ -47,6 +48,12 @@ def test_checkin_throughput_and_roster(gunicorn_server, bench_database_url):
     report("checkin_p50_ms", round(percentile(latencies, 0.5) * 1000, 1), "ms")
     report("checkin_p99_ms", round(percentile(latencies, 0.99) * 1000, 1), "ms")
     report("duplicate_checkins", rows - PEOPLE, "rows")
+    # Where each check-in's CPU went, on the cores the three share (see CpuMeter), and the
+    # most those cores could serve at that cost if nothing else ran and none of them idled.
+    spent = cpu.per_request_ms(len(jobs))
+    for part, ms in spent.items():
+        report(f"checkin_cpu_{part}_ms", ms, "ms")
+    report("checkin_cpu_bound_per_s", round(os.cpu_count() * 1000 / sum(spent.values()), 1), "req/s")
     assert statuses == {200: len(jobs)}, statuses
     assert answers == {"ok": PEOPLE, "already_checked_in": PEOPLE}, answers
     assert rows == PEOPLE

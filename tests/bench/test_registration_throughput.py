@@ -13,8 +13,7 @@ ONLINE_SEATS = 600
 
 
 def test_registration_throughput(gunicorn_server, bench_database_url):
-    address, _env = gunicorn_server
-    host, port = address.split(":")
+    host, port = gunicorn_server.address.split(":")
     workshop_id, _session_id = insert_workshop(bench_database_url, onsite=ONSITE_SEATS, online=ONLINE_SEATS)
     path = f"/api/v1/workshops/{workshop_id}/registrations"
     def send(n):
