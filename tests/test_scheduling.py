@@ -165,3 +165,21 @@ def test_organisers_can_be_assigned_to_a_workshop(client, coordinator, make_user
     assert response.status_code == 302
     db.session.expire_all()
     assert [w.id for w in db.session.get(type(organiser), organiser.id).workshops] == [workshop.id]
+
+
+def test_reassigning_organisers_adds_and_removes_only_this_workshop(client, coordinator, make_user, make_workshop, db):
+    from workshops.services import users
+
+    first, second = make_user(Role.ORGANISER), make_user(Role.ORGANISER)
+    workshop, other = make_workshop(), make_workshop()
+    first.workshops.append(other)
+    db.session.commit()
+    client.post(f"/staff/workshops/{workshop.id}/organisers", data={"organisers": [str(first.id)]})
+    page = client.get(f"/staff/workshops/{workshop.id}").get_data(as_text=True)
+    assert f'selected value="{first.id}"' in page  # the form shows who is assigned
+
+    response = client.post(f"/staff/workshops/{workshop.id}/organisers", data={"organisers": [str(second.id)]})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [u.id for u in users.organisers_of(workshop)] == [second.id]
+    assert [w.id for w in db.session.get(type(first), first.id).workshops] == [other.id]  # their other workshop stays

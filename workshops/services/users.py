@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Role, User, Workshop
+from ..models import Role, User, Workshop, workshop_organiser
 from . import audit
 from .errors import InvalidInput
 
@@ -67,14 +67,21 @@ def change_password(user: User, current: str, new: str) -> None:
     db.session.commit()
 
 
+def organisers_of(workshop: Workshop) -> list[User]:
+    """The organisers assigned to this workshop, in one query (not every organiser's workshops)."""
+    return list(db.session.scalars(
+        select(User).join(workshop_organiser, workshop_organiser.c.user_id == User.id)
+        .where(workshop_organiser.c.workshop_id == workshop.id).order_by(User.email)))
+
+
 def assign_organisers(workshop: Workshop, users: list[User], actor) -> None:
     """Set who may check people in at this workshop (organisers only)."""
     if any(u.role != Role.ORGANISER for u in users):
         raise InvalidInput({"organisers": _l("Only organiser accounts can be assigned to a workshop.")})
-    for user in db.session.scalars(select(User).where(User.role == Role.ORGANISER)):
-        if user in users and workshop not in user.workshops:
-            user.workshops.append(workshop)
-        elif user not in users and workshop in user.workshops:
-            user.workshops.remove(workshop)
+    assigned = set(organisers_of(workshop))
+    for user in set(users) - assigned:
+        user.workshops.append(workshop)
+    for user in assigned - set(users):
+        user.workshops.remove(workshop)
     audit.record("workshop.organisers", workshop, actor, organisers=[u.email for u in users])
     db.session.commit()

@@ -55,7 +55,7 @@ def new_workshop():
 @login_required
 def workshop(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
-    organisers = OrganisersForm(organisers=[u.id for u in _assigned_organisers(workshop)])
+    organisers = OrganisersForm(organisers=[u.id for u in users.organisers_of(workshop)])
     organisers.organisers.choices = _organiser_choices()
     return render_template(
         "staff/workshop.html",
@@ -232,10 +232,6 @@ def delete_session(workshop_id: int, session_id: int):
 def _organiser_choices():
     organisers = db.session.scalars(select(User).where(User.role == Role.ORGANISER).order_by(User.email))
     return select_choices((u.id, f"{u.name} <{u.email}>" if u.name else u.email) for u in organisers)
-
-
-def _assigned_organisers(workshop):
-    return [u for u in db.session.scalars(select(User).where(User.role == Role.ORGANISER)) if workshop in u.workshops]
 
 
 @bp.route("/workshops/<int:workshop_id>/organisers", methods=["POST"])
