@@ -18,3 +18,13 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("ACCESS_LOG", "-") if os.environ.get("ACCESS_LOG") else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+def post_worker_init(worker):
+    """Move the loaded app (about 200,000 objects: modules, mappers, templates) out of the
+    garbage collector's reach. Otherwise each full collection walks all of them and stops the
+    worker for 100-150 ms in the middle of serving; measured here, after the freeze such a
+    collection takes about 2 ms. Nothing is lost: those objects live as long as the worker."""
+    import gc
+
+    gc.freeze()
