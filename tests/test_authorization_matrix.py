@@ -22,6 +22,7 @@ SCHED_ANY = dict(SCHED, organiser_of_b="403")
 STAFF_WS = dict(anonymous="login", volunteer="login", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
 STAFF_ANY = dict(anonymous="login", volunteer="login", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok")
 SCAN_PAGE = dict(anonymous="login", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
+SCAN_LOG = dict(SCAN_PAGE, volunteer="403")  # it names who scanned: staff only
 SCAN_API = dict(anonymous="403", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
 API_STAFF = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
 API_SCHED = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok")
@@ -78,6 +79,7 @@ MATRIX = [
     ("checkin.choose_workshop", "GET", "/checkin/", CHECKIN_HOME),
     ("checkin.choose_session", "GET", "/checkin/{a}", SCAN_PAGE),
     ("checkin.scanner", "GET", "/checkin/{a}/sessions/{s}", SCAN_PAGE),
+    ("checkin.scan_log", "GET", "/checkin/{a}/sessions/{s}/log", SCAN_LOG),
     ("checkin.service_worker", "GET", "/checkin/sw.js", PUBLIC),
     ("api_workshops.list_workshops", "GET", "/api/v1/workshops/", PUBLIC),
     ("api_workshops.get_workshop", "GET", "/api/v1/workshops/{a}", PUBLIC),

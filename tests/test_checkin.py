@@ -86,6 +86,18 @@ def test_a_repeated_nonce_returns_the_first_answer(running, db):
     assert replay.attendance.id == first.attendance.id and attendances(db) == 1
 
 
+def test_a_nonce_is_one_scan_of_one_person_at_one_session(running, db):
+    """Two phones may pick the same nonce: for another person, or another session, it is a new scan."""
+    first, second = person(running), person(running, 2)
+    day1, day2 = running.sessions[0], running.sessions[1]
+    assert checkin.redeem(day1, token=first.ticket_token, nonce="same").reason == Reason.OK
+    other_person = checkin.redeem(day1, token=second.ticket_token, nonce="same")
+    assert other_person.reason == Reason.OK and other_person.attendance.registration_id == second.id
+    other_session = checkin.redeem(day2, token=first.ticket_token, nonce="same", override=True)
+    assert other_session.reason == Reason.OK and other_session.attendance.session_id == day2.id
+    assert attendances(db) == 3
+
+
 def _scan_together(app, running, token, nonce_of, count=20):
     session_id = running.sessions[0].id
     barrier, answers, lock = threading.Barrier(count), [], threading.Lock()

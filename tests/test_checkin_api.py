@@ -170,3 +170,67 @@ def test_walk_in_from_the_scanner_registers_and_checks_in(client, organiser, run
     assert response.headers["Location"].endswith(f"/checkin/{running.id}/sessions/{session.id}")
     attendance = db.session.scalars(db.select(Attendance)).one()
     assert attendance.method.value == "walk_in" and attendance.registration.full_name == "刘洋"
+
+
+def test_nobody_of_another_workshop_is_shown_by_id_or_by_ticket(client, organiser, running, make_workshop):
+    """An organiser of A who tries B's registration ids (or holds B's ticket) learns nothing about B's people."""
+    other = person(make_workshop(title_en="Workshop B"), full_name="赵六", organisation="Secret Works")
+    by_id = client.post("/api/v1/checkin", json={"session_id": running.sessions[0].id, "registration_id": other.id,
+                                                 "nonce": "x"}).json
+    assert by_id["reason"] == "wrong_workshop" and by_id["person"] is None
+    by_ticket = scan(client, running.sessions[0], other.ticket_token, "y").json
+    assert by_ticket["reason"] == "wrong_workshop" and by_ticket["person"] is None
+    page = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log").get_data(as_text=True)
+    assert "赵六" not in page and "This ticket is for another workshop." in page
+
+
+def test_only_an_organiser_may_admit_outside_the_session(client, make_user, auth, make_workshop, db):
+    later = make_workshop(starts_at=datetime.now(timezone.utc) + timedelta(days=3))
+    coordinator = make_user(Role.COORDINATOR)
+    from workshops.services import checkin_access
+
+    link = checkin_access.create_link(later, "Door 2", datetime.now(timezone.utc) + timedelta(days=5), coordinator)
+    volunteer_guest, staff_guest = person(later), person(later, 2)
+    client.get(f"/checkin/v/{link.token}")
+    page = client.get(f"/checkin/{later.id}/sessions/{later.sessions[0].id}").get_data(as_text=True)
+    assert 'data-may-override=""' in page
+    refused = scan(client, later.sessions[0], volunteer_guest.ticket_token, "v1", override=True).json
+    assert refused["reason"] == "outside_session"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
+    auth.login(coordinator)
+    admitted = scan(client, later.sessions[0], staff_guest.ticket_token, "c1", override=True).json
+    assert admitted["reason"] == "ok"
+
+
+def test_a_sync_batch_with_a_forbidden_session_records_nothing(client, organiser, running, make_workshop, db):
+    mine = person(running)
+    other = make_workshop(title_en="Workshop B")
+    response = client.post("/api/v1/checkin/sync", json={"scans": [
+        {"session_id": running.sessions[0].id, "token": mine.ticket_token, "nonce": "a", "device": "p"},
+        {"session_id": other.sessions[0].id, "token": mine.ticket_token, "nonce": "b", "device": "p"},
+    ]}, headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 403
+    assert response.json["message"] != "You may not check people in at this workshop."  # in the user's language
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(ScanLog)) == 0
+
+
+def test_the_scan_log_shows_the_second_phone_and_offline_scans(client, organiser, running, db):
+    registration = person(running, full_name="钱七")
+    earlier = (datetime.now(timezone.utc) - timedelta(minutes=15)).isoformat()
+    scans = [{"session_id": running.sessions[0].id, "token": registration.ticket_token, "nonce": f"n{n}",
+              "device": device, "scanned_at": earlier} for n, device in enumerate(["phone-a", "phone-b"])]
+    client.post("/api/v1/checkin/sync", json={"scans": scans})
+    scan(client, running.sessions[0], "not-a-ticket", "n3")
+    page = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log").get_data(as_text=True)
+    assert page.count("钱七") == 2 and "phone-a" in page and "phone-b" in page
+    assert "Already checked in." in page and "Unknown ticket" in page and "offline, synced at" in page
+    zh = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log",
+                    headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "Already checked in." not in zh and "钱七" in zh
+
+
+def test_other_session_lets_the_organiser_leave_the_running_session(client, organiser, running):
+    assert client.get(f"/checkin/{running.id}").status_code == 302  # one session runs: straight to it
+    page = client.get(f"/checkin/{running.id}?choose=1").get_data(as_text=True)
+    assert running.sessions[1].title in page

@@ -1,4 +1,6 @@
 """Operator commands."""
+from datetime import datetime, timezone
+
 from workshops.models import Programme, Registration, Role, User, Workshop
 
 
@@ -20,12 +22,18 @@ def test_users_create_explains_bad_input(runner, db):
     assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
 
 
-def test_seed_demo_loads_the_three_real_events_once(runner, db):
+def test_seed_demo_loads_the_three_real_events_and_a_rehearsal_once(runner, db):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert "coordinator@example.org" in result.output and "password:" in result.output
     workshops = db.session.scalars(db.select(Workshop).order_by(Workshop.starts_at)).all()
     assert {w.format.value for w in workshops} == {"online", "hybrid", "onsite"}
+    from workshops.services import checkin
+
+    now = datetime.now(timezone.utc)  # the rehearsal's door is open now: the scanner can be tried
+    rehearsal = next(w for w in workshops if w.title_en.startswith("Check-in rehearsal"))
+    assert checkin.session_running(rehearsal.sessions[0], now)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Registration).filter_by(workshop_id=rehearsal.id)) == 12
     hybrid = next(w for w in workshops if w.format.value == "hybrid")
     assert len(hybrid.sessions) == 2 and hybrid.city == "重庆"
     assert db.session.scalars(db.select(Programme)).one().code == "QA"
@@ -35,4 +43,4 @@ def test_seed_demo_loads_the_three_real_events_once(runner, db):
 
     again = runner.invoke(args=["seed-demo"])
     assert "already has workshops" in again.output
-    assert db.session.scalar(db.select(db.func.count()).select_from(Workshop)) == 3
+    assert db.session.scalar(db.select(db.func.count()).select_from(Workshop)) == 4

@@ -27,6 +27,18 @@ def test_join_link_records_attendance_and_opens_the_meeting(client, online_now, 
     assert attendance.method.value == "join_link" and attendance.session_id == online_now.sessions[0].id
 
 
+def test_join_link_counts_only_confirmed_online_people_with_a_meeting_to_go_to(client, online_now, make_workshop, db):
+    """The link carries the QR ticket's token: an onsite person opening it at home earns nothing."""
+    onsite = registrations.register(online_now.id, applicant(1, mode="onsite")).registration
+    response = client.get(f"/j/{onsite.ticket_token}")
+    assert response.status_code == 403 and "show your ticket" in response.get_data(as_text=True)
+    no_link = make_workshop(starts_at=online_now.starts_at, ends_at=online_now.ends_at, meeting_url="")
+    online = registrations.register(no_link.id, applicant(2, mode="online")).registration
+    response = client.get(f"/j/{online.ticket_token}")
+    assert response.status_code == 403 and "not published the meeting link" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
+
+
 def test_join_link_outside_a_session_says_when_to_come_back(client, make_workshop, db):
     workshop = make_workshop(meeting_url="https://meeting.example.org/x")  # next year
     registration = registrations.register(workshop.id, applicant(1, mode="online")).registration

@@ -16,6 +16,16 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable app."""
 
 
+API_DESCRIPTION = """\
+The JSON API of the workshops system. Public: the workshop list, registering, certificate
+verification. Everything else is answered for whoever is signed in, as the pages are: staff
+through `/login`, a volunteer through their check-in link (`/checkin/v/<token>`), both by the
+`session` cookie. Requests that change something (POST, DELETE) also carry the page's CSRF token
+in the `X-CSRFToken` header. Refusals: 401 (not signed in as staff), 403 (signed in, but not for
+this workshop). Messages follow the `Accept-Language` header (English or Simplified Chinese).
+"""
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -145,4 +155,14 @@ def load_config(instance_path: str) -> dict:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "info": {"description": API_DESCRIPTION},
+            "components": {"securitySchemes": {
+                "signedIn": {"type": "apiKey", "in": "cookie", "name": "session",
+                             "description": "The session cookie of a staff sign-in (/login) or of a volunteer's "
+                                            "check-in link (/checkin/v/<token>)."},
+                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                         "description": "Required on POST and DELETE: the page's CSRF token."},
+            }},
+        },
     }

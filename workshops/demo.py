@@ -123,6 +123,23 @@ def _events(programme: Programme) -> list[Workshop]:
     ]
 
 
+def _rehearsal(programme: Programme) -> Workshop:
+    """A check-in rehearsal running from now on, so the scanner can be tried on the demo at once
+    (the real events above are all upcoming: their doors are not open yet)."""
+    start = utcnow().replace(second=0, microsecond=0) - timedelta(hours=1)
+    end = start + timedelta(hours=10)
+    return Workshop(
+        programme=programme, format=WorkshopFormat.ONSITE, status=WorkshopStatus.PUBLISHED,
+        title_en="Check-in rehearsal for volunteers", title_zh="志愿者签到演练",
+        description_en="Practise scanning tickets at the door before the real event.",
+        description_zh="正式活动前，练习在入口扫码签到。",
+        city="重庆", venue="重庆工程职业技术学院 国际交流中心", meeting_url="",
+        starts_at=start, ends_at=end, registration_closes_at=start,
+        onsite_capacity=60, online_capacity=0, training_hours=Decimal("1.0"),
+        sessions=[Session(title_en="Rehearsal", title_zh="演练", starts_at=start, ends_at=end, room="大厅")],
+    )
+
+
 def _participants(workshop: Workshop, count: int, rng: random.Random) -> list[Registration]:
     people = []
     for index in range(count):
@@ -157,10 +174,10 @@ def load_demo() -> list[tuple[str, str, str]] | None:
         return None
     rng = random.Random(2026)
     programme = Programme(code="QA", name_en="Quality Apprenticeship — Phase 2", name_zh="高质量学徒制——二期")
-    workshops = _events(programme)
+    workshops = _events(programme) + [_rehearsal(programme)]
     db.session.add_all(workshops)
     db.session.flush()
-    for workshop, count in zip(workshops, (24, 30, 36)):
+    for workshop, count in zip(workshops, (24, 30, 36, 12)):
         db.session.add_all(_participants(workshop, count, rng))
     db.session.commit()
     logins = []
@@ -169,4 +186,5 @@ def load_demo() -> list[tuple[str, str, str]] | None:
         logins.append((email, role.value, password))
         if role == Role.ORGANISER:
             users.assign_organisers(workshops[1], [user], None)
+            users.assign_organisers(workshops[3], [user], None)
     return logins

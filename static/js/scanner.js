@@ -11,11 +11,13 @@
   var WORKSHOP = Number(root.dataset.workshopId);
   var SESSION = Number(root.dataset.sessionId);
   var CSRF = root.dataset.csrf;
+  var MAY_OVERRIDE = !!root.dataset.mayOverride;  // organisers may admit outside the session's time; volunteers not
   var DEVICE = localStorage.getItem("scanner-device") || ("phone-" + Math.random().toString(36).slice(2, 8));
   localStorage.setItem("scanner-device", DEVICE);
 
   var roster = new Map();      // sha256(ticket) -> person
-  var checkedIn = new Set();   // registration ids present in this session (as far as we know)
+  var checkedIn = new Map();   // registration id -> when checked in to this session (as far as we know)
+  var window_ = null;          // the session's admission window: {from, until} (Date)
   var lastAttendance = null;
   var lastCode = "", lastCodeAt = 0;
   var resultBox = document.getElementById("result");
@@ -86,8 +88,9 @@
       roster.clear();
       data.people.forEach(function (p) {
         roster.set(p.ticket_sha256, p);
-        if (p.checked_in_at) checkedIn.add(p.id);
+        if (p.checked_in_at) checkedIn.set(p.id, p.checked_in_at);
       });
+      if (data.admits_from) window_ = { from: new Date(data.admits_from), until: new Date(data.admits_until) };
       if (data.counters) showCounters(data.counters);
     });
   }
@@ -119,10 +122,20 @@
   }
   function hide() { resultBox.hidden = true; document.getElementById("code").focus(); }
   resultBox.addEventListener("click", function (event) { if (event.target.tagName !== "BUTTON") hide(); });
+  // One audio context for the page, unlocked by the first tap (phones keep sound off until then).
+  var audio = null;
+  function unlockSound() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      if (audio.state === "suspended") audio.resume();
+    } catch (e) { audio = null; }
+  }
+  document.addEventListener("click", unlockSound, { once: true });
+  document.addEventListener("keydown", unlockSound, { once: true });
   function feedback(tone) {
     if (navigator.vibrate) navigator.vibrate(tone === "green" ? 80 : [200, 100, 200]);
+    if (!audio) return;
     try {
-      var audio = new (window.AudioContext || window.webkitAudioContext)();
       var osc = audio.createOscillator();
       osc.frequency.value = tone === "green" ? 880 : 220;
       osc.connect(audio.destination);
@@ -133,7 +146,7 @@
     var person = answer.person || {};
     var detail = [person.organisation, person.mode && TEXT[person.mode]].filter(Boolean).join(" · ");
     if (answer.reason === "ok") {
-      if (person.id) checkedIn.add(person.id);
+      if (person.id) checkedIn.set(person.id, answer.checked_in_at || new Date().toISOString());
       lastAttendance = answer.attendance_id || null;
       document.getElementById("undo").disabled = !lastAttendance;
       show("green", TEXT.ok, person.name, answer.offline ? detail + " — " + TEXT.offline_decision : detail);
@@ -144,12 +157,14 @@
       show("amber", format(TEXT.already, { time: when }) + by, person.name, detail);
     } else {
       var extra = null;
-      if (answer.reason === "outside_session") {
+      var title = TEXT.reasons[answer.reason] || answer.message;
+      if (answer.reason === "outside_session" && !MAY_OVERRIDE) title = TEXT.outside_volunteer;
+      if (answer.reason === "outside_session" && MAY_OVERRIDE) {
         extra = document.createElement("button");
         extra.className = "button"; extra.type = "button"; extra.textContent = TEXT.override;
         extra.addEventListener("click", function () { redeem(answer.retry, true); });
       }
-      show("red", TEXT.reasons[answer.reason] || answer.message, person.name, detail, extra);
+      show("red", title, person.name, detail, extra);
     }
   }
 
@@ -172,11 +187,18 @@
     lookup.then(function (person) {
       if (!person) { describe({ reason: "unknown_ticket" }); return; }
       var shown = { name: person.name, organisation: person.organisation, mode: person.mode, id: person.id };
-      var reasons = { waitlisted: "waitlisted", pending: "pending_approval" };
+      // The server's decision order, on what the phone knows.
+      var reasons = { cancelled: "cancelled", rejected: "cancelled", waitlisted: "waitlisted", pending: "pending_approval" };
       if (reasons[person.status]) { describe({ reason: reasons[person.status], person: shown }); return; }
-      if (checkedIn.has(person.id)) { describe({ reason: "already_checked_in", person: shown }); return; }
+      if (checkedIn.has(person.id)) {
+        describe({ reason: "already_checked_in", person: shown, checked_in_at: checkedIn.get(person.id) }); return;
+      }
+      var at = new Date(scan.scanned_at);
+      if (!scan.override && window_ && (at < window_.from || at > window_.until)) {
+        describe({ reason: "outside_session", person: shown, retry: scan }); return;
+      }
       store("queue", "readwrite", function (s) { return s.put(scan); }).then(showQueue);
-      describe({ reason: "ok", person: shown, offline: true });
+      describe({ reason: "ok", person: shown, offline: true, checked_in_at: scan.scanned_at });
     });
   }
   function scanCode(code) {
@@ -198,6 +220,7 @@
     });
   }
   var syncing = false;
+  var refusedShown = "";
   function sync() {
     if (syncing) return Promise.resolve();
     syncing = true;
@@ -209,9 +232,18 @@
           data.results.forEach(function (r) { s.delete(r.nonce); });
         }).then(refreshCounters);
       });
-    }).catch(function () { setOnline(false); }).then(function () { syncing = false; return showQueue(); });
+    }).catch(function (error) {
+      if (!error.status) { setOnline(false); return; }
+      // The server answered but refused (say, a volunteer's link expired meanwhile): the network is
+      // fine, the scans stay queued until someone allowed to scan here opens this page.
+      setOnline(true);
+      if (refusedShown !== error.message) { refusedShown = error.message; show("red", format(TEXT.sync_refused, { message: error.message }), "", ""); }
+    }).then(function () { syncing = false; return showQueue(); });
   }
   setInterval(sync, 10000);
+  // Other doors check people in too: keep the counters live and the offline copy fresh.
+  setInterval(function () { if (network.dataset.state === "online") refreshCounters(); }, 15000);
+  setInterval(function () { if (network.dataset.state === "online") loadRoster(); }, 120000);
 
   // ---- inputs: camera, keyboard-wedge scanner, search, undo ----
   document.getElementById("code-form").addEventListener("submit", function (event) {

@@ -1,5 +1,6 @@
 """The scanner page reads a ticket from a (fake) camera and shows the green result."""
 import io
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -64,7 +65,8 @@ def test_scanner_page_checks_in_a_ticket_shown_to_the_camera(live_server, make_w
 def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser, make_workshop, make_user, db):
     now = datetime.now(timezone.utc)
     workshop = make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7))
-    people = [registrations.register(workshop.id, applicant(n, full_name=f"参加者{n}")).registration for n in range(2)]
+    people = [registrations.register(workshop.id, applicant(n, full_name=f"参加者{n}")).registration for n in range(3)]
+    registrations.cancel(people[2])
     organiser = make_user(Role.ORGANISER)
     organiser.workshops.append(workshop)
     db.session.commit()
@@ -78,7 +80,7 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
     page.locator("#counters:not(:empty)").wait_for()  # the roster is kept (the page's CSP forbids eval-based waits)
 
     context.set_offline(True)
-    for person in people:  # a USB scanner types the code and Enter
+    for person in people[:2]:  # a USB scanner types the code and Enter
         page.fill("#code", person.ticket_token)
         page.press("#code", "Enter")
         page.locator("#result[data-tone=green]").wait_for(timeout=10000)
@@ -86,6 +88,12 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
     page.fill("#code", people[0].ticket_token)
     page.press("#code", "Enter")
     page.locator("#result[data-tone=amber]").wait_for(timeout=10000)  # known locally as already in
+    assert re.search(r"\d{1,2}:\d{2}", page.locator(".result-title").inner_text())  # ... and since when
+    page.click("#result")
+    page.fill("#code", people[2].ticket_token)
+    page.press("#code", "Enter")
+    page.locator("#result[data-tone=red]").wait_for(timeout=10000)  # the roster knows it was cancelled
+    assert page.locator(".result-title").inner_text() == "This registration was cancelled or declined."
     page.click("#result")
     assert page.locator("#network").get_attribute("data-state") == "offline"
     assert "2" in page.locator("#queued").inner_text()

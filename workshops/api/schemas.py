@@ -114,11 +114,14 @@ class CheckinInSchema(Schema):
     session_id = Id(required=True)
     token = fields.Str(load_default="", metadata={"description": "The text of the ticket QR code"})
     registration_id = Id(load_default=None, allow_none=True, metadata={"description": "For search check-in"})
-    nonce = fields.Str(load_default="", metadata={"description": "Client id of this scan; a repeat returns the first answer"})
+    nonce = fields.Str(load_default="", metadata={
+        "description": "Client id of this scan: the same scan sent again (same nonce, person and session) gets the first answer"})
     device = fields.Str(load_default="")
-    method = fields.Str(load_default="qr", metadata={"enum": ["qr", "search", "walk_in", "manual"]})
+    # How a scanner admits people (join links and meeting reports have their own ways in).
+    method = fields.Str(load_default="qr", validate=validate.OneOf(["qr", "search", "walk_in", "manual"]))
     scanned_at = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "When an offline device scanned"})
-    override = fields.Bool(load_default=False, metadata={"description": "Admit although the session is not running"})
+    override = fields.Bool(load_default=False, metadata={
+        "description": "Admit although the session is not running (organisers and coordinators; ignored for a volunteer's link)"})
 
 
 class PersonSchema(Schema):
@@ -168,6 +171,9 @@ class RosterSchema(Schema):
     workshop_id = fields.Int()
     session_id = fields.Int()
     generated_at = fields.AwareDateTime()
+    # The session's admission window, so a phone offline can answer outside_session too.
+    admits_from = fields.AwareDateTime()
+    admits_until = fields.AwareDateTime()
     people = fields.List(fields.Nested(RosterEntrySchema))
     counters = fields.Dict(keys=fields.Str(), values=fields.Nested(CounterSchema))
 

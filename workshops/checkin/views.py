@@ -1,7 +1,7 @@
 """The scanner pages for organisers and volunteers (the work happens in static/js/scanner.js)."""
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, send_from_directory, url_for
+from flask import abort, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -46,7 +46,7 @@ def choose_session(workshop_id: int):
     workshop = _scannable(workshop_id)
     now = utcnow()
     running = [s for s in workshop.sessions if checkin.session_running(s, now)]
-    if len(running) == 1:
+    if len(running) == 1 and "choose" not in request.args:  # "Other session" on the scanner asks to choose
         return redirect(url_for("checkin.scanner", workshop_id=workshop.id, session_id=running[0].id))
     return render_template("checkin/choose_session.html", workshop=workshop, now=now)
 
@@ -59,6 +59,19 @@ def scanner(workshop_id: int, session_id: int):
         abort(404)
     return render_template("checkin/scanner.html", workshop=workshop, session=session,
                            is_volunteer=not current_user.is_authenticated)
+
+
+@bp.route("/<int:workshop_id>/sessions/<int:session_id>/log")
+def scan_log(workshop_id: int, session_id: int):
+    """Every scan of the session, failed and repeated ones too (staff only: it names who scanned)."""
+    workshop = _scannable(workshop_id)
+    if not current_user.is_authenticated:
+        abort(403)
+    session = db.session.get(Session, session_id)
+    if session is None or session.workshop_id != workshop.id:
+        abort(404)
+    return render_template("checkin/scan_log.html", workshop=workshop, session=session,
+                           scans=checkin.scan_log(session), reason_label=checkin.reason_label)
 
 
 @bp.route("/v/<token>")

@@ -24,7 +24,9 @@ class Attendance(Base):
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     by_link_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_link.id", ondelete="SET NULL"))
     device: Mapped[str] = mapped_column(String(100), default="")
-    client_nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The same scan sent again (same nonce) is recognised per person and session, so two phones
+    # may happen to pick the same nonce: not unique.
+    client_nonce: Mapped[str | None] = mapped_column(String(64))
 
     registration: Mapped["Registration"] = relationship()  # noqa: F821
     session: Mapped["Session"] = relationship()  # noqa: F821

@@ -148,17 +148,15 @@ def switch_mode(token: str):
 @limiter.limit("60 per minute")
 def join(token: str):
     """Personal join link of an online participant: counts attendance, then opens the meeting."""
-    registration, session, result = checkin.join(token)
-    if registration is None:
+    answer = checkin.join(token)
+    if answer.registration is None:
         abort(404)
-    workshop = registration.workshop
-    if registration.status != "confirmed" or not workshop.meeting_url:
-        return render_template("registration/join.html", registration=registration, workshop=workshop,
-                               problem="not_confirmed" if registration.status != "confirmed" else "no_link"), 403
-    if session is None:
-        return render_template("registration/join.html", registration=registration, workshop=workshop,
-                               problem="not_running", upcoming=checkin.next_session(workshop, utcnow()))
-    return redirect(workshop.meeting_url)
+    workshop = answer.registration.workshop
+    if answer.problem is None:
+        return redirect(workshop.meeting_url)
+    upcoming = checkin.next_session(workshop, utcnow()) if answer.problem == "not_running" else None
+    return render_template("registration/join.html", registration=answer.registration, workshop=workshop,
+                           problem=answer.problem, upcoming=upcoming), 200 if answer.problem == "not_running" else 403
 
 
 @bp.route("/r/<token>/my-data.json")

@@ -15,13 +15,14 @@ from enum import StrEnum
 from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, or_, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only, make_transient_to_detached
 
 from ..extensions import db
 from ..models import (
     Attendance,
+    AttendanceMode,
     CheckInMethod,
     Registration,
     RegistrationStatus,
@@ -67,6 +68,11 @@ class Scanner:
     link_id: int | None = None
     device: str = ""
 
+    @property
+    def may_override(self) -> bool:
+        """Admitting someone outside the session's time is the organiser's call, not a volunteer's."""
+        return self.user_id is not None
+
 
 @dataclass
 class CheckInResult:
@@ -83,7 +89,7 @@ class CheckInResult:
 # (Other attributes still load if a caller asks for them.)
 SCAN_FIELDS = (Registration.id, Registration.workshop_id, Registration.status, Registration.ticket_token,
                Registration.full_name, Registration.organisation, Registration.mode)
-# ... and of an earlier check-in: to spot a replayed nonce, and to say when and by whom.
+# ... and of their check-in at this session: to spot a replayed nonce, and to say when and by whom.
 EARLIER_FIELDS = (Attendance.id, Attendance.session_id, Attendance.client_nonce, Attendance.checked_in_at,
                   Attendance.by_user_id, Attendance.by_link_id)
 
@@ -96,48 +102,52 @@ def find_session(session_id: int) -> Session | None:
 
 
 @lru_cache(maxsize=None)
-def _lock_statement(by_id: bool, with_nonce: bool):
+def _lock_statement(by_id: bool):
     """The check-in's one query, built once per shape (building it costs more than running it).
 
     Besides the registration (by id, or by ticket selector) it brings the person's
-    attendance at this session and any earlier answer to this scan's nonce.
+    attendance at this session, if any.
     """
     if by_id:
         which = Registration.id == bindparam("value")
     else:  # the whole token is compared in constant time afterwards
         which = tokens.selector(Registration.ticket_token) == bindparam("value")
-    condition = Attendance.session_id == bindparam("session_id")
-    if with_nonce:
-        condition = or_(condition, Attendance.client_nonce == bindparam("nonce"))
     return (select(Registration, Attendance)
             .options(load_only(*SCAN_FIELDS), load_only(*EARLIER_FIELDS))
-            .outerjoin(Attendance, (Attendance.registration_id == Registration.id) & condition)
+            .outerjoin(Attendance, (Attendance.registration_id == Registration.id)
+                       & (Attendance.session_id == bindparam("session_id")))
             .where(which)
             .with_for_update(of=Registration.__table__, key_share=True)  # the outer-joined side need not be locked
             .execution_options(populate_existing=True))
 
 
-def _locked_registration(session: Session, nonce: str, registration_id: int | None = None,
-                         token: str = "") -> tuple[Registration | None, list[Attendance]]:
-    """Find and lock the person's row, with what the decision needs to know, in one statement."""
+def _locked_registration(session: Session, registration_id: int | None = None,
+                         token: str = "") -> tuple[Registration | None, Attendance | None]:
+    """Find and lock the person's row, with their attendance at this session, in one statement."""
     if registration_id:
         value, lock = registration_id, "id = :value"
     elif tokens.well_formed(token):
         value, lock = token[:tokens.SELECTOR], f"substr(ticket_token, 1, {tokens.SELECTOR}) = :value"
     else:
-        return None, []
+        return None, None
     if db.session.get_bind().dialect.name == "sqlite":  # see registration.lock_workshop (plain SQL: no onupdate)
         db.session.execute(text(f"UPDATE registration SET id = id WHERE {lock}"), {"value": value})
-    rows = db.session.execute(_lock_statement(bool(registration_id), bool(nonce)),
-                              {"value": value, "session_id": session.id, "nonce": nonce}).all()
+    rows = db.session.execute(_lock_statement(bool(registration_id)),
+                              {"value": value, "session_id": session.id}).all()
     found = rows[0][0] if registration_id and rows else tokens.pick({r for r, _a in rows}, "ticket_token", token)
     if found is None:
-        return None, []
-    return found, [attendance for person, attendance in rows if person is found and attendance is not None]
+        return None, None
+    return found, next((attendance for person, attendance in rows if person is found), None)
+
+
+def admission_window(session: Session) -> tuple[datetime, datetime]:
+    """From when until when the door admits people to a session without an override."""
+    return session.starts_at - EARLY, session.ends_at
 
 
 def session_running(session: Session, moment: datetime) -> bool:
-    return session.starts_at - EARLY <= moment <= session.ends_at
+    opens, closes = admission_window(session)
+    return opens <= moment <= closes
 
 
 def redeem(
@@ -161,22 +171,26 @@ def redeem(
     now = utcnow()
     moment = min(scanned_at or now, now)  # a device clock ahead of ours is not believed
     nonce = (nonce or "")[:64]
-    known: list[Attendance] = []
-    if registration is not None:
-        registration, known = _locked_registration(session, nonce, registration_id=registration.id)
-    elif token:
-        registration, known = _locked_registration(session, nonce, token=token)
-    result = _decide(session, registration, known, scanner, method, nonce, moment, override)
-    try:
-        if result.ok and result.attendance.id is None:
+    for attempt in (1, 2):
+        earlier = None
+        if registration is not None:
+            registration, earlier = _locked_registration(session, registration_id=registration.id)
+        elif token:
+            registration, earlier = _locked_registration(session, token=token)
+        result = _decide(session, registration, earlier, scanner, method, nonce, moment, override)
+        if not (result.ok and result.attendance.id is None):
+            break
+        try:
             _record(result.attendance)
-    except IntegrityError:
-        # Two scans of the same person raced and the other one won. (A scan that waited for the
-        # lock decided on the attendance it saw before waiting: PostgreSQL does not re-read
-        # outer-joined rows after a lock.) Decide again; the same nonce must find its first answer.
-        db.session.rollback()
-        return redeem(session, registration=registration, token=token, scanner=scanner, method=method,
-                      nonce=nonce, scanned_at=scanned_at, override=override)
+            break
+        except IntegrityError:
+            # Two scans of the same person raced and the other one won. (A scan that waited for the
+            # lock decided on the attendance it saw before waiting: PostgreSQL does not re-read
+            # outer-joined rows after a lock.) Decide once more, now seeing the winner's check-in;
+            # the same nonce finds its first answer. A second conflict would be a bug: let it raise.
+            db.session.rollback()
+            if attempt == 2:
+                raise
     # A plain insert: the log is only ever written here and read in bulk, so it skips the unit of work.
     db.session.execute(ScanLog.__table__.insert(), {
         "scanned_at": moment, "received_at": now, "workshop_id": session.workshop_id, "session_id": session.id,
@@ -189,24 +203,22 @@ def redeem(
     return result
 
 
-def _decide(session, registration, known, scanner, method, nonce, moment, override) -> CheckInResult:
-    """The decision itself; ``registration`` is already locked (or None), ``known`` its relevant attendances."""
+def _decide(session, registration, earlier, scanner, method, nonce, moment, override) -> CheckInResult:
+    """The decision itself; ``registration`` is already locked (or None), ``earlier`` its check-in at this session."""
     if registration is None:
         return CheckInResult(Reason.UNKNOWN_TICKET)
     if registration.workshop_id != session.workshop_id:
         return CheckInResult(Reason.WRONG_WORKSHOP, registration)
-    replay = next((a for a in known if nonce and a.client_nonce == nonce), None)
-    if replay is not None:
-        return CheckInResult(Reason.OK, registration, replay)
+    if earlier is not None and nonce and earlier.client_nonce == nonce:  # this very scan, sent again
+        return CheckInResult(Reason.OK, registration, earlier)
     if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
         return CheckInResult(Reason.CANCELLED, registration)
     if registration.status == RegistrationStatus.WAITLISTED:
         return CheckInResult(Reason.WAITLISTED, registration)
     if registration.status == RegistrationStatus.PENDING:
         return CheckInResult(Reason.PENDING_APPROVAL, registration)
-    first = next((a for a in known if a.session_id == session.id), None)
-    if first is not None:
-        return CheckInResult(Reason.ALREADY_CHECKED_IN, registration, first)
+    if earlier is not None:
+        return CheckInResult(Reason.ALREADY_CHECKED_IN, registration, earlier)
     if not override and not session_running(session, moment):
         return CheckInResult(Reason.OUTSIDE_SESSION, registration)
     attendance = Attendance(
@@ -263,13 +275,15 @@ def ticket_digest(token: str) -> str:
 
 
 def roster(session: Session) -> list[dict]:
-    """What a scanner needs offline to recognise tickets and show a name, and no more."""
+    """What a scanner needs offline to recognise tickets and show a name, and no more.
+
+    Cancelled and declined people are in it too, so that offline the door still says why
+    their ticket does not admit them instead of calling it unknown."""
     rows = db.session.execute(
         select(Registration.id, Registration.ticket_token, Registration.full_name, Registration.organisation,
                Registration.mode, Registration.status, Attendance.checked_in_at)
         .outerjoin(Attendance, (Attendance.registration_id == Registration.id) & (Attendance.session_id == session.id))
-        .where(Registration.workshop_id == session.workshop_id,
-               Registration.status.in_(RegistrationStatus.active()))
+        .where(Registration.workshop_id == session.workshop_id)
         .order_by(Registration.id)
     )
     return [
@@ -277,6 +291,53 @@ def roster(session: Session) -> list[dict]:
          "checked_in_at": at.isoformat() if at else None}
         for rid, token, name, org, mode, status, at in rows
     ]
+
+
+@dataclass
+class LoggedScan:
+    """One line of a session's scan log, as the organisers read it."""
+
+    scanned_at: datetime
+    received_at: datetime
+    reason: str
+    method: str
+    device: str
+    offline: bool
+    person: str | None
+    by: str | None
+
+
+def scan_log(session: Session, limit: int = 1000) -> list[LoggedScan]:
+    """The session's scans, newest first, failed ones and undone check-ins too: who was let in
+    by which device and when, and what a second phone answered for the same person."""
+    from ..models import CheckInLink, User
+
+    rows = db.session.execute(
+        select(ScanLog.scanned_at, ScanLog.received_at, ScanLog.reason, ScanLog.method, ScanLog.device,
+               ScanLog.offline, Registration.full_name, User.name, User.email, CheckInLink.label,
+               ScanLog.by_link_id)
+        .outerjoin(Registration, Registration.id == ScanLog.registration_id)
+        .outerjoin(User, User.id == ScanLog.by_user_id)
+        .outerjoin(CheckInLink, CheckInLink.id == ScanLog.by_link_id)
+        .where(ScanLog.session_id == session.id)
+        .order_by(ScanLog.scanned_at.desc(), ScanLog.id.desc())
+        .limit(limit))
+    return [LoggedScan(scanned, received, reason, method, device, offline,
+                       # someone of another workshop stays anonymous here too
+                       None if reason == Reason.WRONG_WORKSHOP else name,
+                       user_name or user_email or (link_label or (str(_l("a volunteer")) if link_id else None)))
+            for scanned, received, reason, method, device, offline, name, user_name, user_email, link_label, link_id
+            in rows]
+
+
+def reason_label(reason: str) -> str:
+    """A scan log's reason in words (an undone check-in is logged as ``undone``)."""
+    if reason == "undone":
+        return str(_l("Check-in undone."))
+    try:
+        return str(Reason(reason).message)
+    except ValueError:
+        return reason
 
 
 JOIN_EARLY = timedelta(minutes=30)
@@ -294,17 +355,38 @@ def next_session(workshop, moment: datetime) -> Session | None:
     return next((s for s in workshop.sessions if s.starts_at > moment), None)
 
 
-def join(token: str) -> tuple[Registration | None, Session | None, CheckInResult | None]:
-    """An online participant opens their personal join link: attendance is recorded if a session runs."""
+@dataclass
+class JoinAnswer:
+    """What opening a join link did: ``problem`` is None when the person goes on to the meeting."""
+
+    registration: Registration | None
+    problem: str | None = None  # not_confirmed, onsite, no_link, not_running
+    session: Session | None = None
+    result: CheckInResult | None = None
+
+
+def join(token: str) -> JoinAnswer:
+    """An online participant opens their personal join link: attendance is recorded if a session runs.
+
+    Only a confirmed online participant is counted, and only when there is a meeting to go to:
+    the link carries the same token as the QR ticket, so an onsite person must not earn
+    attendance (and a certificate) by opening it at home.
+    """
     registration = None
     if tokens.well_formed(token):
         candidates = db.session.scalars(select(Registration).where(tokens.matches(Registration.ticket_token, token)))
         registration = tokens.pick(candidates, "ticket_token", token)
-    if registration is None or registration.status != RegistrationStatus.CONFIRMED:
-        return registration, None, None
+    if registration is None:
+        return JoinAnswer(None)
+    if registration.status != RegistrationStatus.CONFIRMED:
+        return JoinAnswer(registration, "not_confirmed")
+    if registration.mode != AttendanceMode.ONLINE:
+        return JoinAnswer(registration, "onsite")
+    if not registration.workshop.meeting_url:
+        return JoinAnswer(registration, "no_link")
     session = current_session_for_joining(registration.workshop, utcnow())
     if session is None:
-        return registration, None, None
+        return JoinAnswer(registration, "not_running")
     result = redeem(session, registration=registration, method=CheckInMethod.JOIN_LINK,
                     scanner=Scanner(device="join-link"), override=True)
-    return registration, session, result
+    return JoinAnswer(registration, None, session, result)

@@ -28,7 +28,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def registrations(workshop: Workshop, wanted: RosterFilter | None = None) -> list[Registration]:
+def registrations(workshop: Workshop, wanted: RosterFilter | None = None, limit: int | None = None) -> list[Registration]:
     """Registrations of a workshop, filtered and searched (name, email, phone, organisation)."""
     wanted = wanted or RosterFilter()
     query = select(Registration).where(Registration.workshop_id == workshop.id)
@@ -44,7 +44,7 @@ def registrations(workshop: Workshop, wanted: RosterFilter | None = None) -> lis
         if len(digits) >= 3:
             conditions.append(func.replace(func.replace(Registration.mobile, " ", ""), "-", "").like(f"%{digits}%"))
         query = query.where(or_(*conditions))
-    return list(db.session.scalars(query.order_by(Registration.created_at, Registration.id)))
+    return list(db.session.scalars(query.order_by(Registration.created_at, Registration.id).limit(limit)))
 
 
 def counts(workshop: Workshop) -> dict[tuple[str, str], int]:
