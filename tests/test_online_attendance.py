@@ -117,6 +117,35 @@ def test_tencent_meeting_report_in_xlsx_matches_by_phone(client, auth, make_user
                                        "name": "张伟", "minutes": 90, "via": "phone", "counts": True}]
 
 
+def test_reports_with_the_meeting_summary_above_the_participants_table(client, auth, make_user, online_now, db):
+    """Zoom's export "with meeting data" and Tencent Meeting's put the meeting's own details first."""
+    registrations.register(online_now.id, applicant(1, mode="online", full_name="王芳", email="wang@example.org"))
+    registrations.register(online_now.id, applicant(2, mode="online", full_name="张伟", mobile="+86 139 1234 5678"))
+    auth.login(make_user(Role.COORDINATOR))
+    zoom = "\n".join([
+        "Meeting ID,Topic,Start Time,End Time,User Email,Duration (Minutes),Participants",
+        "812 3456 7890,Quality Apprenticeship,03/31/2027 09:00:00 AM,03/31/2027 05:00:00 PM,host@example.org,480,3",
+        "",
+        "Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),Guest",
+        "Fang,wang@example.org,03/31/2027 09:01:00 AM,03/31/2027 10:00:00 AM,59,Yes",
+        "Visitor,visitor@example.org,03/31/2027 09:05:00 AM,03/31/2027 09:50:00 AM,45,Yes",
+    ]).encode()
+    tencent = xlsx([["会议主题", "高质量学徒制能力建设研讨会"], ["会议时间", "2027-03-31 09:00"], [],
+                    ["用户昵称", "手机号", "入会时间", "退会时间", "参会时长"],
+                    ["小张", "13912345678", "09:01", "10:31", "90分钟"]])
+    found = {}
+    for filename, data in [("zoom.csv", zoom), ("tencent.xlsx", tencent)]:
+        response = client.post(f"/staff/workshops/{online_now.id}/meeting-report", data={
+            "session_id": str(online_now.sessions[0].id), "min_minutes": "30",
+            "file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+        assert response.status_code == 302, response.get_data(as_text=True)
+        job = db.session.scalars(db.select(Job).order_by(Job.id.desc())).first()
+        found[filename] = job.payload
+    assert [(m["name"], m["minutes"], m["via"]) for m in found["zoom.csv"]["matched"]] == [("王芳", 59, "email")]
+    assert found["zoom.csv"]["unmatched"] == [{"line": 6, "name": "Visitor", "email": "visitor@example.org", "minutes": 45}]
+    assert [(m["name"], m["minutes"], m["via"]) for m in found["tencent.xlsx"]["matched"]] == [("张伟", 90, "phone")]
+
+
 def test_a_file_that_is_not_a_meeting_report_is_explained(client, auth, make_user, online_now, db):
     auth.login(make_user(Role.COORDINATOR))
     response = client.post(f"/staff/workshops/{online_now.id}/meeting-report", data={

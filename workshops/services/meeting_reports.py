@@ -63,7 +63,7 @@ def preview_report(workshop: Workshop, session: Session, filename: str, data: by
         raise InvalidInput({"session_id": _l("Choose a session of this workshop.")})
     if min_minutes < 0 or min_minutes > 24 * 60:
         raise InvalidInput({"min_minutes": _l("Between 0 and 1440 minutes.")})
-    table = read_table(filename, data)
+    table = read_table(filename, data, known_headers={alias for aliases in COLUMNS.values() for alias in aliases})
     header = {name.strip().lower(): name for name in table[0]}
     columns = {field: _column(header, field) for field in COLUMNS}
     if columns["minutes"] is None or not (columns["name"] or columns["email"] or columns["phone"]):
@@ -78,7 +78,7 @@ def preview_report(workshop: Workshop, session: Session, filename: str, data: by
             if name:
                 names[_name_key(name)].append(p)
     minutes, via, unmatched = defaultdict(int), {}, []
-    for line, row in enumerate(table, start=2):
+    for line, row in enumerate(table, start=table.header_line + 1):
         value = {field: row.get(column, "") if column else "" for field, column in columns.items()}
         found, how = None, ""
         if value["email"] and value["email"].lower() in by_email:

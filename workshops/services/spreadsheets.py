@@ -63,8 +63,30 @@ def _decode(data: bytes) -> str:
     raise InvalidInput({"file": _l("The file's text encoding is not recognised. Save it as CSV UTF-8 or XLSX.")})
 
 
-def read_table(filename: str, data: bytes) -> list[dict[str, str]]:
-    """Rows of a CSV or XLSX file as dicts keyed by the header row (all values text)."""
+class Table(list):
+    """A file's rows as dicts keyed by its header; ``header_line`` is where that header was."""
+
+    header_line = 1
+
+
+# Exports put a title, the meeting's own details or notes above the table: the header is looked for this far down.
+HEADER_SEARCH_ROWS = 30
+
+
+def _header_index(rows: list[list[str]], known: set[str]) -> int:
+    """The row naming the most known columns (the later one on a tie: a meeting's summary comes
+    before its participants' table and may share a column or two with it)."""
+    scores = [(sum(cell.strip().lower() in known for cell in row), index)
+              for index, row in enumerate(rows[:HEADER_SEARCH_ROWS])]
+    best, index = max(scores)
+    return index if best else 0
+
+
+def read_table(filename: str, data: bytes, known_headers: set[str] | None = None) -> Table:
+    """Rows of a CSV or XLSX file as dicts keyed by the header row (all values text).
+
+    With ``known_headers`` (lower case), the header is the row that names most of them and the
+    rows above it are skipped; without, it is the first row."""
     name = (filename or "").lower()
     if not data:
         raise InvalidInput({"file": _l("The file is empty.")})
@@ -77,13 +99,17 @@ def read_table(filename: str, data: bytes) -> list[dict[str, str]]:
         rows = list(csv.reader(io.StringIO(text)))
     else:
         raise InvalidInput({"file": _l("Upload a .csv or .xlsx file.")})
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if len(rows) < 2:
+    lines = [line for line, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)]
+    rows = [rows[line - 1] for line in lines]
+    start = _header_index(rows, known_headers) if known_headers else 0
+    if len(rows) - start < 2:
         raise InvalidInput({"file": _l("The file has no rows under its header row.")})
-    if len(rows) - 1 > MAX_ROWS:
+    if len(rows) - start - 1 > MAX_ROWS:
         raise InvalidInput({"file": _l("The file has more than %(n)d rows; split it into smaller files.", n=MAX_ROWS)})
-    header = [cell.strip() for cell in rows[0]]
-    return [dict(zip(header, [cell.strip() for cell in row])) for row in rows[1:]]
+    header = [cell.strip() for cell in rows[start]]
+    table = Table(dict(zip(header, [cell.strip() for cell in row])) for row in rows[start + 1:])
+    table.header_line = lines[start]
+    return table
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
