@@ -11,7 +11,7 @@ from io import BytesIO
 import pytest
 import sqlalchemy as sa
 
-from tests.bench.helpers import create_coordinator, insert_people, insert_workshop, login
+from tests.bench.helpers import create_staff, insert_people, insert_workshop, login
 from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
@@ -143,7 +143,7 @@ def test_smtp_and_redis_down_registrations_and_checkins_go_on(stack):
     port = stack.ports[0]
     workshop_id, session_id = insert_workshop(stack.url, starts_in=timedelta(minutes=-30))
     tokens = insert_people(stack.url, workshop_id, 5)
-    create_coordinator(stack.url, "door@example.org", "door password 1")
+    create_staff(stack.url, "door@example.org", "door password 1")
     cookie, csrf = login("127.0.0.1", port, "door@example.org", "door password 1")
     staff = {"Cookie": cookie, "X-CSRFToken": csrf}
 

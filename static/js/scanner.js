@@ -171,7 +171,8 @@
   // ---- redeeming ----
   function redeem(scan, override) {
     scan = Object.assign({}, scan, { override: !!override, nonce: override ? nonce() : scan.nonce });
-    return api("POST", "/checkin", scan).then(function (answer) {
+    // Online, the server's clock says when; the phone's (scanned_at) only counts for a queued scan.
+    return api("POST", "/checkin", Object.assign({}, scan, { scanned_at: undefined })).then(function (answer) {
       setOnline(true);
       answer.retry = scan;
       describe(answer);

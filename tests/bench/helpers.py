@@ -51,14 +51,18 @@ def insert_people(url: str, workshop_id: int, count: int) -> list[str]:
     return tokens
 
 
-def create_coordinator(url: str, email: str, password: str) -> None:
+def create_staff(url: str, email: str, password: str, role: str = "coordinator", organiser_of: tuple[int, ...] = ()) -> None:
+    """A staff account; an organiser is assigned to the workshops ``organiser_of``."""
     from werkzeug.security import generate_password_hash
 
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO staff_user (email, name, password_hash, role, active, created_at) "
-                             "VALUES (:e, 'Bench', :p, 'coordinator', true, now())"),
-                     {"e": email, "p": generate_password_hash(password)})
+        user_id = conn.execute(sa.text("INSERT INTO staff_user (email, name, password_hash, role, active, created_at) "
+                                       "VALUES (:e, 'Bench', :p, :r, true, now()) RETURNING id"),
+                               {"e": email, "p": generate_password_hash(password), "r": role}).scalar_one()
+        for workshop_id in organiser_of:
+            conn.execute(sa.text("INSERT INTO workshop_organiser (user_id, workshop_id) VALUES (:u, :w)"),
+                         {"u": user_id, "w": workshop_id})
     engine.dispose()
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tests.bench.conftest import report
-from tests.bench.helpers import (create_coordinator, exchange, insert_people, insert_workshop, login, percentile,
+from tests.bench.helpers import (create_staff, exchange, insert_people, insert_workshop, login, percentile,
                                  run_clients)
 
 CLIENTS = 16
@@ -24,7 +24,7 @@ def test_mixed_load_on_two_app_servers(two_gunicorn_servers, bench_database_url)
     with engine.connect() as conn:
         manage_tokens = conn.execute(sa.text("SELECT manage_token FROM registration WHERE workshop_id = :w LIMIT 200"),
                                      {"w": workshop_id}).scalars().all()
-    create_coordinator(bench_database_url, "bench-mixed@example.org", "bench password 1")
+    create_staff(bench_database_url, "bench-mixed@example.org", "bench password 1")
     host, port = servers[0]
     cookie, csrf = login(host, int(port), "bench-mixed@example.org", "bench password 1")
     staff = f"Content-Type: application/json\r\nCookie: {cookie}\r\nX-CSRFToken: {csrf}\r\n"
