@@ -66,19 +66,13 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Please sign in to see this page.")
 
-    from sqlalchemy import bindparam, select
-
-    from .models import User
-
-    # Every signed-in request runs this: one statement built once (db.session.get builds
-    # and keys a new one each time, which costs more than PostgreSQL spends answering it).
-    user_by_id = select(User).where(User.id == bindparam("id"))
+    from .models.user import load_with_assignments
 
     @login_manager.user_loader
     def load_user(user_id: str):
         if not user_id.isdigit() or int(user_id) > MAX_ID:
             return None
-        return db.session.execute(user_by_id, {"id": int(user_id)}).scalar_one_or_none()
+        return load_with_assignments(db.session, int(user_id))
 
     api.init_app(app)
 

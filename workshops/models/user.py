@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table, exists, select
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, bindparam, cast, exists, func, select
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -34,6 +34,11 @@ class User(UserMixin, Base):
 
     workshops: Mapped[list["Workshop"]] = relationship(secondary=workshop_organiser)  # noqa: F821
 
+    # The ids of the workshops an organiser is assigned to (a frozenset), when the account was
+    # loaded with them (load_with_assignments: every signed-in request). An organiser's every
+    # scan at the door asks; this answers without another query.
+    assigned_workshop_ids = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
@@ -55,9 +60,29 @@ class User(UserMixin, Base):
     def can_access_workshop_id(self, workshop_id: int) -> bool:
         if self.can_schedule:
             return True
+        if self.assigned_workshop_ids is not None:
+            return workshop_id in self.assigned_workshop_ids
         session = object_session(self)
         if "workshops" in self.__dict__ or session is None:  # already in memory (maybe not yet flushed)
             return any(w.id == workshop_id for w in self.workshops)
         # Asked on every scan at the door: one EXISTS, not every assigned workshop loaded whole.
         return session.execute(select(exists().where(workshop_organiser.c.user_id == self.id,
                                                      workshop_organiser.c.workshop_id == workshop_id))).scalar()
+
+
+# One statement, built once, for the account and its assignments ("3,17,42", or NULL).
+_USER_WITH_ASSIGNMENTS = select(
+    User,
+    select(func.aggregate_strings(cast(workshop_organiser.c.workshop_id, String), ","))
+    .where(workshop_organiser.c.user_id == User.id).scalar_subquery(),
+).where(User.id == bindparam("id"))
+
+
+def load_with_assignments(session, user_id: int) -> User | None:
+    """The signed-in account, with the workshops it is assigned to, in one query."""
+    row = session.execute(_USER_WITH_ASSIGNMENTS, {"id": user_id}).one_or_none()
+    if row is None:
+        return None
+    user, assigned = row
+    user.assigned_workshop_ids = frozenset(int(i) for i in assigned.split(",")) if assigned else frozenset()
+    return user
