@@ -17,6 +17,10 @@ def test_openapi_document_is_valid_and_lists_the_endpoints(client):
         "/api/v1/workshops/{workshop_id}/roster", "/api/v1/workshops/{workshop_id}/search",
         "/api/v1/sessions/{session_id}/counters", "/api/v1/attendances/{attendance_id}",
     } <= set(spec["paths"])
+    # How to authenticate is documented, and the scanner's endpoints say which they need.
+    assert set(spec["components"]["securitySchemes"]) == {"signedIn", "csrf"}
+    assert spec["paths"]["/api/v1/checkin"]["post"]["security"] == [{"signedIn": [], "csrf": []}]
+    assert spec["paths"]["/api/v1/workshops/{workshop_id}/roster"]["get"]["security"] == [{"signedIn": []}]
 
 
 def test_workshops_list_and_detail(client, make_workshop):
@@ -36,6 +40,8 @@ def test_unknown_workshop_is_a_json_404(client):
     response = client.get("/api/v1/workshops/9999")
     assert response.status_code == 404
     assert response.json["code"] == 404
+    chinese = client.get("/api/v1/workshops/9999", headers={"Accept-Language": "zh-CN"}).json
+    assert chinese["message"] == "没有此编号的已发布研讨会。"
 
 
 def test_filters_are_validated(client, make_workshop):

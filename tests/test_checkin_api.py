@@ -234,3 +234,19 @@ def test_other_session_lets_the_organiser_leave_the_running_session(client, orga
     assert client.get(f"/checkin/{running.id}").status_code == 302  # one session runs: straight to it
     page = client.get(f"/checkin/{running.id}?choose=1").get_data(as_text=True)
     assert running.sessions[1].title in page
+
+
+def test_a_signed_in_organiser_of_another_workshop_holding_a_volunteer_link_scans_as_the_volunteer(
+        client, auth, make_user, running, make_workshop, db):
+    from workshops.services import checkin_access
+
+    coordinator = make_user(Role.COORDINATOR)
+    link = checkin_access.create_link(running, "Door 3", datetime.now(timezone.utc) + timedelta(hours=5), coordinator)
+    elsewhere = make_user(Role.ORGANISER)
+    elsewhere.workshops.append(make_workshop(title_en="Workshop B"))
+    db.session.commit()
+    auth.login(elsewhere)
+    client.get(f"/checkin/v/{link.token}")
+    page = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}").get_data(as_text=True)
+    assert 'data-may-override=""' in page and "Walk-in registration" not in page and "Scan log" not in page
+    assert client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log").status_code == 403

@@ -146,6 +146,16 @@ def test_reports_with_the_meeting_summary_above_the_participants_table(client, a
     assert [(m["name"], m["minutes"], m["via"]) for m in found["tencent.xlsx"]["matched"]] == [("张伟", 90, "phone")]
 
 
+@pytest.mark.parametrize("content", [b"\n\n", b",,,\n,,\n", "\ufeff".encode()])
+def test_a_report_with_nothing_in_it_is_explained(client, auth, make_user, online_now, db, content):
+    auth.login(make_user(Role.COORDINATOR))
+    response = client.post(f"/staff/workshops/{online_now.id}/meeting-report", data={
+        "session_id": str(online_now.sessions[0].id), "min_minutes": "30",
+        "file": (io.BytesIO(content), "zoom.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "no rows under its header row" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Job)) == 0
+
+
 def test_a_file_that_is_not_a_meeting_report_is_explained(client, auth, make_user, online_now, db):
     auth.login(make_user(Role.COORDINATOR))
     response = client.post(f"/staff/workshops/{online_now.id}/meeting-report", data={

@@ -21,8 +21,9 @@ The JSON API of the workshops system. Public: the workshop list, registering, ce
 verification. Everything else is answered for whoever is signed in, as the pages are: staff
 through `/login`, a volunteer through their check-in link (`/checkin/v/<token>`), both by the
 `session` cookie. Requests that change something (POST, DELETE) also carry the page's CSRF token
-in the `X-CSRFToken` header. Refusals: 401 (not signed in as staff), 403 (signed in, but not for
-this workshop). Messages follow the `Accept-Language` header (English or Simplified Chinese).
+in the `X-CSRFToken` header. Refusals: 401 (a staff endpoint, not signed in as staff), 403 (not
+allowed here: signed in for another workshop, or a check-in endpoint without a sign-in or link).
+Messages follow the `Accept-Language` header (English or Simplified Chinese).
 """
 
 

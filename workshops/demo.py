@@ -124,10 +124,10 @@ def _events(programme: Programme) -> list[Workshop]:
 
 
 def _rehearsal(programme: Programme) -> Workshop:
-    """A check-in rehearsal running from now on, so the scanner can be tried on the demo at once
+    """A check-in rehearsal open for a day from now, so the scanner can be tried on the demo at once
     (the real events above are all upcoming: their doors are not open yet)."""
     start = utcnow().replace(second=0, microsecond=0) - timedelta(hours=1)
-    end = start + timedelta(hours=10)
+    end = start + timedelta(hours=25)  # a day from loading
     return Workshop(
         programme=programme, format=WorkshopFormat.ONSITE, status=WorkshopStatus.PUBLISHED,
         title_en="Check-in rehearsal for volunteers", title_zh="志愿者签到演练",

@@ -34,5 +34,6 @@ def upgrade():
 
 
 def downgrade():
+    # Fails if two check-ins share a nonce by then (allowed since this revision): clear those first.
     with warnings.catch_warnings(), _attendance_batch() as batch_op:
         batch_op.create_unique_constraint('uq_attendance_client_nonce', ['client_nonce'])

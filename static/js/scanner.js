@@ -17,8 +17,9 @@
 
   var roster = new Map();      // sha256(ticket) -> person
   var checkedIn = new Map();   // registration id -> when checked in to this session (as far as we know)
+  var admittedHere = new Map(); // ... of which admitted offline on this phone and not yet synced
   var window_ = null;          // the session's admission window: {from, until} (Date)
-  var lastAttendance = null;
+  var lastAttendance = null, lastPerson = null;
   var lastCode = "", lastCodeAt = 0;
   var resultBox = document.getElementById("result");
 
@@ -86,6 +87,7 @@
     }).then(function (data) {
       if (!data) return;
       roster.clear();
+      checkedIn = new Map(admittedHere);  // rebuilt: a check-in undone elsewhere is no longer "in"
       data.people.forEach(function (p) {
         roster.set(p.ticket_sha256, p);
         if (p.checked_in_at) checkedIn.set(p.id, p.checked_in_at);
@@ -148,6 +150,7 @@
     if (answer.reason === "ok") {
       if (person.id) checkedIn.set(person.id, answer.checked_in_at || new Date().toISOString());
       lastAttendance = answer.attendance_id || null;
+      lastPerson = person.id || null;
       document.getElementById("undo").disabled = !lastAttendance;
       show("green", TEXT.ok, person.name, answer.offline ? detail + " — " + TEXT.offline_decision : detail);
       refreshCounters();
@@ -198,7 +201,10 @@
       if (!scan.override && window_ && (at < window_.from || at > window_.until)) {
         describe({ reason: "outside_session", person: shown, retry: scan }); return;
       }
-      store("queue", "readwrite", function (s) { return s.put(scan); }).then(showQueue);
+      // Queued with what the phone needs to know of it; those fields are not sent.
+      var queued = Object.assign({}, scan, { workshop_id: WORKSHOP, person_id: person.id });
+      store("queue", "readwrite", function (s) { return s.put(queued); }).then(showQueue);
+      admittedHere.set(person.id, scan.scanned_at);
       describe({ reason: "ok", person: shown, offline: true, checked_in_at: scan.scanned_at });
     });
   }
@@ -225,10 +231,16 @@
   function sync() {
     if (syncing) return Promise.resolve();
     syncing = true;
-    return store("queue", "readonly", function (s) { return s.getAll(); }).then(function (scans) {
-      if (!scans || !scans.length) return;
-      return api("POST", "/checkin/sync", { scans: scans.slice(0, 200) }).then(function (data) {
+    return store("queue", "readonly", function (s) { return s.getAll(); }).then(function (queued) {
+      // This workshop's scans only: another workshop's wait until its scanner page is open here.
+      var mine = (queued || []).filter(function (q) { return q.workshop_id === WORKSHOP; }).slice(0, 200);
+      if (!mine.length) return;
+      var scans = mine.map(function (q) {
+        var scan = Object.assign({}, q); delete scan.workshop_id; delete scan.person_id; return scan;
+      });
+      return api("POST", "/checkin/sync", { scans: scans }).then(function (data) {
         setOnline(true);
+        mine.forEach(function (q) { admittedHere.delete(q.person_id); });
         return store("queue", "readwrite", function (s) {
           data.results.forEach(function (r) { s.delete(r.nonce); });
         }).then(refreshCounters);
@@ -287,7 +299,8 @@
   document.getElementById("undo").addEventListener("click", function () {
     if (!lastAttendance) return;
     api("DELETE", "/attendances/" + lastAttendance).then(function () {
-      lastAttendance = null;
+      checkedIn.delete(lastPerson);
+      lastAttendance = null; lastPerson = null;
       document.getElementById("undo").disabled = true;
       show("amber", TEXT.undone, "", "");
       loadRoster();

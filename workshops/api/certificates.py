@@ -1,6 +1,7 @@
 """Certificate status (staff) and public verification lookup."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from ..extensions import limiter
@@ -33,7 +34,7 @@ def verify(code: str):
     """Public verification of a certificate by the code in its QR link."""
     certificate = certificates.by_code(code)
     if certificate is None:
-        abort(404, message="No certificate has this code.")
+        abort(404, message=_("No certificate has this code."))
     registration = certificate.registration
     workshop = registration.workshop
     return {"valid": certificate.valid, "revoked": not certificate.valid, "serial": certificate.serial,

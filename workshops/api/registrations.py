@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from ..extensions import limiter
@@ -37,7 +38,7 @@ def register(data, workshop_id: int):
     except InvalidInput as error:
         abort(422, message=str(error.message), errors={field: [str(m)] for field, m in error.errors.items()})
     except registrations.UnknownWorkshop:
-        abort(404, message="No published workshop with this id.")
+        abort(404, message=_("No published workshop with this id."))
     except NotAllowed as error:
         abort(409, message=str(error.message))
     if result.outcome == Outcome.ALREADY_REGISTERED:

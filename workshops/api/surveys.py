@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_login import current_user
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from ..extensions import db
@@ -21,11 +22,11 @@ blp = Blueprint("api_surveys", __name__, description="Surveys and feedback")
 def survey_summary(query, workshop_id: int):
     """Invited, responded, response rate and per-question figures, optionally filtered."""
     if not current_user.is_authenticated:
-        abort(401, message="Sign in as staff.")
+        abort(401, message=_("Sign in as staff."))
     if not current_user.can_schedule:
-        abort(403, message="Only coordinators and admins see feedback.")
+        abort(403, message=_("Only coordinators and admins see feedback."))
     workshop = db.session.get(Workshop, workshop_id)
     survey = db.session.scalar(db.select(Survey).where(Survey.workshop_id == workshop_id)) if workshop else None
     if survey is None:
-        abort(404, message="This workshop has no survey.")
+        abort(404, message=_("This workshop has no survey."))
     return feedback.as_json(feedback.summary(survey, feedback.Segment(**query)))

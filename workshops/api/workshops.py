@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from ..services import catalogue
@@ -30,5 +31,5 @@ def get_workshop(workshop_id: int):
     """One published workshop with its agenda (the meeting link is never included)."""
     workshop = catalogue.published_workshop(workshop_id)
     if workshop is None:
-        abort(404, message="No published workshop with this id.")
+        abort(404, message=_("No published workshop with this id."))
     return _with_seats([workshop])[0]

@@ -10,19 +10,22 @@ from ..extensions import db, limiter
 from ..models import Session, Workshop, WorkshopStatus
 from ..models.base import utcnow
 from ..services import checkin
+from ..services.checkin import Scanner
 from ..services.checkin_access import current_link, enter_with_link, link_by_token, scanner_for
 from . import bp
 
 
-def _scannable(workshop_id: int) -> Workshop:
+def _scannable(workshop_id: int) -> tuple[Workshop, Scanner]:
+    """The workshop, and who scans it here: staff, or (only if that is all there is) a volunteer's link."""
     workshop = db.session.get(Workshop, workshop_id)
     if workshop is None:
         abort(404)
-    if scanner_for(workshop) is None:
+    scanner = scanner_for(workshop)
+    if scanner is None:
         if not current_user.is_authenticated and current_link() is None:
             return abort(redirect(url_for("auth.login", next=url_for("checkin.choose_session", workshop_id=workshop_id))))
         abort(403)
-    return workshop
+    return workshop, scanner
 
 
 @bp.route("/")
@@ -43,7 +46,7 @@ def choose_workshop():
 
 @bp.route("/<int:workshop_id>")
 def choose_session(workshop_id: int):
-    workshop = _scannable(workshop_id)
+    workshop, _scanner = _scannable(workshop_id)
     now = utcnow()
     running = [s for s in workshop.sessions if checkin.session_running(s, now)]
     if len(running) == 1 and "choose" not in request.args:  # "Other session" on the scanner asks to choose
@@ -53,19 +56,21 @@ def choose_session(workshop_id: int):
 
 @bp.route("/<int:workshop_id>/sessions/<int:session_id>")
 def scanner(workshop_id: int, session_id: int):
-    workshop = _scannable(workshop_id)
+    workshop, scanner = _scannable(workshop_id)
     session = db.session.get(Session, session_id)
     if session is None or session.workshop_id != workshop.id:
         abort(404)
+    # What the page offers follows who scans here (a signed-in organiser of another workshop
+    # holding this workshop's volunteer link scans as the volunteer).
     return render_template("checkin/scanner.html", workshop=workshop, session=session,
-                           is_volunteer=not current_user.is_authenticated)
+                           is_volunteer=scanner.user_id is None, may_override=scanner.may_override)
 
 
 @bp.route("/<int:workshop_id>/sessions/<int:session_id>/log")
 def scan_log(workshop_id: int, session_id: int):
     """Every scan of the session, failed and repeated ones too (staff only: it names who scanned)."""
-    workshop = _scannable(workshop_id)
-    if not current_user.is_authenticated:
+    workshop, scanner = _scannable(workshop_id)
+    if scanner.user_id is None:
         abort(403)
     session = db.session.get(Session, session_id)
     if session is None or session.workshop_id != workshop.id:

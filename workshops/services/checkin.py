@@ -171,15 +171,17 @@ def redeem(
     now = utcnow()
     moment = min(scanned_at or now, now)  # a device clock ahead of ours is not believed
     nonce = (nonce or "")[:64]
+    registration_id = registration.id if registration is not None else None
     for attempt in (1, 2):
         earlier = None
-        if registration is not None:
-            registration, earlier = _locked_registration(session, registration_id=registration.id)
+        if registration_id:
+            registration, earlier = _locked_registration(session, registration_id=registration_id)
         elif token:
             registration, earlier = _locked_registration(session, token=token)
         result = _decide(session, registration, earlier, scanner, method, nonce, moment, override)
         if not (result.ok and result.attendance.id is None):
             break
+        registration_id = registration.id  # the retry finds the person by id (a rollback expires the object)
         try:
             _record(result.attendance)
             break
@@ -319,7 +321,7 @@ def scan_log(session: Session, limit: int = 1000) -> list[LoggedScan]:
         .outerjoin(Registration, Registration.id == ScanLog.registration_id)
         .outerjoin(User, User.id == ScanLog.by_user_id)
         .outerjoin(CheckInLink, CheckInLink.id == ScanLog.by_link_id)
-        .where(ScanLog.session_id == session.id)
+        .where(ScanLog.workshop_id == session.workshop_id, ScanLog.session_id == session.id)  # workshop: indexed
         .order_by(ScanLog.scanned_at.desc(), ScanLog.id.desc())
         .limit(limit))
     return [LoggedScan(scanned, received, reason, method, device, offline,

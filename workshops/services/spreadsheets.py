@@ -78,7 +78,7 @@ def _header_index(rows: list[list[str]], known: set[str]) -> int:
     before its participants' table and may share a column or two with it)."""
     scores = [(sum(cell.strip().lower() in known for cell in row), index)
               for index, row in enumerate(rows[:HEADER_SEARCH_ROWS])]
-    best, index = max(scores)
+    best, index = max(scores, default=(0, 0))
     return index if best else 0
 
 
