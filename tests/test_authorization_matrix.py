@@ -24,6 +24,7 @@ STAFF_ANY = dict(anonymous="login", volunteer="login", organiser_of_b="ok", orga
 SCAN_PAGE = dict(anonymous="login", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
 SCAN_LOG = dict(SCAN_PAGE, volunteer="403")  # it names who scanned: staff only
 SCAN_API = dict(anonymous="403", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
+UNDO = dict(SCAN_API, volunteer="403")  # a link undoes only its own check-ins (see test_checkin_api)
 API_STAFF = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
 API_SCHED = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok")
 PUBLIC = {role: "ok" for role in ROLES}
@@ -94,7 +95,7 @@ MATRIX = [
     ("api_checkin.counters", "GET", "/api/v1/sessions/{s}/counters", SCAN_API),
     ("api_checkin.redeem", "POST", "/api/v1/checkin", SCAN_API),
     ("api_checkin.sync", "POST", "/api/v1/checkin/sync", SCAN_API),
-    ("api_checkin.undo", "DELETE", "/api/v1/attendances/{att}", SCAN_API),
+    ("api_checkin.undo", "DELETE", "/api/v1/attendances/{att}", UNDO),
     ("staff.confirm_job", "POST", "/staff/jobs/{j}/confirm", SCHED),
     ("staff.rotate_ticket", "POST", "/staff/workshops/{a}/registrations/{r}/rotate-ticket", SCHED),
     ("staff.cancel_registration", "POST", "/staff/workshops/{a}/registrations/{r}/cancel", SCHED),

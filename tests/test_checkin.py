@@ -70,6 +70,24 @@ def test_every_reason_in_its_place(running, make_workshop, db):
     assert db.session.scalars(db.select(ScanLog.token_hint).order_by(ScanLog.id)).first() == "not-a-ti"
 
 
+def test_when_two_reasons_hold_the_earlier_in_the_order_answers(running, make_workshop, db):
+    """unknown, wrong workshop, (replay), cancelled, waitlisted, pending, already checked in, outside."""
+    day1, day2 = running.sessions
+    stranger = person(make_workshop(title_en="Other"), 1)
+    registrations.cancel(stranger)  # cancelled there, and of another workshop here
+    assert checkin.redeem(day1, token=stranger.ticket_token).reason == Reason.WRONG_WORKSHOP
+    was_in = person(running, 2)
+    assert checkin.redeem(day1, token=was_in.ticket_token).reason == Reason.OK
+    registrations.cancel(was_in)  # checked in, then cancelled
+    assert checkin.redeem(day1, token=was_in.ticket_token).reason == Reason.CANCELLED
+    full = [person(running, n) for n in range(3, 7)]  # onsite capacity 3: the fourth waits
+    waiting = next(r for r in full if r.status.value == "waitlisted")
+    assert checkin.redeem(day2, token=waiting.ticket_token).reason == Reason.WAITLISTED  # and outside day 2
+    present = next(r for r in full if r.status.value == "confirmed")
+    checkin.redeem(day2, token=present.ticket_token, override=True)
+    assert checkin.redeem(day2, token=present.ticket_token).reason == Reason.ALREADY_CHECKED_IN  # and outside
+
+
 def test_rotated_ticket_makes_the_old_qr_unknown(running, make_user, db):
     registration = person(running)
     old = registration.ticket_token

@@ -128,11 +128,21 @@ def test_volunteer_link_scans_one_workshop_until_expired_or_revoked(client, make
     checkin_access.revoke_link(link, coordinator)
     assert scan(client, running.sessions[0], registration.ticket_token).status_code == 403
     assert client.get(f"/checkin/v/{link.token}").status_code == 403
+    # The page already open on the phone says so too (not "sign in", which a volunteer cannot).
+    reopened = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}")
+    assert reopened.status_code == 403 and "This check-in link does not work" in reopened.get_data(as_text=True)
 
     expired = CheckInLink(workshop=running, label="old", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1))
     db.session.add(expired)
     db.session.commit()
     assert "This check-in link does not work" in client.get(f"/checkin/v/{expired.token}").get_data(as_text=True)
+    # A link that expires while the volunteer's page is open: the API refuses from then on.
+    soon = checkin_access.create_link(running, "Door C", datetime.now(timezone.utc) + timedelta(hours=1), coordinator)
+    client.get(f"/checkin/v/{soon.token}")
+    assert scan(client, running.sessions[0], person(running, 2).ticket_token, "s1").json["reason"] == "ok"
+    soon.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    db.session.commit()
+    assert scan(client, running.sessions[0], person(running, 3).ticket_token, "s2").status_code == 403
     assert client.get("/checkin/v/forged-token").status_code == 403
 
 
@@ -250,3 +260,41 @@ def test_a_signed_in_organiser_of_another_workshop_holding_a_volunteer_link_scan
     page = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}").get_data(as_text=True)
     assert 'data-may-override=""' in page and "Walk-in registration" not in page and "Scan log" not in page
     assert client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log").status_code == 403
+
+
+def test_a_volunteer_cannot_backdate_a_scan_into_an_earlier_session_nor_undo_others(client, make_user, make_workshop, db):
+    """A link scans from when it was made; an implausible time is refused, not a 500."""
+    from workshops.services import checkin, checkin_access
+
+    now = datetime.now(timezone.utc)
+    workshop = make_workshop(starts_at=now - timedelta(days=1, hours=2), ends_at=now + timedelta(hours=8))
+    yesterday, today = workshop.sessions
+    coordinator = make_user(Role.COORDINATOR)
+    guest, other = person(workshop), person(workshop, 2)
+    by_staff = checkin.redeem(today, registration=other, override=True,
+                              scanner=checkin.Scanner(user_id=coordinator.id)).attendance
+    link = checkin_access.create_link(workshop, "Door", now + timedelta(hours=5), coordinator)
+    client.get(f"/checkin/v/{link.token}")
+    during_yesterday = (yesterday.starts_at + timedelta(hours=1)).isoformat()
+    answer = scan(client, yesterday, guest.ticket_token, "b1", scanned_at=during_yesterday).json
+    assert answer["reason"] == "outside_session"
+    silly = scan(client, yesterday, guest.ticket_token, "b2", scanned_at="0001-01-01T00:00:00+14:00")
+    assert silly.status_code == 422
+    assert client.delete(f"/api/v1/attendances/{by_staff.id}").status_code == 403
+    mine = scan(client, today, guest.ticket_token, "b3").json
+    assert mine["reason"] == "ok" and client.delete(f"/api/v1/attendances/{mine['attendance_id']}").status_code == 204
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 1  # the staff's stays
+
+
+def test_walk_in_of_someone_registered_without_their_ticket_checks_them_in(client, organiser, running, db):
+    registration = person(running, full_name="孙八", email="sun@example.org")
+    session = running.sessions[0]
+    data = {"full_name": "孙八", "email": "sun@example.org", "organisation_type": "enterprise", "gender": "man",
+            "mode": "onsite", "language": "zh"}
+    response = client.post(f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data,
+                           follow_redirects=True)
+    assert "孙八 was already registered, and is now checked in." in response.get_data(as_text=True)
+    assert db.session.scalars(db.select(Attendance)).one().registration_id == registration.id
+    again = client.post(f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data,
+                        follow_redirects=True)
+    assert "孙八 is already checked in." in again.get_data(as_text=True)

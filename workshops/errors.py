@@ -17,7 +17,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         if _wants_json():
-            return jsonify(code=400, status="Bad Request", message="CSRF token missing or invalid: send it in the X-CSRFToken header."), 400
+            return jsonify(code=400, status="Bad Request",
+                           message=_("The page has expired: reload it and try again (CSRF token missing or invalid).")), 400
         message = _("This form has expired or was sent from another page. Go back, reload the page and try again.")
         return render_template("errors/error.html", code=400, title=_("Please try again"), message=message), 400
 

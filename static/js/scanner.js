@@ -56,12 +56,16 @@
   function format(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
   }
-  function api(method, path, body) {
+  // Wi-Fi that is up but leads nowhere would otherwise hold every scan until the browser gives
+  // up: after a few seconds the page decides offline instead (the nonce makes a resend safe).
+  function api(method, path, body, seconds) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller && setTimeout(function () { controller.abort(); }, (seconds || 5) * 1000);
     return fetch(API + path, {
-      method: method, credentials: "same-origin",
+      method: method, credentials: "same-origin", signal: controller ? controller.signal : undefined,
       headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF, "Accept": "application/json" },
       body: body ? JSON.stringify(body) : undefined
-    }).then(function (response) {
+    }).finally(function () { clearTimeout(timer); }).then(function (response) {
       if (response.status >= 500 || response.status === 0) throw new Error("server");
       return response.status === 204 ? {} : response.json().then(function (data) {
         if (!response.ok) { var error = new Error(data.message || "error"); error.status = response.status; throw error; }
@@ -78,7 +82,7 @@
 
   // ---- roster and counters ----
   function loadRoster() {
-    return api("GET", "/workshops/" + WORKSHOP + "/roster?session_id=" + SESSION).then(function (data) {
+    return api("GET", "/workshops/" + WORKSHOP + "/roster?session_id=" + SESSION, null, 60).then(function (data) {
       setOnline(true);
       return store("rosters", "readwrite", function (s) { return s.put(data, SESSION); }).then(function () { return data; });
     }).catch(function () {
@@ -117,7 +121,8 @@
     var old = resultBox.querySelector("button"); if (old) old.remove();
     if (extra) resultBox.insertBefore(extra, resultBox.querySelector(".result-hint"));
     resultBox.hidden = false;
-    resultBox.focus();
+    // Focus stays in the code field: a USB/Bluetooth scanner types the next ticket at once.
+    document.getElementById("code").focus();
     feedback(tone);
     clearTimeout(hideTimer);
     hideTimer = setTimeout(hide, tone === "green" ? 2500 : 6000);
@@ -212,7 +217,8 @@
     code = (code || "").trim();
     if (!code) return;
     var now = Date.now();
-    if (code === lastCode && now - lastCodeAt < 3000) return;  // the camera sees the same code many times
+    // The camera sees a code many times a second: it counts again only after 3 s out of view.
+    if (code === lastCode && now - lastCodeAt < 3000) { lastCodeAt = now; return; }
     lastCode = code; lastCodeAt = now;
     redeem({ session_id: SESSION, token: code, nonce: nonce(), device: DEVICE, method: "qr",
              scanned_at: new Date().toISOString() });
@@ -304,6 +310,8 @@
       document.getElementById("undo").disabled = true;
       show("amber", TEXT.undone, "", "");
       loadRoster();
+    }).catch(function (error) {
+      show("red", TEXT.undo_failed, "", error.status ? error.message : TEXT.offline_undo);
     });
   });
 

@@ -80,11 +80,12 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
     page.locator("#counters:not(:empty)").wait_for()  # the roster is kept (the page's CSP forbids eval-based waits)
 
     context.set_offline(True)
-    for person in people[:2]:  # a USB scanner types the code and Enter
-        page.fill("#code", person.ticket_token)
-        page.press("#code", "Enter")
-        page.locator("#result[data-tone=green]").wait_for(timeout=10000)
-        page.click("#result")
+    page.locator("#code").focus()
+    for person in people[:2]:  # a USB scanner types the code and Enter, the next one while a result shows
+        page.keyboard.type(person.ticket_token)
+        page.keyboard.press("Enter")
+        page.locator("#result[data-tone=green] .result-name", has_text=person.full_name).wait_for(timeout=10000)
+    page.click("#result")
     page.fill("#code", people[0].ticket_token)
     page.press("#code", "Enter")
     page.locator("#result[data-tone=amber]").wait_for(timeout=10000)  # known locally as already in

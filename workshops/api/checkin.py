@@ -170,4 +170,6 @@ def undo(attendance_id: int):
     if attendance is None:
         abort(404, message=_("No such check-in."))
     _session, scanner = _session_and_scanner(attendance.session_id)
+    if not scanner.may_undo(attendance):
+        abort(403, message=_("A check-in link can only undo its own check-ins."))
     checkin.undo(attendance, scanner)

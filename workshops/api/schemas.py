@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from .. import MAX_ID
 
@@ -108,6 +108,12 @@ class RegistrationQuerySchema(Schema):
     q = fields.Str(load_default="", metadata={"description": "Search name, email, phone or organisation"})
 
 
+def _plausible_scan_time(value) -> None:
+    # Checked on the year as written: a far-off date would overflow on the way to UTC.
+    if not 2000 <= value.year <= 9000:
+        raise ValidationError("Not a plausible scan time.")
+
+
 class CheckinInSchema(Schema):
     """One scan: a ticket token (from the QR) or a registration id (from search)."""
 
@@ -119,7 +125,8 @@ class CheckinInSchema(Schema):
     device = fields.Str(load_default="")
     # How a scanner admits people (join links and meeting reports have their own ways in).
     method = fields.Str(load_default="qr", validate=validate.OneOf(["qr", "search", "walk_in", "manual"]))
-    scanned_at = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "When an offline device scanned"})
+    scanned_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=_plausible_scan_time,
+                                      metadata={"description": "When an offline device scanned (believed up to 7 days back)"})
     override = fields.Bool(load_default=False, metadata={
         "description": "Admit although the session is not running (organisers and coordinators; ignored for a volunteer's link)"})
 

@@ -1,7 +1,7 @@
 """The scanner pages for organisers and volunteers (the work happens in static/js/scanner.js)."""
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from ..models import Session, Workshop, WorkshopStatus
 from ..models.base import utcnow
 from ..services import checkin
 from ..services.checkin import Scanner
-from ..services.checkin_access import current_link, enter_with_link, link_by_token, scanner_for
+from ..services.checkin_access import current_link, enter_with_link, held_link_id, link_by_token, scanner_for
 from . import bp
 
 
@@ -22,10 +22,18 @@ def _scannable(workshop_id: int) -> tuple[Workshop, Scanner]:
         abort(404)
     scanner = scanner_for(workshop)
     if scanner is None:
-        if not current_user.is_authenticated and current_link() is None:
+        if not current_user.is_authenticated:
+            if held_link_id() is not None:  # a volunteer whose link expired or was withdrawn meanwhile
+                abort(_link_refused())
             return abort(redirect(url_for("auth.login", next=url_for("checkin.choose_session", workshop_id=workshop_id))))
         abort(403)
     return workshop, scanner
+
+
+def _link_refused():
+    return make_response(render_template(
+        "errors/error.html", code=403, title=_("This check-in link does not work"),
+        message=_("It has expired or was withdrawn. Ask the coordinator for a new link.")), 403)
 
 
 @bp.route("/")
@@ -85,8 +93,7 @@ def volunteer(token: str):
     """A volunteer opens the link a coordinator shared: no account, one workshop, until expiry."""
     link = link_by_token(token)
     if link is None or not link.usable_at(utcnow()):
-        return render_template("errors/error.html", code=403, title=_("This check-in link does not work"),
-                               message=_("It has expired or was withdrawn. Ask the coordinator for a new link.")), 403
+        return _link_refused()
     enter_with_link(link)
     return redirect(url_for("checkin.choose_session", workshop_id=link.workshop_id))
 

@@ -34,6 +34,8 @@ from ..models.base import utcnow
 
 # Doors open before a session starts; people arrive late.
 EARLY = timedelta(minutes=90)
+# A phone's scan time is believed this far back (a phone offline through a long event syncs later).
+OFFLINE_AT_MOST = timedelta(days=7)
 
 
 class Reason(StrEnum):
@@ -67,6 +69,16 @@ class Scanner:
     user_id: int | None = None
     link_id: int | None = None
     device: str = ""
+    since: datetime | None = None  # a volunteer's link scans nothing before it was made
+
+    def earliest_scan(self, now: datetime) -> datetime:
+        """The earliest scan time this scanner's clock is believed for (so nobody is admitted to
+        an earlier session by sending an earlier time)."""
+        return max(now - OFFLINE_AT_MOST, self.since or now - OFFLINE_AT_MOST)
+
+    def may_undo(self, attendance: "Attendance") -> bool:
+        """Staff take back any check-in of their workshops; a volunteer's link only its own."""
+        return self.user_id is not None or (self.link_id is not None and attendance.by_link_id == self.link_id)
 
     @property
     def may_override(self) -> bool:
@@ -169,7 +181,8 @@ def redeem(
     """
     scanner = scanner or Scanner()
     now = utcnow()
-    moment = min(scanned_at or now, now)  # a device clock ahead of ours is not believed
+    # A device clock ahead of ours is not believed, nor one further back than the scanner could have scanned.
+    moment = min(max(scanned_at or now, scanner.earliest_scan(now)), now)
     nonce = (nonce or "")[:64]
     registration_id = registration.id if registration is not None else None
     for attempt in (1, 2):

@@ -48,8 +48,13 @@ def enter_with_link(link: CheckInLink) -> None:
     cookie[SESSION_KEY] = link.id
 
 
+def held_link_id() -> int | None:
+    """The check-in link this browser entered with, usable or not."""
+    return cookie.get(SESSION_KEY)
+
+
 def current_link() -> CheckInLink | None:
-    link_id = cookie.get(SESSION_KEY)
+    link_id = held_link_id()
     link = db.session.get(CheckInLink, link_id) if link_id else None
     return link if link is not None and link.usable_at(utcnow()) else None
 
@@ -61,5 +66,5 @@ def scanner_for(workshop: Workshop | int, device: str = "") -> Scanner | None:
         return Scanner(user_id=current_user.id, device=device)
     link = current_link()
     if link is not None and link.workshop_id == workshop_id:
-        return Scanner(link_id=link.id, device=device)
+        return Scanner(link_id=link.id, device=device, since=link.created_at)
     return None

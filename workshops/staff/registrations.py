@@ -142,20 +142,31 @@ def walk_in(workshop_id: int):
         try:
             result = registrations.register(workshop.id, form.applicant(), source=RegistrationSource.WALK_IN,
                                             actor=current_user)
-            if session is not None and result.outcome == Outcome.CONFIRMED:
-                checkin.redeem(session, registration=result.registration, method=CheckInMethod.WALK_IN,
-                               override=True, scanner=checkin.Scanner(user_id=current_user.id, device="walk-in"))
+            checked_in = None
+            # From the scanner, a confirmed person is let in at once: a new walk-in, or someone
+            # registered before who has no ticket with them.
+            if session is not None and result.registration.status == RegistrationStatus.CONFIRMED:
+                checked_in = checkin.redeem(
+                    session, registration=result.registration, method=CheckInMethod.WALK_IN, override=True,
+                    scanner=checkin.Scanner(user_id=current_user.id, device="walk-in"))
         except (InvalidInput, NotAllowed) as error:
             if isinstance(error, InvalidInput):
                 apply_errors(form, error)
             else:
                 flash(error.message, "error")
         else:
+            name = result.registration.full_name
             messages = {
-                Outcome.CONFIRMED: (_("%(name)s is registered.", name=result.registration.full_name), "success"),
-                Outcome.WAITLISTED: (_("The seats of this mode are full: %(name)s is on the waiting list.", name=result.registration.full_name), "error"),
+                Outcome.CONFIRMED: (_("%(name)s is registered.", name=name), "success"),
+                Outcome.WAITLISTED: (_("The seats of this mode are full: %(name)s is on the waiting list.", name=name), "error"),
                 Outcome.ALREADY_REGISTERED: (_("This email is already registered (%(status)s).", status=result.registration.status.label), "info"),
             }
+            if checked_in is not None and checked_in.ok:
+                messages[result.outcome] = (
+                    _("%(name)s is registered and checked in.", name=name) if result.outcome == Outcome.CONFIRMED
+                    else _("%(name)s was already registered, and is now checked in.", name=name), "success")
+            elif checked_in is not None and checked_in.reason == checkin.Reason.ALREADY_CHECKED_IN:
+                messages[result.outcome] = (_("%(name)s is already checked in.", name=name), "info")
             flash(*messages[result.outcome])
             if session is not None:
                 return redirect(url_for("checkin.scanner", workshop_id=workshop.id, session_id=session.id))
