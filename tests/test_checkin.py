@@ -167,6 +167,9 @@ def test_offline_scans_keep_their_time_and_are_flagged(running, db):
     future = checkin.redeem(running.sessions[0], token=person(running, 2).ticket_token,
                             scanned_at=datetime.now(timezone.utc) + timedelta(days=3))
     assert future.attendance.checked_in_at <= datetime.now(timezone.utc)  # a fast device clock is not believed
+    reset = checkin.redeem(running.sessions[0], token=person(running, 3).ticket_token,
+                           scanned_at=datetime(1970, 1, 1, tzinfo=timezone.utc))  # a phone whose clock reset
+    assert reset.ok and reset.attendance.checked_in_at > datetime.now(timezone.utc) - timedelta(minutes=1)
 
 
 def test_counters_and_roster(running, db):

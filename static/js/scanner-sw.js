@@ -16,12 +16,22 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) return;
   if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/checkin/") === 0) {
-    event.respondWith(fetch(request).then(function (response) {
-      if (response.ok) {
-        var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+    var fresh = fetch(request).then(function (response) {
+      if (!response.ok) {  // a server error mid-deploy: the kept copy is better
+        return caches.match(request).then(function (hit) { return hit || response; });
       }
+      var copy = response.clone();
+      event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.put(request, copy); }));
       return response;
-    }).catch(function () { return caches.match(request); }));
+    });
+    event.waitUntil(fresh.catch(function () {}));
+    // Wi-Fi that is connected but leads nowhere: after 3 s the kept copy answers (the fetch goes
+    // on and refreshes the cache if it ever succeeds).
+    var kept = new Promise(function (resolve) { setTimeout(resolve, 3000); }).then(function () {
+      return caches.match(request).then(function (hit) { return hit || fresh; });
+    });
+    event.respondWith(Promise.race([fresh, kept]).catch(function () {
+      return caches.match(request).then(function (hit) { return hit || Response.error(); });
+    }));
   }
 });

@@ -65,13 +65,13 @@
       method: method, credentials: "same-origin", signal: controller ? controller.signal : undefined,
       headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF, "Accept": "application/json" },
       body: body ? JSON.stringify(body) : undefined
-    }).finally(function () { clearTimeout(timer); }).then(function (response) {
+    }).then(function (response) {
       if (response.status >= 500 || response.status === 0) throw new Error("server");
-      return response.status === 204 ? {} : response.json().then(function (data) {
+      return response.status === 204 ? {} : response.json().then(function (data) {  // the body is timed too
         if (!response.ok) { var error = new Error(data.message || "error"); error.status = response.status; throw error; }
         return data;
       });
-    });
+    }).finally(function () { clearTimeout(timer); });
   }
 
   // ---- network state ----
@@ -88,17 +88,21 @@
     }).catch(function () {
       setOnline(false);
       return store("rosters", "readonly", function (s) { return s.get(SESSION); });
-    }).then(function (data) {
-      if (!data) return;
-      roster.clear();
-      checkedIn = new Map(admittedHere);  // rebuilt: a check-in undone elsewhere is no longer "in"
-      data.people.forEach(function (p) {
-        roster.set(p.ticket_sha256, p);
-        if (p.checked_in_at) checkedIn.set(p.id, p.checked_in_at);
-      });
-      if (data.admits_from) window_ = { from: new Date(data.admits_from), until: new Date(data.admits_until) };
-      if (data.counters) showCounters(data.counters);
+    }).then(useRoster);
+  }
+  function keptRoster() {
+    return store("rosters", "readonly", function (s) { return s.get(SESSION); }).then(useRoster);
+  }
+  function useRoster(data) {
+    if (!data) return;
+    roster.clear();
+    checkedIn = new Map(admittedHere);  // rebuilt: a check-in undone elsewhere is no longer "in"
+    data.people.forEach(function (p) {
+      roster.set(p.ticket_sha256, p);
+      if (p.checked_in_at) checkedIn.set(p.id, p.checked_in_at);
     });
+    if (data.admits_from) window_ = { from: new Date(data.admits_from), until: new Date(data.admits_until) };
+    if (data.counters) showCounters(data.counters);
   }
   function showCounters(counters) {
     var parts = Object.keys(counters).map(function (mode) {
@@ -244,9 +248,21 @@
       var scans = mine.map(function (q) {
         var scan = Object.assign({}, q); delete scan.workshop_id; delete scan.person_id; return scan;
       });
-      return api("POST", "/checkin/sync", { scans: scans }).then(function (data) {
+      return api("POST", "/checkin/sync", { scans: scans }, 30).then(function (data) {
         setOnline(true);
         mine.forEach(function (q) { admittedHere.delete(q.person_id); });
+        // The phone let these people in offline, the server did not (say, a ticket re-issued
+        // meanwhile): the door must know. They are in the scan log with the server's reason.
+        var refused = data.results.filter(function (r) { return r.reason !== "ok" && r.reason !== "already_checked_in"; });
+        if (refused.length) {
+          var names = {}, queuedBy = {};  // who it was, as the phone knew them (a re-issued ticket is unknown to the server)
+          roster.forEach(function (p) { names[p.id] = p.name; });
+          mine.forEach(function (q) { queuedBy[q.nonce] = q; });
+          show("red", format(TEXT.sync_overruled, { n: refused.length }), "", refused.map(function (r) {
+            var name = (r.person && r.person.name) || names[(queuedBy[r.nonce] || {}).person_id] || "?";
+            return name + ": " + (TEXT.reasons[r.reason] || r.message);
+          }).join(" · "));
+        }
         return store("queue", "readwrite", function (s) {
           data.results.forEach(function (r) { s.delete(r.nonce); });
         }).then(refreshCounters);
@@ -333,6 +349,9 @@
   if ("serviceWorker" in navigator && root.dataset.sw) {
     navigator.serviceWorker.register(root.dataset.sw, { scope: root.dataset.sw.replace(/sw\.js$/, "") }).catch(function () {});
   }
-  loadRoster().then(function () { showQueue(); sync(); startCamera(); });
+  // The copy kept on the phone first (the camera and the decisions need not wait for the
+  // network), then a fresh one.
+  startCamera();
+  keptRoster().catch(function () {}).then(loadRoster).then(function () { showQueue(); sync(); });
   document.getElementById("code").focus();
 })();

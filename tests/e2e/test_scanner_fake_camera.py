@@ -100,9 +100,14 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
     assert "2" in page.locator("#queued").inner_text()
     assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
 
+    # Meanwhile a coordinator re-issued the second person's ticket: the server will not take that one.
+    registrations.rotate_ticket(people[1], make_user(Role.COORDINATOR))
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.locator("#queued").wait_for(state="hidden", timeout=15000)
+    refused = page.locator("#result[data-tone=red]")
+    refused.wait_for(timeout=10000)  # the door is told
+    assert "not checked in by the server (1)" in refused.inner_text() and people[1].full_name in refused.inner_text()
     db.session.expire_all()
-    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 2
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 1
     context.close()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 
 from .. import MAX_ID
@@ -109,9 +110,10 @@ class RegistrationQuerySchema(Schema):
 
 
 def _plausible_scan_time(value) -> None:
-    # Checked on the year as written: a far-off date would overflow on the way to UTC.
-    if not 2000 <= value.year <= 9000:
-        raise ValidationError("Not a plausible scan time.")
+    # Only what would overflow on the way to UTC is refused (the check-in service decides how far
+    # a phone's clock is believed): a queued scan with a reset clock must not block its batch.
+    if not 2 <= value.year <= 9998:
+        raise ValidationError(gettext("Not a plausible scan time."))  # at request time: a plain str
 
 
 class CheckinInSchema(Schema):

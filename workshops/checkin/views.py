@@ -23,10 +23,11 @@ def _scannable(workshop_id: int) -> tuple[Workshop, Scanner]:
     scanner = scanner_for(workshop)
     if scanner is None:
         if not current_user.is_authenticated:
-            if held_link_id() is not None:  # a volunteer whose link expired or was withdrawn meanwhile
+            if held_link_id() is None:
+                abort(redirect(url_for("auth.login", next=url_for("checkin.choose_session", workshop_id=workshop_id))))
+            if current_link() is None:  # a volunteer whose link expired or was withdrawn meanwhile
                 abort(_link_refused())
-            return abort(redirect(url_for("auth.login", next=url_for("checkin.choose_session", workshop_id=workshop_id))))
-        abort(403)
+        abort(403)  # signed in for other workshops, or a link to another workshop
     return workshop, scanner
 
 

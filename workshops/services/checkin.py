@@ -34,8 +34,10 @@ from ..models.base import utcnow
 
 # Doors open before a session starts; people arrive late.
 EARLY = timedelta(minutes=90)
-# A phone's scan time is believed this far back (a phone offline through a long event syncs later).
+# A phone's scan time is believed this far back: an organiser's phone offline through a long
+# event may sync days later; a volunteer's link works one day or two, and its phone syncs soon.
 OFFLINE_AT_MOST = timedelta(days=7)
+LINK_OFFLINE_AT_MOST = timedelta(hours=12)
 
 
 class Reason(StrEnum):
@@ -74,7 +76,9 @@ class Scanner:
     def earliest_scan(self, now: datetime) -> datetime:
         """The earliest scan time this scanner's clock is believed for (so nobody is admitted to
         an earlier session by sending an earlier time)."""
-        return max(now - OFFLINE_AT_MOST, self.since or now - OFFLINE_AT_MOST)
+        if self.link_id is not None:
+            return max(now - LINK_OFFLINE_AT_MOST, self.since or now)
+        return now - OFFLINE_AT_MOST
 
     def may_undo(self, attendance: "Attendance") -> bool:
         """Staff take back any check-in of their workshops; a volunteer's link only its own."""
@@ -181,8 +185,10 @@ def redeem(
     """
     scanner = scanner or Scanner()
     now = utcnow()
-    # A device clock ahead of ours is not believed, nor one further back than the scanner could have scanned.
-    moment = min(max(scanned_at or now, scanner.earliest_scan(now)), now)
+    # A device's time is believed between the earliest this scanner could have scanned and now.
+    # Outside that (a phone whose clock reset, a clock ahead, a backdated scan) the scan counts
+    # when it reached us.
+    moment = scanned_at if scanned_at and scanner.earliest_scan(now) <= scanned_at <= now else now
     nonce = (nonce or "")[:64]
     registration_id = registration.id if registration is not None else None
     for attempt in (1, 2):

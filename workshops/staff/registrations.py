@@ -44,6 +44,11 @@ def _back(workshop_id: int):
     return redirect(safe_next(request.form.get("next"), default))
 
 
+def _same_name(registered: str, typed: str) -> bool:
+    """Names as people type them: case and spaces do not matter (“Li Hua”, “lihua”, “李 华”)."""
+    return "".join(registered.split()).casefold() == "".join((typed or "").split()).casefold()
+
+
 @bp.route("/workshops/<int:workshop_id>/registrations")
 @login_required
 def registrations_list(workshop_id: int):
@@ -144,8 +149,10 @@ def walk_in(workshop_id: int):
                                             actor=current_user)
             checked_in = None
             # From the scanner, a confirmed person is let in at once: a new walk-in, or someone
-            # registered before who has no ticket with them.
-            if session is not None and result.registration.status == RegistrationStatus.CONFIRMED:
+            # registered before who has no ticket with them (the same name, not only the email).
+            same_person = result.outcome != Outcome.ALREADY_REGISTERED or _same_name(
+                result.registration.full_name, form.full_name.data)
+            if session is not None and result.registration.status == RegistrationStatus.CONFIRMED and same_person:
                 checked_in = checkin.redeem(
                     session, registration=result.registration, method=CheckInMethod.WALK_IN, override=True,
                     scanner=checkin.Scanner(user_id=current_user.id, device="walk-in"))
@@ -167,6 +174,8 @@ def walk_in(workshop_id: int):
                     else _("%(name)s was already registered, and is now checked in.", name=name), "success")
             elif checked_in is not None and checked_in.reason == checkin.Reason.ALREADY_CHECKED_IN:
                 messages[result.outcome] = (_("%(name)s is already checked in.", name=name), "info")
+            elif not same_person:
+                messages[result.outcome] = (_("This email is registered to %(name)s: check the name, or search for them on the scanner.", name=name), "error")
             flash(*messages[result.outcome])
             if session is not None:
                 return redirect(url_for("checkin.scanner", workshop_id=workshop.id, session_id=session.id))
