@@ -17,10 +17,11 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) return;
   if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/checkin/") === 0) {
     var fresh = fetch(request).then(function (response) {
-      if (!response.ok) {  // a server error mid-deploy: the kept copy is better
+      if (response.status >= 500) {  // a server error mid-deploy: the kept copy is better
         return caches.match(request).then(function (hit) { return hit || response; });
       }
-      var copy = response.clone();
+      if (!response.ok) return response;  // a sign-in redirect, a refused link: as the server says
+      var copy = response.clone();  // only pages and files that worked are kept
       event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.put(request, copy); }));
       return response;
     });

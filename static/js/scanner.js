@@ -17,9 +17,13 @@
 
   var roster = new Map();      // sha256(ticket) -> person
   var checkedIn = new Map();   // registration id -> when checked in to this session (as far as we know)
-  var admittedHere = new Map(); // ... of which admitted offline on this phone and not yet synced
+  // Check-ins this phone made or saw since its roster was fetched: id -> {at, noted (phone time),
+  // queued (admitted offline, not yet synced)}. A roster fetched before them does not know them.
+  var recent = new Map();
+  var rosterAsked = 0;         // phone time the roster in use was asked for (a slower, older answer is dropped)
   var window_ = null;          // the session's admission window: {from, until} (Date)
   var lastAttendance = null, lastPerson = null;
+  var latest = 0;              // the newest scan: only its answer is shown
   var lastCode = "", lastCodeAt = 0;
   var resultBox = document.getElementById("result");
 
@@ -40,6 +44,7 @@
         var request = action(tx.objectStore(name));
         tx.oncomplete = function () { resolve(request && request.result); };
         tx.onerror = function () { reject(tx.error); };
+        tx.onabort = function () { reject(tx.error || new Error("aborted")); };  // e.g. storage full
       });
     });
   }
@@ -82,27 +87,40 @@
 
   // ---- roster and counters ----
   function loadRoster() {
+    var asked = Date.now();
     return api("GET", "/workshops/" + WORKSHOP + "/roster?session_id=" + SESSION, null, 60).then(function (data) {
       setOnline(true);
-      return store("rosters", "readwrite", function (s) { return s.put(data, SESSION); }).then(function () { return data; });
-    }).catch(function () {
-      setOnline(false);
-      return store("rosters", "readonly", function (s) { return s.get(SESSION); });
-    }).then(useRoster);
+      data.asked = asked;
+      useRoster(data);  // used even if the phone cannot keep it
+      return store("rosters", "readwrite", function (s) { return s.put(data, SESSION); }).catch(function () {});
+    }, function () { setOnline(false); });
   }
   function keptRoster() {
     return store("rosters", "readonly", function (s) { return s.get(SESSION); }).then(useRoster);
   }
   function useRoster(data) {
-    if (!data) return;
+    if (!data || (data.asked || 0) < rosterAsked) return;  // an older roster than the one in use
+    rosterAsked = data.asked || 0;
     roster.clear();
-    checkedIn = new Map(admittedHere);  // rebuilt: a check-in undone elsewhere is no longer "in"
+    checkedIn = new Map();
     data.people.forEach(function (p) {
       roster.set(p.ticket_sha256, p);
       if (p.checked_in_at) checkedIn.set(p.id, p.checked_in_at);
     });
+    // What this phone knows that the roster cannot: check-ins still queued, or newer than it.
+    // Anything else the roster does not show was undone elsewhere.
+    recent.forEach(function (entry, id) {
+      if (checkedIn.has(id) && !entry.queued) recent.delete(id);
+      else if (entry.queued || entry.noted >= rosterAsked) checkedIn.set(id, entry.at);
+      else recent.delete(id);
+    });
     if (data.admits_from) window_ = { from: new Date(data.admits_from), until: new Date(data.admits_until) };
     if (data.counters) showCounters(data.counters);
+  }
+  function noteIn(id, at, queued) {
+    if (!id) return;
+    recent.set(id, { at: at, noted: Date.now(), queued: queued });
+    checkedIn.set(id, at);
   }
   function showCounters(counters) {
     var parts = Object.keys(counters).map(function (mode) {
@@ -153,11 +171,14 @@
       osc.start(); osc.stop(audio.currentTime + 0.15);
     } catch (e) { /* no sound on this device */ }
   }
-  function describe(answer) {
+  // An answer about one scan. What it teaches is always kept; it is shown only if no newer scan
+  // was made meanwhile (answers can arrive out of order).
+  function describe(answer, seq) {
     var person = answer.person || {};
     var detail = [person.organisation, person.mode && TEXT[person.mode]].filter(Boolean).join(" · ");
+    if (answer.reason === "ok" && !answer.offline) noteIn(person.id, answer.checked_in_at || new Date().toISOString(), false);
+    if (seq !== latest) return;
     if (answer.reason === "ok") {
-      if (person.id) checkedIn.set(person.id, answer.checked_in_at || new Date().toISOString());
       lastAttendance = answer.attendance_id || null;
       lastPerson = person.id || null;
       document.getElementById("undo").disabled = !lastAttendance;
@@ -182,40 +203,47 @@
 
   // ---- redeeming ----
   function redeem(scan, override) {
+    var seq = ++latest;
     scan = Object.assign({}, scan, { override: !!override, nonce: override ? nonce() : scan.nonce });
     // Online, the server's clock says when; the phone's (scanned_at) only counts for a queued scan.
     return api("POST", "/checkin", Object.assign({}, scan, { scanned_at: undefined })).then(function (answer) {
       setOnline(true);
       answer.retry = scan;
-      describe(answer);
-    }).catch(function (error) {
-      if (error.status) { show("red", TEXT.error, "", error.message); return; }
+      describe(answer, seq);
+    }, function (error) {
+      if (error.status) { if (seq === latest) show("red", TEXT.error, "", error.message); return; }
       setOnline(false);
-      decideOffline(scan);
+      return decideOffline(scan, seq);
     });
   }
-  function decideOffline(scan) {
+  function decideOffline(scan, seq) {
     var lookup = scan.token ? sha256(scan.token).then(function (d) { return roster.get(d); })
                             : Promise.resolve(Array.from(roster.values()).find(function (p) { return p.id === scan.registration_id; }));
-    lookup.then(function (person) {
-      if (!person) { describe({ reason: "unknown_ticket" }); return; }
+    return lookup.then(function (person) {
+      if (!person) { describe({ reason: "unknown_ticket" }, seq); return; }
       var shown = { name: person.name, organisation: person.organisation, mode: person.mode, id: person.id };
       // The server's decision order, on what the phone knows.
       var reasons = { cancelled: "cancelled", rejected: "cancelled", waitlisted: "waitlisted", pending: "pending_approval" };
-      if (reasons[person.status]) { describe({ reason: reasons[person.status], person: shown }); return; }
+      if (reasons[person.status]) { describe({ reason: reasons[person.status], person: shown }, seq); return; }
       if (checkedIn.has(person.id)) {
-        describe({ reason: "already_checked_in", person: shown, checked_in_at: checkedIn.get(person.id) }); return;
+        describe({ reason: "already_checked_in", person: shown, checked_in_at: checkedIn.get(person.id) }, seq); return;
       }
       var at = new Date(scan.scanned_at);
       if (!scan.override && window_ && (at < window_.from || at > window_.until)) {
-        describe({ reason: "outside_session", person: shown, retry: scan }); return;
+        describe({ reason: "outside_session", person: shown, retry: scan }, seq); return;
       }
-      // Queued with what the phone needs to know of it; those fields are not sent.
+      // Green only once the scan is kept on the phone. Queued with what the phone needs to know
+      // of it (the workshop, the person); those fields are not sent.
+      noteIn(person.id, scan.scanned_at, true);
       var queued = Object.assign({}, scan, { workshop_id: WORKSHOP, person_id: person.id });
-      store("queue", "readwrite", function (s) { return s.put(queued); }).then(showQueue);
-      admittedHere.set(person.id, scan.scanned_at);
-      describe({ reason: "ok", person: shown, offline: true, checked_in_at: scan.scanned_at });
-    });
+      return store("queue", "readwrite", function (s) { return s.put(queued); }).then(function () {
+        showQueue();
+        describe({ reason: "ok", person: shown, offline: true, checked_in_at: scan.scanned_at }, seq);
+      }, function () {
+        recent.delete(person.id); checkedIn.delete(person.id);
+        if (seq === latest) show("red", TEXT.not_kept, person.name, "");
+      });
+    }).catch(function () { if (seq === latest) show("red", TEXT.error, "", ""); });
   }
   function scanCode(code) {
     code = (code || "").trim();
@@ -237,7 +265,6 @@
     });
   }
   var syncing = false;
-  var refusedShown = "";
   function sync() {
     if (syncing) return Promise.resolve();
     syncing = true;
@@ -250,7 +277,8 @@
       });
       return api("POST", "/checkin/sync", { scans: scans }, 30).then(function (data) {
         setOnline(true);
-        mine.forEach(function (q) { admittedHere.delete(q.person_id); });
+        notice("");
+        mine.forEach(function (q) { var entry = recent.get(q.person_id); if (entry) entry.queued = false; });
         // The phone let these people in offline, the server did not (say, a ticket re-issued
         // meanwhile): the door must know. They are in the scan log with the server's reason.
         var refused = data.results.filter(function (r) { return r.reason !== "ok" && r.reason !== "already_checked_in"; });
@@ -258,10 +286,10 @@
           var names = {}, queuedBy = {};  // who it was, as the phone knew them (a re-issued ticket is unknown to the server)
           roster.forEach(function (p) { names[p.id] = p.name; });
           mine.forEach(function (q) { queuedBy[q.nonce] = q; });
-          show("red", format(TEXT.sync_overruled, { n: refused.length }), "", refused.map(function (r) {
+          notice(format(TEXT.sync_overruled, { n: refused.length }) + " " + refused.map(function (r) {
             var name = (r.person && r.person.name) || names[(queuedBy[r.nonce] || {}).person_id] || "?";
             return name + ": " + (TEXT.reasons[r.reason] || r.message);
-          }).join(" · "));
+          }).join(" · "), true);
         }
         return store("queue", "readwrite", function (s) {
           data.results.forEach(function (r) { s.delete(r.nonce); });
@@ -272,9 +300,19 @@
       // The server answered but refused (say, a volunteer's link expired meanwhile): the network is
       // fine, the scans stay queued until someone allowed to scan here opens this page.
       setOnline(true);
-      if (refusedShown !== error.message) { refusedShown = error.message; show("red", format(TEXT.sync_refused, { message: error.message }), "", ""); }
+      notice(format(TEXT.sync_refused, { message: error.message }));  // until a sync goes through
     }).then(function () { syncing = false; return showQueue(); });
   }
+  // What sync has to say stays on the page, beside the network state, until read: the result
+  // screen is for the person at the door.
+  var noticeBox = document.getElementById("sync-notice");
+  function notice(text, keep) {
+    if (!text && noticeBox.dataset.keep) return;
+    noticeBox.textContent = text;
+    noticeBox.hidden = !text;
+    noticeBox.dataset.keep = keep ? "1" : "";
+  }
+  noticeBox.addEventListener("click", function () { noticeBox.dataset.keep = ""; notice(""); });
   setInterval(sync, 10000);
   // Other doors check people in too: keep the counters live and the offline copy fresh.
   setInterval(function () { if (network.dataset.state === "online") refreshCounters(); }, 15000);
@@ -321,7 +359,7 @@
   document.getElementById("undo").addEventListener("click", function () {
     if (!lastAttendance) return;
     api("DELETE", "/attendances/" + lastAttendance).then(function () {
-      checkedIn.delete(lastPerson);
+      checkedIn.delete(lastPerson); recent.delete(lastPerson);
       lastAttendance = null; lastPerson = null;
       document.getElementById("undo").disabled = true;
       show("amber", TEXT.undone, "", "");
@@ -334,24 +372,43 @@
   var camera = null;
   function startCamera() {
     var video = document.getElementById("camera");
-    if (!window.QrScanner) return;
+    if (!window.QrScanner || camera) return;
     camera = new QrScanner(video, function (result) { scanCode(result.data || result); },
                            { returnDetailedScanResult: true, highlightScanRegion: false, maxScansPerSecond: 8 });
     camera.start().then(function () {
       document.getElementById("camera-start").hidden = true;
-    }).catch(function () {
+      document.getElementById("camera-error").hidden = true;
+    }).catch(function () {  // no permission yet, or no camera: the button tries again
       document.getElementById("camera-error").hidden = false;
-      document.getElementById("camera-start").hidden = true;
+      camera.destroy(); camera = null;
     });
   }
   document.getElementById("camera-start").addEventListener("click", startCamera);
 
   if ("serviceWorker" in navigator && root.dataset.sw) {
     navigator.serviceWorker.register(root.dataset.sw, { scope: root.dataset.sw.replace(/sw\.js$/, "") }).catch(function () {});
+    // On the first visit the page loaded before the worker: fetch it and its files once more
+    // through the worker, so that a reload without network still finds them.
+    var warm = function () {
+      var files = Array.from(document.querySelectorAll("script[src], link[rel=stylesheet][href]"))
+        .map(function (el) { return el.src || el.href; });
+      files.push(location.href, root.dataset.qrWorker);
+      files.forEach(function (url) { if (url) fetch(url, { credentials: "same-origin" }).catch(function () {}); });
+    };
+    if (navigator.serviceWorker.controller) warm();
+    else navigator.serviceWorker.addEventListener("controllerchange", warm, { once: true });
   }
+  // Scans queued before a reload are still "in" on this phone until synced.
+  var restored = store("queue", "readonly", function (s) { return s.getAll(); }).then(function (queued) {
+    (queued || []).forEach(function (q) {
+      if (q.workshop_id === WORKSHOP && q.session_id === SESSION && q.person_id) {
+        recent.set(q.person_id, { at: q.scanned_at, noted: 0, queued: true });
+      }
+    });
+  }).catch(function () {});
   // The copy kept on the phone first (the camera and the decisions need not wait for the
   // network), then a fresh one.
   startCamera();
-  keptRoster().catch(function () {}).then(loadRoster).then(function () { showQueue(); sync(); });
+  restored.then(keptRoster).catch(function () {}).then(loadRoster).then(function () { showQueue(); sync(); });
   document.getElementById("code").focus();
 })();
