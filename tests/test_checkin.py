@@ -90,8 +90,13 @@ def test_when_two_reasons_hold_the_earlier_in_the_order_answers(running, make_wo
 
 def test_rotated_ticket_makes_the_old_qr_unknown(running, make_user, db):
     registration = person(running)
-    old = registration.ticket_token
+    old, old_page = registration.ticket_token, registration.manage_token
     registrations.rotate_ticket(registration, make_user(Role.COORDINATOR))
+    assert registration.manage_token != old_page  # a forwarded email's ticket-page link stops too
+    assert registrations.find_by_manage_token(old_page) is None
+    from workshops.models import OutboxMessage  # the person gets the new ticket
+
+    assert registration.manage_token in db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).all()[-1].body_text
     assert checkin.redeem(running.sessions[0], token=old).reason == Reason.UNKNOWN_TICKET
     assert checkin.redeem(running.sessions[0], token=registration.ticket_token).reason == Reason.OK
 

@@ -39,6 +39,24 @@ def test_join_link_counts_only_confirmed_online_people_with_a_meeting_to_go_to(c
     assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
 
 
+def test_join_page_never_leads_from_the_ticket_token_to_the_ticket_page(client, online_now, db):
+    """A badge's QR shows the ticket token to anyone: /j/ must not hand out the page that cancels."""
+    from workshops.models import WorkshopStatus
+
+    onsite = registrations.register(online_now.id, applicant(1, mode="onsite")).registration
+    page = client.get(f"/j/{onsite.ticket_token}").get_data(as_text=True)
+    assert onsite.manage_token not in page and "linked in your confirmation email" in page
+    online = registrations.register(online_now.id, applicant(2, mode="online")).registration
+    registrations.cancel(online)
+    assert "This registration was cancelled or declined." in client.get(f"/j/{online.ticket_token}").get_data(as_text=True)
+    still = registrations.register(online_now.id, applicant(3, mode="online")).registration
+    online_now.status = WorkshopStatus.CANCELLED
+    db.session.commit()
+    response = client.get(f"/j/{still.ticket_token}")
+    assert response.status_code == 403 and "This workshop was cancelled." in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
+
+
 def test_join_link_outside_a_session_says_when_to_come_back(client, make_workshop, db):
     workshop = make_workshop(meeting_url="https://meeting.example.org/x")  # next year
     registration = registrations.register(workshop.id, applicant(1, mode="online")).registration
@@ -68,7 +86,8 @@ def xlsx(rows):
 
 
 @pytest.mark.parametrize("value, minutes", [("83", 83), ("83.6", 83), ("01:23:45", 83), ("83分钟", 83),
-                                            ("1小时23分钟", 83), ("", 0), ("n/a", 0)])
+                                            ("1小时23分钟", 83), ("1.5小时", 90), ("1.5 hours", 90), ("90 min", 90),
+                                            ("1:30", 90), ("45:30", 45), ("", 0), ("n/a", 0)])
 def test_durations_in_the_shapes_platforms_write_them(value, minutes):
     assert meeting_reports.parse_minutes(value) == minutes
 
@@ -154,6 +173,27 @@ def test_a_report_with_nothing_in_it_is_explained(client, auth, make_user, onlin
         "file": (io.BytesIO(content), "zoom.csv")}, content_type="multipart/form-data")
     assert response.status_code == 422 and "no rows under its header row" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(Job)) == 0
+
+
+def test_a_name_written_twice_the_same_way_still_matches_and_a_deleted_session_fails_the_job(
+        client, auth, make_user, online_now, db):
+    from workshops.services import meeting_reports as reports
+
+    registrations.register(online_now.id, applicant(1, mode="online", full_name="Li Hua", latin_name="LI HUA"))
+    coordinator = make_user(Role.COORDINATOR)
+    report = b"Name (Original Name),Duration (Minutes)\nli hua,50\n"
+    job = reports.preview_report(online_now, online_now.sessions[1], "zoom.csv", report, 30, coordinator)
+    assert [(m["name"], m["via"]) for m in job.payload["matched"]] == [("Li Hua", "name")]
+    db.session.delete(online_now.sessions[1])
+    db.session.commit()
+    job.status = "queued"
+    db.session.commit()
+    reports.run_meeting_import(job.id)
+    db.session.expire_all()
+    failed = db.session.get(Job, job.id)
+    assert failed.status == "failed" and "deleted" in failed.error
+    auth.login(coordinator)
+    assert "The import stopped" in client.get(f"/staff/jobs/{job.id}").get_data(as_text=True)
 
 
 def test_a_file_that_is_not_a_meeting_report_is_explained(client, auth, make_user, online_now, db):

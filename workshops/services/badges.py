@@ -10,7 +10,7 @@ from . import audit, pdf, tickets
 
 
 def name_size(name: str) -> str:
-    """A size class so long names still fit on one line of the badge."""
+    """A size class so long names fit the badge (at most two lines; longer ones are cut)."""
     width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in name)  # a CJK character is twice as wide
     return "xl" if width <= 12 else "l" if width <= 20 else "m" if width <= 30 else "s"
 

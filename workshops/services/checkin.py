@@ -28,6 +28,7 @@ from ..models import (
     RegistrationStatus,
     ScanLog,
     Session,
+    WorkshopStatus,
 )
 from ..models import tokens
 from ..models.base import utcnow
@@ -381,7 +382,7 @@ class JoinAnswer:
     """What opening a join link did: ``problem`` is None when the person goes on to the meeting."""
 
     registration: Registration | None
-    problem: str | None = None  # not_confirmed, onsite, no_link, not_running
+    problem: str | None = None  # workshop_cancelled, not_confirmed, onsite, no_link, not_running
     session: Session | None = None
     result: CheckInResult | None = None
 
@@ -399,6 +400,8 @@ def join(token: str) -> JoinAnswer:
         registration = tokens.pick(candidates, "ticket_token", token)
     if registration is None:
         return JoinAnswer(None)
+    if registration.workshop.status == WorkshopStatus.CANCELLED:
+        return JoinAnswer(registration, "workshop_cancelled")
     if registration.status != RegistrationStatus.CONFIRMED:
         return JoinAnswer(registration, "not_confirmed")
     if registration.mode != AttendanceMode.ONLINE:

@@ -11,10 +11,10 @@ import re
 from collections import defaultdict
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import CheckInMethod, Job, Registration, RegistrationStatus, Session, Workshop
+from ..models import Attendance, CheckInMethod, Job, Registration, RegistrationStatus, Session, Workshop
 from ..models.base import utcnow
 from . import audit, checkin, jobs
 from .errors import InvalidInput
@@ -34,15 +34,19 @@ def _column(header: dict[str, str], field: str) -> str | None:
 
 
 def parse_minutes(value: str) -> int:
-    """'83', '83.5', '01:23:45', '83分钟', '1小时23分钟' -> whole minutes (0 if unreadable)."""
+    """'83', '83.5', '01:23:45', '1:23' (h:mm; '45:30' is mm:ss), '83分钟', '1小时23分钟', '1.5 hours'
+    -> whole minutes (0 if unreadable)."""
     value = (value or "").strip()
     if re.fullmatch(r"\d+:\d{1,2}:\d{1,2}", value):
         hours, minutes, _seconds = (int(part) for part in value.split(":"))
         return hours * 60 + minutes
-    hours = re.search(r"(\d+)\s*(小时|h)", value)
-    minutes = re.search(r"(\d+(?:\.\d+)?)\s*(分钟|分|min)", value)
+    if re.fullmatch(r"\d+:\d{2}", value):
+        first, second = (int(part) for part in value.split(":"))
+        return first * 60 + second if first < 24 else first  # a spreadsheet's h:mm, else mm:ss
+    hours = re.search(r"(\d+(?:\.\d+)?)\s*(小时|hours?|hrs?|h\b)", value, re.I)
+    minutes = re.search(r"(\d+(?:\.\d+)?)\s*(分钟|分|minutes?|mins?)", value, re.I)
     if hours or minutes:
-        return (int(hours.group(1)) * 60 if hours else 0) + (int(float(minutes.group(1))) if minutes else 0)
+        return int((float(hours.group(1)) * 60 if hours else 0) + (float(minutes.group(1)) if minutes else 0))
     try:
         return int(float(value))
     except ValueError:
@@ -73,10 +77,9 @@ def preview_report(workshop: Workshop, session: Session, filename: str, data: by
     by_email = {p.email.lower(): p for p in people}
     by_phone = {_digits(p.mobile): p for p in people if len(_digits(p.mobile)) >= 7}
     names = defaultdict(list)
-    for p in people:
-        for name in {p.full_name, p.latin_name}:
-            if name:
-                names[_name_key(name)].append(p)
+    for p in people:  # each person once under each way their name is written ("Li Hua" and "LI HUA" are one)
+        for key in {_name_key(name) for name in (p.full_name, p.latin_name) if name}:
+            names[key].append(p)
     minutes, via, unmatched = defaultdict(int), {}, []
     for line, row in enumerate(table, start=table.header_line + 1):
         value = {field: row.get(column, "") if column else "" for field, column in columns.items()}
@@ -119,7 +122,11 @@ def run_meeting_import(job_id: int) -> None:
         return
     job = db.session.get(Job, job_id, populate_existing=True)
     session = db.session.get(Session, job.payload["session_id"])
-    recorded = 0
+    if session is None:  # deleted since the preview: nothing to record into, and no point retrying
+        job.status, job.finished_at = "failed", utcnow()
+        job.error = "The session of this report was deleted. 此报告对应的场次已被删除。"  # read in either language
+        db.session.commit()
+        return
     counted = [m for m in job.payload["matched"] if m["counts"]]
     for match in counted[job.done:]:
         if not jobs.still_mine(job_id, runner):
@@ -128,13 +135,15 @@ def run_meeting_import(job_id: int) -> None:
         db.session.commit()
         registration = db.session.get(Registration, match["registration_id"])
         if registration is not None:
-            result = checkin.redeem(session, registration=registration, method=CheckInMethod.MEETING_IMPORT,
-                                    override=True, nonce=f"meeting-{job.id}-{registration.id}",
-                                    scanner=checkin.Scanner(user_id=job.created_by_id, device="meeting report"))
-            recorded += result.ok
+            checkin.redeem(session, registration=registration, method=CheckInMethod.MEETING_IMPORT,
+                           override=True, nonce=f"meeting-{job.id}-{registration.id}",
+                           scanner=checkin.Scanner(user_id=job.created_by_id, device="meeting report"))
         db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + 1))
         db.session.commit()
     job.status = "done"
+    # Counted from the database, so that a run resumed after a crash still reports the whole job.
+    recorded = db.session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.session_id == session.id, Attendance.client_nonce.like(f"meeting-{job.id}-%")))
     job.result = {"recorded": recorded}
     job.finished_at = utcnow()
     db.session.commit()

@@ -464,10 +464,14 @@ def update_details(registration: Registration, applicant: Applicant, actor) -> R
 
 
 def rotate_ticket(registration: Registration, actor) -> None:
-    """Issue a new ticket token; the old QR code stops working."""
+    """Issue a new ticket (lost phone, forwarded email): the old QR code, join link and ticket-page
+    link stop working, and the person is emailed the new ones. (Both tokens: a forwarded email
+    carries both, and a badge's QR must not lead to the page where a registration is cancelled.)"""
     registration.ticket_token = new_token()
+    registration.manage_token = new_token()
     audit.record("registration.rotate_ticket", registration, actor)
     db.session.commit()
+    resend_confirmation(registration, actor)
 
 
 def find_by_manage_token(token: str) -> Registration | None:

@@ -187,7 +187,7 @@ def walk_in(workshop_id: int):
 @requires_role(*SCHEDULERS)
 def rotate_ticket(workshop_id: int, registration_id: int):
     return _decide(workshop_id, registration_id, lambda r: registrations.rotate_ticket(r, current_user),
-                   _("A new ticket was issued; the old QR code no longer works. Resend the email to deliver it."))
+                   _("A new ticket was issued and emailed; the old QR code and links no longer work."))
 
 
 @bp.route("/workshops/<int:workshop_id>/badges.pdf")
