@@ -205,6 +205,17 @@
   function redeem(scan, override) {
     var seq = ++latest;
     scan = Object.assign({}, scan, { override: !!override, nonce: override ? nonce() : scan.nonce });
+    // Someone this phone let in offline, not yet synced: the server cannot know, the phone does.
+    return findPerson(scan).then(function (person) {
+      var entry = person && recent.get(person.id);
+      if (entry && entry.queued) {
+        describe({ reason: "already_checked_in", person: shownPerson(person), checked_in_at: entry.at }, seq);
+        return;
+      }
+      return ask(scan, seq);
+    });
+  }
+  function ask(scan, seq) {
     // Online, the server's clock says when; the phone's (scanned_at) only counts for a queued scan.
     return api("POST", "/checkin", Object.assign({}, scan, { scanned_at: undefined })).then(function (answer) {
       setOnline(true);
@@ -216,12 +227,17 @@
       return decideOffline(scan, seq);
     });
   }
+  function findPerson(scan) {  // the roster's entry for a scan's ticket or search pick (or undefined)
+    if (!scan.token) return Promise.resolve(Array.from(roster.values()).find(function (p) { return p.id === scan.registration_id; }));
+    return sha256(scan.token).then(function (d) { return roster.get(d); }, function () { return undefined; });
+  }
+  function shownPerson(person) {
+    return { name: person.name, organisation: person.organisation, mode: person.mode, id: person.id };
+  }
   function decideOffline(scan, seq) {
-    var lookup = scan.token ? sha256(scan.token).then(function (d) { return roster.get(d); })
-                            : Promise.resolve(Array.from(roster.values()).find(function (p) { return p.id === scan.registration_id; }));
-    return lookup.then(function (person) {
+    return findPerson(scan).then(function (person) {
       if (!person) { describe({ reason: "unknown_ticket" }, seq); return; }
-      var shown = { name: person.name, organisation: person.organisation, mode: person.mode, id: person.id };
+      var shown = shownPerson(person);
       // The server's decision order, on what the phone knows.
       var reasons = { cancelled: "cancelled", rejected: "cancelled", waitlisted: "waitlisted", pending: "pending_approval" };
       if (reasons[person.status]) { describe({ reason: reasons[person.status], person: shown }, seq); return; }
@@ -264,11 +280,10 @@
       badge.textContent = format(TEXT.queued, { n: n });
     });
   }
-  var syncing = false;
+  var syncing = null;  // the sync in flight
   function sync() {
-    if (syncing) return Promise.resolve();
-    syncing = true;
-    return store("queue", "readonly", function (s) { return s.getAll(); }).then(function (queued) {
+    if (syncing) return syncing;
+    syncing = store("queue", "readonly", function (s) { return s.getAll(); }).then(function (queued) {
       // This workshop's scans only: another workshop's wait until its scanner page is open here.
       var mine = (queued || []).filter(function (q) { return q.workshop_id === WORKSHOP; }).slice(0, 200);
       if (!mine.length) return;
@@ -301,7 +316,8 @@
       // fine, the scans stay queued until someone allowed to scan here opens this page.
       setOnline(true);
       notice(format(TEXT.sync_refused, { message: error.message }));  // until a sync goes through
-    }).then(function () { syncing = false; return showQueue(); });
+    }).then(function () { syncing = null; return showQueue(); });
+    return syncing;
   }
   // What sync has to say stays on the page, beside the network state, until read: the result
   // screen is for the person at the door.
