@@ -1,4 +1,5 @@
 """Entry point for gunicorn and ``flask --app wsgi``."""
+
 from workshops import create_app
 
 app = create_app()

@@ -3,6 +3,7 @@
 Every test that uses ``app`` runs once per database. The schema is built by the
 migrations (not ``create_all``), so the tests exercise what production runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,7 @@ def _postgres_url() -> str | None:
             pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
         return None
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -59,8 +60,13 @@ def base_config(database_url: str) -> dict:
         "MAIL_SUPPRESS_SEND": True,
         "MAIL_DEFAULT_SENDER": "workshops@example.org",
         # Jobs run in the caller in most tests; test_outbox runs a real worker.
-        "CELERY": {"broker_url": "memory://", "task_always_eager": True, "task_ignore_result": True,
-                   "result_backend": "cache+memory://", "task_eager_propagates": True},
+        "CELERY": {
+            "broker_url": "memory://",
+            "task_always_eager": True,
+            "task_ignore_result": True,
+            "result_backend": "cache+memory://",
+            "task_eager_propagates": True,
+        },
     }
 
 
@@ -115,7 +121,9 @@ def _empty_tables():
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
         else:
             for table in tables:
                 conn.execute(sa.text(f'DELETE FROM "{table}"'))
@@ -156,7 +164,11 @@ def runner(app):
 def make_user(app):
     def make(role: Role | str = Role.COORDINATOR, email: str | None = None) -> User:
         role = Role(role)
-        user = User(email=email or f"{role.value}-{os.urandom(3).hex()}@example.org", role=role, name=role.value.title())
+        user = User(
+            email=email or f"{role.value}-{os.urandom(3).hex()}@example.org",
+            role=role,
+            name=role.value.title(),
+        )
         user.set_password(PASSWORD)
         _db.session.add(user)
         _db.session.commit()
@@ -211,9 +223,15 @@ def make_workshop(app):
         if with_sessions:
             first = values["starts_at"]
             workshop.sessions = [
-                Session(title_en="Day 1", title_zh="第一天", starts_at=first, ends_at=first + timedelta(hours=8)),
-                Session(title_en="Day 2", title_zh="第二天", starts_at=first + timedelta(days=1),
-                        ends_at=first + timedelta(days=1, hours=8)),
+                Session(
+                    title_en="Day 1", title_zh="第一天", starts_at=first, ends_at=first + timedelta(hours=8)
+                ),
+                Session(
+                    title_en="Day 2",
+                    title_zh="第二天",
+                    starts_at=first + timedelta(days=1),
+                    ends_at=first + timedelta(days=1, hours=8),
+                ),
             ]
         _db.session.add(workshop)
         _db.session.commit()

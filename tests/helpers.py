@@ -1,4 +1,5 @@
 """Small helpers shared by tests."""
+
 from __future__ import annotations
 
 from workshops.services.registration import Applicant
@@ -6,9 +7,16 @@ from workshops.services.registration import Applicant
 
 def applicant(n: int = 0, **overrides) -> Applicant:
     values = dict(
-        full_name=f"参加者{n}", email=f"person{n}@example.org", mode="onsite", mobile="+86 138 0000 0000",
-        organisation="重庆工程职业技术学院", organisation_type="tvet", gender="woman", city="重庆",
-        language="zh", consent=True,
+        full_name=f"参加者{n}",
+        email=f"person{n}@example.org",
+        mode="onsite",
+        mobile="+86 138 0000 0000",
+        organisation="重庆工程职业技术学院",
+        organisation_type="tvet",
+        gender="woman",
+        city="重庆",
+        language="zh",
+        consent=True,
     )
     values.update(overrides)
     return Applicant(**values)
@@ -16,9 +24,17 @@ def applicant(n: int = 0, **overrides) -> Applicant:
 
 def form_data(n: int = 0, **overrides) -> dict:
     data = dict(
-        full_name=f"Person {n}", email=f"person{n}@example.org", mode="onsite", mobile="+86 138 0000 0000",
-        organisation="Chongqing Yuxin Auto Parts", organisation_type="enterprise", gender="man",
-        city="Chongqing", language="en", consent="y", job_title="HR Manager",
+        full_name=f"Person {n}",
+        email=f"person{n}@example.org",
+        mode="onsite",
+        mobile="+86 138 0000 0000",
+        organisation="Chongqing Yuxin Auto Parts",
+        organisation_type="enterprise",
+        gender="man",
+        city="Chongqing",
+        language="en",
+        consent="y",
+        job_title="HR Manager",
     )
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -5,6 +5,7 @@ Every part can be stopped and started again by the tests: the worker is killed w
 SIGKILL (with its pool processes), Redis is a private ``redis-server`` on its own port,
 and the SMTP server can refuse, hold or accept messages.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -124,9 +125,16 @@ class Stack:
         self.smtp_port = free_port()
         self.smtp = None
         self.env = {
-            **os.environ, "APP_ENV": "production", "SECRET_KEY": "stack-secret", "DATABASE_URL": self.url,
-            "REDIS_URL": self.redis_url, "RATELIMIT_ENABLED": "false", "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(self.smtp_port), "SESSION_COOKIE_SECURE": "false", "PYTHONPATH": str(ROOT),
+            **os.environ,
+            "APP_ENV": "production",
+            "SECRET_KEY": "stack-secret",
+            "DATABASE_URL": self.url,
+            "REDIS_URL": self.redis_url,
+            "RATELIMIT_ENABLED": "false",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(self.smtp_port),
+            "SESSION_COOKIE_SECURE": "false",
+            "PYTHONPATH": str(ROOT),
             **settings,
         }
         self.ports = [free_port() for _ in range(app_servers)]
@@ -139,9 +147,21 @@ class Stack:
     # -- parts ------------------------------------------------------------------------
     def start_redis(self) -> None:
         self.redis_process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=subprocess.DEVNULL)
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         wait_for_port(self.redis_port)
 
     def stop_redis(self) -> None:
@@ -169,9 +189,23 @@ class Stack:
 
     def _spawn_worker(self) -> None:
         self.worker = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "wsgi.celery_app", "worker", "--concurrency=2", "--loglevel=warning",
-             "--without-gossip", "--without-mingle", "--beat", "--schedule", str(self.tmp / "beat-schedule")],
-            cwd=ROOT, env=self.env, start_new_session=True)
+            [
+                str(BIN / "celery"),
+                "-A",
+                "wsgi.celery_app",
+                "worker",
+                "--concurrency=2",
+                "--loglevel=warning",
+                "--without-gossip",
+                "--without-mingle",
+                "--beat",
+                "--schedule",
+                str(self.tmp / "beat-schedule"),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+        )
 
     def _supervise(self) -> None:
         """Restart a worker that exits on its own, as systemd's Restart=always does in production.
@@ -196,10 +230,25 @@ class Stack:
         self.worker.wait(timeout=10)
 
     def start_app_servers(self) -> None:
-        self.app_processes = [subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "python:workshops.gunicorn_conf", "--workers", "2",
-             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=self.env)
-            for port in self.ports]
+        self.app_processes = [
+            subprocess.Popen(
+                [
+                    str(BIN / "gunicorn"),
+                    "-c",
+                    "python:workshops.gunicorn_conf",
+                    "--workers",
+                    "2",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--log-level",
+                    "warning",
+                    "wsgi:app",
+                ],
+                cwd=ROOT,
+                env=self.env,
+            )
+            for port in self.ports
+        ]
         for port in self.ports:
             wait_for_port(port)
 
@@ -207,8 +256,13 @@ class Stack:
     def start(self) -> "Stack":
         self.start_redis()
         self.start_smtp()
-        subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
         self.start_app_servers()
         self.start_worker()
         return self
@@ -234,9 +288,18 @@ class Stack:
         """An app object in this process on the stack's database and broker (to act as a coordinator)."""
         from workshops import create_app
 
-        return create_app({
-            "SQLALCHEMY_DATABASE_URI": self.url, "SQLALCHEMY_ENGINE_OPTIONS": {}, "REDIS_URL": self.redis_url,
-            "SERVER_NAME": None, "RATELIMIT_ENABLED": False,
-            "CELERY": {"broker_url": self.redis_url, "result_backend": self.redis_url, "task_always_eager": False,
-                       "broker_connection_retry_on_startup": True},
-        })
+        return create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": self.url,
+                "SQLALCHEMY_ENGINE_OPTIONS": {},
+                "REDIS_URL": self.redis_url,
+                "SERVER_NAME": None,
+                "RATELIMIT_ENABLED": False,
+                "CELERY": {
+                    "broker_url": self.redis_url,
+                    "result_backend": self.redis_url,
+                    "task_always_eager": False,
+                    "broker_connection_retry_on_startup": True,
+                },
+            }
+        )

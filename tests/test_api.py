@@ -1,4 +1,5 @@
 """The JSON API and its generated OpenAPI document."""
+
 from datetime import datetime
 
 from openapi_spec_validator import validate
@@ -12,10 +13,16 @@ def test_openapi_document_is_valid_and_lists_the_endpoints(client):
     spec = response.json
     validate(spec)
     assert {
-        "/api/v1/workshops/", "/api/v1/workshops/{workshop_id}", "/api/v1/workshops/{workshop_id}/registrations",
-        "/api/v1/registrations/{registration_id}", "/api/v1/checkin", "/api/v1/checkin/sync",
-        "/api/v1/workshops/{workshop_id}/roster", "/api/v1/workshops/{workshop_id}/search",
-        "/api/v1/sessions/{session_id}/counters", "/api/v1/attendances/{attendance_id}",
+        "/api/v1/workshops/",
+        "/api/v1/workshops/{workshop_id}",
+        "/api/v1/workshops/{workshop_id}/registrations",
+        "/api/v1/registrations/{registration_id}",
+        "/api/v1/checkin",
+        "/api/v1/checkin/sync",
+        "/api/v1/workshops/{workshop_id}/roster",
+        "/api/v1/workshops/{workshop_id}/search",
+        "/api/v1/sessions/{session_id}/counters",
+        "/api/v1/attendances/{attendance_id}",
     } <= set(spec["paths"])
     # How to authenticate is documented, and the scanner's endpoints say which they need.
     assert set(spec["components"]["securitySchemes"]) == {"signedIn", "csrf"}
@@ -54,23 +61,38 @@ def test_public_registration_follows_the_form_rules(client, make_workshop, db):
     from workshops.models import Registration
 
     workshop = make_workshop(onsite_capacity=1)
-    body = {"full_name": "李华", "email": "li@example.org", "mode": "onsite", "consent": True, "language": "zh"}
+    body = {
+        "full_name": "李华",
+        "email": "li@example.org",
+        "mode": "onsite",
+        "consent": True,
+        "language": "zh",
+    }
     response = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json=body)
     assert response.status_code == 201 and response.json["outcome"] == "confirmed"
     token = db.session.scalars(db.select(Registration)).one().manage_token
     assert response.json["ticket_url"] == f"http://workshops.test/r/{token}"
-    second = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json={**body, "email": "x@example.org"})
+    second = client.post(
+        f"/api/v1/workshops/{workshop.id}/registrations", json={**body, "email": "x@example.org"}
+    )
     assert second.json["outcome"] == "waitlisted"
     again = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json=body)
-    assert again.status_code == 200 and again.json == {"outcome": "already_registered", "status": "confirmed", "ticket_url": None}
+    assert again.status_code == 200 and again.json == {
+        "outcome": "already_registered",
+        "status": "confirmed",
+        "ticket_url": None,
+    }
 
 
 def test_public_registration_errors_are_field_by_field_and_translated(client, make_workshop, db):
     from workshops.models import Registration
 
     workshop = make_workshop()
-    response = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json={
-        "full_name": "", "email": "nope", "mode": "onsite", "consent": False}, headers={"Accept-Language": "zh-CN"})
+    response = client.post(
+        f"/api/v1/workshops/{workshop.id}/registrations",
+        json={"full_name": "", "email": "nope", "mode": "onsite", "consent": False},
+        headers={"Accept-Language": "zh-CN"},
+    )
     assert response.status_code == 422
     assert response.json["errors"]["full_name"] == ["请输入您的姓名。"]
     assert set(response.json["errors"]) == {"full_name", "email", "consent"}

@@ -5,6 +5,7 @@ over a workshop with sessions and people, so generated requests reach real data.
 Schemathesis's pytest plugin does not run under pytest 9.2, so each operation's Hypothesis
 strategy is driven here directly.
 """
+
 import os
 
 import schemathesis
@@ -25,14 +26,24 @@ def test_api_never_fails_and_keeps_to_its_document(app, client, make_user, make_
     checkin.redeem(workshop.sessions[0], registration=people[0], override=True)
     auth.login(make_user(Role.COORDINATOR))
     cookie = {"Cookie": f"session={client.get_cookie('session').value}"}
-    existing = {"workshop_id": workshop.id, "session_id": workshop.sessions[0].id, "registration_id": people[1].id}
+    existing = {
+        "workshop_id": workshop.id,
+        "session_id": workshop.sessions[0].id,
+        "registration_id": people[1].id,
+    }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 14
 
     for operation in operations:
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def fuzz(case):
             # Half the time, aim at objects that exist, so the code behind the 404 runs too.

@@ -1,4 +1,5 @@
 """Staff accounts: sign-in, roles, password changes, rate limits, CSRF."""
+
 import re
 
 import pytest
@@ -68,14 +69,27 @@ def test_organiser_sees_only_assigned_workshops(client, auth, make_user, make_wo
 def test_password_change_needs_the_current_password(client, auth, make_user, db):
     user = make_user(Role.ORGANISER)
     auth.login(user)
-    wrong = client.post("/account/password", data={
-        "current_password": "nope", "new_password": "a new long password", "confirm": "a new long password"})
+    wrong = client.post(
+        "/account/password",
+        data={
+            "current_password": "nope",
+            "new_password": "a new long password",
+            "confirm": "a new long password",
+        },
+    )
     assert "Your current password is not correct." in wrong.get_data(as_text=True)
-    short = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "short", "confirm": "short"})
+    short = client.post(
+        "/account/password", data={"current_password": PASSWORD, "new_password": "short", "confirm": "short"}
+    )
     assert "Use at least 10 characters." in short.get_data(as_text=True)
-    ok = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a new long password", "confirm": "a new long password"})
+    ok = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a new long password",
+            "confirm": "a new long password",
+        },
+    )
     assert ok.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, user.id).check_password("a new long password")
@@ -92,7 +106,9 @@ def test_sign_in_attempts_are_rate_limited(make_app, make_user):
     app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
     user = make_user(Role.COORDINATOR)
     client = app.test_client()
-    codes = [client.post("/login", data={"email": user.email, "password": "wrong"}).status_code for _ in range(4)]
+    codes = [
+        client.post("/login", data={"email": user.email, "password": "wrong"}).status_code for _ in range(4)
+    ]
     assert codes == [200, 200, 200, 429]
     assert "Too many attempts" in client.post("/login", data={}).get_data(as_text=True)
 
@@ -109,5 +125,7 @@ def test_forms_refuse_posts_without_the_csrf_token(csrf_client, make_user):
     assert "This form has expired" in response.get_data(as_text=True)
     page = csrf_client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = csrf_client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    response = csrf_client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302

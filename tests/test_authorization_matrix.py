@@ -4,6 +4,7 @@ A new endpoint must be added to MATRIX, or test_every_endpoint_is_in_the_matrix 
 Expectations: "ok" = got past authorisation (any answer but 401/403/a redirect to sign in),
 "login" = sent to the sign-in page, "401", "403".
 """
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,19 +18,35 @@ from workshops.services import registration as registrations
 ROLES = ["anonymous", "volunteer", "organiser_of_b", "organiser", "coordinator", "admin"]
 
 # Policies: what each role gets.
-SCHED = dict(anonymous="login", volunteer="login", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok")
+SCHED = dict(
+    anonymous="login", volunteer="login", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok"
+)
 SCHED_ANY = dict(SCHED, organiser_of_b="403")
-STAFF_WS = dict(anonymous="login", volunteer="login", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
-STAFF_ANY = dict(anonymous="login", volunteer="login", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok")
-SCAN_PAGE = dict(anonymous="login", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
+STAFF_WS = dict(
+    anonymous="login", volunteer="login", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok"
+)
+STAFF_ANY = dict(
+    anonymous="login", volunteer="login", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok"
+)
+SCAN_PAGE = dict(
+    anonymous="login", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok"
+)
 SCAN_LOG = dict(SCAN_PAGE, volunteer="403")  # it names who scanned: staff only
-SCAN_API = dict(anonymous="403", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
+SCAN_API = dict(
+    anonymous="403", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok"
+)
 UNDO = dict(SCAN_API, volunteer="403")  # a link undoes only its own check-ins (see test_checkin_api)
-API_STAFF = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok")
-API_SCHED = dict(anonymous="401", volunteer="401", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok")
+API_STAFF = dict(
+    anonymous="401", volunteer="401", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok"
+)
+API_SCHED = dict(
+    anonymous="401", volunteer="401", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok"
+)
 PUBLIC = {role: "ok" for role in ROLES}
 ADMIN = dict(SCHED, coordinator="403")
-CHECKIN_HOME = dict(anonymous="login", volunteer="ok", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok")
+CHECKIN_HOME = dict(
+    anonymous="login", volunteer="ok", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok"
+)
 
 # (endpoint, method, url, policy). {a} = workshop A, {r} = a registration in A, and so on.
 # Destructive requests come last.
@@ -114,8 +131,11 @@ MATRIX = [
 
 def test_every_endpoint_is_in_the_matrix(app):
     listed = {endpoint for endpoint, *_ in MATRIX}
-    guarded = {rule.endpoint for rule in app.url_map.iter_rules()
-               if rule.endpoint.split(".")[0] in ("staff", "checkin", "auth") or rule.endpoint.startswith("api_")}
+    guarded = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in ("staff", "checkin", "auth") or rule.endpoint.startswith("api_")
+    }
     assert guarded - listed == set(), "add these endpoints to MATRIX"
 
 
@@ -125,11 +145,19 @@ def world(make_workshop, make_user, db):
     programme = Programme(code="QA", name_en="Quality Apprenticeship")
     db.session.add(programme)
     db.session.commit()
-    a = make_workshop(programme=programme, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7))
+    a = make_workshop(
+        programme=programme, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7)
+    )
     b = make_workshop(title_en="Workshop B")
-    users = {role: make_user(role_enum) for role, role_enum in [
-        ("organiser", Role.ORGANISER), ("organiser_of_b", Role.ORGANISER), ("coordinator", Role.COORDINATOR),
-        ("admin", Role.ADMIN)]}
+    users = {
+        role: make_user(role_enum)
+        for role, role_enum in [
+            ("organiser", Role.ORGANISER),
+            ("organiser_of_b", Role.ORGANISER),
+            ("coordinator", Role.COORDINATOR),
+            ("admin", Role.ADMIN),
+        ]
+    }
     users["organiser"].workshops.append(a)
     users["organiser_of_b"].workshops.append(b)
     db.session.commit()
@@ -137,7 +165,9 @@ def world(make_workshop, make_user, db):
     attendance = checkin.redeem(a.sessions[0], registration=registration).attendance
     survey = surveys.survey_for(a)
     question = surveys.add_question(survey, surveys.QuestionDetails(kind="short_text", text_en="Why?"), None)
-    job = Job(kind="import", status="preview", workshop_id=a.id, total=0, payload={"filename": "x.csv", "rows": []})
+    job = Job(
+        kind="import", status="preview", workshop_id=a.id, total=0, payload={"filename": "x.csv", "rows": []}
+    )
     db.session.add(job)
     db.session.commit()
     link = checkin_access.create_link(a, "Door", now + timedelta(hours=3), users["coordinator"])
@@ -145,9 +175,20 @@ def world(make_workshop, make_user, db):
     from workshops.services import certificates
 
     certificate = certificates.issue(registration)
-    ids = {"a": a.id, "b": b.id, "s": a.sessions[0].id, "s2": a.sessions[1].id, "r": registration.id, "p": programme.id,
-           "j": job.id, "q": question.id, "att": attendance.id, "link": link.token, "spare_link_id": spare.id,
-           "code": certificate.code}
+    ids = {
+        "a": a.id,
+        "b": b.id,
+        "s": a.sessions[0].id,
+        "s2": a.sessions[1].id,
+        "r": registration.id,
+        "p": programme.id,
+        "j": job.id,
+        "q": question.id,
+        "att": attendance.id,
+        "link": link.token,
+        "spare_link_id": spare.id,
+        "code": certificate.code,
+    }
     return users, ids
 
 
@@ -172,8 +213,15 @@ def test_each_role_gets_exactly_what_it_should(client, world, role):
     for endpoint, method, url, policy in MATRIX:
         if endpoint == "auth.login" and role not in ("anonymous", "volunteer"):
             continue  # signed-in people are sent on to their dashboard
-        body = {"session_id": ids["s"], "token": "x"} if endpoint == "api_checkin.redeem" else (
-            {"scans": [{"session_id": ids["s"], "token": "x"}]} if endpoint == "api_checkin.sync" else None)
+        body = (
+            {"session_id": ids["s"], "token": "x"}
+            if endpoint == "api_checkin.redeem"
+            else (
+                {"scans": [{"session_id": ids["s"], "token": "x"}]}
+                if endpoint == "api_checkin.sync"
+                else None
+            )
+        )
         options = {"json": body} if body is not None else {"data": {}}
         with client.open(url.format(**ids), method=method, **options) as response:
             got = outcome(response)

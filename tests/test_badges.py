@@ -1,4 +1,5 @@
 """Printable name badges for onsite participants."""
+
 import re
 import subprocess
 
@@ -10,12 +11,22 @@ from workshops.services import badges, pdf
 from workshops.services import registration as registrations
 
 
-def test_badge_sheet_has_names_organisations_and_scannable_tickets(client, auth, make_user, make_workshop, tmp_path):
+def test_badge_sheet_has_names_organisations_and_scannable_tickets(
+    client, auth, make_user, make_workshop, tmp_path
+):
     workshop = make_workshop(onsite_capacity=10)
     people = [
-        registrations.register(workshop.id, applicant(1, full_name="李华", organisation="重庆工程职业技术学院")).registration,
-        registrations.register(workshop.id, applicant(2, full_name="Maria Fernandes-Oliveira da Silva Pereira",
-                                                      organisation="Guangzhou Industry Polytechnic")).registration,
+        registrations.register(
+            workshop.id, applicant(1, full_name="李华", organisation="重庆工程职业技术学院")
+        ).registration,
+        registrations.register(
+            workshop.id,
+            applicant(
+                2,
+                full_name="Maria Fernandes-Oliveira da Silva Pereira",
+                organisation="Guangzhou Industry Polytechnic",
+            ),
+        ).registration,
         registrations.register(workshop.id, applicant(3, full_name="在线的人", mode="online")).registration,
     ]
     auth.login(make_user(Role.COORDINATOR))
@@ -30,16 +41,23 @@ def test_badge_sheet_has_names_organisations_and_scannable_tickets(client, auth,
     cjk = [line for line in fonts.splitlines() if "WenQuanYi" in line or "WQY" in line]
     assert cjk and all(" yes " in line for line in cjk), fonts  # the bundled CJK font, embedded
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "page")], check=True)
-    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", str(tmp_path / "page-1.png")], capture_output=True,
-                             text=True).stdout.split()
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(tmp_path / "page-1.png")], capture_output=True, text=True
+    ).stdout.split()
     assert sorted(decoded) == sorted([people[0].ticket_token, people[1].ticket_token])
 
 
-def test_eight_badges_a_page_and_long_names_keep_the_qr_on_the_badge(client, auth, make_user, make_workshop, tmp_path):
+def test_eight_badges_a_page_and_long_names_keep_the_qr_on_the_badge(
+    client, auth, make_user, make_workshop, tmp_path
+):
     workshop = make_workshop(onsite_capacity=20)
     names = ["Bartholomew Featherstonehaugh", "W" * 40, "欧阳" * 30] + [f"参加者{n}" for n in range(13)]
-    people = [registrations.register(workshop.id, applicant(n, full_name=name, organisation="很长的单位名称" * 12)).registration
-              for n, name in enumerate(names)]
+    people = [
+        registrations.register(
+            workshop.id, applicant(n, full_name=name, organisation="很长的单位名称" * 12)
+        ).registration
+        for n, name in enumerate(names)
+    ]
     auth.login(make_user(Role.COORDINATOR))
     path = tmp_path / "badges.pdf"
     path.write_bytes(client.get(f"/staff/workshops/{workshop.id}/badges.pdf").data)
@@ -48,7 +66,9 @@ def test_eight_badges_a_page_and_long_names_keep_the_qr_on_the_badge(client, aut
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "page")], check=True)
     decoded = []
     for page in sorted(tmp_path.glob("page-*.png")):
-        decoded += subprocess.run(["zbarimg", "--quiet", "--raw", str(page)], capture_output=True, text=True).stdout.split()
+        decoded += subprocess.run(
+            ["zbarimg", "--quiet", "--raw", str(page)], capture_output=True, text=True
+        ).stdout.split()
     assert sorted(decoded) == sorted(p.ticket_token for p in people)  # every QR whole and readable
 
 

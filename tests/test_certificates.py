@@ -1,4 +1,5 @@
 """Certificates: earned by attendance, bilingual PDF with an embedded CJK font, verifiable by QR."""
+
 import re
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -21,7 +22,9 @@ def ended(make_workshop, db):
 
 
 def person(workshop, n=1, sessions=2, **extra):
-    registration = registrations.register(workshop.id, applicant(n, **extra), source=RegistrationSource.WALK_IN).registration
+    registration = registrations.register(
+        workshop.id, applicant(n, **extra), source=RegistrationSource.WALK_IN
+    ).registration
     for session in workshop.sessions[:sessions]:
         checkin.redeem(session, registration=registration, override=True)
     return registration
@@ -40,8 +43,17 @@ def test_certificate_pdf_reads_back_and_its_qr_verifies(client, ended, db, tmp_p
     text = run("pdftotext", str(path), "-")
     certificate = certificates.by_code(db.session.scalars(db.select(certificates.Certificate.code)).one())
     assert certificate.serial == "QA-2026-000001"
-    for expected in ("李华", "Li Hua", "高质量学徒制能力建设研讨会", "Capacity Building Workshop", "2026-03-31",
-                     "2026-04-01", "QA-2026-000001", "结业证书", "Certificate of Attendance"):
+    for expected in (
+        "李华",
+        "Li Hua",
+        "高质量学徒制能力建设研讨会",
+        "Capacity Building Workshop",
+        "2026-03-31",
+        "2026-04-01",
+        "QA-2026-000001",
+        "结业证书",
+        "Certificate of Attendance",
+    ):
         assert expected in text, expected
     fonts = run("pdffonts", str(path))
     cjk = [line for line in fonts.splitlines() if "WenQuanYi" in line or "WQY" in line]
@@ -53,7 +65,9 @@ def test_certificate_pdf_reads_back_and_its_qr_verifies(client, ended, db, tmp_p
     page = client.get(url.replace("http://workshops.test", "")).get_data(as_text=True)
     assert "Valid certificate" in page and "李华" in page and "QA-2026-000001" in page
     certificates.revoke(certificate, "Issued by mistake", make_user(Role.COORDINATOR))
-    assert "This certificate has been revoked." in client.get(f"/verify/{certificate.code}").get_data(as_text=True)
+    assert "This certificate has been revoked." in client.get(f"/verify/{certificate.code}").get_data(
+        as_text=True
+    )
 
 
 def test_the_same_serial_every_time_and_sequential_per_programme(client, ended, db):
@@ -61,7 +75,9 @@ def test_the_same_serial_every_time_and_sequential_per_programme(client, ended, 
     client.get(f"/r/{first.manage_token}/certificate.pdf")
     client.get(f"/r/{second.manage_token}/certificate.pdf")
     client.get(f"/r/{first.manage_token}/certificate.pdf")
-    serials = db.session.scalars(db.select(certificates.Certificate.serial).order_by(certificates.Certificate.id)).all()
+    serials = db.session.scalars(
+        db.select(certificates.Certificate.serial).order_by(certificates.Certificate.id)
+    ).all()
     assert serials == ["QA-2026-000001", "QA-2026-000002"]
 
 
@@ -91,14 +107,23 @@ def test_tampered_or_unknown_codes_are_not_found(client, ended):
     client.get(f"/r/{registration.manage_token}/certificate.pdf")
     for code in ("nope", "x" * 300, "QA-2026-000001"):
         response = client.get(f"/verify/{code}")
-        assert response.status_code == 404 and "No certificate has this code." in response.get_data(as_text=True)
+        assert response.status_code == 404 and "No certificate has this code." in response.get_data(
+            as_text=True
+        )
 
 
 def test_long_names_and_titles_stay_on_one_page(client, ended, db, tmp_path):
-    ended.title_en = "Capacity Building Workshops on Quality Apprenticeship and Skills Development for Pilot Enterprises " * 2
-    ended.title_zh = "高质量学徒制与技能发展能力建设研讨会（试点企业、职业院校、社会伙伴及地方人社部门专场）" * 2
+    ended.title_en = (
+        "Capacity Building Workshops on Quality Apprenticeship and Skills Development for Pilot Enterprises "
+        * 2
+    )
+    ended.title_zh = (
+        "高质量学徒制与技能发展能力建设研讨会（试点企业、职业院校、社会伙伴及地方人社部门专场）" * 2
+    )
     db.session.commit()
-    registration = person(ended, 1, full_name="Maria Fernandes-Oliveira da Silva Pereira de Albuquerque e Castro")
+    registration = person(
+        ended, 1, full_name="Maria Fernandes-Oliveira da Silva Pereira de Albuquerque e Castro"
+    )
     path = tmp_path / "long.pdf"
     path.write_bytes(client.get(f"/r/{registration.manage_token}/certificate.pdf").data)
     assert re.search(r"^Pages:\s+1$", run("pdfinfo", str(path)), re.M)
@@ -115,7 +140,9 @@ def png(color=(11, 92, 171)) -> bytes:
     return out.getvalue()
 
 
-def test_coordinator_batch_gives_one_pdf_and_a_zip_with_the_same_serials(client, auth, make_user, ended, db, tmp_path):
+def test_coordinator_batch_gives_one_pdf_and_a_zip_with_the_same_serials(
+    client, auth, make_user, ended, db, tmp_path
+):
     import io
     import zipfile
 
@@ -125,11 +152,23 @@ def test_coordinator_batch_gives_one_pdf_and_a_zip_with_the_same_serials(client,
     person(ended, 9, sessions=1)  # not eligible
     auth.login(make_user(Role.COORDINATOR))
     base = f"/staff/workshops/{ended.id}/certificates"
-    client.post(f"{base}/assets", data={"kind": "signatory", "name_zh": "王主任", "name_en": "Director Wang",
-                                        "title_zh": "项目主任", "title_en": "Programme Director",
-                                        "image": (io.BytesIO(png()), "signature.png")}, content_type="multipart/form-data")
-    client.post(f"{base}/assets", data={"kind": "logo", "image": (io.BytesIO(b"GIF89a not allowed"), "logo.gif")},
-                content_type="multipart/form-data")
+    client.post(
+        f"{base}/assets",
+        data={
+            "kind": "signatory",
+            "name_zh": "王主任",
+            "name_en": "Director Wang",
+            "title_zh": "项目主任",
+            "title_en": "Programme Director",
+            "image": (io.BytesIO(png()), "signature.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    client.post(
+        f"{base}/assets",
+        data={"kind": "logo", "image": (io.BytesIO(b"GIF89a not allowed"), "logo.gif")},
+        content_type="multipart/form-data",
+    )
     assert client.post(f"{base}/generate").status_code == 302  # runs eagerly in tests
     job = db.session.scalars(db.select(Job).filter_by(kind="certificates")).one()
     assert job.status == "done" and job.result == {"issued": 3, "not_eligible": 1}
@@ -138,10 +177,15 @@ def test_coordinator_batch_gives_one_pdf_and_a_zip_with_the_same_serials(client,
     assert re.search(r"^Pages:\s+3$", run("pdfinfo", str(merged)), re.M)
     text = run("pdftotext", str(merged), "-")
     assert "王主任" in text and "Programme Director" in text and "QA-2026-000003" in text
-    with client.get(f"{base}/all.zip") as response:  # streamed from a temporary file, closed with the response
+    with client.get(
+        f"{base}/all.zip"
+    ) as response:  # streamed from a temporary file, closed with the response
         archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert sorted(archive.namelist()) == ["QA-2026-000001 参加者0.pdf", "QA-2026-000002 参加者1.pdf",
-                                          "QA-2026-000003 参加者2.pdf"]
+    assert sorted(archive.namelist()) == [
+        "QA-2026-000001 参加者0.pdf",
+        "QA-2026-000002 参加者1.pdf",
+        "QA-2026-000003 参加者2.pdf",
+    ]
     client.post(f"{base}/generate")  # again: the same serials, no new ones
     serials = db.session.scalars(db.select(certificates.Certificate.serial)).all()
     assert sorted(serials) == ["QA-2026-000001", "QA-2026-000002", "QA-2026-000003"]
@@ -162,7 +206,9 @@ def test_grant_and_revoke_need_a_reason_and_are_audited(client, auth, make_user,
     assert client.get(f"/r/{half.manage_token}/certificate.pdf").mimetype == "application/pdf"
     client.post(f"{base}/revoke", data={"reason": "Granted in error"})
     assert client.get(f"/r/{half.manage_token}/certificate.pdf").status_code == 403
-    actions = db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.action.like("certificate.%"))).all()
+    actions = db.session.scalars(
+        db.select(AuditEvent.action).where(AuditEvent.action.like("certificate.%"))
+    ).all()
     assert actions == ["certificate.grant", "certificate.revoke"]
 
 

@@ -1,4 +1,5 @@
 """Check-in at the door: one decision order, idempotent scans, per-session attendance."""
+
 import subprocess
 import threading
 from datetime import datetime, timedelta, timezone
@@ -16,8 +17,9 @@ from workshops.services.checkin import Reason, Scanner
 def running(make_workshop):
     """A hybrid workshop whose first session is running now."""
     now = datetime.now(timezone.utc)
-    return make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7),
-                         onsite_capacity=3)
+    return make_workshop(
+        starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7), onsite_capacity=3
+    )
 
 
 def person(workshop, n=1, **overrides):
@@ -32,8 +34,9 @@ def test_a_rendered_ticket_decodes_and_redeems(running, db, tmp_path):
     registration = person(running)
     png = tmp_path / "ticket.png"
     png.write_bytes(tickets.ticket_qr_png(registration.ticket_token))
-    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", str(png)], capture_output=True, text=True,
-                             check=True).stdout.strip()
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(png)], capture_output=True, text=True, check=True
+    ).stdout.strip()
     result = checkin.redeem(running.sessions[0], token=decoded, scanner=Scanner(device="door-1"))
     assert result.reason == Reason.OK and result.registration.id == registration.id
     again = checkin.redeem(running.sessions[0], token=decoded)
@@ -53,8 +56,12 @@ def test_every_reason_in_its_place(running, make_workshop, db):
     waitlisted = person(running, 3)
     cancelled = person(running, 4, mode="online")
     registrations.cancel(cancelled)
-    approval = make_workshop(title_en="Needs approval", approval_required=True, starts_at=running.starts_at,
-                             ends_at=running.ends_at)
+    approval = make_workshop(
+        title_en="Needs approval",
+        approval_required=True,
+        starts_at=running.starts_at,
+        ends_at=running.ends_at,
+    )
     pending = person(approval, 5)
     stranger = person(other, 6)
     assert checkin.redeem(session, token="not-a-ticket").reason == Reason.UNKNOWN_TICKET
@@ -65,8 +72,15 @@ def test_every_reason_in_its_place(running, make_workshop, db):
     assert checkin.redeem(approval.sessions[0], token=pending.ticket_token).reason == Reason.PENDING_APPROVAL
     assert checkin.redeem(session, token=confirmed[0].ticket_token).reason == Reason.OK
     logged = db.session.scalars(db.select(ScanLog.reason).order_by(ScanLog.id)).all()
-    assert logged == ["unknown_ticket", "unknown_ticket", "wrong_workshop", "cancelled", "waitlisted",
-                      "pending_approval", "ok"]
+    assert logged == [
+        "unknown_ticket",
+        "unknown_ticket",
+        "wrong_workshop",
+        "cancelled",
+        "waitlisted",
+        "pending_approval",
+        "ok",
+    ]
     assert db.session.scalars(db.select(ScanLog.token_hint).order_by(ScanLog.id)).first() == "not-a-ti"
 
 
@@ -96,7 +110,10 @@ def test_rotated_ticket_makes_the_old_qr_unknown(running, make_user, db):
     assert registrations.find_by_manage_token(old_page) is None
     from workshops.models import OutboxMessage  # the person gets the new ticket
 
-    assert registration.manage_token in db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).all()[-1].body_text
+    assert (
+        registration.manage_token
+        in db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).all()[-1].body_text
+    )
     assert checkin.redeem(running.sessions[0], token=old).reason == Reason.UNKNOWN_TICKET
     assert checkin.redeem(running.sessions[0], token=registration.ticket_token).reason == Reason.OK
 
@@ -132,7 +149,9 @@ def _scan_together(app, running, token, nonce_of, count=20):
 
             barrier.wait(timeout=30)
             session = thread_db.session.get(Session, session_id)
-            result = checkin.redeem(session, token=token, scanner=Scanner(device=f"door-{n}"), nonce=nonce_of(n))
+            result = checkin.redeem(
+                session, token=token, scanner=Scanner(device=f"door-{n}"), nonce=nonce_of(n)
+            )
             with lock:
                 answers.append(result.reason)
 
@@ -166,14 +185,24 @@ def test_one_scan_resent_at_once_gets_its_first_answer_every_time(app, running, 
 def test_offline_scans_keep_their_time_and_are_flagged(running, db):
     registration = person(running)
     earlier = datetime.now(timezone.utc) - timedelta(minutes=20)
-    result = checkin.redeem(running.sessions[0], token=registration.ticket_token, scanned_at=earlier, nonce="x")
+    result = checkin.redeem(
+        running.sessions[0], token=registration.ticket_token, scanned_at=earlier, nonce="x"
+    )
     assert result.attendance.checked_in_at == earlier
     assert db.session.scalars(db.select(ScanLog)).one().offline is True
-    future = checkin.redeem(running.sessions[0], token=person(running, 2).ticket_token,
-                            scanned_at=datetime.now(timezone.utc) + timedelta(days=3))
-    assert future.attendance.checked_in_at <= datetime.now(timezone.utc)  # a fast device clock is not believed
-    reset = checkin.redeem(running.sessions[0], token=person(running, 3).ticket_token,
-                           scanned_at=datetime(1970, 1, 1, tzinfo=timezone.utc))  # a phone whose clock reset
+    future = checkin.redeem(
+        running.sessions[0],
+        token=person(running, 2).ticket_token,
+        scanned_at=datetime.now(timezone.utc) + timedelta(days=3),
+    )
+    assert future.attendance.checked_in_at <= datetime.now(
+        timezone.utc
+    )  # a fast device clock is not believed
+    reset = checkin.redeem(
+        running.sessions[0],
+        token=person(running, 3).ticket_token,
+        scanned_at=datetime(1970, 1, 1, tzinfo=timezone.utc),
+    )  # a phone whose clock reset
     assert reset.ok and reset.attendance.checked_in_at > datetime.now(timezone.utc) - timedelta(minutes=1)
 
 
@@ -182,7 +211,9 @@ def test_counters_and_roster(running, db):
     person(running, 5, mode="online")
     checkin.redeem(running.sessions[0], token=people[0].ticket_token)
     assert checkin.counters(running.sessions[0]) == {
-        "onsite": {"checked_in": 1, "expected": 3}, "online": {"checked_in": 0, "expected": 1}}
+        "onsite": {"checked_in": 1, "expected": 3},
+        "online": {"checked_in": 0, "expected": 1},
+    }
     roster = checkin.roster(running.sessions[0])
     assert len(roster) == 4
     entry = next(r for r in roster if r["id"] == people[0].id)

@@ -1,4 +1,5 @@
 """The check-in API as the scanner page uses it: who may scan, offline sync, search, undo."""
+
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -29,8 +30,10 @@ def person(workshop, n=1, **overrides):
 
 
 def scan(client, session, token, nonce="", **extra):
-    return client.post("/api/v1/checkin", json={"session_id": session.id, "token": token, "nonce": nonce,
-                                                "device": "door-1", **extra})
+    return client.post(
+        "/api/v1/checkin",
+        json={"session_id": session.id, "token": token, "nonce": nonce, "device": "door-1", **extra},
+    )
 
 
 def test_organiser_scans_and_sees_reason_name_and_who_was_first(client, organiser, running):
@@ -41,21 +44,41 @@ def test_organiser_scans_and_sees_reason_name_and_who_was_first(client, organise
     again = scan(client, running.sessions[0], registration.ticket_token, "n2").json
     assert again["reason"] == "already_checked_in" and again["checked_in_by"] == "Organiser"
     assert again["checked_in_at"] == first.json["checked_in_at"]
-    zh = client.post("/api/v1/checkin", json={"session_id": running.sessions[0].id, "token": "bogus"},
-                     headers={"Accept-Language": "zh-CN"}).json
-    assert zh["reason"] == "unknown_ticket" and zh["message"] != "Unknown ticket: this code is not a valid ticket (or it was re-issued)."
+    zh = client.post(
+        "/api/v1/checkin",
+        json={"session_id": running.sessions[0].id, "token": "bogus"},
+        headers={"Accept-Language": "zh-CN"},
+    ).json
+    assert (
+        zh["reason"] == "unknown_ticket"
+        and zh["message"] != "Unknown ticket: this code is not a valid ticket (or it was re-issued)."
+    )
 
 
-def test_offline_sync_replayed_twice_and_from_two_devices_makes_one_attendance(client, organiser, running, db):
+def test_offline_sync_replayed_twice_and_from_two_devices_makes_one_attendance(
+    client, organiser, running, db
+):
     registration = person(running)
     earlier = (datetime.now(timezone.utc) - timedelta(minutes=15)).isoformat()
     session_id = running.sessions[0].id
-    batch = {"scans": [
-        {"session_id": session_id, "token": registration.ticket_token, "nonce": "phone-a-1", "device": "phone-a",
-         "scanned_at": earlier},
-        {"session_id": session_id, "token": registration.ticket_token, "nonce": "phone-b-7", "device": "phone-b",
-         "scanned_at": earlier},
-    ]}
+    batch = {
+        "scans": [
+            {
+                "session_id": session_id,
+                "token": registration.ticket_token,
+                "nonce": "phone-a-1",
+                "device": "phone-a",
+                "scanned_at": earlier,
+            },
+            {
+                "session_id": session_id,
+                "token": registration.ticket_token,
+                "nonce": "phone-b-7",
+                "device": "phone-b",
+                "scanned_at": earlier,
+            },
+        ]
+    }
     first = client.post("/api/v1/checkin/sync", json=batch).json["results"]
     assert [r["reason"] for r in first] == ["ok", "already_checked_in"]
     replay = client.post("/api/v1/checkin/sync", json=batch).json["results"]
@@ -76,8 +99,10 @@ def test_roster_search_counters_and_undo(client, organiser, running, db):
     assert roster["counters"]["onsite"] == {"checked_in": 0, "expected": 1}
     found = client.get(f"/api/v1/workshops/{running.id}/search?session_id={running.sessions[0].id}&q=王").json
     assert [p["name"] for p in found] == ["王芳"]
-    answer = client.post("/api/v1/checkin", json={"session_id": running.sessions[0].id, "registration_id": found[0]["id"],
-                                                  "method": "search"}).json
+    answer = client.post(
+        "/api/v1/checkin",
+        json={"session_id": running.sessions[0].id, "registration_id": found[0]["id"], "method": "search"},
+    ).json
     assert answer["reason"] == "ok"
     counters = client.get(f"/api/v1/sessions/{running.sessions[0].id}/counters").json["counters"]
     assert counters["onsite"]["checked_in"] == 1
@@ -86,7 +111,9 @@ def test_roster_search_counters_and_undo(client, organiser, running, db):
     assert scan(client, running.sessions[0], registration.ticket_token).json["reason"] == "ok"
 
 
-def test_organiser_of_another_workshop_cannot_scan_search_or_read_the_roster(client, auth, make_user, running, make_workshop, db):
+def test_organiser_of_another_workshop_cannot_scan_search_or_read_the_roster(
+    client, auth, make_user, running, make_workshop, db
+):
     other = make_workshop(title_en="Other")
     registration = person(running)
     outsider = make_user(Role.ORGANISER)
@@ -95,7 +122,11 @@ def test_organiser_of_another_workshop_cannot_scan_search_or_read_the_roster(cli
     session_id = running.sessions[0].id
     requests = [
         ("post", "/api/v1/checkin", {"session_id": session_id, "token": registration.ticket_token}),
-        ("post", "/api/v1/checkin/sync", {"scans": [{"session_id": session_id, "token": registration.ticket_token}]}),
+        (
+            "post",
+            "/api/v1/checkin/sync",
+            {"scans": [{"session_id": session_id, "token": registration.ticket_token}]},
+        ),
         ("get", f"/api/v1/workshops/{running.id}/roster?session_id={session_id}", None),
         ("get", f"/api/v1/workshops/{running.id}/search?session_id={session_id}&q=a", None),
         ("get", f"/api/v1/sessions/{session_id}/counters", None),
@@ -109,12 +140,16 @@ def test_organiser_of_another_workshop_cannot_scan_search_or_read_the_roster(cli
     assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
 
 
-def test_volunteer_link_scans_one_workshop_until_expired_or_revoked(client, make_user, running, make_workshop, db):
+def test_volunteer_link_scans_one_workshop_until_expired_or_revoked(
+    client, make_user, running, make_workshop, db
+):
     coordinator = make_user(Role.COORDINATOR)
     other = make_workshop(title_en="Other")
     from workshops.services import checkin_access
 
-    link = checkin_access.create_link(running, "Door B", datetime.now(timezone.utc) + timedelta(hours=2), coordinator)
+    link = checkin_access.create_link(
+        running, "Door B", datetime.now(timezone.utc) + timedelta(hours=2), coordinator
+    )
     registration = person(running)
     response = client.get(f"/checkin/v/{link.token}")
     assert response.status_code == 302
@@ -122,7 +157,10 @@ def test_volunteer_link_scans_one_workshop_until_expired_or_revoked(client, make
     assert "Scan tickets" in page or "qr-scanner" in page
     assert scan(client, running.sessions[0], registration.ticket_token).json["reason"] == "ok"
     assert db.session.scalars(db.select(Attendance)).one().by_link_id == link.id
-    assert client.get(f"/api/v1/workshops/{other.id}/roster?session_id={other.sessions[0].id}").status_code == 403
+    assert (
+        client.get(f"/api/v1/workshops/{other.id}/roster?session_id={other.sessions[0].id}").status_code
+        == 403
+    )
     assert client.get("/staff/").status_code == 302  # a link is not a staff account
 
     checkin_access.revoke_link(link, coordinator)
@@ -130,14 +168,22 @@ def test_volunteer_link_scans_one_workshop_until_expired_or_revoked(client, make
     assert client.get(f"/checkin/v/{link.token}").status_code == 403
     # The page already open on the phone says so too (not "sign in", which a volunteer cannot).
     reopened = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}")
-    assert reopened.status_code == 403 and "This check-in link does not work" in reopened.get_data(as_text=True)
+    assert reopened.status_code == 403 and "This check-in link does not work" in reopened.get_data(
+        as_text=True
+    )
 
-    expired = CheckInLink(workshop=running, label="old", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    expired = CheckInLink(
+        workshop=running, label="old", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)
+    )
     db.session.add(expired)
     db.session.commit()
-    assert "This check-in link does not work" in client.get(f"/checkin/v/{expired.token}").get_data(as_text=True)
+    assert "This check-in link does not work" in client.get(f"/checkin/v/{expired.token}").get_data(
+        as_text=True
+    )
     # A link that expires while the volunteer's page is open: the API refuses from then on.
-    soon = checkin_access.create_link(running, "Door C", datetime.now(timezone.utc) + timedelta(hours=1), coordinator)
+    soon = checkin_access.create_link(
+        running, "Door C", datetime.now(timezone.utc) + timedelta(hours=1), coordinator
+    )
     client.get(f"/checkin/v/{soon.token}")
     assert scan(client, running.sessions[0], person(running, 2).ticket_token, "s1").json["reason"] == "ok"
     soon.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
@@ -152,15 +198,22 @@ def test_checkin_api_requires_the_csrf_token_when_csrf_is_on(make_app, make_user
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"email": user.email, "password": "correct horse battery", "csrf_token": token})
+    client.post(
+        "/login", data={"email": user.email, "password": "correct horse battery", "csrf_token": token}
+    )
     body = {"session_id": running.sessions[0].id, "token": "x"}
     assert client.post("/api/v1/checkin", json=body).status_code == 400
-    assert client.post("/api/v1/checkin", json=body, headers={"X-CSRFToken": token}).json["reason"] == "unknown_ticket"
+    assert (
+        client.post("/api/v1/checkin", json=body, headers={"X-CSRFToken": token}).json["reason"]
+        == "unknown_ticket"
+    )
 
 
 def test_coordinator_creates_and_withdraws_links_from_the_workshop_page(client, auth, make_user, running, db):
     auth.login(make_user(Role.COORDINATOR))
-    response = client.post(f"/staff/workshops/{running.id}/checkin-links", data={"label": "Door A", "hours": "8"})
+    response = client.post(
+        f"/staff/workshops/{running.id}/checkin-links", data={"label": "Door A", "hours": "8"}
+    )
     assert response.status_code == 302
     link = db.session.scalars(db.select(CheckInLink)).one()
     page = client.get(f"/staff/workshops/{running.id}").get_data(as_text=True)
@@ -168,14 +221,24 @@ def test_coordinator_creates_and_withdraws_links_from_the_workshop_page(client, 
     client.post(f"/staff/workshops/{running.id}/checkin-links/{link.id}/revoke")
     db.session.expire_all()
     assert db.session.get(CheckInLink, link.id).revoked_at is not None
-    bad = client.post(f"/staff/workshops/{running.id}/checkin-links", data={"label": "x", "hours": "0"}, follow_redirects=True)
+    bad = client.post(
+        f"/staff/workshops/{running.id}/checkin-links",
+        data={"label": "x", "hours": "0"},
+        follow_redirects=True,
+    )
     assert "Between 1 hour and 14 days." in bad.get_data(as_text=True)
 
 
 def test_walk_in_from_the_scanner_registers_and_checks_in(client, organiser, running, db):
     session = running.sessions[0]
-    data = {"full_name": "刘洋", "email": "liu@example.org", "organisation_type": "enterprise", "gender": "man",
-            "mode": "onsite", "language": "zh"}
+    data = {
+        "full_name": "刘洋",
+        "email": "liu@example.org",
+        "organisation_type": "enterprise",
+        "gender": "man",
+        "mode": "onsite",
+        "language": "zh",
+    }
     response = client.post(f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data)
     assert response.headers["Location"].endswith(f"/checkin/{running.id}/sessions/{session.id}")
     attendance = db.session.scalars(db.select(Attendance)).one()
@@ -185,8 +248,10 @@ def test_walk_in_from_the_scanner_registers_and_checks_in(client, organiser, run
 def test_nobody_of_another_workshop_is_shown_by_id_or_by_ticket(client, organiser, running, make_workshop):
     """An organiser of A who tries B's registration ids (or holds B's ticket) learns nothing about B's people."""
     other = person(make_workshop(title_en="Workshop B"), full_name="赵六", organisation="Secret Works")
-    by_id = client.post("/api/v1/checkin", json={"session_id": running.sessions[0].id, "registration_id": other.id,
-                                                 "nonce": "x"}).json
+    by_id = client.post(
+        "/api/v1/checkin",
+        json={"session_id": running.sessions[0].id, "registration_id": other.id, "nonce": "x"},
+    ).json
     assert by_id["reason"] == "wrong_workshop" and by_id["person"] is None
     by_ticket = scan(client, running.sessions[0], other.ticket_token, "y").json
     assert by_ticket["reason"] == "wrong_workshop" and by_ticket["person"] is None
@@ -199,7 +264,9 @@ def test_only_an_organiser_may_admit_outside_the_session(client, make_user, auth
     coordinator = make_user(Role.COORDINATOR)
     from workshops.services import checkin_access
 
-    link = checkin_access.create_link(later, "Door 2", datetime.now(timezone.utc) + timedelta(days=5), coordinator)
+    link = checkin_access.create_link(
+        later, "Door 2", datetime.now(timezone.utc) + timedelta(days=5), coordinator
+    )
     volunteer_guest, staff_guest = person(later), person(later, 2)
     client.get(f"/checkin/v/{link.token}")
     page = client.get(f"/checkin/{later.id}/sessions/{later.sessions[0].id}").get_data(as_text=True)
@@ -215,12 +282,25 @@ def test_only_an_organiser_may_admit_outside_the_session(client, make_user, auth
 def test_a_sync_batch_with_a_forbidden_session_records_nothing(client, organiser, running, make_workshop, db):
     mine = person(running)
     other = make_workshop(title_en="Workshop B")
-    response = client.post("/api/v1/checkin/sync", json={"scans": [
-        {"session_id": running.sessions[0].id, "token": mine.ticket_token, "nonce": "a", "device": "p"},
-        {"session_id": other.sessions[0].id, "token": mine.ticket_token, "nonce": "b", "device": "p"},
-    ]}, headers={"Accept-Language": "zh-CN"})
+    response = client.post(
+        "/api/v1/checkin/sync",
+        json={
+            "scans": [
+                {
+                    "session_id": running.sessions[0].id,
+                    "token": mine.ticket_token,
+                    "nonce": "a",
+                    "device": "p",
+                },
+                {"session_id": other.sessions[0].id, "token": mine.ticket_token, "nonce": "b", "device": "p"},
+            ]
+        },
+        headers={"Accept-Language": "zh-CN"},
+    )
     assert response.status_code == 403
-    assert response.json["message"] != "You may not check people in at this workshop."  # in the user's language
+    assert (
+        response.json["message"] != "You may not check people in at this workshop."
+    )  # in the user's language
     assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 0
     assert db.session.scalar(db.select(db.func.count()).select_from(ScanLog)) == 0
 
@@ -228,15 +308,24 @@ def test_a_sync_batch_with_a_forbidden_session_records_nothing(client, organiser
 def test_the_scan_log_shows_the_second_phone_and_offline_scans(client, organiser, running, db):
     registration = person(running, full_name="钱七")
     earlier = (datetime.now(timezone.utc) - timedelta(minutes=15)).isoformat()
-    scans = [{"session_id": running.sessions[0].id, "token": registration.ticket_token, "nonce": f"n{n}",
-              "device": device, "scanned_at": earlier} for n, device in enumerate(["phone-a", "phone-b"])]
+    scans = [
+        {
+            "session_id": running.sessions[0].id,
+            "token": registration.ticket_token,
+            "nonce": f"n{n}",
+            "device": device,
+            "scanned_at": earlier,
+        }
+        for n, device in enumerate(["phone-a", "phone-b"])
+    ]
     client.post("/api/v1/checkin/sync", json={"scans": scans})
     scan(client, running.sessions[0], "not-a-ticket", "n3")
     page = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log").get_data(as_text=True)
     assert page.count("钱七") == 2 and "phone-a" in page and "phone-b" in page
     assert "Already checked in." in page and "Unknown ticket" in page and "synced at" in page
-    zh = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log",
-                    headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    zh = client.get(
+        f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log", headers={"Accept-Language": "zh-CN"}
+    ).get_data(as_text=True)
     assert "Already checked in." not in zh and "钱七" in zh
 
 
@@ -247,11 +336,14 @@ def test_other_session_lets_the_organiser_leave_the_running_session(client, orga
 
 
 def test_a_signed_in_organiser_of_another_workshop_holding_a_volunteer_link_scans_as_the_volunteer(
-        client, auth, make_user, running, make_workshop, db):
+    client, auth, make_user, running, make_workshop, db
+):
     from workshops.services import checkin_access
 
     coordinator = make_user(Role.COORDINATOR)
-    link = checkin_access.create_link(running, "Door 3", datetime.now(timezone.utc) + timedelta(hours=5), coordinator)
+    link = checkin_access.create_link(
+        running, "Door 3", datetime.now(timezone.utc) + timedelta(hours=5), coordinator
+    )
     elsewhere = make_user(Role.ORGANISER)
     elsewhere.workshops.append(make_workshop(title_en="Workshop B"))
     db.session.commit()
@@ -262,7 +354,9 @@ def test_a_signed_in_organiser_of_another_workshop_holding_a_volunteer_link_scan
     assert client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log").status_code == 403
 
 
-def test_a_volunteer_cannot_backdate_a_scan_into_an_earlier_session_nor_undo_others(client, make_user, make_workshop, db):
+def test_a_volunteer_cannot_backdate_a_scan_into_an_earlier_session_nor_undo_others(
+    client, make_user, make_workshop, db
+):
     """A link scans from when it was made; an implausible time is refused, not a 500."""
     from workshops.services import checkin, checkin_access
 
@@ -271,8 +365,9 @@ def test_a_volunteer_cannot_backdate_a_scan_into_an_earlier_session_nor_undo_oth
     yesterday, today = workshop.sessions
     coordinator = make_user(Role.COORDINATOR)
     guest, other = person(workshop), person(workshop, 2)
-    by_staff = checkin.redeem(today, registration=other, override=True,
-                              scanner=checkin.Scanner(user_id=coordinator.id)).attendance
+    by_staff = checkin.redeem(
+        today, registration=other, override=True, scanner=checkin.Scanner(user_id=coordinator.id)
+    ).attendance
     link = checkin_access.create_link(workshop, "Door", now + timedelta(hours=5), coordinator)
     client.get(f"/checkin/v/{link.token}")
     during_yesterday = (yesterday.starts_at + timedelta(hours=1)).isoformat()
@@ -282,22 +377,36 @@ def test_a_volunteer_cannot_backdate_a_scan_into_an_earlier_session_nor_undo_oth
     assert silly.status_code == 422 and "scanned_at" in silly.json["errors"]["json"]
     assert client.delete(f"/api/v1/attendances/{by_staff.id}").status_code == 403
     mine = scan(client, today, guest.ticket_token, "b3").json
-    assert mine["reason"] == "ok" and client.delete(f"/api/v1/attendances/{mine['attendance_id']}").status_code == 204
+    assert (
+        mine["reason"] == "ok"
+        and client.delete(f"/api/v1/attendances/{mine['attendance_id']}").status_code == 204
+    )
     assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 1  # the staff's stays
 
 
 def test_walk_in_of_someone_registered_without_their_ticket_checks_them_in(client, organiser, running, db):
     registration = person(running, full_name="孙八", email="sun@example.org")
     session = running.sessions[0]
-    data = {"full_name": "孙八", "email": "sun@example.org", "organisation_type": "enterprise", "gender": "man",
-            "mode": "onsite", "language": "zh"}
-    response = client.post(f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data,
-                           follow_redirects=True)
+    data = {
+        "full_name": "孙八",
+        "email": "sun@example.org",
+        "organisation_type": "enterprise",
+        "gender": "man",
+        "mode": "onsite",
+        "language": "zh",
+    }
+    response = client.post(
+        f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data, follow_redirects=True
+    )
     assert "孙八 was already registered, and is now checked in." in response.get_data(as_text=True)
     assert db.session.scalars(db.select(Attendance)).one().registration_id == registration.id
-    someone_else = client.post(f"/staff/workshops/{running.id}/walk-in?session_id={session.id}",
-                               data=dict(data, full_name="周九"), follow_redirects=True).get_data(as_text=True)
+    someone_else = client.post(
+        f"/staff/workshops/{running.id}/walk-in?session_id={session.id}",
+        data=dict(data, full_name="周九"),
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "This email is registered to 孙八: check the name" in someone_else
-    again = client.post(f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data,
-                        follow_redirects=True)
+    again = client.post(
+        f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data, follow_redirects=True
+    )
     assert "孙八 is already checked in." in again.get_data(as_text=True)

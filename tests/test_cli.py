@@ -1,12 +1,23 @@
 """Operator commands."""
+
 from datetime import datetime, timezone
 
 from workshops.models import Programme, Registration, Role, User, Workshop
 
 
 def test_users_create_makes_a_hashed_account(runner, db):
-    result = runner.invoke(args=["users", "create", "--email", "Coord@Example.org", "--role", "coordinator",
-                                 "--password", "long enough password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Coord@Example.org",
+            "--role",
+            "coordinator",
+            "--password",
+            "long enough password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalars(db.select(User)).one()
     assert user.email == "coord@example.org" and user.role == Role.COORDINATOR
@@ -14,10 +25,22 @@ def test_users_create_makes_a_hashed_account(runner, db):
 
 
 def test_users_create_explains_bad_input(runner, db):
-    result = runner.invoke(args=["users", "create", "--email", "not-an-email", "--role", "admin",
-                                 "--password", "long enough password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "not-an-email",
+            "--role",
+            "admin",
+            "--password",
+            "long enough password",
+        ]
+    )
     assert result.exit_code != 0 and "Enter a valid email address." in result.output
-    result = runner.invoke(args=["users", "create", "--email", "a@example.org", "--role", "admin", "--password", "short"])
+    result = runner.invoke(
+        args=["users", "create", "--email", "a@example.org", "--role", "admin", "--password", "short"]
+    )
     assert "Use at least 10 characters." in result.output
     assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
 
@@ -33,7 +56,12 @@ def test_seed_demo_loads_the_three_real_events_and_a_rehearsal_once(runner, db):
     now = datetime.now(timezone.utc)  # the rehearsal's door is open now: the scanner can be tried
     rehearsal = next(w for w in workshops if w.title_en.startswith("Check-in rehearsal"))
     assert checkin.session_running(rehearsal.sessions[0], now)
-    assert db.session.scalar(db.select(db.func.count()).select_from(Registration).filter_by(workshop_id=rehearsal.id)) == 12
+    assert (
+        db.session.scalar(
+            db.select(db.func.count()).select_from(Registration).filter_by(workshop_id=rehearsal.id)
+        )
+        == 12
+    )
     hybrid = next(w for w in workshops if w.format.value == "hybrid")
     assert len(hybrid.sessions) == 2 and hybrid.city == "重庆"
     assert db.session.scalars(db.select(Programme)).one().code == "QA"

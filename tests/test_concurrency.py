@@ -1,4 +1,5 @@
 """Concurrent submissions never confirm more people than seats (real threads, real databases)."""
+
 import threading
 
 from tests.helpers import form_data
@@ -39,7 +40,9 @@ def test_sixty_concurrent_registrations_for_ten_seats(app, make_workshop, db):
 
     run_together(60, submit)
     db.session.expire_all()
-    rows = db.session.scalars(db.select(Registration).order_by(Registration.created_at, Registration.id)).all()
+    rows = db.session.scalars(
+        db.select(Registration).order_by(Registration.created_at, Registration.id)
+    ).all()
     assert len(rows) == 60
     assert sum(r.status == Status.CONFIRMED for r in rows) == 10
     assert sum(r.status == Status.WAITLISTED for r in rows) == 50
@@ -56,7 +59,9 @@ def test_sixty_concurrent_registrations_for_ten_seats(app, make_workshop, db):
     db.session.expire_all()
     promoted = db.session.scalars(db.select(Registration).filter_by(status=Status.CONFIRMED)).all()
     assert len(promoted) == 10
-    assert sorted(r.id for r in promoted if r.id in {w.id for w in waiting}) == sorted(w.id for w in waiting[:3])
+    assert sorted(r.id for r in promoted if r.id in {w.id for w in waiting}) == sorted(
+        w.id for w in waiting[:3]
+    )
     promoted_emails = db.session.scalars(db.select(OutboxMessage.recipient).filter_by(kind="promoted")).all()
     assert sorted(promoted_emails) == sorted(w.email for w in waiting[:3])
 

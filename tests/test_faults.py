@@ -1,6 +1,7 @@
 """Fault tests on the production shape (tests/stack.py): the worker killed mid-job, SMTP and
 Redis down. Loopback only; needs PostgreSQL (TEST_DATABASE_URL) and redis-server.
 """
+
 import http.client
 import json
 import os
@@ -14,16 +15,24 @@ import sqlalchemy as sa
 from tests.bench.helpers import create_staff, insert_people, insert_workshop, login
 from tests.stack import Stack, wait_until
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-                                reason="needs PostgreSQL (TEST_DATABASE_URL)")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="needs PostgreSQL (TEST_DATABASE_URL)",
+)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     # A short lease and sweep, so a killed worker's job is handed out again within seconds.
-    running = Stack(tmp_path_factory.mktemp("stack"), "workshops_faults", app_servers=1,
-                    JOB_LEASE_SECONDS="4", JOB_SWEEP_SECONDS="2", OUTBOX_RETRY_SECONDS="1",
-                    RATELIMIT_ENABLED="true").start()
+    running = Stack(
+        tmp_path_factory.mktemp("stack"),
+        "workshops_faults",
+        app_servers=1,
+        JOB_LEASE_SECONDS="4",
+        JOB_SWEEP_SECONDS="2",
+        OUTBOX_RETRY_SECONDS="1",
+        RATELIMIT_ENABLED="true",
+    ).start()
     yield running
     running.stop()
 
@@ -48,8 +57,15 @@ def test_worker_killed_mid_mass_email_every_email_arrives_once(stack):
     with app.app_context():
         job = announcements.queue_announcement(
             db.session.get(Workshop, workshop_id),
-            announcements.Announcement(audience="confirmed", subject_en="Venue moved", body_en="Hall B.",
-                                       subject_zh="场地变更", body_zh="B 厅。"), actor=None)
+            announcements.Announcement(
+                audience="confirmed",
+                subject_en="Venue moved",
+                body_en="Hall B.",
+                subject_zh="场地变更",
+                body_zh="B 厅。",
+            ),
+            actor=None,
+        )
         job_id = job.id
         db.session.remove()  # give the connection back before closing the pool
         db.engine.dispose()
@@ -64,7 +80,9 @@ def test_worker_killed_mid_mass_email_every_email_arrives_once(stack):
     assert sent_before < 120
 
     stack.start_worker()
-    wait_until(lambda: stack.inbox.count("场地变更") >= 120, 120, "every email is delivered after the restart")
+    wait_until(
+        lambda: stack.inbox.count("场地变更") >= 120, 120, "every email is delivered after the restart"
+    )
     time.sleep(2)  # a duplicate, if any, would arrive now
     received = stack.inbox.matching("场地变更")
     assert len(received) == 120
@@ -88,11 +106,16 @@ def test_worker_killed_mid_certificate_batch_completes_once(stack):
     insert_people(stack.url, workshop_id, people)
     engine = sa.create_engine(stack.url)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE registration SET mode = 'onsite' WHERE workshop_id = :w"), {"w": workshop_id})
-        conn.execute(sa.text(
-            "INSERT INTO attendance (registration_id, session_id, checked_in_at, method, device)"
-            " SELECT id, :s, now(), 'qr', 'door' FROM registration WHERE workshop_id = :w"),
-            {"s": session_id, "w": workshop_id})
+        conn.execute(
+            sa.text("UPDATE registration SET mode = 'onsite' WHERE workshop_id = :w"), {"w": workshop_id}
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO attendance (registration_id, session_id, checked_in_at, method, device)"
+                " SELECT id, :s, now(), 'qr', 'door' FROM registration WHERE workshop_id = :w"
+            ),
+            {"s": session_id, "w": workshop_id},
+        )
     engine.dispose()
     app = stack.app()
     with app.app_context():
@@ -107,14 +130,29 @@ def test_worker_killed_mid_certificate_batch_completes_once(stack):
     assert progress() < people
 
     stack.start_worker()
-    wait_until(lambda: scalar(stack.url, "SELECT status FROM job WHERE id = :j", j=job_id) == "done", 180,
-               "the stalled batch is handed out again and finishes")
-    count = scalar(stack.url, "SELECT count(*) FROM certificate c JOIN registration r ON r.id = c.registration_id"
-                              " WHERE r.workshop_id = :w", w=workshop_id)
-    serials = scalar(stack.url, "SELECT count(DISTINCT serial) FROM certificate c JOIN registration r"
-                                " ON r.id = c.registration_id WHERE r.workshop_id = :w", w=workshop_id)
-    rendered = scalar(stack.url, "SELECT count(*) FROM certificate c JOIN registration r ON r.id = c.registration_id"
-                                 " WHERE r.workshop_id = :w AND c.pdf IS NOT NULL", w=workshop_id)
+    wait_until(
+        lambda: scalar(stack.url, "SELECT status FROM job WHERE id = :j", j=job_id) == "done",
+        180,
+        "the stalled batch is handed out again and finishes",
+    )
+    count = scalar(
+        stack.url,
+        "SELECT count(*) FROM certificate c JOIN registration r ON r.id = c.registration_id"
+        " WHERE r.workshop_id = :w",
+        w=workshop_id,
+    )
+    serials = scalar(
+        stack.url,
+        "SELECT count(DISTINCT serial) FROM certificate c JOIN registration r"
+        " ON r.id = c.registration_id WHERE r.workshop_id = :w",
+        w=workshop_id,
+    )
+    rendered = scalar(
+        stack.url,
+        "SELECT count(*) FROM certificate c JOIN registration r ON r.id = c.registration_id"
+        " WHERE r.workshop_id = :w AND c.pdf IS NOT NULL",
+        w=workshop_id,
+    )
     assert count == serials == rendered == people
     assert scalar(stack.url, "SELECT count(*) FROM job_file WHERE job_id = :j", j=job_id) == 3  # chunks of 50
     with app.app_context():
@@ -123,16 +161,29 @@ def test_worker_killed_mid_certificate_batch_completes_once(stack):
         db.engine.dispose()
     assert len(PdfReader(BytesIO(merged)).pages) == people
     # Each person is told once that their certificate is ready.
-    wait_until(lambda: scalar(stack.url, "SELECT count(*) FROM outbox_message WHERE kind = 'certificate_ready'"
-                                         " AND status = 'sent'") == people, 120, "certificate emails are sent")
+    wait_until(
+        lambda: (
+            scalar(
+                stack.url,
+                "SELECT count(*) FROM outbox_message WHERE kind = 'certificate_ready' AND status = 'sent'",
+            )
+            == people
+        ),
+        120,
+        "certificate emails are sent",
+    )
     assert scalar(stack.url, "SELECT count(*) FROM outbox_message WHERE kind = 'certificate_ready'") == people
 
 
 def _request(port, method, path, body=None, headers=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     began = time.monotonic()
-    connection.request(method, path, json.dumps(body) if body is not None else None,
-                       {"Content-Type": "application/json", **(headers or {})})
+    connection.request(
+        method,
+        path,
+        json.dumps(body) if body is not None else None,
+        {"Content-Type": "application/json", **(headers or {})},
+    )
     response = connection.getresponse()
     data = response.read()
     connection.close()
@@ -150,25 +201,43 @@ def test_smtp_and_redis_down_registrations_and_checkins_go_on(stack):
     stack.stop_smtp()
     stack.stop_redis()
     for n in range(5):
-        status, body, seconds = _request(port, "POST", f"/api/v1/workshops/{workshop_id}/registrations", {
-            "full_name": f"断网{n}", "email": f"outage{n}@example.org", "mode": "onsite", "consent": True})
+        status, body, seconds = _request(
+            port,
+            "POST",
+            f"/api/v1/workshops/{workshop_id}/registrations",
+            {"full_name": f"断网{n}", "email": f"outage{n}@example.org", "mode": "onsite", "consent": True},
+        )
         assert status == 201, body
         assert seconds < 2  # the broker gives up quickly; the rows wait in the database
     for token in tokens:
-        status, body, seconds = _request(port, "POST", "/api/v1/checkin", {
-            "session_id": session_id, "token": token, "nonce": token[:20], "device": "door"}, staff)
+        status, body, seconds = _request(
+            port,
+            "POST",
+            "/api/v1/checkin",
+            {"session_id": session_id, "token": token, "nonce": token[:20], "device": "door"},
+            staff,
+        )
         assert (status, body["reason"]) == (200, "ok")
         assert seconds < 2  # the broker gives up quickly; the rows wait in the database
     status, health, _seconds = _request(port, "GET", "/healthz")
     assert (status, health["database"], health["redis"]) == (200, "ok", "unavailable")
-    assert scalar(stack.url, "SELECT count(*) FROM outbox_message WHERE recipient LIKE 'outage%' AND status = 'pending'") == 5
+    assert (
+        scalar(
+            stack.url,
+            "SELECT count(*) FROM outbox_message WHERE recipient LIKE 'outage%' AND status = 'pending'",
+        )
+        == 5
+    )
 
     # Back up: Redis first (the worker sends, SMTP refuses, messages wait), then SMTP.
     stack.start_redis()
     time.sleep(3)
     stack.start_smtp()
-    wait_until(lambda: len([r for r, _m, _s in stack.inbox.matching("") if r.startswith("outage")]) == 5,
-               120, "the emails queued during the outage are delivered")
+    wait_until(
+        lambda: len([r for r, _m, _s in stack.inbox.matching("") if r.startswith("outage")]) == 5,
+        120,
+        "the emails queued during the outage are delivered",
+    )
     assert scalar(stack.url, "SELECT count(*) FROM attendance WHERE session_id = :s", s=session_id) == 5
     _status, health, _seconds = _request(port, "GET", "/healthz")
     assert health["redis"] == "ok"

@@ -1,4 +1,5 @@
 """Two languages: every string translated, the reader's choice remembered."""
+
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,9 @@ def test_every_string_has_a_chinese_translation(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
         ["pybabel", "extract", "-F", "workshops/translations/babel.cfg", "-k", "_l", "-o", str(pot), "."],
-        cwd=ROOT, check=True, env={"PATH": str(Path(__import__("sys").executable).parent)},
+        cwd=ROOT,
+        check=True,
+        env={"PATH": str(Path(__import__("sys").executable).parent)},
     )
     with pot.open("rb") as f:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}

@@ -1,5 +1,6 @@
 """The nominations import parser, fuzzed (Hypothesis): any bytes, any CSV, any workbook gives
 rows or a clear message for the file, never a crash; a preview never writes a registration."""
+
 import io
 import os
 import zipfile
@@ -15,14 +16,36 @@ from workshops.services.errors import InvalidInput
 from workshops.services.spreadsheets import FORMULA_PREFIXES, read_table, write_xlsx
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 40))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 ALIASES = [alias for aliases in nominations.HEADERS.values() for alias in aliases]
 # Text people paste into spreadsheets: Chinese, formulas, quotes, separators, control characters.
-cell_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40) | st.sampled_from(
-    ["李华", "=HYPERLINK(\"x\")", "+86 138 0000 0000", "@SUM(A1)", "a@b.cn", "onsite", "线上", "女", "\"", ",", "\n",
-     "\x00", "person@example.org", "企业"])
+cell_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40
+) | st.sampled_from(
+    [
+        "李华",
+        '=HYPERLINK("x")',
+        "+86 138 0000 0000",
+        "@SUM(A1)",
+        "a@b.cn",
+        "onsite",
+        "线上",
+        "女",
+        '"',
+        ",",
+        "\n",
+        "\x00",
+        "person@example.org",
+        "企业",
+    ]
+)
 header_cell = st.sampled_from(ALIASES) | cell_text
 
 
@@ -42,7 +65,9 @@ def test_any_bytes_give_rows_or_a_message(app, data, suffix):
         except InvalidInput as error:
             _file_message(error)
         else:
-            assert rows and all(isinstance(k, str) and isinstance(v, str) for row in rows for k, v in row.items())
+            assert rows and all(
+                isinstance(k, str) and isinstance(v, str) for row in rows for k, v in row.items()
+            )
 
 
 def _csv(table, encoding):
@@ -63,10 +88,22 @@ def _xlsx(table):
     return buffer.getvalue()
 
 
-tables = st.lists(header_cell, min_size=1, max_size=6).flatmap(lambda header: st.tuples(
-    st.just(header),
-    st.lists(st.lists(cell_text | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
-                      | st.none(), min_size=len(header), max_size=len(header)), max_size=8)))
+tables = st.lists(header_cell, min_size=1, max_size=6).flatmap(
+    lambda header: st.tuples(
+        st.just(header),
+        st.lists(
+            st.lists(
+                cell_text
+                | st.integers(-(10**12), 10**12)
+                | st.floats(allow_nan=False, allow_infinity=False)
+                | st.none(),
+                min_size=len(header),
+                max_size=len(header),
+            ),
+            max_size=8,
+        ),
+    )
+)
 
 
 @FUZZ
@@ -111,7 +148,11 @@ def test_a_zip_that_is_not_a_workbook_is_explained(app):
 
 
 @FUZZ
-@given(rows=st.lists(st.lists(cell_text | st.integers(-10**6, 10**6) | st.none(), min_size=3, max_size=3), max_size=5))
+@given(
+    rows=st.lists(
+        st.lists(cell_text | st.integers(-(10**6), 10**6) | st.none(), min_size=3, max_size=3), max_size=5
+    )
+)
 def test_any_registration_text_exports_to_an_inert_workbook(rows):
     data = write_xlsx({"Registrations": (["Name", "Email", "Organisation"], rows)})
     sheet = load_workbook(io.BytesIO(data)).active

@@ -1,4 +1,5 @@
 """Jobs whose worker died are handed out again and resume without repeating anyone."""
+
 from datetime import timedelta
 
 from tests.helpers import applicant
@@ -14,10 +15,23 @@ def _announcement_job(app, workshop, db, people=5):
     db.session.query(OutboxMessage).delete()
     db.session.commit()
     # As if the broker had lost the task: the job is recorded but nobody runs it.
-    job = Job(kind="announcement", status="queued", workshop_id=workshop.id, total=people,
-              payload={"announcement": {"audience": "confirmed", "subject_en": "Room change", "body_en": "Room 2",
-                                        "subject_zh": "", "body_zh": "", "mode": ""},
-                       "recipients": announcements.recipients(workshop, "confirmed")})
+    job = Job(
+        kind="announcement",
+        status="queued",
+        workshop_id=workshop.id,
+        total=people,
+        payload={
+            "announcement": {
+                "audience": "confirmed",
+                "subject_en": "Room change",
+                "body_en": "Room 2",
+                "subject_zh": "",
+                "body_zh": "",
+                "mode": "",
+            },
+            "recipients": announcements.recipients(workshop, "confirmed"),
+        },
+    )
     db.session.add(job)
     db.session.commit()
     return job
@@ -49,8 +63,15 @@ def test_a_job_resumes_from_its_recorded_progress(app, make_workshop, db):
     people = job.payload["recipients"]
     for registration_id in people[:2]:
         registration = db.session.get(Registration, registration_id)
-        db.session.add(OutboxMessage(kind="announcement", recipient=registration.email, registration=registration,
-                                     subject="Room change", body_text="Room 2"))
+        db.session.add(
+            OutboxMessage(
+                kind="announcement",
+                recipient=registration.email,
+                registration=registration,
+                subject="Room change",
+                body_text="Room 2",
+            )
+        )
     job.done, job.status = 2, "running"
     job.heartbeat_at = utcnow() - timedelta(hours=1)
     db.session.commit()
@@ -64,12 +85,21 @@ def test_a_job_is_queued_even_when_the_broker_is_down(make_app, make_workshop, d
     for n in range(2):
         registrations.register(workshop.id, applicant(n))
     nothing_listens = "redis://127.0.0.1:1/0"
-    other = make_app(CELERY={"broker_url": nothing_listens, "result_backend": nothing_listens,
-                             "task_always_eager": False, "broker_connection_timeout": 1,
-                             "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0}})
+    other = make_app(
+        CELERY={
+            "broker_url": nothing_listens,
+            "result_backend": nothing_listens,
+            "task_always_eager": False,
+            "broker_connection_timeout": 1,
+            "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0},
+        }
+    )
     with other.app_context():
-        job = announcements.queue_announcement(db.session.get(Workshop, workshop.id), announcements.Announcement(
-            audience="confirmed", subject_en="Hello", body_en="Hi"), actor=None)
+        job = announcements.queue_announcement(
+            db.session.get(Workshop, workshop.id),
+            announcements.Announcement(audience="confirmed", subject_en="Hello", body_en="Hi"),
+            actor=None,
+        )
         job_id = job.id
         # Kept for the sweep, and the coordinator got an answer.
         assert db.session.get(Job, job_id).status == "queued"

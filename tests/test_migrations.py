@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe."""
+
 import warnings
 
 import sqlalchemy as sa
@@ -10,8 +11,12 @@ from workshops.extensions import db
 
 
 def _expression_indexes():
-    return {index.name for table in db.metadata.tables.values() for index in table.indexes
-            if any(not isinstance(expression, sa.Column) for expression in index.expressions)}
+    return {
+        index.name
+        for table in db.metadata.tables.values()
+        for index in table.indexes
+        if any(not isinstance(expression, sa.Column) for expression in index.expressions)
+    }
 
 
 def test_migrated_database_matches_the_models(app):

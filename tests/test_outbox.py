@@ -1,4 +1,5 @@
 """Emails go through the outbox to a real SMTP server; an outage loses nothing."""
+
 import subprocess
 
 import pytest
@@ -13,8 +14,9 @@ from workshops.services import registration as registrations
 def decode_qr(png: bytes, tmp_path) -> str:
     path = tmp_path / "qr.png"
     path.write_bytes(png)
-    return subprocess.run(["zbarimg", "--quiet", "--raw", str(path)], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_confirmation_arrives_with_qr_ticket_and_calendar_file(client, make_workshop, mailbox, db, tmp_path):

@@ -1,4 +1,5 @@
 """Personal data: anonymising old workshops, a participant's export and deletion; backups."""
+
 import json
 import os
 import shutil
@@ -19,12 +20,17 @@ def test_anonymising_old_workshops_keeps_the_programme_figures(runner, make_work
     db.session.add(programme)
     db.session.commit()
     now = datetime.now(timezone.utc)
-    old = make_workshop(programme=programme, starts_at=now - timedelta(days=400), ends_at=now - timedelta(days=399))
-    recent = make_workshop(programme=programme, starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=2))
+    old = make_workshop(
+        programme=programme, starts_at=now - timedelta(days=400), ends_at=now - timedelta(days=399)
+    )
+    recent = make_workshop(
+        programme=programme, starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=2)
+    )
     people = []
     for workshop in (old, recent):  # the same person at both
-        registration = registrations.register(workshop.id, applicant(1, full_name="李华", gender="woman"),
-                                              source=RegistrationSource.WALK_IN).registration
+        registration = registrations.register(
+            workshop.id, applicant(1, full_name="李华", gender="woman"), source=RegistrationSource.WALK_IN
+        ).registration
         checkin.redeem(workshop.sessions[0], registration=registration, override=True)
         people.append(registration)
     survey = surveys.survey_for(old)
@@ -32,7 +38,15 @@ def test_anonymising_old_workshops_keeps_the_programme_figures(runner, make_work
     surveys.submit(survey, people[0], answers(survey, suggestions="Call me on 13800000000"))
     before = reports.programme_report(programme)
 
-    result = runner.invoke(args=["privacy", "anonymise", "--ended-before", (now - timedelta(days=30)).strftime("%Y-%m-%d"), "--yes"])
+    result = runner.invoke(
+        args=[
+            "privacy",
+            "anonymise",
+            "--ended-before",
+            (now - timedelta(days=30)).strftime("%Y-%m-%d"),
+            "--yes",
+        ]
+    )
     assert "1 registrations anonymised" in result.output
     db.session.expire_all()
     gone = db.session.get(Registration, people[0].id)
@@ -52,8 +66,10 @@ def test_beat_purges_workshops_past_the_retention_period(app, make_workshop, db)
     now = datetime.now(timezone.utc)
     old = make_workshop(starts_at=now - timedelta(days=800), ends_at=now - timedelta(days=799))
     recent = make_workshop(starts_at=now - timedelta(days=100), ends_at=now - timedelta(days=99))
-    people = [registrations.register(w.id, applicant(1), source=RegistrationSource.WALK_IN).registration
-              for w in (old, recent)]
+    people = [
+        registrations.register(w.id, applicant(1), source=RegistrationSource.WALK_IN).registration
+        for w in (old, recent)
+    ]
     app.config["DATA_RETENTION_DAYS"] = 0
     assert privacy.purge_expired() == 0  # turned off
     app.config["DATA_RETENTION_DAYS"] = 730
@@ -70,14 +86,18 @@ def test_participant_downloads_and_deletes_their_data(client, make_workshop, db)
     waiting = registrations.register(workshop.id, applicant(2)).registration
     old_link = f"/r/{me.manage_token}"
     data = client.get(f"{old_link}/my-data.json").json
-    assert data["registration"]["full_name"] == "王芳" and data["registration"]["email"] == "person1@example.org"
+    assert (
+        data["registration"]["full_name"] == "王芳" and data["registration"]["email"] == "person1@example.org"
+    )
     response = client.post(f"/r/{me.manage_token}/delete")
     assert "Your data is deleted" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Registration, me.id).full_name == "—"
     assert db.session.get(Registration, waiting.id).status.value == "confirmed"  # the seat was passed on
     assert client.get(old_link).status_code == 404  # the old link no longer opens anything
-    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("privacy.%"))).all()
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.action.like("privacy.%"))
+    ).all()
     assert actions == ["privacy.export", "privacy.delete"]
 
 

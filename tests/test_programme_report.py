@@ -1,4 +1,5 @@
 """The programme report: unique participants across workshops, attendance, satisfaction."""
+
 import io
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -12,30 +13,48 @@ from workshops.services import checkin, reports, surveys
 from workshops.services import registration as registrations
 
 
-def test_programme_report_counts_people_once_and_compares_workshops(client, auth, make_user, make_workshop, db, tmp_path):
+def test_programme_report_counts_people_once_and_compares_workshops(
+    client, auth, make_user, make_workshop, db, tmp_path
+):
     coordinator = make_user(Role.COORDINATOR)
     programme = Programme(code="QA", name_en="Quality Apprenticeship", name_zh="高质量学徒制")
     db.session.add(programme)
     db.session.commit()
     now = datetime.now(timezone.utc)
-    first = make_workshop(programme=programme, title_en="First", starts_at=now - timedelta(days=40),
-                          ends_at=now - timedelta(days=39))
-    second = make_workshop(programme=programme, title_en="Second", starts_at=now - timedelta(days=10),
-                           ends_at=now - timedelta(days=9))
+    first = make_workshop(
+        programme=programme,
+        title_en="First",
+        starts_at=now - timedelta(days=40),
+        ends_at=now - timedelta(days=39),
+    )
+    second = make_workshop(
+        programme=programme,
+        title_en="Second",
+        starts_at=now - timedelta(days=10),
+        ends_at=now - timedelta(days=9),
+    )
     make_workshop(title_en="Not in the programme")
 
     def come(workshop, n, **extra):
-        registration = registrations.register(workshop.id, applicant(n, **extra), source=RegistrationSource.WALK_IN).registration
+        registration = registrations.register(
+            workshop.id, applicant(n, **extra), source=RegistrationSource.WALK_IN
+        ).registration
         checkin.redeem(workshop.sessions[0], registration=registration, override=True)
         return registration
 
-    same_person = [come(first, 1, gender="woman"), come(second, 1, gender="woman")]  # one person, two workshops
+    same_person = [
+        come(first, 1, gender="woman"),
+        come(second, 1, gender="woman"),
+    ]  # one person, two workshops
     come(first, 2, gender="man", organisation_type="enterprise")
     registrations.register(second.id, applicant(3), source=RegistrationSource.WALK_IN)  # a no-show
     survey = surveys.survey_for(first)
     surveys.apply_template(survey, coordinator)
-    surveys.submit(survey, same_person[0], answers(survey, relevance="5", content="3", facilitators="4",
-                                                   organisation="4", recommend="10"))
+    surveys.submit(
+        survey,
+        same_person[0],
+        answers(survey, relevance="5", content="3", facilitators="4", organisation="4", recommend="10"),
+    )
 
     from workshops.services import certificates
 

@@ -1,4 +1,5 @@
 """What participants see: upcoming workshops, a workshop's page, health."""
+
 from datetime import datetime, timedelta, timezone
 
 from workshops.models import Registration, RegistrationStatus, WorkshopFormat, WorkshopStatus
@@ -9,7 +10,9 @@ def test_list_shows_upcoming_published_workshops_and_filters_them(client, make_w
     make_workshop(title_en="Online training", format=WorkshopFormat.ONLINE, city="")
     make_workshop(title_en="Draft one", status=WorkshopStatus.DRAFT)
     past = datetime.now(timezone.utc) - timedelta(days=30)
-    make_workshop(title_en="Long past", starts_at=past, ends_at=past + timedelta(hours=8), with_sessions=False)
+    make_workshop(
+        title_en="Long past", starts_at=past, ends_at=past + timedelta(hours=8), with_sessions=False
+    )
 
     page = client.get("/").get_data(as_text=True)
     assert "Hybrid in Chongqing" in page and "Online training" in page
@@ -24,8 +27,15 @@ def test_list_shows_upcoming_published_workshops_and_filters_them(client, make_w
 def test_workshop_page_shows_agenda_and_seats_left_per_mode(client, make_workshop, db):
     workshop = make_workshop(onsite_capacity=2, online_capacity=5)
     for index in range(2):
-        db.session.add(Registration(workshop=workshop, full_name=f"P{index}", email=f"p{index}@example.org",
-                                    mode="onsite", status=RegistrationStatus.CONFIRMED))
+        db.session.add(
+            Registration(
+                workshop=workshop,
+                full_name=f"P{index}",
+                email=f"p{index}@example.org",
+                mode="onsite",
+                status=RegistrationStatus.CONFIRMED,
+            )
+        )
     db.session.commit()
     page = client.get(f"/workshops/{workshop.id}").get_data(as_text=True)
     assert "Onsite: full — waiting list" in page
@@ -42,7 +52,9 @@ def test_unknown_or_draft_workshop_is_a_friendly_404(client, make_workshop):
 
 
 def test_user_text_is_escaped(client, make_workshop):
-    workshop = make_workshop(title_en="<script>alert(1)</script>", description_en="<img src=x onerror=alert(1)>")
+    workshop = make_workshop(
+        title_en="<script>alert(1)</script>", description_en="<img src=x onerror=alert(1)>"
+    )
     page = client.get(f"/workshops/{workshop.id}").get_data(as_text=True)
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page

@@ -4,6 +4,7 @@ psycopg prepares a statement after a few executions and PostgreSQL then switches
 generic plan, which cannot see bound values: a partial index whose predicate is only
 matched by those values is ignored and the query scans the whole workshop instead.
 """
+
 import re
 
 import pytest
@@ -42,7 +43,10 @@ def postgres_only(db):
 def test_duplicate_check_uses_the_partial_unique_index(db, postgres_only, make_workshop):
     workshop = make_workshop()
     statement = select(Registration.id).where(
-        Registration.workshop_id == workshop.id, Registration.email == "a@example.org", Registration.active_clause())
+        Registration.workshop_id == workshop.id,
+        Registration.email == "a@example.org",
+        Registration.active_clause(),
+    )
     plan = _generic_plan(db, statement)
     assert "uq_registration_active_email" in plan, plan
 
@@ -51,8 +55,10 @@ def test_the_same_query_with_bound_statuses_would_not(db, postgres_only, make_wo
     # The reason active_clause exists: with the statuses as parameters the index is ignored.
     workshop = make_workshop()
     statement = select(Registration.id).where(
-        Registration.workshop_id == workshop.id, Registration.email == "a@example.org",
-        Registration.status.in_(RegistrationStatus.active()))
+        Registration.workshop_id == workshop.id,
+        Registration.email == "a@example.org",
+        Registration.status.in_(RegistrationStatus.active()),
+    )
     plan = _generic_plan(db, statement)
     assert "uq_registration_active_email" not in plan, plan
 
@@ -61,7 +67,11 @@ def test_registration_lookups_use_active_clause(db, postgres_only, make_workshop
     workshop = make_workshop()
     found = registrations.find_active(workshop.id, "nobody@example.org")
     assert found is None
-    statement = select(Registration).where(Registration.workshop_id == workshop.id,
-                                           Registration.email == "x@example.org", Registration.active_clause())
+    statement = select(Registration).where(
+        Registration.workshop_id == workshop.id,
+        Registration.email == "x@example.org",
+        Registration.active_clause(),
+    )
     assert "'pending', 'confirmed', 'waitlisted'" in str(
-        statement.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}))
+        statement.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
+    )

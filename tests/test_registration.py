@@ -1,4 +1,5 @@
 """Participants register without an account: seats per mode, waiting list, approval."""
+
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -15,12 +16,17 @@ Status = RegistrationStatus
 
 
 def statuses(db, workshop):
-    rows = db.session.scalars(db.select(Registration).filter_by(workshop_id=workshop.id).order_by(Registration.id))
+    rows = db.session.scalars(
+        db.select(Registration).filter_by(workshop_id=workshop.id).order_by(Registration.id)
+    )
     return [r.status.value for r in rows]
 
 
 def emails_of_kind(db, kind):
-    return [m.recipient for m in db.session.scalars(db.select(OutboxMessage).filter_by(kind=kind).order_by(OutboxMessage.id))]
+    return [
+        m.recipient
+        for m in db.session.scalars(db.select(OutboxMessage).filter_by(kind=kind).order_by(OutboxMessage.id))
+    ]
 
 
 def test_participant_registers_and_lands_on_the_ticket_page(client, make_workshop, db, tmp_path):
@@ -37,8 +43,9 @@ def test_participant_registers_and_lands_on_the_ticket_page(client, make_worksho
     qr = client.get(f"/r/{registration.manage_token}/ticket.png")
     assert qr.mimetype == "image/png"
     (tmp_path / "qr.png").write_bytes(qr.data)
-    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", str(tmp_path / "qr.png")],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(tmp_path / "qr.png")], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert decoded == registration.ticket_token  # only the opaque token, no personal data
     assert emails_of_kind(db, "confirmation") == ["person0@example.org"]
 
@@ -92,9 +99,16 @@ def test_raising_capacity_promotes_from_the_waiting_list(client, auth, make_user
         registrations.register(workshop.id, applicant(n))
     auth.login(make_user(Role.COORDINATOR))
     year = workshop.local(workshop.starts_at).year
-    client.post(f"/staff/workshops/{workshop.id}/edit", data=workshop_form(
-        onsite_capacity="2", online_capacity="200",
-        starts_at=f"{year}-03-31T09:00", ends_at=f"{year}-04-01T17:00", registration_closes_at=""))
+    client.post(
+        f"/staff/workshops/{workshop.id}/edit",
+        data=workshop_form(
+            onsite_capacity="2",
+            online_capacity="200",
+            starts_at=f"{year}-03-31T09:00",
+            ends_at=f"{year}-04-01T17:00",
+            registration_closes_at="",
+        ),
+    )
     db.session.expire_all()
     assert statuses(db, workshop) == ["confirmed", "confirmed", "waitlisted"]
     assert emails_of_kind(db, "promoted") == ["person1@example.org"]
@@ -124,7 +138,10 @@ def test_approval_keeps_people_pending_until_a_coordinator_decides(app, make_use
 def test_second_registration_with_the_same_email_resends_the_confirmation(client, make_workshop, db):
     workshop = make_workshop()
     client.post(f"/workshops/{workshop.id}/register", data=form_data())
-    response = client.post(f"/workshops/{workshop.id}/register", data=form_data(email="PERSON0@example.org", full_name="Someone else"))
+    response = client.post(
+        f"/workshops/{workshop.id}/register",
+        data=form_data(email="PERSON0@example.org", full_name="Someone else"),
+    )
     assert response.status_code == 200
     assert "You are already registered" in response.get_data(as_text=True)
     assert statuses(db, workshop) == ["confirmed"]
@@ -144,26 +161,38 @@ def test_database_refuses_two_active_registrations_for_one_email(app, make_works
 
     workshop = make_workshop()
     for _ in range(2):
-        db.session.add(Registration(workshop=workshop, full_name="X", email="same@example.org", mode="onsite",
-                                    status=Status.CONFIRMED))
+        db.session.add(
+            Registration(
+                workshop=workshop,
+                full_name="X",
+                email="same@example.org",
+                mode="onsite",
+                status=Status.CONFIRMED,
+            )
+        )
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("full_name", "", "Enter your full name."),
-    ("full_name", "x" * 201, "Use at most 200 characters."),
-    ("email", "", "Enter your email address."),
-    ("email", "not-an-email", "Enter a valid email address"),
-    ("mobile", "call me maybe", "Enter a phone number with digits only"),
-    ("mode", "in-person", "Not a valid choice."),
-    ("organisation_type", "cartel", "Not a valid choice."),
-    ("gender", "x", "Not a valid choice."),
-    ("consent", None, "Please agree to the privacy notice to register."),
-    ("needs", "n" * 1001, "Field cannot be longer than 1000 characters."),
-])
-def test_bad_registration_input_gets_a_message_and_writes_nothing(client, make_workshop, db, field, value, message):
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("full_name", "", "Enter your full name."),
+        ("full_name", "x" * 201, "Use at most 200 characters."),
+        ("email", "", "Enter your email address."),
+        ("email", "not-an-email", "Enter a valid email address"),
+        ("mobile", "call me maybe", "Enter a phone number with digits only"),
+        ("mode", "in-person", "Not a valid choice."),
+        ("organisation_type", "cartel", "Not a valid choice."),
+        ("gender", "x", "Not a valid choice."),
+        ("consent", None, "Please agree to the privacy notice to register."),
+        ("needs", "n" * 1001, "Field cannot be longer than 1000 characters."),
+    ],
+)
+def test_bad_registration_input_gets_a_message_and_writes_nothing(
+    client, make_workshop, db, field, value, message
+):
     workshop = make_workshop()
     response = client.post(f"/workshops/{workshop.id}/register", data=form_data(**{field: value}))
     assert response.status_code in (400, 422)
@@ -181,16 +210,27 @@ def test_messages_come_in_chinese_for_chinese_readers(client, make_workshop):
 
 def test_honeypot_catches_bots(client, make_workshop, db):
     workshop = make_workshop()
-    response = client.post(f"/workshops/{workshop.id}/register", data=form_data(website="http://spam.example"))
+    response = client.post(
+        f"/workshops/{workshop.id}/register", data=form_data(website="http://spam.example")
+    )
     assert response.status_code == 400
     assert statuses(db, workshop) == []
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"registration_closes_at": datetime.now(timezone.utc) - timedelta(hours=1)}, "Registration for this workshop is closed."),
-    ({"registration_opens_at": datetime.now(timezone.utc) + timedelta(days=3)}, "Registration has not opened yet."),
-    ({"status": WorkshopStatus.CANCELLED}, "This workshop has been cancelled; registration is closed."),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"registration_closes_at": datetime.now(timezone.utc) - timedelta(hours=1)},
+            "Registration for this workshop is closed.",
+        ),
+        (
+            {"registration_opens_at": datetime.now(timezone.utc) + timedelta(days=3)},
+            "Registration has not opened yet.",
+        ),
+        ({"status": WorkshopStatus.CANCELLED}, "This workshop has been cancelled; registration is closed."),
+    ],
+)
 def test_closed_registration_is_explained(client, make_workshop, db, change, message):
     workshop = make_workshop()
     for name, value in change.items():

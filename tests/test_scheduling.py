@@ -1,4 +1,5 @@
 """Coordinators plan workshops, their agenda and programmes."""
+
 from datetime import datetime, timezone
 
 import pytest
@@ -52,9 +53,16 @@ def test_coordinator_schedules_a_two_day_hybrid_workshop_that_the_public_can_imp
         ("Day 1", "第一天", "03-31T09:00", "03-31T17:00"),
         ("Day 2", "第二天", "04-01T09:00", "04-01T17:00"),
     ]:
-        response = client.post(f"/staff/workshops/{workshop.id}/sessions", data={
-            "title_en": title_en, "title_zh": title_zh, "room": "Hall A",
-            "starts_at": f"{NEXT_YEAR}-{start}", "ends_at": f"{NEXT_YEAR}-{end}"})
+        response = client.post(
+            f"/staff/workshops/{workshop.id}/sessions",
+            data={
+                "title_en": title_en,
+                "title_zh": title_zh,
+                "room": "Hall A",
+                "starts_at": f"{NEXT_YEAR}-{start}",
+                "ends_at": f"{NEXT_YEAR}-{end}",
+            },
+        )
         assert response.status_code == 302
     assert client.get(f"/workshops/{workshop.id}").status_code == 404  # still a draft
 
@@ -65,7 +73,9 @@ def test_coordinator_schedules_a_two_day_hybrid_workshop_that_the_public_can_imp
     page = client.get(f"/workshops/{workshop.id}").get_data(as_text=True)
     assert "09:00" in page and "17:00" in page  # venue-local times, not UTC
     assert "Day 2" in page and "(GMT+08:00)" in page
-    zh_page = client.get(f"/workshops/{workshop.id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    zh_page = client.get(f"/workshops/{workshop.id}", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
     assert "高质量学徒制能力建设研讨会" in zh_page and "第二天" in zh_page
 
     ics = client.get(f"/workshops/{workshop.id}/calendar.ics")
@@ -79,16 +89,24 @@ def test_coordinator_schedules_a_two_day_hybrid_workshop_that_the_public_can_imp
     assert "meeting.example.org" not in ics.get_data(as_text=True)  # only for registered participants
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"ends_at": f"{NEXT_YEAR}-03-30T09:00"}, "The workshop must end after it starts."),
-    ({"onsite_capacity": "-5"}, "Capacity cannot be negative."),
-    ({"registration_closes_at": f"{NEXT_YEAR}-04-02T09:00"}, "Registration must close before the workshop ends."),
-    ({"starts_at": "not a date"}, "Not a valid datetime value."),
-    ({"title_en": "", "title_zh": ""}, "Give the workshop a title in English or Chinese."),
-    ({"meeting_url": "javascript:alert(1)"}, "The meeting link must start with https://"),
-    ({"timezone": "Mars/Olympus"}, "Not a valid choice."),
-])
-def test_bad_workshop_details_get_a_clear_message_and_nothing_is_saved(client, coordinator, db, overrides, message):
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"ends_at": f"{NEXT_YEAR}-03-30T09:00"}, "The workshop must end after it starts."),
+        ({"onsite_capacity": "-5"}, "Capacity cannot be negative."),
+        (
+            {"registration_closes_at": f"{NEXT_YEAR}-04-02T09:00"},
+            "Registration must close before the workshop ends.",
+        ),
+        ({"starts_at": "not a date"}, "Not a valid datetime value."),
+        ({"title_en": "", "title_zh": ""}, "Give the workshop a title in English or Chinese."),
+        ({"meeting_url": "javascript:alert(1)"}, "The meeting link must start with https://"),
+        ({"timezone": "Mars/Olympus"}, "Not a valid choice."),
+    ],
+)
+def test_bad_workshop_details_get_a_clear_message_and_nothing_is_saved(
+    client, coordinator, db, overrides, message
+):
     response = client.post("/staff/workshops/new", data=workshop_form(**overrides))
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
@@ -103,8 +121,14 @@ def test_bad_input_is_explained_in_chinese(client, coordinator):
 
 def test_sessions_must_fall_within_the_workshop(client, coordinator, make_workshop, db):
     workshop = make_workshop(with_sessions=False)
-    response = client.post(f"/staff/workshops/{workshop.id}/sessions", data={
-        "title_en": "Study tour", "starts_at": f"{NEXT_YEAR}-05-01T09:00", "ends_at": f"{NEXT_YEAR}-05-01T12:00"})
+    response = client.post(
+        f"/staff/workshops/{workshop.id}/sessions",
+        data={
+            "title_en": "Study tour",
+            "starts_at": f"{NEXT_YEAR}-05-01T09:00",
+            "ends_at": f"{NEXT_YEAR}-05-01T12:00",
+        },
+    )
     assert response.status_code == 422
     assert "The session must take place within the workshop" in response.get_data(as_text=True)
     assert db.session.get(Workshop, workshop.id).sessions == []
@@ -114,8 +138,12 @@ def test_edit_keeps_local_times_and_is_audited(client, coordinator, make_worksho
     workshop = make_workshop()
     form = client.get(f"/staff/workshops/{workshop.id}/edit").get_data(as_text=True)
     assert f'value="{NEXT_YEAR}-03-31T09:00"' in form
-    response = client.post(f"/staff/workshops/{workshop.id}/edit", data=workshop_form(
-        onsite_capacity="60", starts_at=f"{NEXT_YEAR}-03-31T09:00", ends_at=f"{NEXT_YEAR}-04-01T17:00"))
+    response = client.post(
+        f"/staff/workshops/{workshop.id}/edit",
+        data=workshop_form(
+            onsite_capacity="60", starts_at=f"{NEXT_YEAR}-03-31T09:00", ends_at=f"{NEXT_YEAR}-04-01T17:00"
+        ),
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Workshop, workshop.id).onsite_capacity == 60
@@ -125,8 +153,10 @@ def test_edit_keeps_local_times_and_is_audited(client, coordinator, make_worksho
 
 def test_edit_refuses_dates_that_would_strand_sessions(client, coordinator, make_workshop):
     workshop = make_workshop()
-    response = client.post(f"/staff/workshops/{workshop.id}/edit", data=workshop_form(
-        starts_at=f"{NEXT_YEAR}-04-01T09:00", ends_at=f"{NEXT_YEAR}-04-01T17:00"))
+    response = client.post(
+        f"/staff/workshops/{workshop.id}/edit",
+        data=workshop_form(starts_at=f"{NEXT_YEAR}-04-01T09:00", ends_at=f"{NEXT_YEAR}-04-01T17:00"),
+    )
     assert "Some sessions fall outside these dates; move them first." in response.get_data(as_text=True)
 
 
@@ -142,8 +172,13 @@ def test_duplicate_makes_a_draft_copy_with_its_agenda(client, coordinator, make_
 
 def test_cancelled_workshop_is_marked_and_cannot_be_republished(client, coordinator, make_workshop, db):
     workshop = make_workshop()
-    assert client.post(f"/staff/workshops/{workshop.id}/cancel", data={"reason": "Venue closed"}).status_code == 302
-    assert "This workshop has been cancelled." in client.get(f"/workshops/{workshop.id}").get_data(as_text=True)
+    assert (
+        client.post(f"/staff/workshops/{workshop.id}/cancel", data={"reason": "Venue closed"}).status_code
+        == 302
+    )
+    assert "This workshop has been cancelled." in client.get(f"/workshops/{workshop.id}").get_data(
+        as_text=True
+    )
     response = client.post(f"/staff/workshops/{workshop.id}/publish", follow_redirects=True)
     assert "A cancelled workshop cannot be published again" in response.get_data(as_text=True)
     assert db.session.get(Workshop, workshop.id).status == WorkshopStatus.CANCELLED
@@ -161,13 +196,17 @@ def test_programmes_group_workshops_and_codes_are_unique(client, coordinator, db
 def test_organisers_can_be_assigned_to_a_workshop(client, coordinator, make_user, make_workshop, db):
     organiser = make_user(Role.ORGANISER)
     workshop = make_workshop()
-    response = client.post(f"/staff/workshops/{workshop.id}/organisers", data={"organisers": [str(organiser.id)]})
+    response = client.post(
+        f"/staff/workshops/{workshop.id}/organisers", data={"organisers": [str(organiser.id)]}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert [w.id for w in db.session.get(type(organiser), organiser.id).workshops] == [workshop.id]
 
 
-def test_reassigning_organisers_adds_and_removes_only_this_workshop(client, coordinator, make_user, make_workshop, db):
+def test_reassigning_organisers_adds_and_removes_only_this_workshop(
+    client, coordinator, make_user, make_workshop, db
+):
     from workshops.services import users
 
     first, second = make_user(Role.ORGANISER), make_user(Role.ORGANISER)
@@ -178,8 +217,12 @@ def test_reassigning_organisers_adds_and_removes_only_this_workshop(client, coor
     page = client.get(f"/staff/workshops/{workshop.id}").get_data(as_text=True)
     assert f'selected value="{first.id}"' in page  # the form shows who is assigned
 
-    response = client.post(f"/staff/workshops/{workshop.id}/organisers", data={"organisers": [str(second.id)]})
+    response = client.post(
+        f"/staff/workshops/{workshop.id}/organisers", data={"organisers": [str(second.id)]}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert [u.id for u in users.organisers_of(workshop)] == [second.id]
-    assert [w.id for w in db.session.get(type(first), first.id).workshops] == [other.id]  # their other workshop stays
+    assert [w.id for w in db.session.get(type(first), first.id).workshops] == [
+        other.id
+    ]  # their other workshop stays

@@ -1,4 +1,5 @@
 """Security by default: headers, cookies, no external assets."""
+
 import re
 from pathlib import Path
 
@@ -58,30 +59,41 @@ def test_nul_characters_are_refused_in_words_and_nothing_is_written(client, make
     from workshops.models import Registration
 
     workshop = make_workshop()
-    page = client.post(f"/workshops/{workshop.id}/register?lang=zh", data=form_data(1, full_name="李\x00华"),
-                       headers={"Accept-Language": "zh-CN"})
+    page = client.post(
+        f"/workshops/{workshop.id}/register?lang=zh",
+        data=form_data(1, full_name="李\x00华"),
+        headers={"Accept-Language": "zh-CN"},
+    )
     assert page.status_code == 400
     assert "NUL" in page.get_data(as_text=True)
-    api = client.post(f"/api/v1/workshops/{workshop.id}/registrations",
-                      json={"full_name": "Li\u0000", "email": "li@example.org", "mode": "onsite", "consent": True})
+    api = client.post(
+        f"/api/v1/workshops/{workshop.id}/registrations",
+        json={"full_name": "Li\u0000", "email": "li@example.org", "mode": "onsite", "consent": True},
+    )
     assert api.status_code == 400 and "NUL character" in api.json["message"]
     assert client.get("/api/v1/workshops/?city=%00").status_code == 400
     assert client.get("/api/v1/workshops/?city=Chongqing").status_code == 200
     assert db.session.query(Registration).count() == 0
     # Text that merely shows the escape is fine; absurdly nested JSON is refused in words.
-    written = client.post(f"/api/v1/workshops/{workshop.id}/registrations",
-                          json={"full_name": "Li \\u0000 Hua", "email": "li@example.org", "mode": "onsite",
-                                "consent": True})
+    written = client.post(
+        f"/api/v1/workshops/{workshop.id}/registrations",
+        json={"full_name": "Li \\u0000 Hua", "email": "li@example.org", "mode": "onsite", "consent": True},
+    )
     assert written.status_code == 201, written.json
-    nested = client.post(f"/api/v1/workshops/{workshop.id}/registrations", data="[" * 100000,
-                         content_type="application/json")
+    nested = client.post(
+        f"/api/v1/workshops/{workshop.id}/registrations", data="[" * 100000, content_type="application/json"
+    )
     assert nested.status_code == 400 and "nested too deeply" in nested.json["message"]
 
 
 def test_ids_beyond_the_database_range_are_not_found_not_errors(client):
     assert client.get("/workshops/9223372036854775808").status_code == 404
     assert client.get("/api/v1/workshops/2147483648").status_code == 404
-    assert client.post("/api/v1/checkin", json={"session_id": 2**40, "token": "x"}).status_code in (401, 403, 422)
+    assert client.post("/api/v1/checkin", json={"session_id": 2**40, "token": "x"}).status_code in (
+        401,
+        403,
+        422,
+    )
 
 
 def test_tokens_are_matched_whole_not_by_their_indexed_start(client, make_workshop, db):

@@ -1,4 +1,5 @@
 """Post-event surveys: personal links, one answer each, summaries checked by hand."""
+
 import io
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -16,12 +17,16 @@ from workshops.services import registration as registrations
 def ended(make_workshop):
     """A workshop that ended an hour ago."""
     now = datetime.now(timezone.utc)
-    return make_workshop(starts_at=now - timedelta(days=2), ends_at=now - timedelta(hours=1), onsite_capacity=50)
+    return make_workshop(
+        starts_at=now - timedelta(days=2), ends_at=now - timedelta(hours=1), onsite_capacity=50
+    )
 
 
 def registered(workshop, n, **overrides):
     """Registered by staff (the registration window of an ended workshop is closed)."""
-    return registrations.register(workshop.id, applicant(n, **overrides), source=RegistrationSource.WALK_IN).registration
+    return registrations.register(
+        workshop.id, applicant(n, **overrides), source=RegistrationSource.WALK_IN
+    ).registration
 
 
 def attendee(workshop, n, **overrides):
@@ -43,10 +48,22 @@ def q(survey, key):
 
 def answers(survey, **by_key):
     """Form values for the template questions (required ones get defaults)."""
-    values = {"relevance": "4", "content": "4", "facilitators": "4", "organisation": "4", "knowledge_before": "2",
-              "knowledge_after": "4", "apply": "0", "recommend": "9"}
+    values = {
+        "relevance": "4",
+        "content": "4",
+        "facilitators": "4",
+        "organisation": "4",
+        "knowledge_before": "2",
+        "knowledge_after": "4",
+        "apply": "0",
+        "recommend": "9",
+    }
     values.update(by_key)
-    return {f"q{q(survey, key).id}": ([v] if isinstance(v, str) else v) for key, v in values.items() if v is not None}
+    return {
+        f"q{q(survey, key).id}": ([v] if isinstance(v, str) else v)
+        for key, v in values.items()
+        if v is not None
+    }
 
 
 def test_attendees_are_invited_when_the_workshop_ends_and_reminded_once(ended, survey, db, mailbox):
@@ -87,14 +104,17 @@ def test_one_answer_per_person_editable_until_close(client, ended, survey, db):
     assert closed.status_code == 410 and "This survey is closed." in closed.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"relevance": "6"}, "Choose a number from 1 to 5."),
-    ({"recommend": "-1"}, "Choose a number from 0 to 10."),
-    ({"relevance": None}, "Please answer this question."),
-    ({"apply": ["0", "1"]}, "Choose one answer."),
-    ({"apply": "9"}, "Choose from the answers offered."),
-    ({"suggestions": "x" * 5001}, "Please keep the answer under 5000 characters."),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"relevance": "6"}, "Choose a number from 1 to 5."),
+        ({"recommend": "-1"}, "Choose a number from 0 to 10."),
+        ({"relevance": None}, "Please answer this question."),
+        ({"apply": ["0", "1"]}, "Choose one answer."),
+        ({"apply": "9"}, "Choose from the answers offered."),
+        ({"suggestions": "x" * 5001}, "Please keep the answer under 5000 characters."),
+    ],
+)
 def test_bad_answers_are_refused_and_nothing_is_stored(client, ended, survey, db, change, message):
     person = attendee(ended, 1)
     response = client.post(f"/s/{surveys.survey_token(person)}", data=answers(survey, **change))
@@ -102,10 +122,13 @@ def test_bad_answers_are_refused_and_nothing_is_stored(client, ended, survey, db
     assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 0
 
 
-def test_an_answer_to_another_surveys_question_is_refused(client, ended, survey, make_workshop, make_user, db):
+def test_an_answer_to_another_surveys_question_is_refused(
+    client, ended, survey, make_workshop, make_user, db
+):
     other = surveys.survey_for(make_workshop(title_en="Other"))
-    stray = surveys.add_question(other, surveys.QuestionDetails(kind="short_text", text_en="Elsewhere?"),
-                                 make_user(Role.COORDINATOR))
+    stray = surveys.add_question(
+        other, surveys.QuestionDetails(kind="short_text", text_en="Elsewhere?"), make_user(Role.COORDINATOR)
+    )
     person = attendee(ended, 1)
     data = {**answers(survey), f"q{stray.id}": ["sneaky"]}
     response = client.post(f"/s/{surveys.survey_token(person)}", data=data)
@@ -118,13 +141,17 @@ def test_tampered_links_get_a_clear_page(client, ended, survey):
     token = surveys.survey_token(person)
     for bad in (token[:-2] + "xx", f"{person.id + 1}.{token.split('.')[1]}", "nonsense", "1." + "a" * 100):
         response = client.get(f"/s/{bad}")
-        assert response.status_code == 404 and "This survey link is not valid." in response.get_data(as_text=True)
+        assert response.status_code == 404 and "This survey link is not valid." in response.get_data(
+            as_text=True
+        )
 
 
 def test_summary_figures_match_hand_computed_values(ended, survey, db):
     # Five attendees, four respond; one more registered but absent.
-    people = [attendee(ended, n, mode="onsite" if n < 3 else "online", gender="woman" if n % 2 else "man")
-              for n in range(5)]
+    people = [
+        attendee(ended, n, mode="onsite" if n < 3 else "online", gender="woman" if n % 2 else "man")
+        for n in range(5)
+    ]
     registered(ended, 9)
     given = [  # relevance, recommend, apply (index), suggestions
         ("5", "10", ["0"], "More case studies"),
@@ -133,8 +160,11 @@ def test_summary_figures_match_hand_computed_values(ended, survey, db):
         ("4", "8", ["3"], None),
     ]
     for person, (relevance, recommend, apply, suggestion) in zip(people, given):
-        surveys.submit(survey, person, answers(survey, relevance=relevance, recommend=recommend, apply=apply,
-                                               suggestions=suggestion))
+        surveys.submit(
+            survey,
+            person,
+            answers(survey, relevance=relevance, recommend=recommend, apply=apply, suggestions=suggestion),
+        )
     result = feedback.summary(survey)
     assert (result["invited"], result["responded"], result["response_rate"]) == (5, 4, 80.0)
     items = {i.question.key: i for i in result["questions"]}
@@ -194,8 +224,16 @@ def test_anonymous_surveys_link_no_answer_to_a_person(client, auth, make_user, e
     page = client.get(f"/staff/workshops/{ended.id}/survey/summary").get_data(as_text=True)
     assert "李华" not in page and "Honest words" in page
     with pytest.raises(Exception):  # cannot switch to named once answers exist
-        surveys.update_settings(survey, anonymous=False, opens_at=None, closes_at=None, reminder_after_days=3,
-                                intro_en="", intro_zh="", actor=None)
+        surveys.update_settings(
+            survey,
+            anonymous=False,
+            opens_at=None,
+            closes_at=None,
+            reminder_after_days=3,
+            intro_en="",
+            intro_zh="",
+            actor=None,
+        )
 
 
 def test_room_poster_finds_the_attendees_own_link(client, auth, make_user, ended, survey):
@@ -215,10 +253,21 @@ def test_builder_adds_reorders_and_copies_questions(client, auth, make_user, end
     auth.login(make_user(Role.COORDINATOR))
     base = f"/staff/workshops/{ended.id}/survey"
     assert client.get(base).status_code == 200
-    client.post(f"{base}/questions", data={"kind": "single", "text_en": "Which day?", "text_zh": "哪一天？",
-                                           "options_en": "Day 1\nDay 2", "options_zh": "第一天\n第二天", "required": "y"})
+    client.post(
+        f"{base}/questions",
+        data={
+            "kind": "single",
+            "text_en": "Which day?",
+            "text_zh": "哪一天？",
+            "options_en": "Day 1\nDay 2",
+            "options_zh": "第一天\n第二天",
+            "required": "y",
+        },
+    )
     client.post(f"{base}/questions", data={"kind": "short_text", "text_en": "Your role?"})
-    bad = client.post(f"{base}/questions", data={"kind": "multiple", "text_en": "Pick", "options_en": "Only one"})
+    bad = client.post(
+        f"{base}/questions", data={"kind": "multiple", "text_en": "Pick", "options_en": "Only one"}
+    )
     assert bad.status_code == 422 and "at least two choices" in bad.get_data(as_text=True)
     survey = db.session.scalars(db.select(Survey)).one()
     first, second = survey.questions

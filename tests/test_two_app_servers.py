@@ -5,6 +5,7 @@ exactly the seats there are, and every email arrives once.
 Run by `make test` when TEST_DATABASE_URL is a PostgreSQL database (as in CI), and by
 `make prod-check` on its own; the parts are in tests/stack.py.
 """
+
 import http.client
 import json
 import os
@@ -17,8 +18,10 @@ import sqlalchemy as sa
 
 from tests.stack import Stack
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-                                reason="needs PostgreSQL (TEST_DATABASE_URL)")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="needs PostgreSQL (TEST_DATABASE_URL)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +35,15 @@ def test_registration_storm_across_two_app_servers(production):
     engine = sa.create_engine(production["url"])
     start = datetime.now(timezone.utc) + timedelta(days=20)
     with engine.begin() as conn:
-        workshop_id = conn.execute(sa.text(
-            "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
-            " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
-            " training_hours, certificate_requires_survey, created_at, updated_at) VALUES ('Storm', '压力', '', '',"
-            " 'onsite', 'published', 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, 100, 0, false, 8, false, now(), now())"
-            " RETURNING id"), {"s": start.replace(tzinfo=None), "e": (start + timedelta(hours=8)).replace(tzinfo=None)}
+        workshop_id = conn.execute(
+            sa.text(
+                "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
+                " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
+                " training_hours, certificate_requires_survey, created_at, updated_at) VALUES ('Storm', '压力', '', '',"
+                " 'onsite', 'published', 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, 100, 0, false, 8, false, now(), now())"
+                " RETURNING id"
+            ),
+            {"s": start.replace(tzinfo=None), "e": (start + timedelta(hours=8)).replace(tzinfo=None)},
         ).scalar_one()
     attempts = iter(range(500))
     statuses, lock = {}, threading.Lock()
@@ -45,10 +51,20 @@ def test_registration_storm_across_two_app_servers(production):
     def client(port):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         for n in attempts:
-            body = json.dumps({"full_name": f"参加者{n}", "email": f"storm{n}@example.org", "mode": "onsite",
-                               "consent": True})
-            connection.request("POST", f"/api/v1/workshops/{workshop_id}/registrations", body,
-                               {"Content-Type": "application/json"})
+            body = json.dumps(
+                {
+                    "full_name": f"参加者{n}",
+                    "email": f"storm{n}@example.org",
+                    "mode": "onsite",
+                    "consent": True,
+                }
+            )
+            connection.request(
+                "POST",
+                f"/api/v1/workshops/{workshop_id}/registrations",
+                body,
+                {"Content-Type": "application/json"},
+            )
             response = connection.getresponse()
             response.read()
             with lock:
@@ -61,8 +77,12 @@ def test_registration_storm_across_two_app_servers(production):
         thread.join()
     assert statuses == {201: 500}
     with engine.connect() as conn:
-        counts = dict(conn.execute(sa.text("SELECT status, count(*) FROM registration WHERE workshop_id = :w"
-                                           " GROUP BY status"), {"w": workshop_id}).all())
+        counts = dict(
+            conn.execute(
+                sa.text("SELECT status, count(*) FROM registration WHERE workshop_id = :w GROUP BY status"),
+                {"w": workshop_id},
+            ).all()
+        )
     assert counts == {"confirmed": 100, "waitlisted": 400}
 
     # Every registration's email is delivered by the worker, once.
@@ -73,5 +93,7 @@ def test_registration_storm_across_two_app_servers(production):
     recipients = [recipient for recipient, _message_id, _subject in production["inbox"].matching("")]
     assert len(recipients) == 500 and len(set(recipients)) == 500
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM outbox_message WHERE status <> 'sent'")).scalar() == 0
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM outbox_message WHERE status <> 'sent'")).scalar() == 0
+        )
     engine.dispose()

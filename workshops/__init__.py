@@ -1,4 +1,5 @@
 """workshops: registration, check-in, feedback and certificates for capacity-building workshops."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Operator commands: ``flask users ...``, ``flask seed-demo``, ``flask translate ...``."""
+
 from __future__ import annotations
 
 import subprocess
@@ -84,11 +85,15 @@ def outbox_status():
     for status, count in outbox.status_counts().items():
         click.echo(f"{status:<8} {count}")
     failing = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.last_error != "", OutboxMessage.status != OutboxStatus.SENT)
-        .order_by(OutboxMessage.id.desc()).limit(5)
+        select(OutboxMessage)
+        .where(OutboxMessage.last_error != "", OutboxMessage.status != OutboxStatus.SENT)
+        .order_by(OutboxMessage.id.desc())
+        .limit(5)
     )
     for message in failing:
-        click.echo(f"  #{message.id} to {message.recipient}, {message.attempts} attempts: {message.last_error}")
+        click.echo(
+            f"  #{message.id} to {message.recipient}, {message.attempts} attempts: {message.last_error}"
+        )
 
 
 @outbox_cli.command("retry-failed")
@@ -103,8 +108,13 @@ privacy_cli = AppGroup("privacy", help="Personal data of past workshops.")
 
 
 @privacy_cli.command("anonymise")
-@click.option("--ended-before", "ended_before", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Anonymise registrations of workshops that ended before this date (YYYY-MM-DD, UTC).")
+@click.option(
+    "--ended-before",
+    "ended_before",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Anonymise registrations of workshops that ended before this date (YYYY-MM-DD, UTC).",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def privacy_anonymise(ended_before, yes):
     """Replace names, contacts and free text of old workshops; keep the programme's figures."""
@@ -114,7 +124,9 @@ def privacy_anonymise(ended_before, yes):
 
     moment = ended_before.replace(tzinfo=timezone.utc)
     if not yes:
-        click.confirm(f"Anonymise every registration of workshops that ended before {moment:%Y-%m-%d}?", abort=True)
+        click.confirm(
+            f"Anonymise every registration of workshops that ended before {moment:%Y-%m-%d}?", abort=True
+        )
     click.echo(f"{privacy.anonymise_ended_before(moment)} registrations anonymised")
 
 
@@ -122,7 +134,9 @@ backup_cli = AppGroup("backup", help="Back up and restore the database.")
 
 
 @backup_cli.command("create")
-@click.option("--output", type=click.Path(dir_okay=False), help="Default: instance/backup-<time>.(sqlite|dump)")
+@click.option(
+    "--output", type=click.Path(dir_okay=False), help="Default: instance/backup-<time>.(sqlite|dump)"
+)
 def backup_create(output):
     """Write a consistent copy of the database (the app may keep running)."""
     from datetime import datetime
@@ -165,7 +179,9 @@ def translate_update():
     """Extract every marked string and merge it into the catalogues."""
     with tempfile.TemporaryDirectory() as tmp:
         pot = f"{tmp}/messages.pot"
-        _pybabel("extract", "-F", "workshops/translations/babel.cfg", "-k", "_l", "--no-location", "-o", pot, ".")
+        _pybabel(
+            "extract", "-F", "workshops/translations/babel.cfg", "-k", "_l", "--no-location", "-o", pot, "."
+        )
         _pybabel("update", "-i", pot, "-d", str(TRANSLATIONS), "--no-wrap", "--ignore-obsolete")
 
 

@@ -5,6 +5,7 @@ other server). Production sets ``APP_ENV=production`` and must then provide a
 ``SECRET_KEY``; the app refuses to start without one rather than invent a key
 that differs between app servers.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,7 +65,7 @@ def _database_url(instance_path: Path) -> str:
     # Heroku-style URLs name the dialect "postgres"; SQLAlchemy wants psycopg 3.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -73,8 +74,12 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # Writers queue on SQLite's lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": _bool("DB_POOL_PRE_PING", False), "pool_recycle": 1800,
-            "pool_size": _int("DB_POOL_SIZE", 10), "max_overflow": 20}
+    return {
+        "pool_pre_ping": _bool("DB_POOL_PRE_PING", False),
+        "pool_recycle": 1800,
+        "pool_size": _int("DB_POOL_SIZE", 10),
+        "max_overflow": 20,
+    }
 
 
 def load_config(instance_path: str) -> dict:
@@ -85,8 +90,10 @@ def load_config(instance_path: str) -> dict:
     database_url = _database_url(instance)
     languages = [code.strip() for code in os.environ.get("LANGUAGES", "en,zh").split(",") if code.strip()]
     redis_url = os.environ.get("REDIS_URL", "")
-    broker_url = os.environ.get("CELERY_BROKER_URL") or redis_url or (
-        f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}"
+    broker_url = (
+        os.environ.get("CELERY_BROKER_URL")
+        or redis_url
+        or (f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}")
     )
     return {
         "APP_ENV": env,
@@ -110,16 +117,19 @@ def load_config(instance_path: str) -> dict:
         "REDIS_URL": redis_url,
         "CELERY": {
             "broker_url": broker_url,
-            "result_backend": os.environ.get("CELERY_RESULT_BACKEND") or (
-                redis_url or f"db+sqlite:///{instance / 'celery-results.sqlite'}"
-            ),
+            "result_backend": os.environ.get("CELERY_RESULT_BACKEND")
+            or (redis_url or f"db+sqlite:///{instance / 'celery-results.sqlite'}"),
             "task_ignore_result": True,
             "task_always_eager": _bool("CELERY_TASK_ALWAYS_EAGER", False),
             "broker_connection_retry_on_startup": True,
             # A request that queues work must not hang while the broker is down: give up
             # quickly, the rows wait in the database and beat's sweeps pick them up.
-            "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                                          "interval_max": 0.2},
+            "task_publish_retry_policy": {
+                "max_retries": 1,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.2,
+            },
             "broker_connection_timeout": 1,
         },
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
@@ -158,12 +168,22 @@ def load_config(instance_path: str) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "API_SPEC_OPTIONS": {
             "info": {"description": API_DESCRIPTION},
-            "components": {"securitySchemes": {
-                "signedIn": {"type": "apiKey", "in": "cookie", "name": "session",
-                             "description": "The session cookie of a staff sign-in (/login) or of a volunteer's "
-                                            "check-in link (/checkin/v/<token>)."},
-                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
-                         "description": "Required on POST and DELETE: the page's CSRF token."},
-            }},
+            "components": {
+                "securitySchemes": {
+                    "signedIn": {
+                        "type": "apiKey",
+                        "in": "cookie",
+                        "name": "session",
+                        "description": "The session cookie of a staff sign-in (/login) or of a volunteer's "
+                        "check-in link (/checkin/v/<token>).",
+                    },
+                    "csrf": {
+                        "type": "apiKey",
+                        "in": "header",
+                        "name": "X-CSRFToken",
+                        "description": "Required on POST and DELETE: the page's CSRF token.",
+                    },
+                }
+            },
         },
     }

@@ -1,4 +1,5 @@
 """Demo data: the programme's three real events, with realistic people, for ``make run``."""
+
 from __future__ import annotations
 
 import random
@@ -50,11 +51,49 @@ ORGANISATIONS = [
 ]
 
 CHINESE_NAMES = [
-    "张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周婷", "吴强", "徐丽", "孙浩",
-    "胡军", "朱燕", "高峰", "林晓", "何平", "郭佳", "马超", "罗雪", "梁晨", "宋涛", "郑霞", "谢斌",
+    "张伟",
+    "王芳",
+    "李娜",
+    "刘洋",
+    "陈静",
+    "杨磊",
+    "赵敏",
+    "黄勇",
+    "周婷",
+    "吴强",
+    "徐丽",
+    "孙浩",
+    "胡军",
+    "朱燕",
+    "高峰",
+    "林晓",
+    "何平",
+    "郭佳",
+    "马超",
+    "罗雪",
+    "梁晨",
+    "宋涛",
+    "郑霞",
+    "谢斌",
 ]
-LATIN_NAMES = ["Maria Fernandes", "John Okafor", "Anna Schmidt", "Priya Natarajan", "Tom Becker", "Sara Lindqvist"]
-JOB_TITLES = ["HR Manager", "人力资源部经理", "Training Officer", "培训主管", "教师", "Director", "处长", "Workshop Supervisor"]
+LATIN_NAMES = [
+    "Maria Fernandes",
+    "John Okafor",
+    "Anna Schmidt",
+    "Priya Natarajan",
+    "Tom Becker",
+    "Sara Lindqvist",
+]
+JOB_TITLES = [
+    "HR Manager",
+    "人力资源部经理",
+    "Training Officer",
+    "培训主管",
+    "教师",
+    "Director",
+    "处长",
+    "Workshop Supervisor",
+]
 
 
 def _next(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -71,53 +110,102 @@ def _events(programme: Programme) -> list[Workshop]:
     day = timedelta(days=1)
     return [
         Workshop(
-            programme=programme, format=WorkshopFormat.ONLINE, status=WorkshopStatus.PUBLISHED,
+            programme=programme,
+            format=WorkshopFormat.ONLINE,
+            status=WorkshopStatus.PUBLISHED,
             title_en="Core Skill Development Training Workshop",
             title_zh="核心技能开发培训研讨会",
             description_en="An online training for pilot enterprises, TVET institutions and public agencies "
             "on developing core skills in apprenticeship programmes.",
             description_zh="面向试点企业、职业院校和公共机构的线上培训，主题为学徒制项目中的核心技能开发。",
-            city="", venue="", meeting_url="https://meeting.tencent.com/dm/demo-core-skills",
-            starts_at=core_start, ends_at=core_start.replace(hour=17),
+            city="",
+            venue="",
+            meeting_url="https://meeting.tencent.com/dm/demo-core-skills",
+            starts_at=core_start,
+            ends_at=core_start.replace(hour=17),
             registration_closes_at=core_start - timedelta(hours=12),
-            onsite_capacity=0, online_capacity=150, training_hours=Decimal("6.0"),
-            sessions=[Session(title_en="Training day", title_zh="培训日", starts_at=core_start,
-                              ends_at=core_start.replace(hour=17), room="Tencent Meeting")],
+            onsite_capacity=0,
+            online_capacity=150,
+            training_hours=Decimal("6.0"),
+            sessions=[
+                Session(
+                    title_en="Training day",
+                    title_zh="培训日",
+                    starts_at=core_start,
+                    ends_at=core_start.replace(hour=17),
+                    room="Tencent Meeting",
+                )
+            ],
         ),
         Workshop(
-            programme=programme, format=WorkshopFormat.HYBRID, status=WorkshopStatus.PUBLISHED,
+            programme=programme,
+            format=WorkshopFormat.HYBRID,
+            status=WorkshopStatus.PUBLISHED,
             title_en="Capacity Building Workshops on Quality Apprenticeship",
             title_zh="高质量学徒制能力建设研讨会",
             description_en="Two days for the ministry, the employers' confederation, the four pilot cities, "
             "a state enterprise, pilot units and experts — onsite in Chongqing and online.",
             description_zh="为期两天，面向人社部、企业联合会、四个试点城市、国有企业、试点单位和专家，重庆现场与线上同步进行。",
-            city="重庆", venue="重庆工程职业技术学院 国际交流中心", meeting_url="https://meeting.tencent.com/dm/demo-qa",
-            starts_at=qa_start, ends_at=(qa_start + day).replace(hour=17),
-            registration_closes_at=qa_start - timedelta(days=2), approval_required=True,
-            onsite_capacity=40, online_capacity=200, training_hours=Decimal("12.0"),
+            city="重庆",
+            venue="重庆工程职业技术学院 国际交流中心",
+            meeting_url="https://meeting.tencent.com/dm/demo-qa",
+            starts_at=qa_start,
+            ends_at=(qa_start + day).replace(hour=17),
+            registration_closes_at=qa_start - timedelta(days=2),
+            approval_required=True,
+            onsite_capacity=40,
+            online_capacity=200,
+            training_hours=Decimal("12.0"),
             sessions=[
-                Session(title_en="Day 1: Quality apprenticeship frameworks", title_zh="第一天：高质量学徒制框架",
-                        starts_at=qa_start, ends_at=qa_start.replace(hour=17), room="报告厅 A"),
-                Session(title_en="Day 2: Pilot city experiences", title_zh="第二天：试点城市经验交流",
-                        starts_at=qa_start + day, ends_at=(qa_start + day).replace(hour=17), room="报告厅 A"),
+                Session(
+                    title_en="Day 1: Quality apprenticeship frameworks",
+                    title_zh="第一天：高质量学徒制框架",
+                    starts_at=qa_start,
+                    ends_at=qa_start.replace(hour=17),
+                    room="报告厅 A",
+                ),
+                Session(
+                    title_en="Day 2: Pilot city experiences",
+                    title_zh="第二天：试点城市经验交流",
+                    starts_at=qa_start + day,
+                    ends_at=(qa_start + day).replace(hour=17),
+                    room="报告厅 A",
+                ),
             ],
         ),
         Workshop(
-            programme=programme, format=WorkshopFormat.ONSITE, status=WorkshopStatus.PUBLISHED,
+            programme=programme,
+            format=WorkshopFormat.ONSITE,
+            status=WorkshopStatus.PUBLISHED,
             title_en="Expert Forum on Skills Development (Phase 2 launch)",
             title_zh="技能发展专家论坛（二期启动）",
             description_en="The launch of phase 2 with the ministry, social partners, embassies, eight pilot "
             "cities and two sectors, followed by a study tour of a pilot enterprise.",
             description_zh="二期项目启动论坛，人社部、社会伙伴、各国使馆、八个试点城市和两个行业参加，次日考察试点企业。",
-            city="重庆", venue="重庆国际博览中心 3 号会议厅", meeting_url="",
-            starts_at=forum_start, ends_at=(forum_start + day).replace(hour=16),
+            city="重庆",
+            venue="重庆国际博览中心 3 号会议厅",
+            meeting_url="",
+            starts_at=forum_start,
+            ends_at=(forum_start + day).replace(hour=16),
             registration_closes_at=forum_start - timedelta(days=3),
-            onsite_capacity=220, online_capacity=0, training_hours=Decimal("10.0"),
+            onsite_capacity=220,
+            online_capacity=0,
+            training_hours=Decimal("10.0"),
             sessions=[
-                Session(title_en="Day 1: Forum", title_zh="第一天：论坛", starts_at=forum_start,
-                        ends_at=forum_start.replace(hour=17, minute=30), room="3 号会议厅"),
-                Session(title_en="Day 2: Study tour", title_zh="第二天：企业考察", starts_at=forum_start + day,
-                        ends_at=(forum_start + day).replace(hour=16), room="重庆长江精密机械有限公司"),
+                Session(
+                    title_en="Day 1: Forum",
+                    title_zh="第一天：论坛",
+                    starts_at=forum_start,
+                    ends_at=forum_start.replace(hour=17, minute=30),
+                    room="3 号会议厅",
+                ),
+                Session(
+                    title_en="Day 2: Study tour",
+                    title_zh="第二天：企业考察",
+                    starts_at=forum_start + day,
+                    ends_at=(forum_start + day).replace(hour=16),
+                    room="重庆长江精密机械有限公司",
+                ),
             ],
         ),
     ]
@@ -129,13 +217,22 @@ def _rehearsal(programme: Programme) -> Workshop:
     start = utcnow().replace(second=0, microsecond=0) - timedelta(hours=1)
     end = start + timedelta(hours=25)  # a day from loading
     return Workshop(
-        programme=programme, format=WorkshopFormat.ONSITE, status=WorkshopStatus.PUBLISHED,
-        title_en="Check-in rehearsal for volunteers", title_zh="志愿者签到演练",
+        programme=programme,
+        format=WorkshopFormat.ONSITE,
+        status=WorkshopStatus.PUBLISHED,
+        title_en="Check-in rehearsal for volunteers",
+        title_zh="志愿者签到演练",
         description_en="Practise scanning tickets at the door before the real event.",
         description_zh="正式活动前，练习在入口扫码签到。",
-        city="重庆", venue="重庆工程职业技术学院 国际交流中心", meeting_url="",
-        starts_at=start, ends_at=end, registration_closes_at=start,
-        onsite_capacity=60, online_capacity=0, training_hours=Decimal("1.0"),
+        city="重庆",
+        venue="重庆工程职业技术学院 国际交流中心",
+        meeting_url="",
+        starts_at=start,
+        ends_at=end,
+        registration_closes_at=start,
+        onsite_capacity=60,
+        online_capacity=0,
+        training_hours=Decimal("1.0"),
         sessions=[Session(title_en="Rehearsal", title_zh="演练", starts_at=start, ends_at=end, room="大厅")],
     )
 

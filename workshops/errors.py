@@ -1,4 +1,5 @@
 """Error pages in the user's language; JSON for the API. A 500 is always a bug."""
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
@@ -17,16 +18,27 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         if _wants_json():
-            return jsonify(code=400, status="Bad Request",
-                           message=_("The page has expired: reload it and try again (CSRF token missing or invalid).")), 400
-        message = _("This form has expired or was sent from another page. Go back, reload the page and try again.")
-        return render_template("errors/error.html", code=400, title=_("Please try again"), message=message), 400
+            return jsonify(
+                code=400,
+                status="Bad Request",
+                message=_("The page has expired: reload it and try again (CSRF token missing or invalid)."),
+            ), 400
+        message = _(
+            "This form has expired or was sent from another page. Go back, reload the page and try again."
+        )
+        return render_template(
+            "errors/error.html", code=400, title=_("Please try again"), message=message
+        ), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if _wants_json():
             data = getattr(error, "data", None) or {}
-            body = {"code": error.code, "status": error.name, "message": data.get("message", error.description)}
+            body = {
+                "code": error.code,
+                "status": error.name,
+                "message": data.get("message", error.description),
+            }
             # Field-by-field errors: ours ("errors") or webargs' schema validation ("messages").
             errors = data.get("errors") or data.get("messages")
             if errors:
@@ -42,7 +54,9 @@ def register(app: Flask) -> None:
         }
         messages = {
             403: _("Sign in with an account that has access, or ask a coordinator for access."),
-            404: _("The page you asked for does not exist. Check the link, or start from the list of workshops."),
+            404: _(
+                "The page you asked for does not exist. Check the link, or start from the list of workshops."
+            ),
             413: _("Upload a smaller file."),
             429: _("Please wait a minute and try again."),
         }

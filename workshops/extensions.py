@@ -1,4 +1,5 @@
 """Flask extensions, created here and bound to the app in ``create_app``."""
+
 from __future__ import annotations
 
 from celery import Celery, Task

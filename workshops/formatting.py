@@ -1,4 +1,5 @@
 """Jinja helpers that show times the way people at the venue read them."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Glue between WTForms and the services' rule errors."""
+
 from __future__ import annotations
 
 from flask import flash

@@ -3,6 +3,7 @@
 Threaded workers overlap the waits on PostgreSQL (row locks, commits) that
 dominate a registration; the process count follows the cores.
 """
+
 import multiprocessing
 import os
 

@@ -1,4 +1,5 @@
 """Language choice: the switcher's remembered choice, else the browser's Accept-Language."""
+
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session

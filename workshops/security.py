@@ -4,6 +4,7 @@ The Content-Security-Policy allows only this origin: every script, style and fon
 is served from static/ (nothing from a CDN). The scanner's QR decoder runs in a
 worker made from a blob: URL, and QR images and the camera use data:/blob: URLs.
 """
+
 from __future__ import annotations
 
 from flask import Flask, request
@@ -14,20 +15,23 @@ from werkzeug.exceptions import BadRequest
 class RefusedInput(BadRequest):
     """A 400 whose description is written for the person (in their language)."""
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob: mediastream:",
-    "worker-src 'self' blob:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 def _has_nul_character() -> bool:
@@ -59,8 +63,12 @@ def register(app: Flask) -> None:
     def refuse_nul_characters():
         # PostgreSQL text cannot hold NUL characters: refuse them in words, not with a 500.
         if _has_nul_character():
-            raise RefusedInput(_("The text you sent contains a NUL character, which cannot be stored. "
-                                    "Remove it and try again."))
+            raise RefusedInput(
+                _(
+                    "The text you sent contains a NUL character, which cannot be stored. "
+                    "Remove it and try again."
+                )
+            )
 
     @app.after_request
     def security_headers(response):

@@ -1,5 +1,6 @@
 """Background jobs (Celery). The same tasks run on Redis in production and on the
 server-less SQLite broker that ``make run`` uses."""
+
 from __future__ import annotations
 
 from celery import shared_task

@@ -1,4 +1,5 @@
 """Links: absolute URLs for emails and QR codes, and safe redirect targets."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

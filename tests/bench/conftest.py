@@ -1,4 +1,5 @@
 """Benchmarks: real servers on loopback, figures printed as `BENCH <name> <value> <unit>`."""
+
 import os
 import subprocess
 import sys
@@ -30,8 +31,13 @@ def bench_database_url():
     admin.dispose()
     url = sa.make_url(ADMIN_URL).set(database=BENCH_DB).render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return url
 
 
@@ -49,9 +55,21 @@ def start_gunicorn(database_url: str) -> tuple[subprocess.Popen, str, dict]:
         "BASE_URL": f"http://127.0.0.1:{port}",
     }
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "python:workshops.gunicorn_conf", "--workers", os.environ.get("BENCH_WORKERS", "2"),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env)
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            "python:workshops.gunicorn_conf",
+            "--workers",
+            os.environ.get("BENCH_WORKERS", "2"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     wait_for_port(port)
     return process, f"127.0.0.1:{port}", env
 

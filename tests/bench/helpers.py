@@ -1,4 +1,5 @@
 """Shared pieces of the benchmarks: data set-up in SQL, a logged-in HTTP session, timing."""
+
 import http.client
 import os
 import re
@@ -12,23 +13,31 @@ from pathlib import Path
 import sqlalchemy as sa
 
 
-def insert_workshop(url: str, onsite=100000, online=100000, starts_in=timedelta(days=30), hours=8) -> tuple[int, int]:
+def insert_workshop(
+    url: str, onsite=100000, online=100000, starts_in=timedelta(days=30), hours=8
+) -> tuple[int, int]:
     """A published hybrid workshop with one session; returns (workshop id, session id)."""
     engine = sa.create_engine(url)
     start = datetime.now(timezone.utc) + starts_in
     end = start + timedelta(hours=hours)
     naive = lambda d: d.astimezone(timezone.utc).replace(tzinfo=None)  # noqa: E731  (stored as UTC)
     with engine.begin() as conn:
-        workshop_id = conn.execute(sa.text(
-            "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
-            " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
-            " training_hours, created_at, updated_at) VALUES ('Bench', '压测', '', '', 'hybrid', 'published',"
-            " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false, 8, now(), now()) RETURNING id"),
-            {"s": naive(start), "e": naive(end), "on": onsite, "ol": online}).scalar_one()
-        session_id = conn.execute(sa.text(
-            "INSERT INTO session (workshop_id, title_en, title_zh, starts_at, ends_at, room) "
-            "VALUES (:w, 'Day 1', '第一天', :s, :e, '') RETURNING id"),
-            {"w": workshop_id, "s": naive(start), "e": naive(end)}).scalar_one()
+        workshop_id = conn.execute(
+            sa.text(
+                "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
+                " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
+                " training_hours, created_at, updated_at) VALUES ('Bench', '压测', '', '', 'hybrid', 'published',"
+                " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false, 8, now(), now()) RETURNING id"
+            ),
+            {"s": naive(start), "e": naive(end), "on": onsite, "ol": online},
+        ).scalar_one()
+        session_id = conn.execute(
+            sa.text(
+                "INSERT INTO session (workshop_id, title_en, title_zh, starts_at, ends_at, room) "
+                "VALUES (:w, 'Day 1', '第一天', :s, :e, '') RETURNING id"
+            ),
+            {"w": workshop_id, "s": naive(start), "e": naive(end)},
+        ).scalar_one()
     engine.dispose()
     return workshop_id, session_id
 
@@ -36,33 +45,52 @@ def insert_workshop(url: str, onsite=100000, online=100000, starts_in=timedelta(
 def insert_people(url: str, workshop_id: int, count: int) -> list[str]:
     """Confirmed registrations in bulk; returns their ticket tokens."""
     tokens = [secrets.token_urlsafe(32) for _ in range(count)]
-    rows = [{"w": workshop_id, "name": f"参加者{n}", "email": f"p{workshop_id}-{n}@example.org",
-             "mode": "onsite" if n % 3 else "online", "m": secrets.token_urlsafe(32), "t": tokens[n]}
-            for n in range(count)]
+    rows = [
+        {
+            "w": workshop_id,
+            "name": f"参加者{n}",
+            "email": f"p{workshop_id}-{n}@example.org",
+            "mode": "onsite" if n % 3 else "online",
+            "m": secrets.token_urlsafe(32),
+            "t": tokens[n],
+        }
+        for n in range(count)
+    ]
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO registration (workshop_id, full_name, latin_name, email, mobile, organisation,"
-            " organisation_type, job_title, gender, city, mode, needs, language, status, source, decision_reason,"
-            " manage_token, ticket_token, created_at, updated_at) VALUES (:w, :name, '', :email, '', '重庆工程职业技术学院',"
-            " 'tvet', '', 'undisclosed', '重庆', :mode, '', 'zh', 'confirmed', 'import', '', :m, :t, now(), now())"),
-            rows)
+        conn.execute(
+            sa.text(
+                "INSERT INTO registration (workshop_id, full_name, latin_name, email, mobile, organisation,"
+                " organisation_type, job_title, gender, city, mode, needs, language, status, source, decision_reason,"
+                " manage_token, ticket_token, created_at, updated_at) VALUES (:w, :name, '', :email, '', '重庆工程职业技术学院',"
+                " 'tvet', '', 'undisclosed', '重庆', :mode, '', 'zh', 'confirmed', 'import', '', :m, :t, now(), now())"
+            ),
+            rows,
+        )
     engine.dispose()
     return tokens
 
 
-def create_staff(url: str, email: str, password: str, role: str = "coordinator", organiser_of: tuple[int, ...] = ()) -> None:
+def create_staff(
+    url: str, email: str, password: str, role: str = "coordinator", organiser_of: tuple[int, ...] = ()
+) -> None:
     """A staff account; an organiser is assigned to the workshops ``organiser_of``."""
     from werkzeug.security import generate_password_hash
 
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        user_id = conn.execute(sa.text("INSERT INTO staff_user (email, name, password_hash, role, active, created_at) "
-                                       "VALUES (:e, 'Bench', :p, :r, true, now()) RETURNING id"),
-                               {"e": email, "p": generate_password_hash(password), "r": role}).scalar_one()
+        user_id = conn.execute(
+            sa.text(
+                "INSERT INTO staff_user (email, name, password_hash, role, active, created_at) "
+                "VALUES (:e, 'Bench', :p, :r, true, now()) RETURNING id"
+            ),
+            {"e": email, "p": generate_password_hash(password), "r": role},
+        ).scalar_one()
         for workshop_id in organiser_of:
-            conn.execute(sa.text("INSERT INTO workshop_organiser (user_id, workshop_id) VALUES (:u, :w)"),
-                         {"u": user_id, "w": workshop_id})
+            conn.execute(
+                sa.text("INSERT INTO workshop_organiser (user_id, workshop_id) VALUES (:u, :w)"),
+                {"u": user_id, "w": workshop_id},
+            )
     engine.dispose()
 
 
@@ -75,7 +103,9 @@ def login(host: str, port: int, email: str, password: str) -> tuple[str, str]:
     cookie = response.getheader("Set-Cookie").split(";")[0]
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     body = f"email={email}&password={password}&csrf_token={token}"
-    connection.request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    connection.request(
+        "POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    )
     response = connection.getresponse()
     response.read()
     assert response.status == 302, response.status
@@ -84,7 +114,9 @@ def login(host: str, port: int, email: str, password: str) -> tuple[str, str]:
     return cookie, token
 
 
-def exchange(address: tuple[str, int], method: str, path: str, body: bytes = b"", headers: str = "") -> tuple[int, bytes]:
+def exchange(
+    address: tuple[str, int], method: str, path: str, body: bytes = b"", headers: str = ""
+) -> tuple[int, bytes]:
     """One HTTP/1.1 request on a fresh connection, read until the server closes it.
 
     The load generator shares the 2 cores with the server it measures, so it is kept lean:
@@ -93,8 +125,10 @@ def exchange(address: tuple[str, int], method: str, path: str, body: bytes = b""
     response anyway, so there is no keep-alive to lose.) ``headers``: extra header lines,
     each ending in CRLF.
     """
-    head = (f"{method} {path} HTTP/1.1\r\nHost: {address[0]}\r\nConnection: close\r\n"
-            f"Content-Length: {len(body)}\r\n{headers}\r\n").encode()
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: {address[0]}\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\n{headers}\r\n"
+    ).encode()
     with socket.create_connection(address, timeout=30) as sock:
         sock.sendall(head + body)
         chunks = []
@@ -174,8 +208,10 @@ class CpuMeter:
         return pids
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
-        return {"app": {pid: self._cpu(pid) for pid in self._server_pids()},
-                "db": {pid: self._cpu(pid) for pid in self._postgres_pids()}}
+        return {
+            "app": {pid: self._cpu(pid) for pid in self._server_pids()},
+            "db": {pid: self._cpu(pid) for pid in self._postgres_pids()},
+        }
 
     def __enter__(self):
         self._before = self._snapshot()
@@ -185,8 +221,10 @@ class CpuMeter:
     def __exit__(self, *exc):
         after = self._snapshot()
         # A process that started during the block spent all of its CPU in it.
-        self.seconds = {part: sum(cpu - self._before[part].get(pid, 0.0) for pid, cpu in after[part].items())
-                        for part in after}
+        self.seconds = {
+            part: sum(cpu - self._before[part].get(pid, 0.0) for pid, cpu in after[part].items())
+            for part in after
+        }
         self.seconds["client"] = time.process_time() - self._client_before
         return False
 

@@ -1,4 +1,5 @@
 """Certificates: one warm, a 1,000-person batch (two worker processes) on PostgreSQL, size, peak memory."""
+
 import json
 import os
 import subprocess
@@ -37,9 +38,13 @@ print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss 
 def _attend_everyone(url, workshop_id, session_id):
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO attendance (registration_id, session_id, checked_in_at, method, device) "
-                             "SELECT id, :s, now(), 'qr', 'bench' FROM registration WHERE workshop_id = :w"),
-                     {"s": session_id, "w": workshop_id})
+        conn.execute(
+            sa.text(
+                "INSERT INTO attendance (registration_id, session_id, checked_in_at, method, device) "
+                "SELECT id, :s, now(), 'qr', 'bench' FROM registration WHERE workshop_id = :w"
+            ),
+            {"s": session_id, "w": workshop_id},
+        )
     engine.dispose()
 
 
@@ -48,17 +53,37 @@ def _batch(url, people):
     insert_people(url, workshop_id, people)
     _attend_everyone(url, workshop_id, session_id)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT)}
-    job_id = subprocess.run([sys.executable, "-c", QUEUE, str(workshop_id)], cwd=ROOT, env=env, capture_output=True,
-                            text=True, check=True).stdout.strip().splitlines()[-1]
+    job_id = (
+        subprocess.run(
+            [sys.executable, "-c", QUEUE, str(workshop_id)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     began = time.perf_counter()
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, job_id, str(part)], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, text=True) for part in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, job_id, str(part)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for part in range(2)
+    ]
     peaks = [json.loads(worker.communicate()[0].strip().splitlines()[-1])["peak_mb"] for worker in workers]
     elapsed = time.perf_counter() - began
     assert all(worker.returncode == 0 for worker in workers)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        status, result = conn.execute(sa.text("SELECT status, result FROM job WHERE id = :j"), {"j": int(job_id)}).one()
+        status, result = conn.execute(
+            sa.text("SELECT status, result FROM job WHERE id = :j"), {"j": int(job_id)}
+        ).one()
     engine.dispose()
     assert status == "done"
     result = result if isinstance(result, dict) else json.loads(result)
@@ -82,11 +107,15 @@ def test_certificate_figures(bench_database_url, monkeypatch):
 
     app = create_app()
     with app.test_request_context():
-        sizes = db.session.scalars(sa.select(sa.func.length(Certificate.pdf)).join(Registration)
-                                   .where(Registration.workshop_id == big_id)).all()
+        sizes = db.session.scalars(
+            sa.select(sa.func.length(Certificate.pdf))
+            .join(Registration)
+            .where(Registration.workshop_id == big_id)
+        ).all()
         report("certificate_kb", round(max(sizes) / 1024, 1), "KB")
-        one = db.session.scalars(sa.select(Certificate).join(Registration).where(Registration.workshop_id == small_id)
-                                 .limit(1)).one()
+        one = db.session.scalars(
+            sa.select(Certificate).join(Registration).where(Registration.workshop_id == small_id).limit(1)
+        ).one()
         certificates.render([one])  # warm: fonts loaded once per process
         timings = []
         for _ in range(10):

@@ -1,4 +1,5 @@
 """Check-ins over HTTP against gunicorn on PostgreSQL, 16 concurrent clients; roster of 10,000."""
+
 import http.client
 import json
 import os
@@ -11,8 +12,16 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tests.bench.conftest import report
-from tests.bench.helpers import (CpuMeter, create_staff, exchange, insert_people, insert_workshop, login, percentile,
-                                 run_clients)
+from tests.bench.helpers import (
+    CpuMeter,
+    create_staff,
+    exchange,
+    insert_people,
+    insert_workshop,
+    login,
+    percentile,
+    run_clients,
+)
 
 CLIENTS = 16
 PEOPLE = 3000
@@ -25,8 +34,13 @@ def test_checkin_throughput_and_roster(gunicorn_server, bench_database_url):
     tokens = insert_people(bench_database_url, workshop_id, PEOPLE)
     big_workshop, big_session = insert_workshop(bench_database_url, starts_in=timedelta(minutes=-30))
     # Organisers are the people at the door: their every scan also checks their assignment.
-    create_staff(bench_database_url, "bench-checkin@example.org", "bench password 1", "organiser",
-                 organiser_of=(workshop_id, big_workshop))
+    create_staff(
+        bench_database_url,
+        "bench-checkin@example.org",
+        "bench password 1",
+        "organiser",
+        organiser_of=(workshop_id, big_workshop),
+    )
     cookie, csrf = login(host, port, "bench-checkin@example.org", "bench password 1")
     headers = {"Content-Type": "application/json", "Cookie": cookie, "X-CSRFToken": csrf}
     request_headers = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
@@ -39,7 +53,9 @@ def test_checkin_throughput_and_roster(gunicorn_server, bench_database_url):
     answers = {}
 
     def send(token):
-        body = json.dumps({"session_id": session_id, "token": token, "nonce": uuid.uuid4().hex, "device": "bench"})
+        body = json.dumps(
+            {"session_id": session_id, "token": token, "nonce": uuid.uuid4().hex, "device": "bench"}
+        )
         status, data = exchange((host, port), "POST", "/api/v1/checkin", body.encode(), request_headers)
         if status == 200:
             reason = json.loads(data)["reason"]
@@ -50,7 +66,9 @@ def test_checkin_throughput_and_roster(gunicorn_server, bench_database_url):
         elapsed, latencies, statuses = run_clients(CLIENTS, jobs, send)
     engine = sa.create_engine(bench_database_url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT count(*) FROM attendance WHERE session_id = :s"), {"s": session_id}).scalar()
+        rows = conn.execute(
+            sa.text("SELECT count(*) FROM attendance WHERE session_id = :s"), {"s": session_id}
+        ).scalar()
     report("checkins_per_s", round(len(jobs) / elapsed, 1), "req/s")
     report("checkin_p50_ms", round(percentile(latencies, 0.5) * 1000, 1), "ms")
     report("checkin_p99_ms", round(percentile(latencies, 0.99) * 1000, 1), "ms")
@@ -71,7 +89,9 @@ def test_checkin_throughput_and_roster(gunicorn_server, bench_database_url):
     for _ in range(5):
         connection = http.client.HTTPConnection(host, port, timeout=60)
         began = time.perf_counter()
-        connection.request("GET", f"/api/v1/workshops/{big_workshop}/roster?session_id={big_session}", headers=headers)
+        connection.request(
+            "GET", f"/api/v1/workshops/{big_workshop}/roster?session_id={big_session}", headers=headers
+        )
         response = connection.getresponse()
         body = response.read()
         timings.append(time.perf_counter() - began)

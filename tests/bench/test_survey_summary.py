@@ -1,4 +1,5 @@
 """Feedback summary of 10,000 responses x 12 questions on PostgreSQL; XLSX and PDF downloads."""
+
 import random
 import time
 from datetime import timedelta
@@ -27,20 +28,36 @@ def test_survey_summary_exports(bench_database_url, monkeypatch):
 
         survey = surveys.survey_for(db.session.get(Workshop, workshop_id))
         surveys.apply_template(survey, None)
-        surveys.add_question(survey, surveys.QuestionDetails(kind="multiple", text_en="Which sessions?",
-                             options=[{"en": "Day 1"}, {"en": "Day 2"}, {"en": "Study tour"}]), None)
-        surveys.add_question(survey, surveys.QuestionDetails(kind="short_text", text_en="Your role?", required=False), None)
+        surveys.add_question(
+            survey,
+            surveys.QuestionDetails(
+                kind="multiple",
+                text_en="Which sessions?",
+                options=[{"en": "Day 1"}, {"en": "Day 2"}, {"en": "Study tour"}],
+            ),
+            None,
+        )
+        surveys.add_question(
+            survey, surveys.QuestionDetails(kind="short_text", text_en="Your role?", required=False), None
+        )
         questions = [(q.id, q.kind, len(q.options)) for q in survey.questions]
         assert len(questions) == 12
-        people = db.session.execute(sa.text("SELECT id, mode FROM registration WHERE workshop_id = :w ORDER BY id"),
-                                    {"w": workshop_id}).all()
+        people = db.session.execute(
+            sa.text("SELECT id, mode FROM registration WHERE workshop_id = :w ORDER BY id"),
+            {"w": workshop_id},
+        ).all()
         rng = random.Random(7)
         response_rows = [{"s": survey.id, "r": rid, "mode": mode} for rid, mode in people]
-        db.session.execute(sa.text(
-            "INSERT INTO response (survey_id, registration_id, mode, organisation_type, gender, city, submitted_at)"
-            " VALUES (:s, :r, :mode, 'tvet', 'woman', '重庆', now())"), response_rows)
-        response_ids = db.session.scalars(sa.text("SELECT id FROM response WHERE survey_id = :s ORDER BY id"),
-                                          {"s": survey.id}).all()
+        db.session.execute(
+            sa.text(
+                "INSERT INTO response (survey_id, registration_id, mode, organisation_type, gender, city, submitted_at)"
+                " VALUES (:s, :r, :mode, 'tvet', 'woman', '重庆', now())"
+            ),
+            response_rows,
+        )
+        response_ids = db.session.scalars(
+            sa.text("SELECT id FROM response WHERE survey_id = :s ORDER BY id"), {"s": survey.id}
+        ).all()
         answers = []
         for response_id in response_ids:
             for question_id, kind, options in questions:
@@ -51,9 +68,13 @@ def test_survey_summary_exports(bench_database_url, monkeypatch):
                 elif kind in ("single", "multiple"):
                     answers.append({"r": response_id, "q": question_id, "n": rng.randrange(options), "t": ""})
                 else:
-                    answers.append({"r": response_id, "q": question_id, "n": None, "t": "很有用的培训，希望多一些案例。"})
-        db.session.execute(sa.text("INSERT INTO answer (response_id, question_id, number, text) VALUES (:r, :q, :n, :t)"),
-                           answers)
+                    answers.append(
+                        {"r": response_id, "q": question_id, "n": None, "t": "很有用的培训，希望多一些案例。"}
+                    )
+        db.session.execute(
+            sa.text("INSERT INTO answer (response_id, question_id, number, text) VALUES (:r, :q, :n, :t)"),
+            answers,
+        )
         db.session.commit()
         db.session.execute(sa.text("ANALYZE answer; ANALYZE response"))
         survey = db.session.get(Survey, survey.id)

@@ -1,4 +1,5 @@
 """A real browser (Debian's chromium, headless, driven by Playwright) against a live server."""
+
 import shutil
 import threading
 
@@ -11,12 +12,19 @@ from tests.conftest import free_port
 # development server then leaves that file for the garbage collector, which warns. It is
 # the test server's leak, not the app's: tolerate exactly that one.
 SERVER_DROPPED_STATIC_FILE = pytest.mark.filterwarnings(
-    r"ignore:Exception ignored in. <_io\.(FileIO|BufferedReader) name='[^']*/static/:pytest.PytestUnraisableExceptionWarning")
+    r"ignore:Exception ignored in. <_io\.(FileIO|BufferedReader) name='[^']*/static/:pytest.PytestUnraisableExceptionWarning"
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 
@@ -44,8 +52,13 @@ def browser():
 @pytest.fixture
 def phone(browser):
     """A phone-sized page whose browser prefers Chinese, like a participant in WeChat."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
     page = context.new_page()
     yield page
     context.close()

@@ -1,4 +1,5 @@
 """A participant registers from a phone, in Chinese, and lands on the ticket page."""
+
 import pytest
 
 from tests.e2e.conftest import SERVER_DROPPED_STATIC_FILE

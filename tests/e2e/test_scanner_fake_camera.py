@@ -1,4 +1,5 @@
 """The scanner page reads a ticket from a (fake) camera and shows the green result."""
+
 import io
 import re
 from datetime import datetime, timedelta, timezone
@@ -28,7 +29,9 @@ def write_y4m(png: bytes, path, frames: int = 30) -> None:
             out.write(b"FRAME\n" + y.tobytes() + cb.tobytes() + cr.tobytes())
 
 
-def test_scanner_page_checks_in_a_ticket_shown_to_the_camera(live_server, make_workshop, make_user, db, tmp_path):
+def test_scanner_page_checks_in_a_ticket_shown_to_the_camera(
+    live_server, make_workshop, make_user, db, tmp_path
+):
     from playwright.sync_api import sync_playwright
 
     now = datetime.now(timezone.utc)
@@ -40,12 +43,16 @@ def test_scanner_page_checks_in_a_ticket_shown_to_the_camera(live_server, make_w
     video = tmp_path / "ticket.y4m"
     write_y4m(tickets.ticket_qr_png(registration.ticket_token), video)
 
-    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"]
+    args = CHROMIUM_ARGS + [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                      permissions=["camera"])
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, permissions=["camera"]
+        )
         page = context.new_page()
         page.goto(f"{live_server}/login")
         page.fill("#email", organiser.email)
@@ -62,10 +69,15 @@ def test_scanner_page_checks_in_a_ticket_shown_to_the_camera(live_server, make_w
     assert attendance.registration_id == registration.id and attendance.by_user_id == organiser.id
 
 
-def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser, make_workshop, make_user, db):
+def test_scanner_keeps_working_offline_and_syncs_when_back(
+    live_server, browser, make_workshop, make_user, db
+):
     now = datetime.now(timezone.utc)
     workshop = make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7))
-    people = [registrations.register(workshop.id, applicant(n, full_name=f"参加者{n}")).registration for n in range(3)]
+    people = [
+        registrations.register(workshop.id, applicant(n, full_name=f"参加者{n}")).registration
+        for n in range(3)
+    ]
     registrations.cancel(people[2])
     organiser = make_user(Role.ORGANISER)
     organiser.workshops.append(workshop)
@@ -77,7 +89,9 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
     page.goto(f"{live_server}/checkin/{workshop.id}/sessions/{workshop.sessions[0].id}")
-    page.locator("#counters:not(:empty)").wait_for()  # the roster is kept (the page's CSP forbids eval-based waits)
+    page.locator(
+        "#counters:not(:empty)"
+    ).wait_for()  # the roster is kept (the page's CSP forbids eval-based waits)
 
     # The service worker keeps the page and its files (fetched again through it on this first visit).
     kept = "caches.open('workshops-scanner-v2').then(c => c.match(location.href)).then(r => !!r)"
@@ -92,7 +106,9 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
     for person in people[:2]:  # a USB scanner types the code and Enter, the next one while a result shows
         page.keyboard.type(person.ticket_token)
         page.keyboard.press("Enter")
-        page.locator("#result[data-tone=green] .result-name", has_text=person.full_name).wait_for(timeout=10000)
+        page.locator("#result[data-tone=green] .result-name", has_text=person.full_name).wait_for(
+            timeout=10000
+        )
     page.click("#result")
     page.fill("#code", people[0].ticket_token)
     page.press("#code", "Enter")
@@ -126,7 +142,10 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(live_server, browser,
     page.locator("#queued").wait_for(state="hidden", timeout=15000)
     refused = page.locator("#sync-notice")
     refused.wait_for(timeout=10000)  # the door is told, and it stays until read
-    assert "not checked in by the server (1)" in refused.inner_text() and people[1].full_name in refused.inner_text()
+    assert (
+        "not checked in by the server (1)" in refused.inner_text()
+        and people[1].full_name in refused.inner_text()
+    )
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 1
     context.close()

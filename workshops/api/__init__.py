@@ -1,4 +1,5 @@
 """JSON API at /api/v1, documented by a generated OpenAPI document (flask-smorest)."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -18,8 +19,10 @@ def register_api(app: Flask) -> None:
         csrf.exempt(blueprint)
     from .. import IdConverter
 
-    api.register_converter(IdConverter, lambda converter: {
-        "type": "integer", "minimum": 0, "maximum": converter.max, "format": "int32"})
+    api.register_converter(
+        IdConverter,
+        lambda converter: {"type": "integer", "minimum": 0, "maximum": converter.max, "format": "int32"},
+    )
     api.register_blueprint(workshops_blp, url_prefix="/api/v1/workshops")
     api.register_blueprint(registrations_blp, url_prefix="/api/v1")
     # Check-in changes state under a staff or volunteer session: it keeps CSRF protection

@@ -1,4 +1,5 @@
 """Declared access for the staff API: 401 when nobody is signed in, 404, then 403."""
+
 from __future__ import annotations
 
 from flask_login import current_user

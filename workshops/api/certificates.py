@@ -1,4 +1,5 @@
 """Certificate status (staff) and public verification lookup."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -20,10 +21,17 @@ def certificate_status(registration_id: int):
     """Whether a person has earned a certificate, and what is missing."""
     registration = staff_registration(registration_id)
     state = certificates.eligibility(registration)
-    return {"registration_id": registration.id, "eligible": state.eligible, "sessions_attended": state.attended,
-            "sessions_required": state.required, "survey_required": state.survey_needed,
-            "survey_answered": state.survey_done, "serial": state.certificate.serial if state.certificate else None,
-            "revoked": bool(state.certificate and not state.certificate.valid), "missing": [str(m) for m in state.missing]}
+    return {
+        "registration_id": registration.id,
+        "eligible": state.eligible,
+        "sessions_attended": state.attended,
+        "sessions_required": state.required,
+        "survey_required": state.survey_needed,
+        "survey_answered": state.survey_done,
+        "serial": state.certificate.serial if state.certificate else None,
+        "revoked": bool(state.certificate and not state.certificate.valid),
+        "missing": [str(m) for m in state.missing],
+    }
 
 
 @blp.route("/certificates/<code>")
@@ -37,6 +45,13 @@ def verify(code: str):
         abort(404, message=_("No certificate has this code."))
     registration = certificate.registration
     workshop = registration.workshop
-    return {"valid": certificate.valid, "revoked": not certificate.valid, "serial": certificate.serial,
-            "name": registration.full_name, "workshop_title_en": workshop.title_en,
-            "workshop_title_zh": workshop.title_zh, "starts_at": workshop.starts_at, "ends_at": workshop.ends_at}
+    return {
+        "valid": certificate.valid,
+        "revoked": not certificate.valid,
+        "serial": certificate.serial,
+        "name": registration.full_name,
+        "workshop_title_en": workshop.title_en,
+        "workshop_title_zh": workshop.title_zh,
+        "starts_at": workshop.starts_at,
+        "ends_at": workshop.ends_at,
+    }

@@ -3,6 +3,7 @@
 Authorised like the scanner page (the workshop's organisers, coordinators, or a
 volunteer's check-in link); session-authenticated, so CSRF-protected too.
 """
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -63,8 +64,13 @@ def _person(registration: Registration | None, session: Session):
     could otherwise read a roster it may not see, by trying registration ids)."""
     if registration is None or registration.workshop_id != session.workshop_id:
         return None
-    return {"id": registration.id, "name": registration.full_name, "organisation": registration.organisation,
-            "mode": registration.mode.value, "status": registration.status.value}
+    return {
+        "id": registration.id,
+        "name": registration.full_name,
+        "organisation": registration.organisation,
+        "mode": registration.mode.value,
+        "status": registration.status.value,
+    }
 
 
 def _describe(result: checkin.CheckInResult, session: Session, nonce: str) -> dict:
@@ -76,9 +82,14 @@ def _describe(result: checkin.CheckInResult, session: Session, nonce: str) -> di
         elif attendance.by_link is not None:
             by = attendance.by_link.label or _("a volunteer")
     return {
-        "reason": result.reason.value, "ok": result.ok, "message": str(result.reason.message),
-        "person": _person(result.registration, session), "attendance_id": attendance.id if attendance else None,
-        "checked_in_at": attendance.checked_in_at if attendance else None, "checked_in_by": by, "nonce": nonce,
+        "reason": result.reason.value,
+        "ok": result.ok,
+        "message": str(result.reason.message),
+        "person": _person(result.registration, session),
+        "attendance_id": attendance.id if attendance else None,
+        "checked_in_at": attendance.checked_in_at if attendance else None,
+        "checked_in_by": by,
+        "nonce": nonce,
     }
 
 
@@ -86,9 +97,16 @@ def _redeem(scan: dict, session: Session, scanner: checkin.Scanner) -> dict:
     registration = None
     if scan.get("registration_id"):
         registration = db.session.get(Registration, scan["registration_id"])
-    result = checkin.redeem(session, token=scan["token"], registration=registration, scanner=scanner,
-                            method=CheckInMethod(scan["method"]), nonce=scan["nonce"], scanned_at=scan["scanned_at"],
-                            override=scan["override"] and scanner.may_override)
+    result = checkin.redeem(
+        session,
+        token=scan["token"],
+        registration=registration,
+        scanner=scanner,
+        method=CheckInMethod(scan["method"]),
+        nonce=scan["nonce"],
+        scanned_at=scan["scanned_at"],
+        override=scan["override"] and scanner.may_override,
+    )
     return _describe(result, session, scan["nonce"])
 
 
@@ -116,8 +134,13 @@ def sync(batch):
         abort(422, message=_("Send at most %(count)d scans at a time.", count=MAX_SYNC))
     # Every scan's session is authorised before any is recorded: a refused batch records nothing.
     # (A phone's queue is mostly one session and one device: each is looked up once.)
-    allowed = {where: _session_and_scanner(*where) for where in {(s["session_id"], s["device"]) for s in batch["scans"]}}
-    return {"results": [_redeem(scan, *allowed[(scan["session_id"], scan["device"])]) for scan in batch["scans"]]}
+    allowed = {
+        where: _session_and_scanner(*where)
+        for where in {(s["session_id"], s["device"]) for s in batch["scans"]}
+    }
+    return {
+        "results": [_redeem(scan, *allowed[(scan["session_id"], scan["device"])]) for scan in batch["scans"]]
+    }
 
 
 @blp.route("/workshops/<int:workshop_id>/roster")
@@ -130,9 +153,15 @@ def get_roster(query, workshop_id: int):
     """The session's roster for offline use: ticket digests, names, organisations, who is in."""
     workshop, session = _workshop_scanner(workshop_id, query["session_id"])
     admits_from, admits_until = checkin.admission_window(session)
-    return {"workshop_id": workshop.id, "session_id": session.id, "generated_at": utcnow(),
-            "admits_from": admits_from, "admits_until": admits_until,
-            "people": checkin.roster(session), "counters": checkin.counters(session)}
+    return {
+        "workshop_id": workshop.id,
+        "session_id": session.id,
+        "generated_at": utcnow(),
+        "admits_from": admits_from,
+        "admits_until": admits_until,
+        "people": checkin.roster(session),
+        "counters": checkin.counters(session),
+    }
 
 
 @blp.route("/workshops/<int:workshop_id>/search")

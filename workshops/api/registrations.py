@@ -1,4 +1,5 @@
 """Registration API: public sign-up (same rules as the form) and staff reading."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -27,14 +28,18 @@ blp = Blueprint("api_registrations", __name__, description="Registrations")
 @limiter.limit(lambda: current_app.config["REGISTRATION_RATE_LIMIT"])
 @blp.arguments(RegistrationInSchema())
 @blp.response(201, RegistrationOutcomeSchema)
-@blp.alt_response(200, schema=RegistrationOutcomeSchema, description="Already registered: the confirmation is re-sent")
+@blp.alt_response(
+    200, schema=RegistrationOutcomeSchema, description="Already registered: the confirmation is re-sent"
+)
 @blp.alt_response(404, description="No published workshop with this id")
 @blp.alt_response(409, description="Registration is closed")
 @blp.alt_response(422, description="Invalid details, field by field")
 def register(data, workshop_id: int):
     """Register for a published workshop. No account needed; the ticket link is emailed."""
     try:
-        result = registrations.register(workshop_id, Applicant.from_mapping(data), source=RegistrationSource.API)
+        result = registrations.register(
+            workshop_id, Applicant.from_mapping(data), source=RegistrationSource.API
+        )
     except InvalidInput as error:
         abort(422, message=str(error.message), errors={field: [str(m)] for field, m in error.errors.items()})
     except registrations.UnknownWorkshop:
@@ -42,9 +47,17 @@ def register(data, workshop_id: int):
     except NotAllowed as error:
         abort(409, message=str(error.message))
     if result.outcome == Outcome.ALREADY_REGISTERED:
-        return {"outcome": result.outcome.value, "status": result.registration.status.value, "ticket_url": None}, 200
+        return {
+            "outcome": result.outcome.value,
+            "status": result.registration.status.value,
+            "ticket_url": None,
+        }, 200
     ticket_url = external_url("registration.ticket", token=result.registration.manage_token)
-    return {"outcome": result.outcome.value, "status": result.registration.status.value, "ticket_url": ticket_url}
+    return {
+        "outcome": result.outcome.value,
+        "status": result.registration.status.value,
+        "ticket_url": ticket_url,
+    }
 
 
 @blp.route("/workshops/<int:workshop_id>/registrations", methods=["GET"])

@@ -40,7 +40,9 @@ class WorkshopSchema(Schema):
     online_capacity = fields.Int()
     approval_required = fields.Bool()
     training_hours = fields.Float()  # hours, e.g. 12.5
-    seats_left = fields.Dict(keys=fields.Str(), values=fields.Int(), metadata={"description": "Free seats per mode"})
+    seats_left = fields.Dict(
+        keys=fields.Str(), values=fields.Int(), metadata={"description": "Free seats per mode"}
+    )
 
 
 class WorkshopDetailSchema(WorkshopSchema):
@@ -59,12 +61,16 @@ class RegistrationInSchema(Schema):
     # Checked by the registration service, which answers in the person's language.
     email = fields.Str(required=True, metadata={"format": "email"})
     mode = fields.Str(required=True, metadata={"enum": ["onsite", "online"]})
-    consent = fields.Bool(required=True, metadata={"description": "Agreement to the privacy notice (must be true)",
-                                                   "enum": [True]})
+    consent = fields.Bool(
+        required=True,
+        metadata={"description": "Agreement to the privacy notice (must be true)", "enum": [True]},
+    )
     latin_name = fields.Str()
     mobile = fields.Str()
     organisation = fields.Str()
-    organisation_type = fields.Str(metadata={"enum": ["enterprise", "tvet", "government", "employers", "workers", "research", "other"]})
+    organisation_type = fields.Str(
+        metadata={"enum": ["enterprise", "tvet", "government", "employers", "workers", "research", "other"]}
+    )
     job_title = fields.Str()
     gender = fields.Str(metadata={"enum": ["woman", "man", "another", "undisclosed"]})
     city = fields.Str()
@@ -75,7 +81,12 @@ class RegistrationInSchema(Schema):
 class RegistrationOutcomeSchema(Schema):
     outcome = fields.Str(metadata={"enum": ["confirmed", "waitlisted", "pending", "already_registered"]})
     status = fields.Str()
-    ticket_url = fields.Str(allow_none=True, metadata={"description": "The personal ticket page (omitted for an existing registration: it is emailed)"})
+    ticket_url = fields.Str(
+        allow_none=True,
+        metadata={
+            "description": "The personal ticket page (omitted for an existing registration: it is emailed)"
+        },
+    )
 
 
 class RegistrationSchema(Schema):
@@ -122,15 +133,27 @@ class CheckinInSchema(Schema):
     session_id = Id(required=True)
     token = fields.Str(load_default="", metadata={"description": "The text of the ticket QR code"})
     registration_id = Id(load_default=None, allow_none=True, metadata={"description": "For search check-in"})
-    nonce = fields.Str(load_default="", metadata={
-        "description": "Client id of this scan: the same scan sent again (same nonce, person and session) gets the first answer"})
+    nonce = fields.Str(
+        load_default="",
+        metadata={
+            "description": "Client id of this scan: the same scan sent again (same nonce, person and session) gets the first answer"
+        },
+    )
     device = fields.Str(load_default="")
     # How a scanner admits people (join links and meeting reports have their own ways in).
     method = fields.Str(load_default="qr", validate=validate.OneOf(["qr", "search", "walk_in", "manual"]))
-    scanned_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=_plausible_scan_time,
-                                      metadata={"description": "When an offline device scanned (believed up to 7 days back)"})
-    override = fields.Bool(load_default=False, metadata={
-        "description": "Admit although the session is not running (organisers and coordinators; ignored for a volunteer's link)"})
+    scanned_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        validate=_plausible_scan_time,
+        metadata={"description": "When an offline device scanned (believed up to 7 days back)"},
+    )
+    override = fields.Bool(
+        load_default=False,
+        metadata={
+            "description": "Admit although the session is not running (organisers and coordinators; ignored for a volunteer's link)"
+        },
+    )
 
 
 class PersonSchema(Schema):
@@ -142,13 +165,27 @@ class PersonSchema(Schema):
 
 
 class CheckinOutSchema(Schema):
-    reason = fields.Str(metadata={"enum": ["ok", "already_checked_in", "unknown_ticket", "cancelled", "waitlisted",
-                                           "pending_approval", "wrong_workshop", "outside_session"]})
+    reason = fields.Str(
+        metadata={
+            "enum": [
+                "ok",
+                "already_checked_in",
+                "unknown_ticket",
+                "cancelled",
+                "waitlisted",
+                "pending_approval",
+                "wrong_workshop",
+                "outside_session",
+            ]
+        }
+    )
     ok = fields.Bool()
     message = fields.Str(metadata={"description": "The reason in the reader's language"})
     person = fields.Nested(PersonSchema, allow_none=True)
     attendance_id = fields.Int(allow_none=True)
-    checked_in_at = fields.AwareDateTime(allow_none=True, metadata={"description": "First check-in (ok or already)"})
+    checked_in_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "First check-in (ok or already)"}
+    )
     checked_in_by = fields.Str(allow_none=True)
     nonce = fields.Str()
 
@@ -242,7 +279,9 @@ class CertificateStatusSchema(Schema):
     survey_answered = fields.Bool()
     serial = fields.Str(allow_none=True)
     revoked = fields.Bool()
-    missing = fields.List(fields.Str(), metadata={"description": "What is still missing, in the reader's language"})
+    missing = fields.List(
+        fields.Str(), metadata={"description": "What is still missing, in the reader's language"}
+    )
 
 
 class VerificationSchema(Schema):

@@ -1,4 +1,5 @@
 """Feedback summaries as JSON (coordinators and admins)."""
+
 from __future__ import annotations
 
 from flask_login import current_user
@@ -26,7 +27,9 @@ def survey_summary(query, workshop_id: int):
     if not current_user.can_schedule:
         abort(403, message=_("Only coordinators and admins see feedback."))
     workshop = db.session.get(Workshop, workshop_id)
-    survey = db.session.scalar(db.select(Survey).where(Survey.workshop_id == workshop_id)) if workshop else None
+    survey = (
+        db.session.scalar(db.select(Survey).where(Survey.workshop_id == workshop_id)) if workshop else None
+    )
     if survey is None:
         abort(404, message=_("This workshop has no survey."))
     return feedback.as_json(feedback.summary(survey, feedback.Segment(**query)))

@@ -11,9 +11,14 @@ class LoginForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password."))])
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
+    )
     new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a new password."))])
     confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[DataRequired(_l("Repeat the new password.")), EqualTo("new_password", _l("The two passwords differ."))],
+        validators=[
+            DataRequired(_l("Repeat the new password.")),
+            EqualTo("new_password", _l("The two passwords differ.")),
+        ],
     )

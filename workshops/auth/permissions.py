@@ -1,4 +1,5 @@
 """Declared access rules for staff pages: a view states the roles it needs."""
+
 from __future__ import annotations
 
 from functools import wraps

@@ -1,4 +1,5 @@
 """Public verification, and participants' own certificate download."""
+
 from __future__ import annotations
 
 from flask import Response, abort, render_template
@@ -16,8 +17,12 @@ def verify(code: str):
     certificate = certificates.by_code(code)
     if certificate is None:
         return render_template("certificates/verify.html", certificate=None), 404
-    return render_template("certificates/verify.html", certificate=certificate,
-                           registration=certificate.registration, workshop=certificate.registration.workshop)
+    return render_template(
+        "certificates/verify.html",
+        certificate=certificate,
+        registration=certificate.registration,
+        workshop=certificate.registration.workshop,
+    )
 
 
 @bp.route("/r/<token>/certificate.pdf")
@@ -29,7 +34,14 @@ def download(token: str):
     certificate = certificates.issue_if_eligible(registration)
     if certificate is None:
         state = certificates.eligibility(registration)
-        return render_template("certificates/not_yet.html", registration=registration, state=state,
-                               workshop=registration.workshop), 403
-    return Response(certificates.pdf_of(certificate), mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="certificate-{certificate.serial}.pdf"'})
+        return render_template(
+            "certificates/not_yet.html",
+            registration=registration,
+            state=state,
+            workshop=registration.workshop,
+        ), 403
+    return Response(
+        certificates.pdf_of(certificate),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="certificate-{certificate.serial}.pdf"'},
+    )

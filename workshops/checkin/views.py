@@ -1,7 +1,17 @@
 """The scanner pages for organisers and volunteers (the work happens in static/js/scanner.js)."""
+
 from __future__ import annotations
 
-from flask import abort, current_app, make_response, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -24,7 +34,11 @@ def _scannable(workshop_id: int) -> tuple[Workshop, Scanner]:
     if scanner is None:
         if not current_user.is_authenticated:
             if held_link_id() is None:
-                abort(redirect(url_for("auth.login", next=url_for("checkin.choose_session", workshop_id=workshop_id))))
+                abort(
+                    redirect(
+                        url_for("auth.login", next=url_for("checkin.choose_session", workshop_id=workshop_id))
+                    )
+                )
             if current_link() is None:  # a volunteer whose link expired or was withdrawn meanwhile
                 abort(_link_refused())
         abort(403)  # signed in for other workshops, or a link to another workshop
@@ -32,9 +46,15 @@ def _scannable(workshop_id: int) -> tuple[Workshop, Scanner]:
 
 
 def _link_refused():
-    return make_response(render_template(
-        "errors/error.html", code=403, title=_("This check-in link does not work"),
-        message=_("It has expired or was withdrawn. Ask the coordinator for a new link.")), 403)
+    return make_response(
+        render_template(
+            "errors/error.html",
+            code=403,
+            title=_("This check-in link does not work"),
+            message=_("It has expired or was withdrawn. Ask the coordinator for a new link."),
+        ),
+        403,
+    )
 
 
 @bp.route("/")
@@ -46,8 +66,11 @@ def choose_workshop():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for("checkin.choose_workshop")))
     if current_user.can_schedule:
-        workshops = db.session.scalars(select(Workshop).where(Workshop.status != WorkshopStatus.DRAFT)
-                                       .order_by(Workshop.starts_at.desc())).all()
+        workshops = db.session.scalars(
+            select(Workshop)
+            .where(Workshop.status != WorkshopStatus.DRAFT)
+            .order_by(Workshop.starts_at.desc())
+        ).all()
     else:
         workshops = sorted(current_user.workshops, key=lambda w: w.starts_at, reverse=True)
     return render_template("checkin/choose_workshop.html", workshops=workshops)
@@ -71,8 +94,13 @@ def scanner(workshop_id: int, session_id: int):
         abort(404)
     # What the page offers follows who scans here (a signed-in organiser of another workshop
     # holding this workshop's volunteer link scans as the volunteer).
-    return render_template("checkin/scanner.html", workshop=workshop, session=session,
-                           is_volunteer=scanner.user_id is None, may_override=scanner.may_override)
+    return render_template(
+        "checkin/scanner.html",
+        workshop=workshop,
+        session=session,
+        is_volunteer=scanner.user_id is None,
+        may_override=scanner.may_override,
+    )
 
 
 @bp.route("/<int:workshop_id>/sessions/<int:session_id>/log")
@@ -84,8 +112,13 @@ def scan_log(workshop_id: int, session_id: int):
     session = db.session.get(Session, session_id)
     if session is None or session.workshop_id != workshop.id:
         abort(404)
-    return render_template("checkin/scan_log.html", workshop=workshop, session=session,
-                           scans=checkin.scan_log(session), reason_label=checkin.reason_label)
+    return render_template(
+        "checkin/scan_log.html",
+        workshop=workshop,
+        session=session,
+        scans=checkin.scan_log(session),
+        reason_label=checkin.reason_label,
+    )
 
 
 @bp.route("/v/<token>")

@@ -1,4 +1,5 @@
 """The domain model; importing this package registers every table."""
+
 from .attendance import Attendance
 from .audit import AuditEvent
 from .certificate import Certificate, CertificateAsset, SerialCounter
@@ -25,10 +26,36 @@ from .user import User, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
-    "Certificate", "CertificateAsset", "SerialCounter",
-    "Answer", "Question", "Response", "Survey", "SurveyParticipation",
-    "Attendance", "AttendanceMode", "AuditEvent", "CheckInLink", "CheckInMethod", "Gender", "Heartbeat", "Job", "JobFile", "OrganisationType",
-    "OutboxMessage", "OutboxStatus", "Programme", "Registration", "RegistrationSource",
-    "RegistrationStatus", "Role", "ScanLog", "Session", "User", "Workshop", "WorkshopFormat", "WorkshopStatus",
+    "Certificate",
+    "CertificateAsset",
+    "SerialCounter",
+    "Answer",
+    "Question",
+    "Response",
+    "Survey",
+    "SurveyParticipation",
+    "Attendance",
+    "AttendanceMode",
+    "AuditEvent",
+    "CheckInLink",
+    "CheckInMethod",
+    "Gender",
+    "Heartbeat",
+    "Job",
+    "JobFile",
+    "OrganisationType",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Programme",
+    "Registration",
+    "RegistrationSource",
+    "RegistrationStatus",
+    "Role",
+    "ScanLog",
+    "Session",
+    "User",
+    "Workshop",
+    "WorkshopFormat",
+    "WorkshopStatus",
     "workshop_organiser",
 ]

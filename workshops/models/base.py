@@ -1,4 +1,5 @@
 """Declarative base, naming convention and column types shared by every model."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

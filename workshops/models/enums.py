@@ -1,4 +1,5 @@
 """The fixed vocabularies of the domain, with their translated labels."""
+
 from __future__ import annotations
 
 import enum
@@ -84,7 +85,12 @@ class RegistrationSource(Labelled):
 
     @classmethod
     def labels(cls):
-        return {cls.WEB: _l("Web form"), cls.WALK_IN: _l("Walk-in"), cls.IMPORT: _l("Import"), cls.API: _l("API")}
+        return {
+            cls.WEB: _l("Web form"),
+            cls.WALK_IN: _l("Walk-in"),
+            cls.IMPORT: _l("Import"),
+            cls.API: _l("API"),
+        }
 
 
 class OrganisationType(Labelled):
@@ -132,7 +138,11 @@ class Role(Labelled):
 
     @classmethod
     def labels(cls):
-        return {cls.ADMIN: _l("Administrator"), cls.COORDINATOR: _l("Coordinator"), cls.ORGANISER: _l("Organiser")}
+        return {
+            cls.ADMIN: _l("Administrator"),
+            cls.COORDINATOR: _l("Coordinator"),
+            cls.ORGANISER: _l("Organiser"),
+        }
 
 
 class CheckInMethod(Labelled):

@@ -1,4 +1,5 @@
 """Bilingual columns: pick the reader's language, fall back to the other one."""
+
 from __future__ import annotations
 
 from flask_babel import get_locale

@@ -17,8 +17,6 @@ from .enums import (
 )
 
 
-
-
 _ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted')"
 
 
@@ -84,8 +82,11 @@ class Registration(Base):
         prove the partial index ``uq_registration_active_email`` applies, and a duplicate
         check scanned every registration of the workshop (measured: 800 rows for one).
         """
-        return cls.status.in_(bindparam("active_statuses", list(RegistrationStatus.active()), expanding=True,
-                                        literal_execute=True))
+        return cls.status.in_(
+            bindparam(
+                "active_statuses", list(RegistrationStatus.active()), expanding=True, literal_execute=True
+            )
+        )
 
 
 # Tickets and ticket pages are found by their selector, then compared in constant time (see tokens).

@@ -33,7 +33,7 @@ class Survey(Bilingual, Base):
     intro_zh: Mapped[str] = mapped_column(Text, default="")
     # Anonymous: answers carry no link to the person (one answer each, not editable).
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
-    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)   # default: when the workshop ends
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # default: when the workshop ends
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_after_days: Mapped[int] = mapped_column(Integer, default=3)
     invitations_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -42,7 +42,8 @@ class Survey(Bilingual, Base):
 
     workshop: Mapped["Workshop"] = relationship()  # noqa: F821
     questions: Mapped[list["Question"]] = relationship(
-        back_populates="survey", cascade="all, delete-orphan", order_by="Question.position")
+        back_populates="survey", cascade="all, delete-orphan", order_by="Question.position"
+    )
 
     @property
     def intro(self) -> str:
@@ -52,7 +53,9 @@ class Survey(Bilingual, Base):
 class Question(Bilingual, Base):
     __tablename__ = "question"
     __table_args__ = (
-        CheckConstraint("kind IN ('rating', 'nps', 'single', 'multiple', 'short_text', 'long_text')", name="kind_known"),
+        CheckConstraint(
+            "kind IN ('rating', 'nps', 'single', 'multiple', 'short_text', 'long_text')", name="kind_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,7 +95,9 @@ class Question(Bilingual, Base):
 
     @property
     def scale(self) -> list[int]:
-        return list(range(1, 6)) if self.kind == "rating" else list(range(0, 11)) if self.kind == "nps" else []
+        return (
+            list(range(1, 6)) if self.kind == "rating" else list(range(0, 11)) if self.kind == "nps" else []
+        )
 
 
 class Response(Base):
@@ -135,4 +140,6 @@ class SurveyParticipation(Base):
     __tablename__ = "survey_participation"
 
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"), primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registration.id", ondelete="CASCADE"), primary_key=True
+    )

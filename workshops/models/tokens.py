@@ -5,6 +5,7 @@ comparison takes can tell an attacker how much of a guess was right. So the data
 matches the first characters (an indexed, non-secret selector) and the whole token is then
 compared in constant time with ``hmac.compare_digest``.
 """
+
 from __future__ import annotations
 
 import hmac

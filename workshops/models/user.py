@@ -66,15 +66,21 @@ class User(UserMixin, Base):
         if "workshops" in self.__dict__ or session is None:  # already in memory (maybe not yet flushed)
             return any(w.id == workshop_id for w in self.workshops)
         # Asked on every scan at the door: one EXISTS, not every assigned workshop loaded whole.
-        return session.execute(select(exists().where(workshop_organiser.c.user_id == self.id,
-                                                     workshop_organiser.c.workshop_id == workshop_id))).scalar()
+        return session.execute(
+            select(
+                exists().where(
+                    workshop_organiser.c.user_id == self.id, workshop_organiser.c.workshop_id == workshop_id
+                )
+            )
+        ).scalar()
 
 
 # One statement, built once, for the account and its assignments ("3,17,42", or NULL).
 _USER_WITH_ASSIGNMENTS = select(
     User,
     select(func.aggregate_strings(cast(workshop_organiser.c.workshop_id, String), ","))
-    .where(workshop_organiser.c.user_id == User.id).scalar_subquery(),
+    .where(workshop_organiser.c.user_id == User.id)
+    .scalar_subquery(),
 ).where(User.id == bindparam("id"))
 
 

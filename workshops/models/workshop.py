@@ -33,7 +33,9 @@ class Workshop(Bilingual, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programme.id", ondelete="SET NULL"), index=True)
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme.id", ondelete="SET NULL"), index=True
+    )
     title_en: Mapped[str] = mapped_column(String(300))
     title_zh: Mapped[str] = mapped_column(String(300), default="")
     description_en: Mapped[str] = mapped_column(Text, default="")

@@ -13,15 +13,27 @@ from ..services.registration import Applicant
 class ApplicantFields(FlaskForm):
     """The person's details; the rules live in services.registration.check_applicant."""
 
-    full_name = StringField(_l("Full name"), description=_l("As you want it on your badge and certificate, e.g. 李华 or Maria Fernandes."))
-    latin_name = StringField(_l("Name in Latin letters (optional)"), description=_l("For the English side of the certificate, e.g. Li Hua."))
+    full_name = StringField(
+        _l("Full name"),
+        description=_l("As you want it on your badge and certificate, e.g. 李华 or Maria Fernandes."),
+    )
+    latin_name = StringField(
+        _l("Name in Latin letters (optional)"),
+        description=_l("For the English side of the certificate, e.g. Li Hua."),
+    )
     email = EmailField(_l("Email"))
     mobile = TelField(_l("Mobile phone"))
     organisation = StringField(_l("Organisation"))
-    organisation_type = SelectField(_l("Type of organisation"), choices=lambda: select_choices(OrganisationType.choices()))
+    organisation_type = SelectField(
+        _l("Type of organisation"), choices=lambda: select_choices(OrganisationType.choices())
+    )
     job_title = StringField(_l("Job title"))
-    gender = SelectField(_l("Gender"), choices=lambda: select_choices(Gender.choices()), default=Gender.UNDISCLOSED.value,
-                         description=_l("Used only for anonymous statistics."))
+    gender = SelectField(
+        _l("Gender"),
+        choices=lambda: select_choices(Gender.choices()),
+        default=Gender.UNDISCLOSED.value,
+        description=_l("Used only for anonymous statistics."),
+    )
     city = StringField(_l("City / province"))
     language = SelectField(_l("Language for emails"), choices=[])
 
@@ -38,7 +50,9 @@ class ApplicantFields(FlaskForm):
 class RegistrationForm(ApplicantFields):
     mode = RadioField(_l("How will you attend?"), choices=[])
     needs = TextAreaField(_l("Access or dietary needs (onsite)"), validators=[Length(max=1000)])
-    consent = BooleanField(_l("I agree that my details are used to run this workshop, as described in the privacy notice."))
+    consent = BooleanField(
+        _l("I agree that my details are used to run this workshop, as described in the privacy notice.")
+    )
     # Honeypot: hidden from people, filled in by bots.
     website = StringField(_l("Leave this field empty"))
 

@@ -1,4 +1,5 @@
 """Participants: register without an account, then manage it from the ticket page."""
+
 from __future__ import annotations
 
 import json
@@ -110,8 +111,11 @@ def ticket_calendar(token: str):
     registration = _by_token(token)
     url = external_url("registration.ticket", token=token)
     body = calendar.workshop_ics(registration.workshop, url, registration.language)
-    return Response(body, mimetype="text/calendar",
-                    headers={"Content-Disposition": f'attachment; filename="workshop-{registration.workshop_id}.ics"'})
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="workshop-{registration.workshop_id}.ics"'},
+    )
 
 
 @bp.route("/r/<token>/cancel", methods=["POST"])
@@ -155,8 +159,13 @@ def join(token: str):
     if answer.problem is None:
         return redirect(workshop.meeting_url)
     upcoming = checkin.next_session(workshop, utcnow()) if answer.problem == "not_running" else None
-    return render_template("registration/join.html", registration=answer.registration, workshop=workshop,
-                           problem=answer.problem, upcoming=upcoming), 200 if answer.problem == "not_running" else 403
+    return render_template(
+        "registration/join.html",
+        registration=answer.registration,
+        workshop=workshop,
+        problem=answer.problem,
+        upcoming=upcoming,
+    ), 200 if answer.problem == "not_running" else 403
 
 
 @bp.route("/r/<token>/my-data.json")
@@ -166,8 +175,11 @@ def my_data(token: str):
     from ..services import privacy
 
     registration = _by_token(token)
-    return Response(json.dumps(privacy.export(registration), ensure_ascii=False, indent=2), mimetype="application/json",
-                    headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
+    return Response(
+        json.dumps(privacy.export(registration), ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+    )
 
 
 @bp.route("/r/<token>/delete", methods=["POST"])

@@ -4,6 +4,7 @@ Writing hundreds of emails is bulk work: the request only records a job; a
 worker writes the outbox rows in chunks, each chunk in one transaction with
 the job's progress, so a restarted worker neither skips nor repeats anyone.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -42,7 +43,8 @@ class Announcement:
 
 def recipients(workshop: Workshop, audience: str, mode: str = "") -> list[int]:
     query = select(Registration.id).where(
-        Registration.workshop_id == workshop.id, Registration.status.in_(AUDIENCES[audience]))
+        Registration.workshop_id == workshop.id, Registration.status.in_(AUDIENCES[audience])
+    )
     if mode:
         query = query.where(Registration.mode == mode)
     return list(db.session.scalars(query.order_by(Registration.id)))
@@ -56,7 +58,10 @@ def queue_announcement(workshop: Workshop, announcement: Announcement, actor) ->
     if announcement.mode and announcement.mode not in workshop.modes:
         errors["mode"] = _l("Choose onsite or online.")
     for language in ("en", "zh"):
-        subject, body = getattr(announcement, f"subject_{language}"), getattr(announcement, f"body_{language}")
+        subject, body = (
+            getattr(announcement, f"subject_{language}"),
+            getattr(announcement, f"body_{language}"),
+        )
         if bool(subject.strip()) != bool(body.strip()):
             errors[f"body_{language}"] = _l("Give both a subject and a message, or leave both empty.")
         if len(subject) > 200:
@@ -70,11 +75,23 @@ def queue_announcement(workshop: Workshop, announcement: Announcement, actor) ->
     people = recipients(workshop, announcement.audience, announcement.mode)
     if not people:
         raise InvalidInput({"audience": _l("Nobody matches: no message was sent.")})
-    job = Job(kind="announcement", status="queued", workshop_id=workshop.id, created_by_id=getattr(actor, "id", None),
-              total=len(people), payload={"announcement": asdict(announcement), "recipients": people})
+    job = Job(
+        kind="announcement",
+        status="queued",
+        workshop_id=workshop.id,
+        created_by_id=getattr(actor, "id", None),
+        total=len(people),
+        payload={"announcement": asdict(announcement), "recipients": people},
+    )
     db.session.add(job)
     db.session.flush()
-    audit.record("workshop.announcement", workshop, actor, recipients=len(people), subject=announcement.subject_en or announcement.subject_zh)
+    audit.record(
+        "workshop.announcement",
+        workshop,
+        actor,
+        recipients=len(people),
+        subject=announcement.subject_en or announcement.subject_zh,
+    )
     db.session.commit()
     jobs.dispatch(job)
     return job
@@ -82,15 +99,25 @@ def queue_announcement(workshop: Workshop, announcement: Announcement, actor) ->
 
 def _message_for(registration: Registration, announcement: Announcement) -> OutboxMessage:
     # Each person reads it in their language, or in the other one if only that was written.
-    language = registration.language if getattr(announcement, f"subject_{registration.language}", "").strip() else (
-        "zh" if registration.language == "en" else "en")
+    language = (
+        registration.language
+        if getattr(announcement, f"subject_{registration.language}", "").strip()
+        else ("zh" if registration.language == "en" else "en")
+    )
     subject = getattr(announcement, f"subject_{language}")
     body = getattr(announcement, f"body_{language}")
     with force_locale(CATALOGUES.get(language, "en")):
-        context = {"registration": registration, "body": body, "subject": subject,
-                   "ticket_url": external_url("registration.ticket", token=registration.manage_token)}
+        context = {
+            "registration": registration,
+            "body": body,
+            "subject": subject,
+            "ticket_url": external_url("registration.ticket", token=registration.manage_token),
+        }
         return OutboxMessage(
-            kind="announcement", recipient=registration.email, registration=registration, subject=subject,
+            kind="announcement",
+            recipient=registration.email,
+            registration=registration,
+            subject=subject,
             body_text=render_template("emails/announcement.txt", **context),
             body_html=render_template("emails/announcement.html", **context),
         )
@@ -108,11 +135,12 @@ def write_announcement(job_id: int) -> None:
     while True:
         # The job row is locked for each chunk and its progress read afresh: if the job was
         # handed out twice (its first worker seemed dead), the two runs take turns, never the same chunk.
-        job = db.session.scalars(select(Job).where(Job.id == job_id).with_for_update()
-                                 .execution_options(populate_existing=True)).one()
+        job = db.session.scalars(
+            select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+        ).one()
         if job.done >= job.total or job.finished:
             break
-        chunk = people[job.done:job.done + CHUNK]
+        chunk = people[job.done : job.done + CHUNK]
         rows = db.session.scalars(select(Registration).where(Registration.id.in_(chunk))).all()
         for registration in rows:
             db.session.add(_message_for(registration, announcement))

@@ -1,4 +1,5 @@
 """The audit trail: every change made by staff leaves an event."""
+
 from __future__ import annotations
 
 from flask import has_request_context, request

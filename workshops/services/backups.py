@@ -1,4 +1,5 @@
 """Backups of the database: SQLite's online backup API, or pg_dump/pg_restore for PostgreSQL."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -26,8 +27,11 @@ def create(output: Path) -> Path:
         with sqlite3.connect(url.database) as source, sqlite3.connect(output) as target:
             source.backup(target)
     elif url.get_backend_name() == "postgresql":
-        run = subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={output}", _libpq(url)],
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            ["pg_dump", "--format=custom", "--no-owner", f"--file={output}", _libpq(url)],
+            capture_output=True,
+            text=True,
+        )
         if run.returncode:
             raise BackupError(run.stderr.strip() or "pg_dump failed")
     else:
@@ -47,8 +51,11 @@ def restore(source: Path) -> None:
         with sqlite3.connect(source) as backup, sqlite3.connect(url.database) as target:
             backup.backup(target)
     elif url.get_backend_name() == "postgresql":
-        run = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq(url)}",
-                              str(source)], capture_output=True, text=True)
+        run = subprocess.run(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq(url)}", str(source)],
+            capture_output=True,
+            text=True,
+        )
         if run.returncode:
             raise BackupError(run.stderr.strip() or "pg_restore failed")
     else:

@@ -1,4 +1,5 @@
 """Name badges: an A4 sheet (8 a page) for onsite participants, QR ticket on each."""
+
 from __future__ import annotations
 
 from flask import render_template
@@ -18,13 +19,24 @@ def name_size(name: str) -> str:
 def badge_sheet(workshop: Workshop, actor) -> bytes:
     """Badges of the confirmed onsite participants, in name order, as one PDF."""
     people = db.session.scalars(
-        select(Registration).where(Registration.workshop_id == workshop.id,
-                                   Registration.status == RegistrationStatus.CONFIRMED,
-                                   Registration.mode == AttendanceMode.ONSITE)
+        select(Registration)
+        .where(
+            Registration.workshop_id == workshop.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+            Registration.mode == AttendanceMode.ONSITE,
+        )
         .order_by(Registration.full_name)
     ).all()
-    badges = [{"name": p.full_name, "latin": p.latin_name, "organisation": p.organisation, "size": name_size(p.full_name),
-               "qr": pdf.png_data_uri(tickets.ticket_qr_png(p.ticket_token, box_size=4))} for p in people]
+    badges = [
+        {
+            "name": p.full_name,
+            "latin": p.latin_name,
+            "organisation": p.organisation,
+            "size": name_size(p.full_name),
+            "qr": pdf.png_data_uri(tickets.ticket_qr_png(p.ticket_token, box_size=4)),
+        }
+        for p in people
+    ]
     html = render_template("staff/badges.html", workshop=workshop, badges=badges)
     audit.record("workshop.badges", workshop, actor, count=len(badges))
     db.session.commit()

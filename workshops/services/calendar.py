@@ -1,4 +1,5 @@
 """Calendar files (.ics) so people can put a workshop in their phone's calendar."""
+
 from __future__ import annotations
 
 from icalendar import Calendar, Event

@@ -1,4 +1,5 @@
 """What the public sees: upcoming published workshops and the seats they have left."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,7 +32,11 @@ def upcoming_workshops(city: str = "", format: str = "", now: datetime | None = 
 def upcoming_cities(now: datetime | None = None) -> list[str]:
     query = (
         select(Workshop.city)
-        .where(Workshop.status == WorkshopStatus.PUBLISHED, Workshop.ends_at > (now or utcnow()), Workshop.city != "")
+        .where(
+            Workshop.status == WorkshopStatus.PUBLISHED,
+            Workshop.ends_at > (now or utcnow()),
+            Workshop.city != "",
+        )
         .distinct()
         .order_by(Workshop.city)
     )

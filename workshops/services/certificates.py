@@ -4,6 +4,7 @@ Serials are sequential per programme and year (QA-2026-000123): the counter row
 is locked while a serial is taken, so two app servers never hand out the same
 one; a certificate keeps its serial forever, so regenerating gives the same PDF.
 """
+
 from __future__ import annotations
 
 import io
@@ -47,7 +48,13 @@ class Eligibility:
         """What the person still lacks, in words."""
         reasons = []
         if self.attended < self.required:
-            reasons.append(_l("Attendance: %(done)d of the %(needed)d sessions required.", done=self.attended, needed=self.required))
+            reasons.append(
+                _l(
+                    "Attendance: %(done)d of the %(needed)d sessions required.",
+                    done=self.attended,
+                    needed=self.required,
+                )
+            )
         if self.survey_needed and not self.survey_done:
             reasons.append(_l("The feedback survey is not answered yet."))
         return reasons
@@ -67,14 +74,19 @@ def _survey(workshop: Workshop) -> Survey | None:
 
 def eligibility(registration: Registration) -> Eligibility:
     workshop = registration.workshop
-    attended = db.session.scalar(select(func.count()).select_from(Attendance).where(
-        Attendance.registration_id == registration.id))
+    attended = db.session.scalar(
+        select(func.count()).select_from(Attendance).where(Attendance.registration_id == registration.id)
+    )
     survey = _survey(workshop)
     survey_needed = bool(workshop.certificate_requires_survey and survey is not None and survey.questions)
     survey_done = survey is not None and surveys.has_answered(survey, registration)
     certificate = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
     required = sessions_required(workshop, registration)
-    earned = registration.status == RegistrationStatus.CONFIRMED and attended >= required and (survey_done or not survey_needed)
+    earned = (
+        registration.status == RegistrationStatus.CONFIRMED
+        and attended >= required
+        and (survey_done or not survey_needed)
+    )
     if certificate is not None and certificate.granted_by_hand:
         earned = certificate.valid
     return Eligibility(earned, attended, required, survey_needed, survey_done, certificate)
@@ -84,10 +96,16 @@ def _next_serial(workshop: Workshop) -> str:
     prefix = (workshop.programme.code if workshop.programme else "WS")[:16]
     year = workshop.local(workshop.starts_at).year
     if db.session.get_bind().dialect.name == "sqlite":  # serialise writers (see registration.lock_workshop)
-        db.session.execute(text("UPDATE serial_counter SET last = last WHERE prefix = :p AND year = :y"),
-                           {"p": prefix, "y": year})
-    query = (select(SerialCounter).where(SerialCounter.prefix == prefix, SerialCounter.year == year)
-             .with_for_update().execution_options(populate_existing=True))
+        db.session.execute(
+            text("UPDATE serial_counter SET last = last WHERE prefix = :p AND year = :y"),
+            {"p": prefix, "y": year},
+        )
+    query = (
+        select(SerialCounter)
+        .where(SerialCounter.prefix == prefix, SerialCounter.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     counter = db.session.scalars(query).one_or_none()
     if counter is None:
         # The year's first certificate: two workers may both get here. The loser's insert
@@ -112,13 +130,19 @@ def issue(registration: Registration, *, by_hand: bool = False, reason: str = ""
             audit.record("certificate.grant", existing, actor, reason=reason)
             db.session.commit()
         return existing
-    certificate = Certificate(registration=registration, serial=_next_serial(registration.workshop),
-                              granted_by_hand=by_hand, grant_reason=reason)
+    certificate = Certificate(
+        registration=registration,
+        serial=_next_serial(registration.workshop),
+        granted_by_hand=by_hand,
+        grant_reason=reason,
+    )
     db.session.add(certificate)
     outbox.queue_registration_email(registration, "certificate_ready")
     if actor is not None or by_hand:
         db.session.flush()
-        audit.record("certificate.grant" if by_hand else "certificate.issue", certificate, actor, reason=reason)
+        audit.record(
+            "certificate.grant" if by_hand else "certificate.issue", certificate, actor, reason=reason
+        )
     try:
         db.session.commit()
     except IntegrityError:  # issued meanwhile by another worker: use theirs
@@ -146,11 +170,17 @@ def issue_due(now=None, within_days: int = 30) -> int:
 
     now = now or utcnow()
     candidates = db.session.scalars(
-        select(Registration).join(Workshop).where(
-            Workshop.ends_at <= now, Workshop.ends_at > now - timedelta(days=within_days),
+        select(Registration)
+        .join(Workshop)
+        .where(
+            Workshop.ends_at <= now,
+            Workshop.ends_at > now - timedelta(days=within_days),
             Registration.status == RegistrationStatus.CONFIRMED,
-            surveys.attended(), ~select(Certificate.id).where(Certificate.registration_id == Registration.id).exists())
-        .order_by(Registration.id)).all()
+            surveys.attended(),
+            ~select(Certificate.id).where(Certificate.registration_id == Registration.id).exists(),
+        )
+        .order_by(Registration.id)
+    ).all()
     return sum(issue_if_eligible(registration) is not None for registration in candidates)
 
 
@@ -174,22 +204,39 @@ def revoke(certificate: Certificate, reason: str, actor) -> None:
 def by_code(code: str) -> Certificate | None:
     if not tokens.well_formed(code):
         return None
-    return tokens.pick(db.session.scalars(select(Certificate).where(tokens.matches(Certificate.code, code))),
-                       "code", code)
+    return tokens.pick(
+        db.session.scalars(select(Certificate).where(tokens.matches(Certificate.code, code))), "code", code
+    )
 
 
 # ---- the PDF -----------------------------------------------------------------------
 
+
 def _assets(workshop: Workshop) -> tuple[list, list]:
     """The workshop's own logos/signatories, else its programme's."""
+
     def of(**owner):
-        return db.session.scalars(select(CertificateAsset).filter_by(**owner).order_by(CertificateAsset.position,
-                                                                                        CertificateAsset.id)).all()
-    assets = of(workshop_id=workshop.id) or (of(programme_id=workshop.programme_id) if workshop.programme_id else [])
+        return db.session.scalars(
+            select(CertificateAsset)
+            .filter_by(**owner)
+            .order_by(CertificateAsset.position, CertificateAsset.id)
+        ).all()
+
+    assets = of(workshop_id=workshop.id) or (
+        of(programme_id=workshop.programme_id) if workshop.programme_id else []
+    )
     logos = [pdf.image_data_uri(a.image, a.content_type) for a in assets if a.kind == "logo" and a.image]
-    signatories = [{"name_en": a.name_en, "name_zh": a.name_zh, "title_en": a.title_en, "title_zh": a.title_zh,
-                    "signature": pdf.image_data_uri(a.image, a.content_type) if a.image else None}
-                   for a in assets if a.kind == "signatory"]
+    signatories = [
+        {
+            "name_en": a.name_en,
+            "name_zh": a.name_zh,
+            "title_en": a.title_en,
+            "title_zh": a.title_zh,
+            "signature": pdf.image_data_uri(a.image, a.content_type) if a.image else None,
+        }
+        for a in assets
+        if a.kind == "signatory"
+    ]
     return logos, signatories
 
 
@@ -201,9 +248,16 @@ def name_size(name: str) -> str:
 
 def _context(certificate: Certificate, verify_url: str, logos, signatories) -> dict:
     registration = certificate.registration
-    return {"certificate": certificate, "registration": registration, "workshop": registration.workshop,
-            "verify_url": verify_url, "qr": pdf.png_data_uri(tickets.qr_matrix_png(verify_url)),
-            "logos": logos, "signatories": signatories, "name_class": name_size(registration.full_name)}
+    return {
+        "certificate": certificate,
+        "registration": registration,
+        "workshop": registration.workshop,
+        "verify_url": verify_url,
+        "qr": pdf.png_data_uri(tickets.qr_matrix_png(verify_url)),
+        "logos": logos,
+        "signatories": signatories,
+        "name_class": name_size(registration.full_name),
+    }
 
 
 def _document(certificates: list[Certificate]):
@@ -243,11 +297,19 @@ def queue_batch(workshop: Workshop, actor):
     """
     from ..models import Job
 
-    people = db.session.scalars(select(Registration.id).where(
-        Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
-        .order_by(Registration.id)).all()
-    job = Job(kind="certificates", status="queued", workshop_id=workshop.id, created_by_id=getattr(actor, "id", None),
-              total=len(people), payload={"registrations": people})
+    people = db.session.scalars(
+        select(Registration.id)
+        .where(Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
+        .order_by(Registration.id)
+    ).all()
+    job = Job(
+        kind="certificates",
+        status="queued",
+        workshop_id=workshop.id,
+        created_by_id=getattr(actor, "id", None),
+        total=len(people),
+        payload={"registrations": people},
+    )
     db.session.add(job)
     db.session.flush()
     audit.record("certificate.batch", workshop, actor, people=len(people))
@@ -273,15 +335,19 @@ def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
     if job is None or job.finished:
         return
     people = job.payload["registrations"]
-    chunks = [people[i:i + CHUNK] for i in range(0, len(people), CHUNK)]
+    chunks = [people[i : i + CHUNK] for i in range(0, len(people), CHUNK)]
     if job.status == "queued":
         job.status = "running"
         db.session.commit()
     for index in range(part, len(chunks), parts):
-        done = db.session.scalar(select(JobFile.id).where(JobFile.job_id == job_id, JobFile.name == _part_name(index)))
+        done = db.session.scalar(
+            select(JobFile.id).where(JobFile.job_id == job_id, JobFile.name == _part_name(index))
+        )
         if done is not None:
             continue
-        issued = [c for c in (issue_if_eligible(db.session.get(Registration, rid)) for rid in chunks[index]) if c]
+        issued = [
+            c for c in (issue_if_eligible(db.session.get(Registration, rid)) for rid in chunks[index]) if c
+        ]
         valid = [c for c in issued if c.valid]
         data = b""
         if valid:
@@ -292,14 +358,19 @@ def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
             for certificate, page in zip(valid, document.pages):
                 certificate.pdf = document.copy([page]).write_pdf()
             del document
-        db.session.add(JobFile(job_id=job_id, name=_part_name(index), content_type="application/pdf", data=data))
+        db.session.add(
+            JobFile(job_id=job_id, name=_part_name(index), content_type="application/pdf", data=data)
+        )
         try:
             db.session.flush()
         except IntegrityError:  # another run of this job finished the chunk first: keep theirs
             db.session.rollback()
             continue
-        db.session.execute(Job.__table__.update().where(Job.id == job_id).values(
-            done=Job.done + len(chunks[index]), heartbeat_at=utcnow()))
+        db.session.execute(
+            Job.__table__.update()
+            .where(Job.id == job_id)
+            .values(done=Job.done + len(chunks[index]), heartbeat_at=utcnow())
+        )
         db.session.commit()
         db.session.expunge_all()  # keep the session (and memory) small between chunks
     _finish_batch(job_id, len(chunks))
@@ -309,14 +380,19 @@ def _finish_batch(job_id: int, chunk_count: int) -> None:
     """The last task to finish marks the job done (the job row is locked to decide)."""
     from ..models import Job, JobFile
 
-    job = db.session.scalars(select(Job).where(Job.id == job_id).with_for_update()
-                             .execution_options(populate_existing=True)).one()
+    job = db.session.scalars(
+        select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
     files = db.session.scalar(select(func.count()).select_from(JobFile).where(JobFile.job_id == job_id))
     if job.finished or files < chunk_count:
         db.session.commit()
         return
-    count = db.session.scalar(select(func.count()).select_from(Certificate).join(Registration).where(
-        Registration.workshop_id == job.workshop_id, Certificate.revoked_at.is_(None)))
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(Certificate)
+        .join(Registration)
+        .where(Registration.workshop_id == job.workshop_id, Certificate.revoked_at.is_(None))
+    )
     job.status = "done"
     job.result = {"issued": count, "not_eligible": job.total - count}
     job.finished_at = utcnow()
@@ -324,8 +400,14 @@ def _finish_batch(job_id: int, chunk_count: int) -> None:
 
 
 def workshop_certificates(workshop: Workshop) -> list[Certificate]:
-    return list(db.session.scalars(select(Certificate).join(Registration).where(
-        Registration.workshop_id == workshop.id, Certificate.revoked_at.is_(None)).order_by(Certificate.serial)))
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .join(Registration)
+            .where(Registration.workshop_id == workshop.id, Certificate.revoked_at.is_(None))
+            .order_by(Certificate.serial)
+        )
+    )
 
 
 def zip_of(certificates: list[Certificate]):
@@ -335,7 +417,9 @@ def zip_of(certificates: list[Certificate]):
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     with zipfile.ZipFile(spool, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
         for certificate in certificates:
-            safe = "".join(ch for ch in certificate.registration.full_name if ch.isalnum() or ch in " -_").strip()
+            safe = "".join(
+                ch for ch in certificate.registration.full_name if ch.isalnum() or ch in " -_"
+            ).strip()
             archive.writestr(f"{certificate.serial} {safe}.pdf", pdf_of(certificate))
     spool.seek(0)
     return spool

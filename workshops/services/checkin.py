@@ -6,6 +6,7 @@ The answer is a reason code (pretix's idea): ``ok``, ``already_checked_in``,
 log, failed ones too. A repeated client nonce returns the first answer again,
 so a retried or re-synced scan never counts twice.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,7 +57,9 @@ class Reason(StrEnum):
         return {
             Reason.OK: _l("Checked in."),
             Reason.ALREADY_CHECKED_IN: _l("Already checked in."),
-            Reason.UNKNOWN_TICKET: _l("Unknown ticket: this code is not a valid ticket (or it was re-issued)."),
+            Reason.UNKNOWN_TICKET: _l(
+                "Unknown ticket: this code is not a valid ticket (or it was re-issued)."
+            ),
             Reason.CANCELLED: _l("This registration was cancelled or declined."),
             Reason.WAITLISTED: _l("This person is on the waiting list, not confirmed."),
             Reason.PENDING_APPROVAL: _l("This registration is still waiting for approval."),
@@ -83,7 +86,9 @@ class Scanner:
 
     def may_undo(self, attendance: "Attendance") -> bool:
         """Staff take back any check-in of their workshops; a volunteer's link only its own."""
-        return self.user_id is not None or (self.link_id is not None and attendance.by_link_id == self.link_id)
+        return self.user_id is not None or (
+            self.link_id is not None and attendance.by_link_id == self.link_id
+        )
 
     @property
     def may_override(self) -> bool:
@@ -104,11 +109,24 @@ class CheckInResult:
 
 # What a scan needs of the person: to decide, to find the ticket, and to show who it is.
 # (Other attributes still load if a caller asks for them.)
-SCAN_FIELDS = (Registration.id, Registration.workshop_id, Registration.status, Registration.ticket_token,
-               Registration.full_name, Registration.organisation, Registration.mode)
+SCAN_FIELDS = (
+    Registration.id,
+    Registration.workshop_id,
+    Registration.status,
+    Registration.ticket_token,
+    Registration.full_name,
+    Registration.organisation,
+    Registration.mode,
+)
 # ... and of their check-in at this session: to spot a replayed nonce, and to say when and by whom.
-EARLIER_FIELDS = (Attendance.id, Attendance.session_id, Attendance.client_nonce, Attendance.checked_in_at,
-                  Attendance.by_user_id, Attendance.by_link_id)
+EARLIER_FIELDS = (
+    Attendance.id,
+    Attendance.session_id,
+    Attendance.client_nonce,
+    Attendance.checked_in_at,
+    Attendance.by_user_id,
+    Attendance.by_link_id,
+)
 
 _SESSION_BY_ID = select(Session).where(Session.id == bindparam("id"))
 
@@ -129,29 +147,42 @@ def _lock_statement(by_id: bool):
         which = Registration.id == bindparam("value")
     else:  # the whole token is compared in constant time afterwards
         which = tokens.selector(Registration.ticket_token) == bindparam("value")
-    return (select(Registration, Attendance)
-            .options(load_only(*SCAN_FIELDS), load_only(*EARLIER_FIELDS))
-            .outerjoin(Attendance, (Attendance.registration_id == Registration.id)
-                       & (Attendance.session_id == bindparam("session_id")))
-            .where(which)
-            .with_for_update(of=Registration.__table__, key_share=True)  # the outer-joined side need not be locked
-            .execution_options(populate_existing=True))
+    return (
+        select(Registration, Attendance)
+        .options(load_only(*SCAN_FIELDS), load_only(*EARLIER_FIELDS))
+        .outerjoin(
+            Attendance,
+            (Attendance.registration_id == Registration.id)
+            & (Attendance.session_id == bindparam("session_id")),
+        )
+        .where(which)
+        .with_for_update(
+            of=Registration.__table__, key_share=True
+        )  # the outer-joined side need not be locked
+        .execution_options(populate_existing=True)
+    )
 
 
-def _locked_registration(session: Session, registration_id: int | None = None,
-                         token: str = "") -> tuple[Registration | None, Attendance | None]:
+def _locked_registration(
+    session: Session, registration_id: int | None = None, token: str = ""
+) -> tuple[Registration | None, Attendance | None]:
     """Find and lock the person's row, with their attendance at this session, in one statement."""
     if registration_id:
         value, lock = registration_id, "id = :value"
     elif tokens.well_formed(token):
-        value, lock = token[:tokens.SELECTOR], f"substr(ticket_token, 1, {tokens.SELECTOR}) = :value"
+        value, lock = token[: tokens.SELECTOR], f"substr(ticket_token, 1, {tokens.SELECTOR}) = :value"
     else:
         return None, None
-    if db.session.get_bind().dialect.name == "sqlite":  # see registration.lock_workshop (plain SQL: no onupdate)
+    if (
+        db.session.get_bind().dialect.name == "sqlite"
+    ):  # see registration.lock_workshop (plain SQL: no onupdate)
         db.session.execute(text(f"UPDATE registration SET id = id WHERE {lock}"), {"value": value})
-    rows = db.session.execute(_lock_statement(bool(registration_id)),
-                              {"value": value, "session_id": session.id}).all()
-    found = rows[0][0] if registration_id and rows else tokens.pick({r for r, _a in rows}, "ticket_token", token)
+    rows = db.session.execute(
+        _lock_statement(bool(registration_id)), {"value": value, "session_id": session.id}
+    ).all()
+    found = (
+        rows[0][0] if registration_id and rows else tokens.pick({r for r, _a in rows}, "ticket_token", token)
+    )
     if found is None:
         return None, None
     return found, next((attendance for person, attendance in rows if person is found), None)
@@ -214,13 +245,24 @@ def redeem(
             if attempt == 2:
                 raise
     # A plain insert: the log is only ever written here and read in bulk, so it skips the unit of work.
-    db.session.execute(ScanLog.__table__.insert(), {
-        "scanned_at": moment, "received_at": now, "workshop_id": session.workshop_id, "session_id": session.id,
-        "registration_id": result.registration.id if result.registration else None,
-        "token_hint": (token or "")[:8], "reason": result.reason.value, "method": method.value,
-        "device": scanner.device[:100], "client_nonce": nonce, "offline": moment < now - timedelta(seconds=30),
-        "by_user_id": scanner.user_id, "by_link_id": scanner.link_id,
-    })
+    db.session.execute(
+        ScanLog.__table__.insert(),
+        {
+            "scanned_at": moment,
+            "received_at": now,
+            "workshop_id": session.workshop_id,
+            "session_id": session.id,
+            "registration_id": result.registration.id if result.registration else None,
+            "token_hint": (token or "")[:8],
+            "reason": result.reason.value,
+            "method": method.value,
+            "device": scanner.device[:100],
+            "client_nonce": nonce,
+            "offline": moment < now - timedelta(seconds=30),
+            "by_user_id": scanner.user_id,
+            "by_link_id": scanner.link_id,
+        },
+    )
     db.session.commit()
     return result
 
@@ -244,8 +286,13 @@ def _decide(session, registration, earlier, scanner, method, nonce, moment, over
     if not override and not session_running(session, moment):
         return CheckInResult(Reason.OUTSIDE_SESSION, registration)
     attendance = Attendance(
-        registration_id=registration.id, session_id=session.id, checked_in_at=moment, method=method,
-        by_user_id=scanner.user_id, by_link_id=scanner.link_id, device=scanner.device[:100],
+        registration_id=registration.id,
+        session_id=session.id,
+        checked_in_at=moment,
+        method=method,
+        by_user_id=scanner.user_id,
+        by_link_id=scanner.link_id,
+        device=scanner.device[:100],
         client_nonce=nonce or None,
     )
     return CheckInResult(Reason.OK, registration, attendance)
@@ -260,8 +307,11 @@ def _record(attendance: Attendance) -> None:
     The unit of work (``session.add`` then flush) cost more than the INSERT itself, on the
     path every person at the door takes. Every column is set, so nothing is left to reload.
     """
-    values = {column.key: getattr(attendance, column.key) for column in Attendance.__table__.columns
-              if column.key != "id"}
+    values = {
+        column.key: getattr(attendance, column.key)
+        for column in Attendance.__table__.columns
+        if column.key != "id"
+    }
     attendance.id = db.session.execute(_INSERT_ATTENDANCE, values).scalar_one()
     make_transient_to_detached(attendance)
     db.session.add(attendance)
@@ -269,26 +319,46 @@ def _record(attendance: Attendance) -> None:
 
 def undo(attendance: Attendance, scanner: Scanner) -> None:
     """Take back a check-in made by mistake (the scan log keeps the history)."""
-    db.session.add(ScanLog(
-        workshop_id=attendance.session.workshop_id, session_id=attendance.session_id,
-        registration_id=attendance.registration_id, reason="undone", method=attendance.method.value,
-        device=scanner.device[:100], by_user_id=scanner.user_id, by_link_id=scanner.link_id,
-    ))
+    db.session.add(
+        ScanLog(
+            workshop_id=attendance.session.workshop_id,
+            session_id=attendance.session_id,
+            registration_id=attendance.registration_id,
+            reason="undone",
+            method=attendance.method.value,
+            device=scanner.device[:100],
+            by_user_id=scanner.user_id,
+            by_link_id=scanner.link_id,
+        )
+    )
     db.session.delete(attendance)
     db.session.commit()
 
 
 def counters(session: Session) -> dict[str, dict[str, int]]:
     """Checked in and expected (confirmed) per mode for a session."""
-    expected = dict(db.session.execute(
-        select(Registration.mode, func.count()).where(
-            Registration.workshop_id == session.workshop_id, Registration.status == RegistrationStatus.CONFIRMED)
-        .group_by(Registration.mode)).all())
-    present = dict(db.session.execute(
-        select(Registration.mode, func.count()).join(Attendance, Attendance.registration_id == Registration.id)
-        .where(Attendance.session_id == session.id).group_by(Registration.mode)).all())
+    expected = dict(
+        db.session.execute(
+            select(Registration.mode, func.count())
+            .where(
+                Registration.workshop_id == session.workshop_id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+            .group_by(Registration.mode)
+        ).all()
+    )
+    present = dict(
+        db.session.execute(
+            select(Registration.mode, func.count())
+            .join(Attendance, Attendance.registration_id == Registration.id)
+            .where(Attendance.session_id == session.id)
+            .group_by(Registration.mode)
+        ).all()
+    )
     modes = session.workshop.modes
-    return {str(mode): {"checked_in": present.get(mode, 0), "expected": expected.get(mode, 0)} for mode in modes}
+    return {
+        str(mode): {"checked_in": present.get(mode, 0), "expected": expected.get(mode, 0)} for mode in modes
+    }
 
 
 def ticket_digest(token: str) -> str:
@@ -302,15 +372,32 @@ def roster(session: Session) -> list[dict]:
     Cancelled and declined people are in it too, so that offline the door still says why
     their ticket does not admit them instead of calling it unknown."""
     rows = db.session.execute(
-        select(Registration.id, Registration.ticket_token, Registration.full_name, Registration.organisation,
-               Registration.mode, Registration.status, Attendance.checked_in_at)
-        .outerjoin(Attendance, (Attendance.registration_id == Registration.id) & (Attendance.session_id == session.id))
+        select(
+            Registration.id,
+            Registration.ticket_token,
+            Registration.full_name,
+            Registration.organisation,
+            Registration.mode,
+            Registration.status,
+            Attendance.checked_in_at,
+        )
+        .outerjoin(
+            Attendance,
+            (Attendance.registration_id == Registration.id) & (Attendance.session_id == session.id),
+        )
         .where(Registration.workshop_id == session.workshop_id)
         .order_by(Registration.id)
     )
     return [
-        {"id": rid, "ticket_sha256": ticket_digest(token), "name": name, "organisation": org, "mode": str(mode), "status": str(status),
-         "checked_in_at": at.isoformat() if at else None}
+        {
+            "id": rid,
+            "ticket_sha256": ticket_digest(token),
+            "name": name,
+            "organisation": org,
+            "mode": str(mode),
+            "status": str(status),
+            "checked_in_at": at.isoformat() if at else None,
+        }
         for rid, token, name, org, mode, status, at in rows
     ]
 
@@ -335,21 +422,42 @@ def scan_log(session: Session, limit: int = 1000) -> list[LoggedScan]:
     from ..models import CheckInLink, User
 
     rows = db.session.execute(
-        select(ScanLog.scanned_at, ScanLog.received_at, ScanLog.reason, ScanLog.method, ScanLog.device,
-               ScanLog.offline, Registration.full_name, User.name, User.email, CheckInLink.label,
-               ScanLog.by_link_id)
+        select(
+            ScanLog.scanned_at,
+            ScanLog.received_at,
+            ScanLog.reason,
+            ScanLog.method,
+            ScanLog.device,
+            ScanLog.offline,
+            Registration.full_name,
+            User.name,
+            User.email,
+            CheckInLink.label,
+            ScanLog.by_link_id,
+        )
         .outerjoin(Registration, Registration.id == ScanLog.registration_id)
         .outerjoin(User, User.id == ScanLog.by_user_id)
         .outerjoin(CheckInLink, CheckInLink.id == ScanLog.by_link_id)
-        .where(ScanLog.workshop_id == session.workshop_id, ScanLog.session_id == session.id)  # workshop: indexed
+        .where(
+            ScanLog.workshop_id == session.workshop_id, ScanLog.session_id == session.id
+        )  # workshop: indexed
         .order_by(ScanLog.scanned_at.desc(), ScanLog.id.desc())
-        .limit(limit))
-    return [LoggedScan(scanned, received, reason, method, device, offline,
-                       # someone of another workshop stays anonymous here too
-                       None if reason == Reason.WRONG_WORKSHOP else name,
-                       user_name or user_email or (link_label or (str(_l("a volunteer")) if link_id else None)))
-            for scanned, received, reason, method, device, offline, name, user_name, user_email, link_label, link_id
-            in rows]
+        .limit(limit)
+    )
+    return [
+        LoggedScan(
+            scanned,
+            received,
+            reason,
+            method,
+            device,
+            offline,
+            # someone of another workshop stays anonymous here too
+            None if reason == Reason.WRONG_WORKSHOP else name,
+            user_name or user_email or (link_label or (str(_l("a volunteer")) if link_id else None)),
+        )
+        for scanned, received, reason, method, device, offline, name, user_name, user_email, link_label, link_id in rows
+    ]
 
 
 def reason_label(reason: str) -> str:
@@ -396,7 +504,9 @@ def join(token: str) -> JoinAnswer:
     """
     registration = None
     if tokens.well_formed(token):
-        candidates = db.session.scalars(select(Registration).where(tokens.matches(Registration.ticket_token, token)))
+        candidates = db.session.scalars(
+            select(Registration).where(tokens.matches(Registration.ticket_token, token))
+        )
         registration = tokens.pick(candidates, "ticket_token", token)
     if registration is None:
         return JoinAnswer(None)
@@ -411,6 +521,11 @@ def join(token: str) -> JoinAnswer:
     session = current_session_for_joining(registration.workshop, utcnow())
     if session is None:
         return JoinAnswer(registration, "not_running")
-    result = redeem(session, registration=registration, method=CheckInMethod.JOIN_LINK,
-                    scanner=Scanner(device="join-link"), override=True)
+    result = redeem(
+        session,
+        registration=registration,
+        method=CheckInMethod.JOIN_LINK,
+        scanner=Scanner(device="join-link"),
+        override=True,
+    )
     return JoinAnswer(registration, None, session, result)

@@ -1,4 +1,5 @@
 """Who may scan for a workshop: its organisers, coordinators, or a volunteer's check-in link."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,10 +23,14 @@ def create_link(workshop: Workshop, label: str, expires_at: datetime, actor) -> 
     """A check-in link for volunteers: one workshop, until it expires or is revoked."""
     if expires_at <= utcnow():
         raise InvalidInput({"expires_at": _l("Choose an expiry in the future.")})
-    link = CheckInLink(workshop=workshop, label=label.strip()[:100], expires_at=expires_at, created_by_id=actor.id)
+    link = CheckInLink(
+        workshop=workshop, label=label.strip()[:100], expires_at=expires_at, created_by_id=actor.id
+    )
     db.session.add(link)
     db.session.flush()
-    audit.record("checkin_link.create", link, actor, workshop_id=workshop.id, expires_at=expires_at.isoformat())
+    audit.record(
+        "checkin_link.create", link, actor, workshop_id=workshop.id, expires_at=expires_at.isoformat()
+    )
     db.session.commit()
     return link
 
@@ -39,8 +44,11 @@ def revoke_link(link: CheckInLink, actor) -> None:
 def link_by_token(token: str) -> CheckInLink | None:
     if not tokens.well_formed(token):
         return None
-    return tokens.pick(db.session.scalars(select(CheckInLink).where(tokens.matches(CheckInLink.token, token))),
-                       "token", token)
+    return tokens.pick(
+        db.session.scalars(select(CheckInLink).where(tokens.matches(CheckInLink.token, token))),
+        "token",
+        token,
+    )
 
 
 def enter_with_link(link: CheckInLink) -> None:

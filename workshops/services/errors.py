@@ -1,4 +1,5 @@
 """Errors a user can cause, carrying messages in the user's language."""
+
 from __future__ import annotations
 
 

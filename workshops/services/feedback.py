@@ -1,4 +1,5 @@
 """Feedback summaries: counts, means, medians, distributions and NPS, aggregated in SQL."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ def median_of(distribution: dict[int, int]) -> float | None:
             seen += count
             if n < seen:
                 return value
+
     middle = total // 2
     return float(nth(middle)) if total % 2 else (nth(middle - 1) + nth(middle)) / 2
 
@@ -80,7 +82,11 @@ def nps_of(distribution: dict[int, int]) -> int | None:
 
 
 def invited_count(survey: Survey, segment: Segment) -> int:
-    query = select(func.count()).select_from(Registration).where(Registration.workshop_id == survey.workshop_id, attended())
+    query = (
+        select(func.count())
+        .select_from(Registration)
+        .where(Registration.workshop_id == survey.workshop_id, attended())
+    )
     for name, value in segment.active().items():
         query = query.where(getattr(Registration, name) == value)
     return db.session.scalar(query)
@@ -100,13 +106,16 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     counted = db.session.execute(
         select(Answer.question_id, Answer.number, func.count())
         .where(Answer.response_id.in_(select(responses.c.id)), Answer.number.is_not(None))
-        .group_by(Answer.question_id, Answer.number))
+        .group_by(Answer.question_id, Answer.number)
+    )
     for question_id, number, count in counted:
         if question_id in per_question:
             per_question[question_id].distribution[number] = count
     texts = db.session.execute(
-        select(Answer.question_id, Answer.text).where(Answer.response_id.in_(select(responses.c.id)),
-                                                      Answer.number.is_(None)).order_by(Answer.id))
+        select(Answer.question_id, Answer.text)
+        .where(Answer.response_id.in_(select(responses.c.id)), Answer.number.is_(None))
+        .order_by(Answer.id)
+    )
     for question_id, text in texts:
         item = per_question.get(question_id)
         if item is not None:
@@ -116,8 +125,11 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     for item in per_question.values():
         question, distribution = item.question, item.distribution
         if question.kind == "multiple":
-            item.count = db.session.scalar(select(func.count(func.distinct(Answer.response_id))).where(
-                Answer.question_id == question.id, Answer.response_id.in_(select(responses.c.id))))
+            item.count = db.session.scalar(
+                select(func.count(func.distinct(Answer.response_id))).where(
+                    Answer.question_id == question.id, Answer.response_id.in_(select(responses.c.id))
+                )
+            )
         elif question.kind in ("rating", "nps", "single"):
             item.count = sum(distribution.values())
         if question.kind in ("rating", "nps") and item.count:
@@ -131,7 +143,10 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
         if question.kind in ("single", "multiple"):
             item.distribution = {i: distribution.get(i, 0) for i in range(len(question.options))}
     return {
-        "survey": survey, "segment": segment, "invited": invited, "responded": responded,
+        "survey": survey,
+        "segment": segment,
+        "invited": invited,
+        "responded": responded,
         "response_rate": round(100 * responded / invited, 1) if invited else None,
         "questions": list(per_question.values()),
     }
@@ -140,32 +155,54 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
 def as_json(result: dict) -> dict:
     """The summary for the API: plain numbers and the question texts in both languages."""
     return {
-        "survey_id": result["survey"].id, "workshop_id": result["survey"].workshop_id,
-        "anonymous": result["survey"].anonymous, "filters": result["segment"].active(),
-        "invited": result["invited"], "responded": result["responded"], "response_rate": result["response_rate"],
-        "questions": [{
-            "id": q.question.id, "key": q.question.key, "kind": q.question.kind, "text_en": q.question.text_en,
-            "text_zh": q.question.text_zh, "count": q.count, "mean": q.mean, "median": q.median, "nps": q.nps,
-            "distribution": {str(k): v for k, v in q.distribution.items()},
-            "options": q.question.option_labels("en") if q.question.options else [],
-            "texts": q.texts,
-        } for q in result["questions"]],
+        "survey_id": result["survey"].id,
+        "workshop_id": result["survey"].workshop_id,
+        "anonymous": result["survey"].anonymous,
+        "filters": result["segment"].active(),
+        "invited": result["invited"],
+        "responded": result["responded"],
+        "response_rate": result["response_rate"],
+        "questions": [
+            {
+                "id": q.question.id,
+                "key": q.question.key,
+                "kind": q.question.kind,
+                "text_en": q.question.text_en,
+                "text_zh": q.question.text_zh,
+                "count": q.count,
+                "mean": q.mean,
+                "median": q.median,
+                "nps": q.nps,
+                "distribution": {str(k): v for k, v in q.distribution.items()},
+                "options": q.question.option_labels("en") if q.question.options else [],
+                "texts": q.texts,
+            }
+            for q in result["questions"]
+        ],
     }
 
 
 # ---- downloads ---------------------------------------------------------------------
 
+
 def _answer_cells(survey: Survey, response_ids: list[int]) -> dict[int, dict[int, str]]:
     cells: dict[int, dict[int, list[str]]] = {}
     questions = {q.id: q for q in survey.questions}
-    rows = db.session.execute(select(Answer.response_id, Answer.question_id, Answer.number, Answer.text)
-                              .where(Answer.response_id.in_(response_ids)).order_by(Answer.id))
+    rows = db.session.execute(
+        select(Answer.response_id, Answer.question_id, Answer.number, Answer.text)
+        .where(Answer.response_id.in_(response_ids))
+        .order_by(Answer.id)
+    )
     for response_id, question_id, number, text in rows:
         question = questions.get(question_id)
         if question is None:
             continue
         if question.kind in ("single", "multiple"):
-            value = question.option_labels("en")[number] if number is not None and number < len(question.options) else ""
+            value = (
+                question.option_labels("en")[number]
+                if number is not None and number < len(question.options)
+                else ""
+            )
         else:
             value = text if number is None else str(number)
         cells.setdefault(response_id, {}).setdefault(question_id, []).append(value)
@@ -175,23 +212,34 @@ def _answer_cells(survey: Survey, response_ids: list[int]) -> dict[int, dict[int
 def raw_rows(survey: Survey, segment: Segment | None = None) -> tuple[list[str], list[list]]:
     """One row per response. Anonymous surveys have no name or email column at all."""
     segment = segment or Segment()
-    responses = db.session.scalars(select(Response).where(Response.id.in_(_responses(survey, segment)))
-                                   .order_by(Response.id)).all()
+    responses = db.session.scalars(
+        select(Response).where(Response.id.in_(_responses(survey, segment))).order_by(Response.id)
+    ).all()
     people = {}
     if not survey.anonymous:
         ids = [r.registration_id for r in responses if r.registration_id]
         people = {p.id: p for p in db.session.scalars(select(Registration).where(Registration.id.in_(ids)))}
     cells = _answer_cells(survey, [r.id for r in responses])
-    header = (["Name", "Email", "Organisation"] if not survey.anonymous else []) + [
-        "Mode", "Organisation type", "Gender", "City", "Submitted (UTC)"] + [
-        f"Q{i}. {q.text_en or q.text_zh}" for i, q in enumerate(survey.questions, start=1)]
+    header = (
+        (["Name", "Email", "Organisation"] if not survey.anonymous else [])
+        + ["Mode", "Organisation type", "Gender", "City", "Submitted (UTC)"]
+        + [f"Q{i}. {q.text_en or q.text_zh}" for i, q in enumerate(survey.questions, start=1)]
+    )
     rows = []
     for response in responses:
         person = people.get(response.registration_id)
-        row = [person.full_name, person.email, person.organisation] if not survey.anonymous and person else (
-            ["", "", ""] if not survey.anonymous else [])
-        row += [response.mode, response.organisation_type, response.gender, response.city,
-                response.submitted_at.strftime("%Y-%m-%d" if survey.anonymous else "%Y-%m-%d %H:%M")]
+        row = (
+            [person.full_name, person.email, person.organisation]
+            if not survey.anonymous and person
+            else (["", "", ""] if not survey.anonymous else [])
+        )
+        row += [
+            response.mode,
+            response.organisation_type,
+            response.gender,
+            response.city,
+            response.submitted_at.strftime("%Y-%m-%d" if survey.anonymous else "%Y-%m-%d %H:%M"),
+        ]
         row += [cells.get(response.id, {}).get(q.id, "") for q in survey.questions]
         rows.append(row)
     return header, rows
@@ -207,16 +255,30 @@ def export_raw(survey: Survey, fmt: str, actor, segment: Segment | None = None) 
 def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None) -> bytes:
     """An overview sheet plus one sheet per question."""
     result = summary(survey, segment, text_limit=None)
-    overview = [["Invited (attendees)", result["invited"]], ["Responded", result["responded"]],
-                ["Response rate (%)", result["response_rate"]]]
+    overview = [
+        ["Invited (attendees)", result["invited"]],
+        ["Responded", result["responded"]],
+        ["Response rate (%)", result["response_rate"]],
+    ]
     for name, value in result["segment"].active().items():
         overview.append([f"Filter: {name}", value])
     overview.append([])
     overview.append(["Question", "Type", "Answers", "Mean", "Median", "NPS"])
-    sheets = {"Overview": (["Feedback summary", survey.workshop.title_en or survey.workshop.title_zh], overview)}
+    sheets = {
+        "Overview": (["Feedback summary", survey.workshop.title_en or survey.workshop.title_zh], overview)
+    }
     for number, item in enumerate(result["questions"], start=1):
         question = item.question
-        overview.append([question.text_en or question.text_zh, question.kind, item.count, item.mean, item.median, item.nps])
+        overview.append(
+            [
+                question.text_en or question.text_zh,
+                question.kind,
+                item.count,
+                item.mean,
+                item.median,
+                item.nps,
+            ]
+        )
         if question.kind in ("long_text", "short_text"):
             rows = [[text] for text in item.texts]
             header = ["Answer"]

@@ -1,4 +1,5 @@
 """What /healthz reports: the database (required), Redis and the worker (reported)."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,5 +1,6 @@
 """Background jobs: handing them to the workers, confirming previewed ones, and rescuing
 those whose worker died."""
+
 from __future__ import annotations
 
 import logging
@@ -73,19 +74,29 @@ def claim(job_id: int) -> str | None:
     now = utcnow()
     lease = timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
     runner = secrets.token_hex(8)
-    taken = db.session.execute(Job.__table__.update().where(
-        Job.id == job_id,
-        or_(Job.status == "queued",
-            and_(Job.status == "running", func.coalesce(Job.heartbeat_at, Job.created_at) < now - lease)),
-    ).values(status="running", runner=runner, heartbeat_at=now)).rowcount
+    taken = db.session.execute(
+        Job.__table__.update()
+        .where(
+            Job.id == job_id,
+            or_(
+                Job.status == "queued",
+                and_(Job.status == "running", func.coalesce(Job.heartbeat_at, Job.created_at) < now - lease),
+            ),
+        )
+        .values(status="running", runner=runner, heartbeat_at=now)
+    ).rowcount
     db.session.commit()
     return runner if taken == 1 else None
 
 
 def still_mine(job_id: int, runner: str) -> bool:
     """Beat for this run (in the caller's transaction); False if the job was handed to another run."""
-    return db.session.execute(Job.__table__.update().where(Job.id == job_id, Job.runner == runner)
-                              .values(heartbeat_at=utcnow())).rowcount == 1
+    return (
+        db.session.execute(
+            Job.__table__.update().where(Job.id == job_id, Job.runner == runner).values(heartbeat_at=utcnow())
+        ).rowcount
+        == 1
+    )
 
 
 def resume_stalled(now: datetime | None = None) -> list[int]:
@@ -99,12 +110,20 @@ def resume_stalled(now: datetime | None = None) -> list[int]:
     """
     now = now or utcnow()
     lease = timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
-    stalled = db.session.scalars(select(Job).where(
-        Job.status.in_(("queued", "running")),
-        func.coalesce(Job.heartbeat_at, Job.created_at) < now - lease,
-    ).order_by(Job.id).with_for_update(skip_locked=True).execution_options(populate_existing=True)).all()
+    stalled = db.session.scalars(
+        select(Job)
+        .where(
+            Job.status.in_(("queued", "running")),
+            func.coalesce(Job.heartbeat_at, Job.created_at) < now - lease,
+        )
+        .order_by(Job.id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).all()
     for job in stalled:
-        log.warning("jobs: job %s (%s) stalled at %s/%s; handing it out again", job.id, job.kind, job.done, job.total)
+        log.warning(
+            "jobs: job %s (%s) stalled at %s/%s; handing it out again", job.id, job.kind, job.done, job.total
+        )
         # Free for the next run; the fresh beat keeps the next sweep from handing it out again.
         job.status, job.runner, job.heartbeat_at = "queued", None, now
     db.session.commit()  # all claimed first: an overlapping sweep skips them

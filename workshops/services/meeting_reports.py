@@ -5,6 +5,7 @@ minutes of one person's several joins are added up; people under the minimum
 are not counted. A preview shows matches and unmatched rows before anything
 is recorded.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,11 +22,30 @@ from .errors import InvalidInput
 from .spreadsheets import read_table
 
 COLUMNS = {
-    "name": ["name (original name)", "name", "participant", "display name", "用户昵称", "入会昵称", "参会者", "姓名", "昵称", "用户名"],
+    "name": [
+        "name (original name)",
+        "name",
+        "participant",
+        "display name",
+        "用户昵称",
+        "入会昵称",
+        "参会者",
+        "姓名",
+        "昵称",
+        "用户名",
+    ],
     "email": ["user email", "email", "e-mail", "邮箱", "用户邮箱", "电子邮箱"],
     "phone": ["phone", "phone number", "mobile", "手机号", "手机", "电话"],
-    "minutes": ["duration (minutes)", "total duration (minutes)", "duration", "参会时长（分钟）", "参会时长(分钟)",
-                "参会时长", "时长（分钟）", "时长"],
+    "minutes": [
+        "duration (minutes)",
+        "total duration (minutes)",
+        "duration",
+        "参会时长（分钟）",
+        "参会时长(分钟)",
+        "参会时长",
+        "时长（分钟）",
+        "时长",
+    ],
 }
 
 
@@ -62,18 +82,31 @@ def _name_key(text: str) -> str:
     return re.sub(r"\s+", "", re.sub(r"\(.*?\)|（.*?）", "", text or "")).lower()
 
 
-def preview_report(workshop: Workshop, session: Session, filename: str, data: bytes, min_minutes: int, actor) -> Job:
+def preview_report(
+    workshop: Workshop, session: Session, filename: str, data: bytes, min_minutes: int, actor
+) -> Job:
     if session.workshop_id != workshop.id:
         raise InvalidInput({"session_id": _l("Choose a session of this workshop.")})
     if min_minutes < 0 or min_minutes > 24 * 60:
         raise InvalidInput({"min_minutes": _l("Between 0 and 1440 minutes.")})
-    table = read_table(filename, data, known_headers={alias for aliases in COLUMNS.values() for alias in aliases})
+    table = read_table(
+        filename, data, known_headers={alias for aliases in COLUMNS.values() for alias in aliases}
+    )
     header = {name.strip().lower(): name for name in table[0]}
     columns = {field: _column(header, field) for field in COLUMNS}
     if columns["minutes"] is None or not (columns["name"] or columns["email"] or columns["phone"]):
-        raise InvalidInput({"file": _l("This does not look like a meeting report: it needs a duration column and a name, email or phone column.")})
-    people = db.session.scalars(select(Registration).where(
-        Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)).all()
+        raise InvalidInput(
+            {
+                "file": _l(
+                    "This does not look like a meeting report: it needs a duration column and a name, email or phone column."
+                )
+            }
+        )
+    people = db.session.scalars(
+        select(Registration).where(
+            Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED
+        )
+    ).all()
     by_email = {p.email.lower(): p for p in people}
     by_phone = {_digits(p.mobile): p for p in people if len(_digits(p.mobile)) >= 7}
     names = defaultdict(list)
@@ -91,18 +124,42 @@ def preview_report(workshop: Workshop, session: Session, filename: str, data: by
         elif len(names.get(_name_key(value["name"]), [])) == 1:
             found, how = names[_name_key(value["name"])][0], "name"
         if found is None:
-            unmatched.append({"line": line, "name": value["name"], "email": value["email"],
-                              "minutes": parse_minutes(value["minutes"])})
+            unmatched.append(
+                {
+                    "line": line,
+                    "name": value["name"],
+                    "email": value["email"],
+                    "minutes": parse_minutes(value["minutes"]),
+                }
+            )
             continue
         minutes[found.id] += parse_minutes(value["minutes"])
         via.setdefault(found.id, how)
     names_by_id = {p.id: p.full_name for p in people}
-    matched = [{"registration_id": rid, "name": names_by_id[rid], "minutes": total, "via": via[rid],
-                "counts": total >= min_minutes} for rid, total in sorted(minutes.items())]
-    job = Job(kind="meeting_import", status="preview", workshop_id=workshop.id, created_by_id=getattr(actor, "id", None),
-              total=sum(m["counts"] for m in matched),
-              payload={"filename": filename, "session_id": session.id, "min_minutes": min_minutes,
-                       "matched": matched, "unmatched": unmatched})
+    matched = [
+        {
+            "registration_id": rid,
+            "name": names_by_id[rid],
+            "minutes": total,
+            "via": via[rid],
+            "counts": total >= min_minutes,
+        }
+        for rid, total in sorted(minutes.items())
+    ]
+    job = Job(
+        kind="meeting_import",
+        status="preview",
+        workshop_id=workshop.id,
+        created_by_id=getattr(actor, "id", None),
+        total=sum(m["counts"] for m in matched),
+        payload={
+            "filename": filename,
+            "session_id": session.id,
+            "min_minutes": min_minutes,
+            "matched": matched,
+            "unmatched": unmatched,
+        },
+    )
     db.session.add(job)
     audit.record("attendance.meeting_report_preview", workshop, actor, filename=filename, rows=len(table))
     db.session.commit()
@@ -124,26 +181,36 @@ def run_meeting_import(job_id: int) -> None:
     session = db.session.get(Session, job.payload["session_id"])
     if session is None:  # deleted since the preview: nothing to record into, and no point retrying
         job.status, job.finished_at = "failed", utcnow()
-        job.error = "The session of this report was deleted. 此报告对应的场次已被删除。"  # read in either language
+        job.error = (
+            "The session of this report was deleted. 此报告对应的场次已被删除。"  # read in either language
+        )
         db.session.commit()
         return
     counted = [m for m in job.payload["matched"] if m["counts"]]
-    for match in counted[job.done:]:
+    for match in counted[job.done :]:
         if not jobs.still_mine(job_id, runner):
             db.session.rollback()
             return
         db.session.commit()
         registration = db.session.get(Registration, match["registration_id"])
         if registration is not None:
-            checkin.redeem(session, registration=registration, method=CheckInMethod.MEETING_IMPORT,
-                           override=True, nonce=f"meeting-{job.id}-{registration.id}",
-                           scanner=checkin.Scanner(user_id=job.created_by_id, device="meeting report"))
+            checkin.redeem(
+                session,
+                registration=registration,
+                method=CheckInMethod.MEETING_IMPORT,
+                override=True,
+                nonce=f"meeting-{job.id}-{registration.id}",
+                scanner=checkin.Scanner(user_id=job.created_by_id, device="meeting report"),
+            )
         db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + 1))
         db.session.commit()
     job.status = "done"
     # Counted from the database, so that a run resumed after a crash still reports the whole job.
-    recorded = db.session.scalar(select(func.count()).select_from(Attendance).where(
-        Attendance.session_id == session.id, Attendance.client_nonce.like(f"meeting-{job.id}-%")))
+    recorded = db.session.scalar(
+        select(func.count())
+        .select_from(Attendance)
+        .where(Attendance.session_id == session.id, Attendance.client_nonce.like(f"meeting-{job.id}-%"))
+    )
     job.result = {"recorded": recorded}
     job.finished_at = utcnow()
     db.session.commit()

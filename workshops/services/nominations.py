@@ -1,4 +1,5 @@
 """Importing nominations (CSV/XLSX from pilot enterprises): preview first, write on confirmation."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -22,7 +23,13 @@ HEADERS = {
     "email": ["email", "e-mail", "email address", "邮箱", "电子邮箱", "电子邮件"],
     "mobile": ["mobile", "phone", "mobile phone", "手机", "手机号", "电话"],
     "organisation": ["organisation", "organization", "单位", "工作单位", "机构"],
-    "organisation_type": ["organisation_type", "organization type", "type of organisation", "单位类型", "机构类型"],
+    "organisation_type": [
+        "organisation_type",
+        "organization type",
+        "type of organisation",
+        "单位类型",
+        "机构类型",
+    ],
     "job_title": ["job_title", "job title", "title", "position", "职务", "职位"],
     "gender": ["gender", "性别"],
     "city": ["city", "city / province", "城市", "省市", "所在城市"],
@@ -74,26 +81,45 @@ def preview_import(workshop: Workshop, filename: str, data: bytes, actor) -> Job
     """Check every row and keep the result as a job in 'preview'. Nothing is registered yet."""
     table = read_table(filename, data)
     header = {name.lower(): name for name in table[0]}
-    columns = {field: header[alias] for field, aliases in HEADERS.items() for alias in aliases if alias in header}
+    columns = {
+        field: header[alias] for field, aliases in HEADERS.items() for alias in aliases if alias in header
+    }
     missing = [field for field in ("full_name", "email") if field not in columns]
     if missing:
-        raise InvalidInput({"file": _l("The header row needs at least a name column and an email column (e.g. 'Name', 'Email' or '姓名', '邮箱').")})
-    vocab = {"organisation_type": _vocabulary(OrganisationType), "gender": _vocabulary(Gender),
-             "mode": _vocabulary(AttendanceMode)}
+        raise InvalidInput(
+            {
+                "file": _l(
+                    "The header row needs at least a name column and an email column (e.g. 'Name', 'Email' or '姓名', '邮箱')."
+                )
+            }
+        )
+    vocab = {
+        "organisation_type": _vocabulary(OrganisationType),
+        "gender": _vocabulary(Gender),
+        "mode": _vocabulary(AttendanceMode),
+    }
     reports, seen = [], set()
     for line, raw in enumerate(table, start=2):
         values = _normalise_row(raw, columns, workshop, vocab)
         report = RowReport(line=line, values=values, errors={})
         try:
-            email = registrations.check_applicant(Applicant.from_mapping(values), workshop, require_consent=False)
+            email = registrations.check_applicant(
+                Applicant.from_mapping(values), workshop, require_consent=False
+            )
         except InvalidInput as error:
             report.errors = {field: str(message) for field, message in error.errors.items()}
         else:
             report.duplicate = email in seen or registrations.find_active(workshop.id, email) is not None
             seen.add(email)
         reports.append(report)
-    job = Job(kind="import", status="preview", workshop_id=workshop.id, created_by_id=getattr(actor, "id", None),
-              total=sum(r.ok for r in reports), payload={"filename": filename, "rows": [asdict(r) for r in reports]})
+    job = Job(
+        kind="import",
+        status="preview",
+        workshop_id=workshop.id,
+        created_by_id=getattr(actor, "id", None),
+        total=sum(r.ok for r in reports),
+        payload={"filename": filename, "rows": [asdict(r) for r in reports]},
+    )
     db.session.add(job)
     audit.record("registration.import_preview", workshop, actor, filename=filename, rows=len(reports))
     db.session.commit()
@@ -124,8 +150,9 @@ def run_import(job_id: int) -> None:
             return
         db.session.commit()
         try:
-            result = registrations.register(job.workshop_id, Applicant.from_mapping(report.values),
-                                            source=RegistrationSource.IMPORT)
+            result = registrations.register(
+                job.workshop_id, Applicant.from_mapping(report.values), source=RegistrationSource.IMPORT
+            )
         except ServiceError:
             skipped += 1
         else:
@@ -133,7 +160,10 @@ def run_import(job_id: int) -> None:
             skipped += result.outcome == registrations.Outcome.ALREADY_REGISTERED
         db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + 1))
         db.session.commit()
-    job.result = {"created": job.result.get("created", 0) + created, "skipped": job.result.get("skipped", 0) + skipped}
+    job.result = {
+        "created": job.result.get("created", 0) + created,
+        "skipped": job.result.get("skipped", 0) + skipped,
+    }
     job.status = "done"
     job.finished_at = utcnow()
     db.session.commit()

@@ -5,6 +5,7 @@
 Flask-Mail and retries failures with exponential backoff, so an SMTP outage
 never fails a registration and never loses a message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,10 +60,15 @@ def queue_registration_email(registration: Registration, kind: str) -> None:
     """
     if registration.id is None:
         db.session.flush()  # the message refers to the registration by id
-    db.session.execute(_QUEUE, {
-        "kind": kind, "recipient": registration.email, "registration_id": registration.id,
-        "attachments": ["ticket_qr", "calendar"] if kind in TICKET_KINDS else [],
-    })
+    db.session.execute(
+        _QUEUE,
+        {
+            "kind": kind,
+            "recipient": registration.email,
+            "registration_id": registration.id,
+            "attachments": ["ticket_qr", "calendar"] if kind in TICKET_KINDS else [],
+        },
+    )
 
 
 def render(message: OutboxMessage) -> None:
@@ -209,7 +215,9 @@ def status_counts() -> dict[str, int]:
 
 def retry_failed() -> int:
     """Give failed messages another round of attempts (after fixing the SMTP settings)."""
-    failed = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)).all()
+    failed = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+    ).all()
     for message in failed:
         message.status = OutboxStatus.PENDING
         message.attempts = 0

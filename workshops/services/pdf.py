@@ -1,4 +1,5 @@
 """PDF rendering with WeasyPrint: fonts from static/, nothing fetched from the network."""
+
 from __future__ import annotations
 
 import base64
@@ -30,7 +31,7 @@ class LocalFetcher(URLFetcher):
 
     def fetch(self, url, headers=None):
         if url.startswith("file://"):
-            path = Path(url[len("file://"):].split("?")[0]).resolve()
+            path = Path(url[len("file://") :].split("?")[0]).resolve()
             if not path.is_relative_to(self.static_root):
                 raise BlockedURL(f"blocked: {url[:100]}")
         elif not url.startswith("data:"):
@@ -46,17 +47,23 @@ def local_fetcher(url: str):
 def _fonts(static_root: str) -> tuple[FontConfiguration, CSS]:
     """Loaded once per process: parsing the CJK font is the slow part of the first PDF."""
     config = FontConfiguration()
-    css = CSS(string=f"""
+    css = CSS(
+        string=f"""
         @font-face {{ font-family: "WQY Micro Hei"; src: url("file://{static_root}/{FONT}"); }}
         html {{ font-family: "WQY Micro Hei", sans-serif; }}
-    """, font_config=config, url_fetcher=LocalFetcher(Path(static_root)))
+    """,
+        font_config=config,
+        url_fetcher=LocalFetcher(Path(static_root)),
+    )
     return config, css
 
 
 def render_document(html: str):
     """Lay out HTML (from a Jinja template) with the bundled CJK font; pages can be written apart."""
     config, font_css = _fonts(str(_static_root()))
-    document = HTML(string=html, base_url=f"file://{_static_root()}/", url_fetcher=LocalFetcher(_static_root()))
+    document = HTML(
+        string=html, base_url=f"file://{_static_root()}/", url_fetcher=LocalFetcher(_static_root())
+    )
     return document.render(stylesheets=[font_css], font_config=config)
 
 

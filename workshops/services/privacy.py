@@ -5,6 +5,7 @@ city, mode, attendance, answers to rating questions) and replaces who the person
 was. The email becomes a keyed pseudonym, so one person still counts once across
 workshops, but cannot be recovered.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,20 +40,33 @@ def _anonymise(registration: Registration) -> None:
     registration.manage_token, registration.ticket_token = new_token(), new_token()
     # Free-text answers may name the person; numbers stay for the statistics.
     response_ids = select(Response.id).where(Response.registration_id == registration.id)
-    db.session.execute(Answer.__table__.update().where(Answer.response_id.in_(response_ids), Answer.number.is_(None))
-                       .values(text=""))
-    db.session.execute(Response.__table__.update().where(Response.registration_id == registration.id)
-                       .values(registration_id=None))
-    db.session.execute(Attendance.__table__.update().where(Attendance.registration_id == registration.id)
-                       .values(device="", client_nonce=None))
-    db.session.execute(Certificate.__table__.update().where(Certificate.registration_id == registration.id)
-                       .values(pdf=None))
+    db.session.execute(
+        Answer.__table__.update()
+        .where(Answer.response_id.in_(response_ids), Answer.number.is_(None))
+        .values(text="")
+    )
+    db.session.execute(
+        Response.__table__.update()
+        .where(Response.registration_id == registration.id)
+        .values(registration_id=None)
+    )
+    db.session.execute(
+        Attendance.__table__.update()
+        .where(Attendance.registration_id == registration.id)
+        .values(device="", client_nonce=None)
+    )
+    db.session.execute(
+        Certificate.__table__.update().where(Certificate.registration_id == registration.id).values(pdf=None)
+    )
 
 
 def anonymise_ended_before(moment: datetime, actor=None) -> int:
     """Anonymise every registration of workshops that ended before ``moment``."""
-    people = db.session.scalars(select(Registration).join(Workshop).where(
-        Workshop.ends_at < moment, ~Registration.email.like("%@invalid"))).all()
+    people = db.session.scalars(
+        select(Registration)
+        .join(Workshop)
+        .where(Workshop.ends_at < moment, ~Registration.email.like("%@invalid"))
+    ).all()
     for registration in people:
         _anonymise(registration)
     audit.record("privacy.anonymise", None, actor, ended_before=moment.isoformat(), registrations=len(people))
@@ -73,16 +87,47 @@ def export(registration: Registration) -> dict:
     """Everything held about the person at this workshop, for their own download (audited)."""
     responses = db.session.scalars(select(Response).where(Response.registration_id == registration.id)).all()
     data = {
-        "workshop": {"id": registration.workshop_id, "title_en": registration.workshop.title_en,
-                     "title_zh": registration.workshop.title_zh},
-        "registration": {name: str(getattr(registration, name) or "") for name in (
-            "full_name", "latin_name", "email", "mobile", "organisation", "organisation_type", "job_title", "gender",
-            "city", "mode", "needs", "language", "status", "source", "consent_at", "created_at")},
-        "attendance": [{"session": a.session.title_en, "checked_in_at": a.checked_in_at.isoformat(),
-                        "method": str(a.method)} for a in db.session.scalars(
-            select(Attendance).where(Attendance.registration_id == registration.id))],
-        "survey_answers": [{"question_id": answer.question_id, "number": answer.number, "text": answer.text}
-                           for response in responses for answer in response.answers],
+        "workshop": {
+            "id": registration.workshop_id,
+            "title_en": registration.workshop.title_en,
+            "title_zh": registration.workshop.title_zh,
+        },
+        "registration": {
+            name: str(getattr(registration, name) or "")
+            for name in (
+                "full_name",
+                "latin_name",
+                "email",
+                "mobile",
+                "organisation",
+                "organisation_type",
+                "job_title",
+                "gender",
+                "city",
+                "mode",
+                "needs",
+                "language",
+                "status",
+                "source",
+                "consent_at",
+                "created_at",
+            )
+        },
+        "attendance": [
+            {
+                "session": a.session.title_en,
+                "checked_in_at": a.checked_in_at.isoformat(),
+                "method": str(a.method),
+            }
+            for a in db.session.scalars(
+                select(Attendance).where(Attendance.registration_id == registration.id)
+            )
+        ],
+        "survey_answers": [
+            {"question_id": answer.question_id, "number": answer.number, "text": answer.text}
+            for response in responses
+            for answer in response.answers
+        ],
     }
     audit.record("privacy.export", registration, None)
     db.session.commit()

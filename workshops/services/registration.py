@@ -4,6 +4,7 @@ Every decision that depends on free seats locks the workshop row first and
 counts after locking, so concurrent submissions cannot confirm more people than
 there are seats (``lock_workshop``).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,16 @@ from . import audit, outbox
 from .errors import InvalidInput, NotAllowed
 
 Status = RegistrationStatus
-LIMITS = {"full_name": 200, "latin_name": 200, "email": 254, "mobile": 40, "organisation": 300,
-          "job_title": 200, "city": 100, "needs": 1000}
+LIMITS = {
+    "full_name": 200,
+    "latin_name": 200,
+    "email": 254,
+    "mobile": 40,
+    "organisation": 300,
+    "job_title": 200,
+    "city": 100,
+    "needs": 1000,
+}
 MOBILE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
 
 
@@ -121,7 +130,8 @@ def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: b
         errors["mobile"] = _l("Enter a phone number with digits only, e.g. +86 138 0000 0000.")
     if applicant.mode not in workshop.modes:
         errors["mode"] = (
-            _l("Choose onsite or online.") if len(workshop.modes) > 1
+            _l("Choose onsite or online.")
+            if len(workshop.modes) > 1
             else _l("This workshop is %(format)s only.", format=workshop.format.label)
         )
     if applicant.organisation_type not in {t.value for t in OrganisationType}:
@@ -152,8 +162,16 @@ def lock_workshop(workshop_id: int) -> Workshop | None:
 
 
 # What a seat decision reads from the workshop: re-read under the lock, the rest need not be.
-SEAT_RULES = ("status", "format", "onsite_capacity", "online_capacity", "approval_required",
-              "registration_opens_at", "registration_closes_at", "ends_at")
+SEAT_RULES = (
+    "status",
+    "format",
+    "onsite_capacity",
+    "online_capacity",
+    "approval_required",
+    "registration_opens_at",
+    "registration_closes_at",
+    "ends_at",
+)
 
 
 _LOCK_FOR_SEAT_DECISION = (
@@ -178,15 +196,23 @@ def lock_for_seat_decision(workshop: Workshop) -> None:
 _WORKSHOP_AND_ACTIVE = (
     select(Workshop, Registration.id)  # the registration itself is loaded only if there is one
     .options(load_only(*(getattr(Workshop, name) for name in SEAT_RULES)))  # not the long texts
-    .outerjoin(Registration, (Registration.workshop_id == Workshop.id) & (Registration.email == bindparam("email"))
-               & Registration.active_clause())
+    .outerjoin(
+        Registration,
+        (Registration.workshop_id == Workshop.id)
+        & (Registration.email == bindparam("email"))
+        & Registration.active_clause(),
+    )
     .where(Workshop.id == bindparam("workshop_id"))
     .execution_options(populate_existing=True)
 )
-_SEATS_HELD = select(func.count()).select_from(Registration).where(
-    Registration.workshop_id == bindparam("workshop_id"),
-    Registration.mode == bindparam("mode"),
-    Registration.status == Status.CONFIRMED,
+_SEATS_HELD = (
+    select(func.count())
+    .select_from(Registration)
+    .where(
+        Registration.workshop_id == bindparam("workshop_id"),
+        Registration.mode == bindparam("mode"),
+        Registration.status == Status.CONFIRMED,
+    )
 )
 
 
@@ -260,7 +286,9 @@ def register(
     email = check_applicant(applicant, workshop, require_consent=not staff)
     _check_open(workshop, now, staff)
     if existing is not None:
-        outbox.queue_registration_email(existing, "confirmation" if existing.status == Status.CONFIRMED else existing.status.value)
+        outbox.queue_registration_email(
+            existing, "confirmation" if existing.status == Status.CONFIRMED else existing.status.value
+        )
         db.session.commit()
         outbox.kick()
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
@@ -282,8 +310,19 @@ def register(
         mode=AttendanceMode(applicant.mode),
         organisation_type=OrganisationType(applicant.organisation_type),
         gender=Gender(applicant.gender),
-        **{name: getattr(applicant, name) for name in (
-            "full_name", "latin_name", "mobile", "organisation", "job_title", "city", "needs", "language")},
+        **{
+            name: getattr(applicant, name)
+            for name in (
+                "full_name",
+                "latin_name",
+                "mobile",
+                "organisation",
+                "job_title",
+                "city",
+                "needs",
+                "language",
+            )
+        },
     )
     db.session.add(registration)
     try:
@@ -294,7 +333,9 @@ def register(
         if existing is None:
             raise
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
-    outbox.queue_registration_email(registration, "confirmation" if status == Status.CONFIRMED else status.value)
+    outbox.queue_registration_email(
+        registration, "confirmation" if status == Status.CONFIRMED else status.value
+    )
     if actor is not None:
         audit.record("registration.create", registration, actor, source=source.value)
     db.session.commit()
@@ -313,8 +354,11 @@ def promote_waitlist(workshop: Workshop, mode: str) -> list[Registration]:
         return promoted
     line = db.session.scalars(
         select(Registration)
-        .where(Registration.workshop_id == workshop.id, Registration.mode == mode,
-               Registration.status == Status.WAITLISTED)
+        .where(
+            Registration.workshop_id == workshop.id,
+            Registration.mode == mode,
+            Registration.status == Status.WAITLISTED,
+        )
         .order_by(Registration.created_at, Registration.id)
         .limit(free)
     )
@@ -329,9 +373,16 @@ def promote_waiting_lists(now: datetime | None = None) -> int:
     """The sweep behind every other promotion: give free seats to the waiting list of each
     upcoming workshop (a promotion that never happened, e.g. a seat freed by a direct data fix)."""
     now = now or utcnow()
-    waiting = db.session.scalars(select(Registration.workshop_id).join(Workshop).where(
-        Registration.status == Status.WAITLISTED, Workshop.status == WorkshopStatus.PUBLISHED,
-        Workshop.ends_at > now).distinct()).all()
+    waiting = db.session.scalars(
+        select(Registration.workshop_id)
+        .join(Workshop)
+        .where(
+            Registration.status == Status.WAITLISTED,
+            Workshop.status == WorkshopStatus.PUBLISHED,
+            Workshop.ends_at > now,
+        )
+        .distinct()
+    ).all()
     promoted = 0
     for workshop_id in waiting:
         workshop = lock_workshop(workshop_id)
@@ -348,7 +399,9 @@ def _locked(registration: Registration) -> tuple[Workshop, Registration]:
     return workshop, registration
 
 
-def _leave(registration: Registration, status: RegistrationStatus, reason: str, actor, **details) -> list[Registration]:
+def _leave(
+    registration: Registration, status: RegistrationStatus, reason: str, actor, **details
+) -> list[Registration]:
     """The person no longer takes part (cancelled or declined); a seat they held goes to the line."""
     workshop, registration = _locked(registration)
     if not registration.is_active:
@@ -358,8 +411,13 @@ def _leave(registration: Registration, status: RegistrationStatus, reason: str, 
     registration.status = status
     registration.decision_reason = reason
     outbox.queue_registration_email(registration, status.value)
-    audit.record(f"registration.{'cancel' if status == Status.CANCELLED else 'reject'}", registration, actor,
-                 reason=reason, **details)
+    audit.record(
+        f"registration.{'cancel' if status == Status.CANCELLED else 'reject'}",
+        registration,
+        actor,
+        reason=reason,
+        **details,
+    )
     promoted = promote_waitlist(workshop, registration.mode) if held_seat else []
     db.session.commit()
     outbox.kick()
@@ -368,7 +426,9 @@ def _leave(registration: Registration, status: RegistrationStatus, reason: str, 
 
 def cancel(registration: Registration, actor=None, reason: str = "") -> list[Registration]:
     """Cancel a registration; a freed seat goes to the next person on the waiting list."""
-    return _leave(registration, Status.CANCELLED, reason, actor, by="participant" if actor is None else "staff")
+    return _leave(
+        registration, Status.CANCELLED, reason, actor, by="participant" if actor is None else "staff"
+    )
 
 
 def approve(registration: Registration, actor) -> RegistrationResult:
@@ -377,9 +437,12 @@ def approve(registration: Registration, actor) -> RegistrationResult:
     if registration.status != Status.PENDING:
         db.session.rollback()
         raise NotAllowed(_l("Only registrations waiting for approval can be approved."))
-    registration.status = Status.CONFIRMED if has_free_seat(workshop, registration.mode) else Status.WAITLISTED
+    registration.status = (
+        Status.CONFIRMED if has_free_seat(workshop, registration.mode) else Status.WAITLISTED
+    )
     outbox.queue_registration_email(
-        registration, "confirmation" if registration.status == Status.CONFIRMED else "waitlisted")
+        registration, "confirmation" if registration.status == Status.CONFIRMED else "waitlisted"
+    )
     audit.record("registration.approve", registration, actor, result=registration.status.value)
     db.session.commit()
     outbox.kick()
@@ -401,7 +464,12 @@ def move_up(registration: Registration, actor) -> None:
         raise NotAllowed(_l("Only people on the waiting list can be moved up."))
     if not has_free_seat(workshop, registration.mode):
         db.session.rollback()
-        raise NotAllowed(_l("No %(mode)s seat is free. Raise the capacity first.", mode=AttendanceMode(registration.mode).label))
+        raise NotAllowed(
+            _l(
+                "No %(mode)s seat is free. Raise the capacity first.",
+                mode=AttendanceMode(registration.mode).label,
+            )
+        )
     registration.status = Status.CONFIRMED
     outbox.queue_registration_email(registration, "promoted")
     audit.record("registration.move_up", registration, actor)
@@ -425,7 +493,9 @@ def switch_mode(registration: Registration, mode: str, actor=None) -> list[Regis
             raise NotAllowed(_l("There is no free seat in that mode. You keep your current place."))
         registration.status = Status.CONFIRMED
     registration.mode = AttendanceMode(mode)
-    outbox.queue_registration_email(registration, "confirmation" if registration.status == Status.CONFIRMED else registration.status.value)
+    outbox.queue_registration_email(
+        registration, "confirmation" if registration.status == Status.CONFIRMED else registration.status.value
+    )
     audit.record("registration.switch_mode", registration, actor, mode=mode)
     promoted = promote_waitlist(workshop, old_mode) if held_seat else []
     db.session.commit()
@@ -449,7 +519,16 @@ def update_details(registration: Registration, applicant: Applicant, actor) -> R
     email = check_applicant(applicant, workshop, require_consent=False)
     if email != registration.email and registration.is_active and find_active(workshop.id, email):
         raise InvalidInput({"email": _l("Another active registration at this workshop uses this email.")})
-    for name in ("full_name", "latin_name", "mobile", "organisation", "job_title", "city", "needs", "language"):
+    for name in (
+        "full_name",
+        "latin_name",
+        "mobile",
+        "organisation",
+        "job_title",
+        "city",
+        "needs",
+        "language",
+    ):
         setattr(registration, name, getattr(applicant, name))
     registration.organisation_type = OrganisationType(applicant.organisation_type)
     registration.gender = Gender(applicant.gender)
@@ -459,7 +538,9 @@ def update_details(registration: Registration, applicant: Applicant, actor) -> R
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise InvalidInput({"email": _l("Another active registration at this workshop uses this email.")}) from None
+        raise InvalidInput(
+            {"email": _l("Another active registration at this workshop uses this email.")}
+        ) from None
     return registration
 
 
@@ -477,7 +558,9 @@ def rotate_ticket(registration: Registration, actor) -> None:
 def find_by_manage_token(token: str) -> Registration | None:
     if not tokens.well_formed(token):
         return None
-    candidates = db.session.scalars(select(Registration).where(tokens.matches(Registration.manage_token, token)))
+    candidates = db.session.scalars(
+        select(Registration).where(tokens.matches(Registration.manage_token, token))
+    )
     return tokens.pick(candidates, "manage_token", token)
 
 

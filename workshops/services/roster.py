@@ -1,4 +1,5 @@
 """The staff view of a workshop's registrations: counts, filters, search and exports."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def registrations(workshop: Workshop, wanted: RosterFilter | None = None, limit: int | None = None) -> list[Registration]:
+def registrations(
+    workshop: Workshop, wanted: RosterFilter | None = None, limit: int | None = None
+) -> list[Registration]:
     """Registrations of a workshop, filtered and searched (name, email, phone, organisation)."""
     wanted = wanted or RosterFilter()
     query = select(Registration).where(Registration.workshop_id == workshop.id)
@@ -39,10 +42,14 @@ def registrations(workshop: Workshop, wanted: RosterFilter | None = None, limit:
     if wanted.q:
         pattern = f"%{_escape_like(wanted.q.lower())}%"
         digits = "".join(ch for ch in wanted.q if ch.isdigit())
-        conditions = [func.lower(getattr(Registration, column)).like(pattern, escape="\\")
-                      for column in ("full_name", "latin_name", "email", "organisation")]
+        conditions = [
+            func.lower(getattr(Registration, column)).like(pattern, escape="\\")
+            for column in ("full_name", "latin_name", "email", "organisation")
+        ]
         if len(digits) >= 3:
-            conditions.append(func.replace(func.replace(Registration.mobile, " ", ""), "-", "").like(f"%{digits}%"))
+            conditions.append(
+                func.replace(func.replace(Registration.mobile, " ", ""), "-", "").like(f"%{digits}%")
+            )
         query = query.where(or_(*conditions))
     return list(db.session.scalars(query.order_by(Registration.created_at, Registration.id).limit(limit)))
 
@@ -63,11 +70,24 @@ def cities(workshop: Workshop) -> list[str]:
 
 
 COLUMNS = [
-    ("id", "ID"), ("full_name", "Full name"), ("latin_name", "Latin name"), ("email", "Email"),
-    ("mobile", "Mobile"), ("organisation", "Organisation"), ("organisation_type", "Organisation type"),
-    ("job_title", "Job title"), ("gender", "Gender"), ("city", "City / province"), ("mode", "Mode"),
-    ("status", "Status"), ("source", "Source"), ("language", "Language"), ("needs", "Needs"),
-    ("decision_reason", "Decision reason"), ("consent_at", "Consent (UTC)"), ("created_at", "Registered (UTC)"),
+    ("id", "ID"),
+    ("full_name", "Full name"),
+    ("latin_name", "Latin name"),
+    ("email", "Email"),
+    ("mobile", "Mobile"),
+    ("organisation", "Organisation"),
+    ("organisation_type", "Organisation type"),
+    ("job_title", "Job title"),
+    ("gender", "Gender"),
+    ("city", "City / province"),
+    ("mode", "Mode"),
+    ("status", "Status"),
+    ("source", "Source"),
+    ("language", "Language"),
+    ("needs", "Needs"),
+    ("decision_reason", "Decision reason"),
+    ("consent_at", "Consent (UTC)"),
+    ("created_at", "Registered (UTC)"),
     ("updated_at", "Updated (UTC)"),
 ]
 

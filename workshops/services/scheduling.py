@@ -1,4 +1,5 @@
 """Scheduling: coordinators plan workshops, their agenda and programmes."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -133,7 +134,9 @@ def duplicate_workshop(workshop: Workshop, actor) -> Workshop:
     copy.title_en = f"{workshop.title_en} (copy)" if workshop.title_en else ""
     copy.title_zh = f"{workshop.title_zh}（副本）" if workshop.title_zh else ""
     copy.sessions = [
-        Session(title_en=s.title_en, title_zh=s.title_zh, starts_at=s.starts_at, ends_at=s.ends_at, room=s.room)
+        Session(
+            title_en=s.title_en, title_zh=s.title_zh, starts_at=s.starts_at, ends_at=s.ends_at, room=s.room
+        )
         for s in workshop.sessions
     ]
     db.session.add(copy)
@@ -147,7 +150,11 @@ def publish_workshop(workshop: Workshop, actor) -> Workshop:
     """Make a draft visible on the public list. A cancelled workshop stays cancelled."""
     if workshop.status == WorkshopStatus.CANCELLED:
         raise NotAllowed(_l("A cancelled workshop cannot be published again; duplicate it instead."))
-    if workshop.format != WorkshopFormat.ONLINE and workshop.onsite_capacity == 0 and workshop.online_capacity == 0:
+    if (
+        workshop.format != WorkshopFormat.ONLINE
+        and workshop.onsite_capacity == 0
+        and workshop.online_capacity == 0
+    ):
         raise NotAllowed(_l("Set a capacity before publishing."))
     if workshop.format == WorkshopFormat.ONLINE and workshop.online_capacity == 0:
         raise NotAllowed(_l("Set a capacity before publishing."))

@@ -1,4 +1,5 @@
 """Reading and writing CSV/XLSX files safely (nominations in, registration lists out)."""
+
 from __future__ import annotations
 
 import csv
@@ -60,7 +61,9 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InvalidInput({"file": _l("The file's text encoding is not recognised. Save it as CSV UTF-8 or XLSX.")})
+    raise InvalidInput(
+        {"file": _l("The file's text encoding is not recognised. Save it as CSV UTF-8 or XLSX.")}
+    )
 
 
 class Table(list):
@@ -76,8 +79,10 @@ HEADER_SEARCH_ROWS = 30
 def _header_index(rows: list[list[str]], known: set[str]) -> int:
     """The row naming the most known columns (the later one on a tie: a meeting's summary comes
     before its participants' table and may share a column or two with it)."""
-    scores = [(sum(cell.strip().lower() in known for cell in row), index)
-              for index, row in enumerate(rows[:HEADER_SEARCH_ROWS])]
+    scores = [
+        (sum(cell.strip().lower() in known for cell in row), index)
+        for index, row in enumerate(rows[:HEADER_SEARCH_ROWS])
+    ]
     best, index = max(scores, default=(0, 0))
     return index if best else 0
 
@@ -105,9 +110,11 @@ def read_table(filename: str, data: bytes, known_headers: set[str] | None = None
     if len(rows) - start < 2:
         raise InvalidInput({"file": _l("The file has no rows under its header row.")})
     if len(rows) - start - 1 > MAX_ROWS:
-        raise InvalidInput({"file": _l("The file has more than %(n)d rows; split it into smaller files.", n=MAX_ROWS)})
+        raise InvalidInput(
+            {"file": _l("The file has more than %(n)d rows; split it into smaller files.", n=MAX_ROWS)}
+        )
     header = [cell.strip() for cell in rows[start]]
-    table = Table(dict(zip(header, [cell.strip() for cell in row])) for row in rows[start + 1:])
+    table = Table(dict(zip(header, [cell.strip() for cell in row])) for row in rows[start + 1 :])
     table.header_line = lines[start]
     return table
 

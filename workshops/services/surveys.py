@@ -4,6 +4,7 @@ A personal survey link is signed (HMAC of the registration id with the app's
 secret), so no extra secret is stored and it reveals nothing else: it is not
 the ticket page's link.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,24 +38,109 @@ MAX_TEXT = 5000
 
 # The standard training-evaluation template (keys let a programme compare workshops).
 TEMPLATE = [
-    ("relevance", "rating", "Relevance", "相关性", "How relevant was the workshop to your work?", "本次研讨会与您的工作相关程度如何？"),
-    ("content", "rating", "Content", "内容", "How would you rate the quality of the content?", "您如何评价内容质量？"),
-    ("facilitators", "rating", "Facilitators", "主讲人", "How would you rate the facilitators?", "您如何评价主讲人／主持人？"),
-    ("organisation", "rating", "Organisation", "组织", "How well were the organisation and logistics handled?", "会务组织和后勤安排如何？"),
-    ("knowledge_before", "rating", "Learning", "收获", "Your knowledge of the topic before the workshop", "参加研讨会前您对该主题的了解程度"),
-    ("knowledge_after", "rating", "Learning", "收获", "Your knowledge of the topic after the workshop", "参加研讨会后您对该主题的了解程度"),
-    ("apply", "single", "Learning", "收获", "Do you intend to apply what you learned?", "您是否打算应用所学内容？"),
-    ("recommend", "nps", "Overall", "总体", "How likely are you to recommend this workshop to a colleague?", "您向同事推荐本次研讨会的可能性有多大？"),
-    ("most_useful", "long_text", "Overall", "总体", "What was the most useful part?", "您认为最有用的部分是什么？"),
-    ("suggestions", "long_text", "Overall", "总体", "What should we improve next time?", "对下次活动有什么改进建议？"),
+    (
+        "relevance",
+        "rating",
+        "Relevance",
+        "相关性",
+        "How relevant was the workshop to your work?",
+        "本次研讨会与您的工作相关程度如何？",
+    ),
+    (
+        "content",
+        "rating",
+        "Content",
+        "内容",
+        "How would you rate the quality of the content?",
+        "您如何评价内容质量？",
+    ),
+    (
+        "facilitators",
+        "rating",
+        "Facilitators",
+        "主讲人",
+        "How would you rate the facilitators?",
+        "您如何评价主讲人／主持人？",
+    ),
+    (
+        "organisation",
+        "rating",
+        "Organisation",
+        "组织",
+        "How well were the organisation and logistics handled?",
+        "会务组织和后勤安排如何？",
+    ),
+    (
+        "knowledge_before",
+        "rating",
+        "Learning",
+        "收获",
+        "Your knowledge of the topic before the workshop",
+        "参加研讨会前您对该主题的了解程度",
+    ),
+    (
+        "knowledge_after",
+        "rating",
+        "Learning",
+        "收获",
+        "Your knowledge of the topic after the workshop",
+        "参加研讨会后您对该主题的了解程度",
+    ),
+    (
+        "apply",
+        "single",
+        "Learning",
+        "收获",
+        "Do you intend to apply what you learned?",
+        "您是否打算应用所学内容？",
+    ),
+    (
+        "recommend",
+        "nps",
+        "Overall",
+        "总体",
+        "How likely are you to recommend this workshop to a colleague?",
+        "您向同事推荐本次研讨会的可能性有多大？",
+    ),
+    (
+        "most_useful",
+        "long_text",
+        "Overall",
+        "总体",
+        "What was the most useful part?",
+        "您认为最有用的部分是什么？",
+    ),
+    (
+        "suggestions",
+        "long_text",
+        "Overall",
+        "总体",
+        "What should we improve next time?",
+        "对下次活动有什么改进建议？",
+    ),
 ]
-APPLY_OPTIONS = [{"en": "Yes, right away", "zh": "是，马上应用"}, {"en": "Yes, later", "zh": "是，以后应用"},
-                 {"en": "Not sure", "zh": "不确定"}, {"en": "No", "zh": "否"}]
-RATING_ENDS = {"low_label_en": "Very poor", "low_label_zh": "很差", "high_label_en": "Excellent", "high_label_zh": "很好"}
-KNOWLEDGE_ENDS = {"low_label_en": "None", "low_label_zh": "完全不了解", "high_label_en": "Expert", "high_label_zh": "非常了解"}
+APPLY_OPTIONS = [
+    {"en": "Yes, right away", "zh": "是，马上应用"},
+    {"en": "Yes, later", "zh": "是，以后应用"},
+    {"en": "Not sure", "zh": "不确定"},
+    {"en": "No", "zh": "否"},
+]
+RATING_ENDS = {
+    "low_label_en": "Very poor",
+    "low_label_zh": "很差",
+    "high_label_en": "Excellent",
+    "high_label_zh": "很好",
+}
+KNOWLEDGE_ENDS = {
+    "low_label_en": "None",
+    "low_label_zh": "完全不了解",
+    "high_label_en": "Expert",
+    "high_label_zh": "非常了解",
+}
 
 
 # ---- links -------------------------------------------------------------------
+
 
 def _signature(registration_id: int) -> str:
     key = current_app.config["SECRET_KEY"].encode()
@@ -76,6 +162,7 @@ def registration_for_token(token: str) -> Registration | None:
 
 
 # ---- building ----------------------------------------------------------------
+
 
 def survey_for(workshop: Workshop) -> Survey:
     """The workshop's survey, created empty on first use."""
@@ -109,7 +196,10 @@ def _check_question(details: QuestionDetails) -> None:
         errors["kind"] = _l("Choose a question type.")
     if not (details.text_en.strip() or details.text_zh.strip()):
         errors["text_en"] = _l("Write the question in English or Chinese.")
-    if details.kind in ("single", "multiple") and len([o for o in details.options or [] if o.get("en") or o.get("zh")]) < 2:
+    if (
+        details.kind in ("single", "multiple")
+        and len([o for o in details.options or [] if o.get("en") or o.get("zh")]) < 2
+    ):
         errors["options"] = _l("Give at least two choices, one per line.")
     if errors:
         raise InvalidInput(errors)
@@ -118,7 +208,9 @@ def _check_question(details: QuestionDetails) -> None:
 def add_question(survey: Survey, details: QuestionDetails, actor) -> Question:
     _check_question(details)
     position = max((q.position for q in survey.questions), default=0) + 1
-    question = Question(survey=survey, position=position, **{**details.__dict__, "options": details.options or []})
+    question = Question(
+        survey=survey, position=position, **{**details.__dict__, "options": details.options or []}
+    )
     db.session.add(question)
     db.session.flush()
     audit.record("survey.question_add", question, actor, survey_id=survey.id)
@@ -137,7 +229,9 @@ def update_question(question: Question, details: QuestionDetails, actor) -> Ques
 
 
 def delete_question(question: Question, actor) -> None:
-    audit.record("survey.question_delete", question, actor, survey_id=question.survey_id, text=question.text_en)
+    audit.record(
+        "survey.question_delete", question, actor, survey_id=question.survey_id, text=question.text_en
+    )
     db.session.delete(question)
     db.session.commit()
 
@@ -166,10 +260,21 @@ def apply_template(survey: Survey, actor) -> int:
             continue
         position += 1
         ends = KNOWLEDGE_ENDS if key.startswith("knowledge") else RATING_ENDS if kind == "rating" else {}
-        db.session.add(Question(
-            survey=survey, position=position, key=key, kind=kind, section_en=section_en, section_zh=section_zh,
-            text_en=text_en, text_zh=text_zh, required=kind not in ("long_text", "short_text"),
-            options=APPLY_OPTIONS if key == "apply" else [], **ends))
+        db.session.add(
+            Question(
+                survey=survey,
+                position=position,
+                key=key,
+                kind=kind,
+                section_en=section_en,
+                section_zh=section_zh,
+                text_en=text_en,
+                text_zh=text_zh,
+                required=kind not in ("long_text", "short_text"),
+                options=APPLY_OPTIONS if key == "apply" else [],
+                **ends,
+            )
+        )
         added += 1
     audit.record("survey.template", survey, actor, added=added)
     db.session.commit()
@@ -179,24 +284,53 @@ def apply_template(survey: Survey, actor) -> int:
 def copy_questions(survey: Survey, source: Survey, actor) -> int:
     """Copy another workshop's questions to the end of this survey."""
     position = max((q.position for q in survey.questions), default=0)
-    fields = ("key", "section_en", "section_zh", "text_en", "text_zh", "kind", "required", "options",
-              "low_label_en", "low_label_zh", "high_label_en", "high_label_zh")
+    fields = (
+        "key",
+        "section_en",
+        "section_zh",
+        "text_en",
+        "text_zh",
+        "kind",
+        "required",
+        "options",
+        "low_label_en",
+        "low_label_zh",
+        "high_label_en",
+        "high_label_zh",
+    )
     for question in source.questions:
         position += 1
-        db.session.add(Question(survey=survey, position=position, **{f: getattr(question, f) for f in fields}))
+        db.session.add(
+            Question(survey=survey, position=position, **{f: getattr(question, f) for f in fields})
+        )
     audit.record("survey.copy", survey, actor, source_survey_id=source.id, questions=len(source.questions))
     db.session.commit()
     return len(source.questions)
 
 
-def update_settings(survey: Survey, *, anonymous: bool, opens_at, closes_at, reminder_after_days: int,
-                    intro_en: str, intro_zh: str, actor) -> None:
+def update_settings(
+    survey: Survey,
+    *,
+    anonymous: bool,
+    opens_at,
+    closes_at,
+    reminder_after_days: int,
+    intro_en: str,
+    intro_zh: str,
+    actor,
+) -> None:
     if opens_at and closes_at and closes_at <= opens_at:
         raise InvalidInput({"closes_at": _l("The survey must close after it opens.")})
     if not 0 <= reminder_after_days <= 60:
         raise InvalidInput({"reminder_after_days": _l("Between 0 and 60 days.")})
     if anonymous != survey.anonymous and has_responses(survey):
-        raise InvalidInput({"anonymous": _l("Answers have come in: the survey can no longer change between anonymous and named.")})
+        raise InvalidInput(
+            {
+                "anonymous": _l(
+                    "Answers have come in: the survey can no longer change between anonymous and named."
+                )
+            }
+        )
     survey.anonymous, survey.opens_at, survey.closes_at = anonymous, opens_at, closes_at
     survey.reminder_after_days, survey.intro_en, survey.intro_zh = reminder_after_days, intro_en, intro_zh
     audit.record("survey.settings", survey, actor, anonymous=anonymous)
@@ -209,13 +343,18 @@ def has_responses(survey: Survey) -> bool:
 
 # ---- who is asked, and when ----------------------------------------------------
 
+
 def opens_at(survey: Survey) -> datetime:
     return survey.opens_at or survey.workshop.ends_at
 
 
 def is_open(survey: Survey, moment: datetime | None = None) -> bool:
     moment = moment or utcnow()
-    return bool(survey.questions) and opens_at(survey) <= moment and (survey.closes_at is None or moment < survey.closes_at)
+    return (
+        bool(survey.questions)
+        and opens_at(survey) <= moment
+        and (survey.closes_at is None or moment < survey.closes_at)
+    )
 
 
 def attended():
@@ -224,12 +363,21 @@ def attended():
 
 
 def attendees(survey: Survey) -> list[Registration]:
-    return list(db.session.scalars(select(Registration).where(
-        Registration.workshop_id == survey.workshop_id, attended()).order_by(Registration.id)))
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.workshop_id == survey.workshop_id, attended())
+            .order_by(Registration.id)
+        )
+    )
 
 
 def has_answered(survey: Survey, registration: Registration) -> bool:
-    table, column = (SurveyParticipation, SurveyParticipation.registration_id) if survey.anonymous else (Response, Response.registration_id)
+    table, column = (
+        (SurveyParticipation, SurveyParticipation.registration_id)
+        if survey.anonymous
+        else (Response, Response.registration_id)
+    )
     return db.session.scalar(select(exists().where(table.survey_id == survey.id, column == registration.id)))
 
 
@@ -237,9 +385,15 @@ def send_due_invitations(now: datetime | None = None) -> dict:
     """Invite attendees once their workshop has ended; remind those who have not answered."""
     now = now or utcnow()
     invited = reminded = 0
-    surveys = db.session.scalars(select(Survey).join(Workshop).where(
-        Workshop.ends_at <= now, or_(Survey.closes_at.is_(None), Survey.closes_at > now),
-        or_(Survey.invitations_sent_at.is_(None), Survey.reminders_sent_at.is_(None)))).all()
+    surveys = db.session.scalars(
+        select(Survey)
+        .join(Workshop)
+        .where(
+            Workshop.ends_at <= now,
+            or_(Survey.closes_at.is_(None), Survey.closes_at > now),
+            or_(Survey.invitations_sent_at.is_(None), Survey.reminders_sent_at.is_(None)),
+        )
+    ).all()
     for survey in surveys:
         if not is_open(survey, now):
             continue
@@ -249,7 +403,9 @@ def send_due_invitations(now: datetime | None = None) -> dict:
                 invited += 1
             survey.invitations_sent_at = now
             db.session.commit()
-        elif survey.reminder_after_days and now >= survey.invitations_sent_at + timedelta(days=survey.reminder_after_days):
+        elif survey.reminder_after_days and now >= survey.invitations_sent_at + timedelta(
+            days=survey.reminder_after_days
+        ):
             for registration in attendees(survey):
                 if not has_answered(survey, registration):
                     outbox.queue_registration_email(registration, "survey_reminder")
@@ -269,12 +425,18 @@ def find_attendee(workshop: Workshop, contact: str) -> Registration | None:
     digits = "".join(ch for ch in contact if ch.isdigit())
     conditions = [func.lower(Registration.email) == contact.lower()]
     if len(digits) >= 7:
-        conditions.append(func.replace(func.replace(Registration.mobile, " ", ""), "-", "").like(f"%{digits[-11:]}"))
-    return db.session.scalar(select(Registration).where(
-        Registration.workshop_id == workshop.id, or_(*conditions), attended()).limit(1))
+        conditions.append(
+            func.replace(func.replace(Registration.mobile, " ", ""), "-", "").like(f"%{digits[-11:]}")
+        )
+    return db.session.scalar(
+        select(Registration)
+        .where(Registration.workshop_id == workshop.id, or_(*conditions), attended())
+        .limit(1)
+    )
 
 
 # ---- answering -------------------------------------------------------------------
+
 
 def _parse(question: Question, raw: list[str]) -> list[tuple[int | None, str]]:
     """Turn submitted values into (number, text) answer rows, or raise a message."""
@@ -313,11 +475,20 @@ def submit(survey: Survey, registration: Registration, form: dict[str, list[str]
     own = {f"q{q.id}" for q in survey.questions}
     stray = [key for key in form if key.startswith("q") and key not in own]
     if stray:
-        raise InvalidInput({"form": _l("An answer was sent for a question that is not in this survey. Reload the page and try again.")})
+        raise InvalidInput(
+            {
+                "form": _l(
+                    "An answer was sent for a question that is not in this survey. Reload the page and try again."
+                )
+            }
+        )
     errors, rows = {}, []
     for question in survey.questions:
         try:
-            rows += [(question.id, number, text) for number, text in _parse(question, form.get(f"q{question.id}", []))]
+            rows += [
+                (question.id, number, text)
+                for number, text in _parse(question, form.get(f"q{question.id}", []))
+            ]
         except ValueError as error:
             errors[f"q{question.id}"] = error.args[0]
     if errors:
@@ -328,8 +499,11 @@ def submit(survey: Survey, registration: Registration, form: dict[str, list[str]
         db.session.add(SurveyParticipation(survey_id=survey.id, registration_id=registration.id))
         response = Response(survey_id=survey.id, registration_id=None)
     else:
-        response = db.session.scalar(select(Response).where(
-            Response.survey_id == survey.id, Response.registration_id == registration.id))
+        response = db.session.scalar(
+            select(Response).where(
+                Response.survey_id == survey.id, Response.registration_id == registration.id
+            )
+        )
         if response is None:
             response = Response(survey_id=survey.id, registration_id=registration.id)
         response.answers.clear()
@@ -337,7 +511,9 @@ def submit(survey: Survey, registration: Registration, form: dict[str, list[str]
     response.gender, response.city = str(registration.gender), registration.city
     # Anonymous answers keep only the day, so their time does not point at the person.
     now = utcnow()
-    response.submitted_at = now.replace(hour=0, minute=0, second=0, microsecond=0) if survey.anonymous else now
+    response.submitted_at = (
+        now.replace(hour=0, minute=0, second=0, microsecond=0) if survey.anonymous else now
+    )
     response.answers.extend(Answer(question_id=q, number=n, text=t) for q, n, t in rows)
     db.session.add(response)
     try:
@@ -356,11 +532,14 @@ def answers_of(survey: Survey, registration: Registration) -> dict[str, list[str
     """A named survey's earlier answers, to pre-fill the form for editing."""
     if survey.anonymous:
         return {}
-    response = db.session.scalar(select(Response).where(
-        Response.survey_id == survey.id, Response.registration_id == registration.id))
+    response = db.session.scalar(
+        select(Response).where(Response.survey_id == survey.id, Response.registration_id == registration.id)
+    )
     if response is None:
         return {}
     values: dict[str, list[str]] = {}
     for answer in response.answers:
-        values.setdefault(f"q{answer.question_id}", []).append(answer.text if answer.number is None else str(answer.number))
+        values.setdefault(f"q{answer.question_id}", []).append(
+            answer.text if answer.number is None else str(answer.number)
+        )
     return values

@@ -1,4 +1,5 @@
 """Ticket QR codes: they carry only the opaque ticket token, never personal data."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """Staff accounts: creation, sign-in and password changes."""
+
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
@@ -69,9 +70,14 @@ def change_password(user: User, current: str, new: str) -> None:
 
 def organisers_of(workshop: Workshop) -> list[User]:
     """The organisers assigned to this workshop, in one query (not every organiser's workshops)."""
-    return list(db.session.scalars(
-        select(User).join(workshop_organiser, workshop_organiser.c.user_id == User.id)
-        .where(workshop_organiser.c.workshop_id == workshop.id).order_by(User.email)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(workshop_organiser, workshop_organiser.c.user_id == User.id)
+            .where(workshop_organiser.c.workshop_id == workshop.id)
+            .order_by(User.email)
+        )
+    )
 
 
 def assign_organisers(workshop: Workshop, users: list[User], actor) -> None:

@@ -1,4 +1,5 @@
 """Staff pages for certificates: rules, who has earned one, grant and revoke, batches, assets."""
+
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -26,22 +27,46 @@ def certificates_page(workshop_id: int):
     if settings.validate_on_submit():
         workshop.certificate_min_sessions = settings.certificate_min_sessions.data
         workshop.certificate_requires_survey = settings.certificate_requires_survey.data
-        audit.record("certificate.settings", workshop, current_user, min_sessions=workshop.certificate_min_sessions,
-                     survey=workshop.certificate_requires_survey)
+        audit.record(
+            "certificate.settings",
+            workshop,
+            current_user,
+            min_sessions=workshop.certificate_min_sessions,
+            survey=workshop.certificate_requires_survey,
+        )
         db.session.commit()
         flash(_("Certificate rules saved."), "success")
         return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
-    people = db.session.scalars(select(Registration).where(
-        Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
-        .order_by(Registration.full_name)).all()
+    people = db.session.scalars(
+        select(Registration)
+        .where(Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
+        .order_by(Registration.full_name)
+    ).all()
     rows = [(person, certificates.eligibility(person)) for person in people]
-    last_job = db.session.scalar(select(Job).where(Job.workshop_id == workshop.id, Job.kind == "certificates")
-                                 .order_by(Job.id.desc()).limit(1))
-    assets = db.session.scalars(select(CertificateAsset).where(
-        (CertificateAsset.workshop_id == workshop.id) | (CertificateAsset.programme_id == workshop.programme_id))
-        .order_by(CertificateAsset.position, CertificateAsset.id)).all()
-    return render_template("staff/certificates.html", workshop=workshop, rows=rows, settings=settings,
-                           action_form=FlaskForm(), asset_form=SignatoryForm(), last_job=last_job, assets=assets)
+    last_job = db.session.scalar(
+        select(Job)
+        .where(Job.workshop_id == workshop.id, Job.kind == "certificates")
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    assets = db.session.scalars(
+        select(CertificateAsset)
+        .where(
+            (CertificateAsset.workshop_id == workshop.id)
+            | (CertificateAsset.programme_id == workshop.programme_id)
+        )
+        .order_by(CertificateAsset.position, CertificateAsset.id)
+    ).all()
+    return render_template(
+        "staff/certificates.html",
+        workshop=workshop,
+        rows=rows,
+        settings=settings,
+        action_form=FlaskForm(),
+        asset_form=SignatoryForm(),
+        last_job=last_job,
+        assets=assets,
+    )
 
 
 def _registration(workshop, registration_id):
@@ -64,7 +89,9 @@ def certificate_decision(workshop_id: int, registration_id: int, action: str):
             certificates.grant(registration, reason, current_user)
             flash(_("Certificate granted."), "success")
         else:
-            certificate = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+            certificate = db.session.scalar(
+                select(Certificate).where(Certificate.registration_id == registration.id)
+            )
             if certificate is None:
                 abort(404)
             certificates.revoke(certificate, reason, current_user)
@@ -88,8 +115,12 @@ def generate_certificates(workshop_id: int):
 @requires_role(*SCHEDULERS)
 def download_certificates(workshop_id: int, fmt: str):
     workshop = workshop_for_staff(workshop_id)
-    job = db.session.scalar(select(Job).where(Job.workshop_id == workshop.id, Job.kind == "certificates",
-                                              Job.status == "done").order_by(Job.id.desc()).limit(1))
+    job = db.session.scalar(
+        select(Job)
+        .where(Job.workshop_id == workshop.id, Job.kind == "certificates", Job.status == "done")
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
     if job is None or fmt not in ("pdf", "zip"):
         flash(_("Generate the certificates first."), "error")
         return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
@@ -97,11 +128,17 @@ def download_certificates(workshop_id: int, fmt: str):
     db.session.commit()
     name = f"certificates-{workshop.id}.{fmt}"
     if fmt == "pdf":
-        return Response(certificates.merged_pdf(job), mimetype="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            certificates.merged_pdf(job),
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
     spool = certificates.zip_of(certificates.workshop_certificates(workshop))
-    response = Response(iter(lambda: spool.read(64 * 1024), b""), mimetype="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response = Response(
+        iter(lambda: spool.read(64 * 1024), b""),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
     response.call_on_close(spool.close)
     return response
 
@@ -114,7 +151,9 @@ def add_certificate_asset(workshop_id: int):
     if not form.validate_on_submit():
         abort(400)
     data = form.image.data.read() if form.image.data else None
-    content_type = next((kind for magic, kind in IMAGE_TYPES.items() if data and data.startswith(magic)), None)
+    content_type = next(
+        (kind for magic, kind in IMAGE_TYPES.items() if data and data.startswith(magic)), None
+    )
     if data and (content_type is None or len(data) > 1024 * 1024):
         flash(_("Upload a PNG or JPEG image under 1 MB."), "error")
     elif form.kind.data == "logo" and not data:
@@ -122,11 +161,21 @@ def add_certificate_asset(workshop_id: int):
     elif form.kind.data == "signatory" and not (form.name_en.data or form.name_zh.data):
         flash(_("Give the signatory's name."), "error")
     else:
-        owner = {"programme_id": workshop.programme_id} if form.for_programme.data and workshop.programme_id else {
-            "workshop_id": workshop.id}
-        asset = CertificateAsset(kind=form.kind.data, image=data, content_type=content_type or "image/png",
-                                 name_en=form.name_en.data or "", name_zh=form.name_zh.data or "",
-                                 title_en=form.title_en.data or "", title_zh=form.title_zh.data or "", **owner)
+        owner = (
+            {"programme_id": workshop.programme_id}
+            if form.for_programme.data and workshop.programme_id
+            else {"workshop_id": workshop.id}
+        )
+        asset = CertificateAsset(
+            kind=form.kind.data,
+            image=data,
+            content_type=content_type or "image/png",
+            name_en=form.name_en.data or "",
+            name_zh=form.name_zh.data or "",
+            title_en=form.title_en.data or "",
+            title_zh=form.title_zh.data or "",
+            **owner,
+        )
         db.session.add(asset)
         db.session.flush()
         audit.record("certificate.asset_add", asset, current_user, kind=asset.kind)

@@ -44,19 +44,55 @@ class WorkshopForm(FlaskForm):
     title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=300)])
     description_en = TextAreaField(_l("Description (English)"))
     description_zh = TextAreaField(_l("Description (Chinese)"))
-    format = SelectField(_l("Format"), choices=lambda: select_choices(WorkshopFormat.choices()), validators=[DataRequired()])
+    format = SelectField(
+        _l("Format"), choices=lambda: select_choices(WorkshopFormat.choices()), validators=[DataRequired()]
+    )
     city = StringField(_l("City"), validators=[Length(max=100)])
     venue = StringField(_l("Venue"), validators=[Length(max=300)])
-    meeting_url = URLField(_l("Meeting link (shown only to registered online participants)"), validators=[Length(max=500)])
-    timezone = SelectField(_l("Time zone"), choices=select_choices((z, z) for z in TIMEZONES), default="Asia/Shanghai")
-    starts_at = DateTimeLocalField(_l("Starts"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the start date and time."))])
-    ends_at = DateTimeLocalField(_l("Ends"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the end date and time."))])
-    registration_opens_at = DateTimeLocalField(_l("Registration opens"), format=TIME_FORMAT, validators=[Optional()])
-    registration_closes_at = DateTimeLocalField(_l("Registration closes"), format=TIME_FORMAT, validators=[Optional()])
-    onsite_capacity = IntegerField(_l("Onsite seats"), default=0, validators=[InputRequired(_l("Enter a number.")), NumberRange(min=0, message=_l("Capacity cannot be negative."))])
-    online_capacity = IntegerField(_l("Online seats"), default=0, validators=[InputRequired(_l("Enter a number.")), NumberRange(min=0, message=_l("Capacity cannot be negative."))])
+    meeting_url = URLField(
+        _l("Meeting link (shown only to registered online participants)"), validators=[Length(max=500)]
+    )
+    timezone = SelectField(
+        _l("Time zone"), choices=select_choices((z, z) for z in TIMEZONES), default="Asia/Shanghai"
+    )
+    starts_at = DateTimeLocalField(
+        _l("Starts"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the start date and time."))]
+    )
+    ends_at = DateTimeLocalField(
+        _l("Ends"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the end date and time."))]
+    )
+    registration_opens_at = DateTimeLocalField(
+        _l("Registration opens"), format=TIME_FORMAT, validators=[Optional()]
+    )
+    registration_closes_at = DateTimeLocalField(
+        _l("Registration closes"), format=TIME_FORMAT, validators=[Optional()]
+    )
+    onsite_capacity = IntegerField(
+        _l("Onsite seats"),
+        default=0,
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(min=0, message=_l("Capacity cannot be negative.")),
+        ],
+    )
+    online_capacity = IntegerField(
+        _l("Online seats"),
+        default=0,
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(min=0, message=_l("Capacity cannot be negative.")),
+        ],
+    )
     approval_required = BooleanField(_l("Registrations need a coordinator's approval"))
-    training_hours = DecimalField(_l("Training hours"), places=1, default=Decimal("0"), validators=[InputRequired(_l("Enter a number.")), NumberRange(min=0, message=_l("Training hours cannot be negative."))])
+    training_hours = DecimalField(
+        _l("Training hours"),
+        places=1,
+        default=Decimal("0"),
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(min=0, message=_l("Training hours cannot be negative.")),
+        ],
+    )
 
     def details(self) -> WorkshopDetails:
         zone = self.timezone.data
@@ -85,8 +121,12 @@ class WorkshopForm(FlaskForm):
 class SessionForm(FlaskForm):
     title_en = StringField(_l("Title (English)"), validators=[Length(max=200)])
     title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=200)])
-    starts_at = DateTimeLocalField(_l("Starts"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the start date and time."))])
-    ends_at = DateTimeLocalField(_l("Ends"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the end date and time."))])
+    starts_at = DateTimeLocalField(
+        _l("Starts"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the start date and time."))]
+    )
+    ends_at = DateTimeLocalField(
+        _l("Ends"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the end date and time."))]
+    )
     room = StringField(_l("Room"), validators=[Length(max=200)])
 
     def details(self, zone: str) -> SessionDetails:
@@ -100,7 +140,10 @@ class SessionForm(FlaskForm):
 
 
 class ProgrammeForm(FlaskForm):
-    code = StringField(_l("Code (for certificate numbers, e.g. QA)"), validators=[DataRequired(_l("Enter a code.")), Length(max=16)])
+    code = StringField(
+        _l("Code (for certificate numbers, e.g. QA)"),
+        validators=[DataRequired(_l("Enter a code.")), Length(max=16)],
+    )
     name_en = StringField(_l("Name (English)"), validators=[Length(max=200)])
     name_zh = StringField(_l("Name (Chinese)"), validators=[Length(max=200)])
     description_en = TextAreaField(_l("Description (English)"))
@@ -108,8 +151,11 @@ class ProgrammeForm(FlaskForm):
 
     def details(self) -> ProgrammeDetails:
         return ProgrammeDetails(
-            code=_text(self.code), name_en=_text(self.name_en), name_zh=_text(self.name_zh),
-            description_en=_text(self.description_en), description_zh=_text(self.description_zh),
+            code=_text(self.code),
+            name_en=_text(self.name_en),
+            name_zh=_text(self.name_zh),
+            description_en=_text(self.description_en),
+            description_zh=_text(self.description_zh),
         )
 
 
@@ -126,13 +172,23 @@ class ReasonForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("Nominations file (.csv or .xlsx)"), validators=[FileRequired(_l("Choose a file to upload."))])
+    file = FileField(
+        _l("Nominations file (.csv or .xlsx)"), validators=[FileRequired(_l("Choose a file to upload."))]
+    )
 
 
 class AnnouncementForm(FlaskForm):
-    audience = SelectField(_l("Send to"), choices=lambda: select_choices([
-        ("confirmed", _l("Confirmed participants")), ("waitlisted", _l("People on the waiting list")),
-        ("pending", _l("People waiting for approval")), ("active", _l("Everyone registered (not cancelled)"))]))
+    audience = SelectField(
+        _l("Send to"),
+        choices=lambda: select_choices(
+            [
+                ("confirmed", _l("Confirmed participants")),
+                ("waitlisted", _l("People on the waiting list")),
+                ("pending", _l("People waiting for approval")),
+                ("active", _l("Everyone registered (not cancelled)")),
+            ]
+        ),
+    )
     mode = SelectField(_l("Attendance"), choices=[])
     subject_en = StringField(_l("Subject (English)"), validators=[Length(max=200)])
     body_en = TextAreaField(_l("Message (English)"))
@@ -142,31 +198,55 @@ class AnnouncementForm(FlaskForm):
 
 class CheckInLinkForm(FlaskForm):
     label = StringField(_l("Who is it for (e.g. Volunteer, door B)"), validators=[Length(max=100)])
-    hours = IntegerField(_l("Valid for (hours)"), default=12, validators=[
-        InputRequired(_l("Enter a number.")), NumberRange(min=1, max=24 * 14, message=_l("Between 1 hour and 14 days."))])
+    hours = IntegerField(
+        _l("Valid for (hours)"),
+        default=12,
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(min=1, max=24 * 14, message=_l("Between 1 hour and 14 days.")),
+        ],
+    )
 
 
 class MeetingReportForm(FlaskForm):
     session_id = SelectField(_l("Session"), coerce=int, choices=[])
-    min_minutes = IntegerField(_l("Count people who stayed at least (minutes)"), default=30, validators=[
-        InputRequired(_l("Enter a number.")), NumberRange(min=0, max=1440, message=_l("Between 0 and 1440 minutes."))])
-    file = FileField(_l("Attendance report (.csv or .xlsx from Zoom or Tencent Meeting)"),
-                     validators=[FileRequired(_l("Choose a file to upload."))])
+    min_minutes = IntegerField(
+        _l("Count people who stayed at least (minutes)"),
+        default=30,
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(min=0, max=1440, message=_l("Between 0 and 1440 minutes.")),
+        ],
+    )
+    file = FileField(
+        _l("Attendance report (.csv or .xlsx from Zoom or Tencent Meeting)"),
+        validators=[FileRequired(_l("Choose a file to upload."))],
+    )
 
 
 class SurveySettingsForm(FlaskForm):
     anonymous = BooleanField(_l("Anonymous (answers not linked to people; one answer each, not editable)"))
     opens_at = DateTimeLocalField(_l("Opens"), format=TIME_FORMAT, validators=[Optional()])
     closes_at = DateTimeLocalField(_l("Closes"), format=TIME_FORMAT, validators=[Optional()])
-    reminder_after_days = IntegerField(_l("Remind those who have not answered after (days; 0 = no reminder)"), default=3,
-                                       validators=[InputRequired(_l("Enter a number.")), NumberRange(min=0, max=60, message=_l("Between 0 and 60 days."))])
+    reminder_after_days = IntegerField(
+        _l("Remind those who have not answered after (days; 0 = no reminder)"),
+        default=3,
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(min=0, max=60, message=_l("Between 0 and 60 days.")),
+        ],
+    )
     intro_en = TextAreaField(_l("Introduction (English)"))
     intro_zh = TextAreaField(_l("Introduction (Chinese)"))
 
 
 QUESTION_KIND_LABELS = [
-    ("rating", _l("Rating 1–5")), ("nps", _l("Likelihood to recommend 0–10")), ("single", _l("Single choice")),
-    ("multiple", _l("Multiple choice")), ("short_text", _l("Short text")), ("long_text", _l("Long text")),
+    ("rating", _l("Rating 1–5")),
+    ("nps", _l("Likelihood to recommend 0–10")),
+    ("single", _l("Single choice")),
+    ("multiple", _l("Multiple choice")),
+    ("short_text", _l("Short text")),
+    ("long_text", _l("Long text")),
 ]
 
 
@@ -190,14 +270,23 @@ class QuestionForm(FlaskForm):
         english = [line.strip() for line in (self.options_en.data or "").splitlines() if line.strip()]
         chinese = [line.strip() for line in (self.options_zh.data or "").splitlines() if line.strip()]
         count = max(len(english), len(chinese))
-        options = [{"en": english[i] if i < len(english) else "", "zh": chinese[i] if i < len(chinese) else ""}
-                   for i in range(count)]
+        options = [
+            {"en": english[i] if i < len(english) else "", "zh": chinese[i] if i < len(chinese) else ""}
+            for i in range(count)
+        ]
         return QuestionDetails(
-            kind=self.kind.data, text_en=_text(self.text_en), text_zh=_text(self.text_zh),
-            section_en=_text(self.section_en), section_zh=_text(self.section_zh), required=self.required.data,
+            kind=self.kind.data,
+            text_en=_text(self.text_en),
+            text_zh=_text(self.text_zh),
+            section_en=_text(self.section_en),
+            section_zh=_text(self.section_zh),
+            required=self.required.data,
             options=options if self.kind.data in ("single", "multiple") else [],
-            low_label_en=_text(self.low_label_en), low_label_zh=_text(self.low_label_zh),
-            high_label_en=_text(self.high_label_en), high_label_zh=_text(self.high_label_zh))
+            low_label_en=_text(self.low_label_en),
+            low_label_zh=_text(self.low_label_zh),
+            high_label_en=_text(self.high_label_en),
+            high_label_zh=_text(self.high_label_zh),
+        )
 
     def fill(self, question) -> None:
         self.options_en.data = "\n".join(o.get("en", "") for o in question.options)
@@ -205,13 +294,17 @@ class QuestionForm(FlaskForm):
 
 
 class CertificateSettingsForm(FlaskForm):
-    certificate_min_sessions = IntegerField(_l("Sessions a person must attend (empty: all onsite, one online)"),
-                                            validators=[Optional(), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))])
+    certificate_min_sessions = IntegerField(
+        _l("Sessions a person must attend (empty: all onsite, one online)"),
+        validators=[Optional(), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))],
+    )
     certificate_requires_survey = BooleanField(_l("The feedback survey must be answered too"))
 
 
 class SignatoryForm(FlaskForm):
-    kind = SelectField(_l("What"), choices=lambda: select_choices([("signatory", _l("Signatory")), ("logo", _l("Logo"))]))
+    kind = SelectField(
+        _l("What"), choices=lambda: select_choices([("signatory", _l("Signatory")), ("logo", _l("Logo"))])
+    )
     for_programme = BooleanField(_l("Use for every workshop of the programme"))
     name_en = StringField(_l("Name (English)"), validators=[Length(max=200)])
     name_zh = StringField(_l("Name (Chinese)"), validators=[Length(max=200)])

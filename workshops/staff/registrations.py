@@ -1,4 +1,5 @@
 """Staff pages for a workshop's registrations: list, decisions, walk-ins, import, export."""
+
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -85,33 +86,55 @@ def _decide(workshop_id: int, registration_id: int, decision, success: str):
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/approve", methods=["POST"])
 @requires_role(*SCHEDULERS)
 def approve_registration(workshop_id: int, registration_id: int):
-    return _decide(workshop_id, registration_id, lambda r: registrations.approve(r, current_user), _("Approved."))
+    return _decide(
+        workshop_id, registration_id, lambda r: registrations.approve(r, current_user), _("Approved.")
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/reject", methods=["POST"])
 @requires_role(*SCHEDULERS)
 def reject_registration(workshop_id: int, registration_id: int):
     reason = request.form.get("reason", "")
-    return _decide(workshop_id, registration_id, lambda r: registrations.reject(r, current_user, reason), _("Declined; the person has been emailed."))
+    return _decide(
+        workshop_id,
+        registration_id,
+        lambda r: registrations.reject(r, current_user, reason),
+        _("Declined; the person has been emailed."),
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/cancel", methods=["POST"])
 @requires_role(*SCHEDULERS)
 def cancel_registration(workshop_id: int, registration_id: int):
     reason = request.form.get("reason", "")
-    return _decide(workshop_id, registration_id, lambda r: registrations.cancel(r, current_user, reason), _("Registration cancelled."))
+    return _decide(
+        workshop_id,
+        registration_id,
+        lambda r: registrations.cancel(r, current_user, reason),
+        _("Registration cancelled."),
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/move-up", methods=["POST"])
 @requires_role(*SCHEDULERS)
 def move_up_registration(workshop_id: int, registration_id: int):
-    return _decide(workshop_id, registration_id, lambda r: registrations.move_up(r, current_user), _("Moved up from the waiting list and emailed."))
+    return _decide(
+        workshop_id,
+        registration_id,
+        lambda r: registrations.move_up(r, current_user),
+        _("Moved up from the waiting list and emailed."),
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/resend", methods=["POST"])
 @requires_role(*SCHEDULERS)
 def resend_registration(workshop_id: int, registration_id: int):
-    return _decide(workshop_id, registration_id, lambda r: registrations.resend_confirmation(r, current_user), _("Email queued again."))
+    return _decide(
+        workshop_id,
+        registration_id,
+        lambda r: registrations.resend_confirmation(r, current_user),
+        _("Email queued again."),
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>", methods=["GET", "POST"])
@@ -128,8 +151,9 @@ def edit_registration(workshop_id: int, registration_id: int):
         else:
             flash(_("Details saved."), "success")
             return redirect(url_for("staff.registrations_list", workshop_id=workshop_id))
-    return render_template("staff/registration_form.html", workshop=registration.workshop,
-                           registration=registration, form=form)
+    return render_template(
+        "staff/registration_form.html", workshop=registration.workshop, registration=registration, form=form
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/walk-in", methods=["GET", "POST"])
@@ -145,17 +169,27 @@ def walk_in(workshop_id: int):
     form.set_language_choices(current_language())
     if form.validate_on_submit():
         try:
-            result = registrations.register(workshop.id, form.applicant(), source=RegistrationSource.WALK_IN,
-                                            actor=current_user)
+            result = registrations.register(
+                workshop.id, form.applicant(), source=RegistrationSource.WALK_IN, actor=current_user
+            )
             checked_in = None
             # From the scanner, a confirmed person is let in at once: a new walk-in, or someone
             # registered before who has no ticket with them (the same name, not only the email).
             same_person = result.outcome != Outcome.ALREADY_REGISTERED or _same_name(
-                result.registration.full_name, form.full_name.data)
-            if session is not None and result.registration.status == RegistrationStatus.CONFIRMED and same_person:
+                result.registration.full_name, form.full_name.data
+            )
+            if (
+                session is not None
+                and result.registration.status == RegistrationStatus.CONFIRMED
+                and same_person
+            ):
                 checked_in = checkin.redeem(
-                    session, registration=result.registration, method=CheckInMethod.WALK_IN, override=True,
-                    scanner=checkin.Scanner(user_id=current_user.id, device="walk-in"))
+                    session,
+                    registration=result.registration,
+                    method=CheckInMethod.WALK_IN,
+                    override=True,
+                    scanner=checkin.Scanner(user_id=current_user.id, device="walk-in"),
+                )
         except (InvalidInput, NotAllowed) as error:
             if isinstance(error, InvalidInput):
                 apply_errors(form, error)
@@ -165,17 +199,35 @@ def walk_in(workshop_id: int):
             name = result.registration.full_name
             messages = {
                 Outcome.CONFIRMED: (_("%(name)s is registered.", name=name), "success"),
-                Outcome.WAITLISTED: (_("The seats of this mode are full: %(name)s is on the waiting list.", name=name), "error"),
-                Outcome.ALREADY_REGISTERED: (_("This email is already registered (%(status)s).", status=result.registration.status.label), "info"),
+                Outcome.WAITLISTED: (
+                    _("The seats of this mode are full: %(name)s is on the waiting list.", name=name),
+                    "error",
+                ),
+                Outcome.ALREADY_REGISTERED: (
+                    _(
+                        "This email is already registered (%(status)s).",
+                        status=result.registration.status.label,
+                    ),
+                    "info",
+                ),
             }
             if checked_in is not None and checked_in.ok:
                 messages[result.outcome] = (
-                    _("%(name)s is registered and checked in.", name=name) if result.outcome == Outcome.CONFIRMED
-                    else _("%(name)s was already registered, and is now checked in.", name=name), "success")
+                    _("%(name)s is registered and checked in.", name=name)
+                    if result.outcome == Outcome.CONFIRMED
+                    else _("%(name)s was already registered, and is now checked in.", name=name),
+                    "success",
+                )
             elif checked_in is not None and checked_in.reason == checkin.Reason.ALREADY_CHECKED_IN:
                 messages[result.outcome] = (_("%(name)s is already checked in.", name=name), "info")
             elif not same_person:
-                messages[result.outcome] = (_("This email is registered to %(name)s: check the name, or search for them on the scanner.", name=name), "error")
+                messages[result.outcome] = (
+                    _(
+                        "This email is registered to %(name)s: check the name, or search for them on the scanner.",
+                        name=name,
+                    ),
+                    "error",
+                )
             flash(*messages[result.outcome])
             if session is not None:
                 return redirect(url_for("checkin.scanner", workshop_id=workshop.id, session_id=session.id))
@@ -186,8 +238,12 @@ def walk_in(workshop_id: int):
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/rotate-ticket", methods=["POST"])
 @requires_role(*SCHEDULERS)
 def rotate_ticket(workshop_id: int, registration_id: int):
-    return _decide(workshop_id, registration_id, lambda r: registrations.rotate_ticket(r, current_user),
-                   _("A new ticket was issued and emailed; the old QR code and links no longer work."))
+    return _decide(
+        workshop_id,
+        registration_id,
+        lambda r: registrations.rotate_ticket(r, current_user),
+        _("A new ticket was issued and emailed; the old QR code and links no longer work."),
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/badges.pdf")
@@ -195,8 +251,11 @@ def rotate_ticket(workshop_id: int, registration_id: int):
 def badges(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
     body = badge_service.badge_sheet(workshop, current_user)
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="badges-workshop-{workshop.id}.pdf"'})
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="badges-workshop-{workshop.id}.pdf"'},
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/export.<fmt>")
@@ -206,9 +265,14 @@ def export_registrations(workshop_id: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     body = roster.export(workshop, fmt, current_user, roster.RosterFilter.from_args(request.args))
-    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="registrations-workshop-{workshop.id}.{fmt}"'})
+    mimetype = (
+        "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="registrations-workshop-{workshop.id}.{fmt}"'},
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/import", methods=["GET", "POST"])
@@ -232,12 +296,18 @@ def import_nominations(workshop_id: int):
 def announce(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
     form = AnnouncementForm()
-    form.mode.choices = select_choices([("", _("Onsite and online"))] + [(m, AttendanceMode(m).label) for m in workshop.modes])
+    form.mode.choices = select_choices(
+        [("", _("Onsite and online"))] + [(m, AttendanceMode(m).label) for m in workshop.modes]
+    )
     if form.validate_on_submit():
-        fields = {name: (form[name].data or "").strip() for name in
-                  ("audience", "mode", "subject_en", "body_en", "subject_zh", "body_zh")}
+        fields = {
+            name: (form[name].data or "").strip()
+            for name in ("audience", "mode", "subject_en", "body_en", "subject_zh", "body_zh")
+        }
         try:
-            job = announcements.queue_announcement(workshop, announcements.Announcement(**fields), current_user)
+            job = announcements.queue_announcement(
+                workshop, announcements.Announcement(**fields), current_user
+            )
         except InvalidInput as error:
             apply_errors(form, error)
         else:
@@ -255,13 +325,16 @@ def meeting_report(workshop_id: int):
         session = db.session.get(Session, form.session_id.data)
         upload = form.file.data
         try:
-            job = meeting_reports.preview_report(workshop, session, upload.filename, upload.read(),
-                                                 form.min_minutes.data, current_user)
+            job = meeting_reports.preview_report(
+                workshop, session, upload.filename, upload.read(), form.min_minutes.data, current_user
+            )
         except InvalidInput as error:
             apply_errors(form, error)
         else:
             return redirect(url_for("staff.job", job_id=job.id))
-    return render_template("staff/meeting_report.html", workshop=workshop, form=form), 422 if form.errors else 200
+    return render_template(
+        "staff/meeting_report.html", workshop=workshop, form=form
+    ), 422 if form.errors else 200
 
 
 def _job(job_id: int) -> Job:
@@ -287,7 +360,13 @@ def job(job_id: int):
 @requires_role(*SCHEDULERS)
 def job_progress(job_id: int):
     job = _job(job_id)
-    return {"status": job.status, "done": job.done, "total": job.total, "percent": job.percent, "result": job.result}
+    return {
+        "status": job.status,
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "result": job.result,
+    }
 
 
 @bp.route("/jobs/<int:job_id>/confirm", methods=["POST"])
@@ -296,7 +375,9 @@ def confirm_job(job_id: int):
     job = _job(job_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    confirm = {"import": nominations.confirm_import, "meeting_import": meeting_reports.confirm_report}.get(job.kind)
+    confirm = {"import": nominations.confirm_import, "meeting_import": meeting_reports.confirm_report}.get(
+        job.kind
+    )
     if confirm is None:
         abort(404)
     try:

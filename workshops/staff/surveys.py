@@ -1,4 +1,5 @@
 """Staff pages for a workshop's survey: builder, feedback summary, downloads, room poster."""
+
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -38,11 +39,23 @@ def _builder(survey: Survey, settings=None, question_form=None, status=200):
         for name in ("opens_at", "closes_at"):
             value = workshop.local(getattr(survey, name))
             getattr(settings, name).data = value.replace(tzinfo=None) if value else None
-    others = db.session.scalars(select(Survey).join(Workshop).where(Survey.id != survey.id, Survey.questions.any())
-                                .order_by(Workshop.starts_at.desc())).all()
-    return render_template("staff/survey.html", survey=survey, workshop=workshop, settings=settings,
-                           question_form=question_form or QuestionForm(), action_form=FlaskForm(), others=others,
-                           opens_at=surveys.opens_at(survey), is_open=surveys.is_open(survey)), status
+    others = db.session.scalars(
+        select(Survey)
+        .join(Workshop)
+        .where(Survey.id != survey.id, Survey.questions.any())
+        .order_by(Workshop.starts_at.desc())
+    ).all()
+    return render_template(
+        "staff/survey.html",
+        survey=survey,
+        workshop=workshop,
+        settings=settings,
+        question_form=question_form or QuestionForm(),
+        action_form=FlaskForm(),
+        others=others,
+        opens_at=surveys.opens_at(survey),
+        is_open=surveys.is_open(survey),
+    ), status
 
 
 @bp.route("/workshops/<int:workshop_id>/survey")
@@ -59,10 +72,16 @@ def survey_settings(workshop_id: int):
     if form.validate_on_submit():
         zone = survey.workshop.timezone
         try:
-            surveys.update_settings(survey, anonymous=form.anonymous.data, opens_at=aware(form.opens_at.data, zone),
-                                    closes_at=aware(form.closes_at.data, zone),
-                                    reminder_after_days=form.reminder_after_days.data,
-                                    intro_en=form.intro_en.data or "", intro_zh=form.intro_zh.data or "", actor=current_user)
+            surveys.update_settings(
+                survey,
+                anonymous=form.anonymous.data,
+                opens_at=aware(form.opens_at.data, zone),
+                closes_at=aware(form.closes_at.data, zone),
+                reminder_after_days=form.reminder_after_days.data,
+                intro_en=form.intro_en.data or "",
+                intro_zh=form.intro_zh.data or "",
+                actor=current_user,
+            )
         except InvalidInput as error:
             apply_errors(form, error)
         else:
@@ -102,7 +121,9 @@ def edit_question(workshop_id: int, question_id: int):
         else:
             flash(_("Question saved."), "success")
             return redirect(url_for("staff.survey", workshop_id=workshop_id) + "#questions")
-    return render_template("staff/question_form.html", workshop=question.survey.workshop, question=question, form=form)
+    return render_template(
+        "staff/question_form.html", workshop=question.survey.workshop, question=question, form=form
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/survey/questions/<int:question_id>/<action>", methods=["POST"])
@@ -144,8 +165,12 @@ def survey_copy(workshop_id: int):
 def _filters(workshop):
     from ..services import roster
 
-    return {"modes": workshop.modes, "organisation_types": OrganisationType.choices(), "genders": Gender.choices(),
-            "cities": roster.cities(workshop)}
+    return {
+        "modes": workshop.modes,
+        "organisation_types": OrganisationType.choices(),
+        "genders": Gender.choices(),
+        "cities": roster.cities(workshop),
+    }
 
 
 @bp.route("/workshops/<int:workshop_id>/survey/summary")
@@ -155,7 +180,9 @@ def survey_summary(workshop_id: int):
     if not current_user.can_schedule:
         abort(403)
     result = feedback.summary(survey, feedback.Segment.from_args(request.args))
-    return render_template("staff/survey_summary.html", workshop=survey.workshop, **result, **_filters(survey.workshop))
+    return render_template(
+        "staff/survey_summary.html", workshop=survey.workshop, **result, **_filters(survey.workshop)
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/survey/<kind>.<fmt>")
@@ -171,10 +198,16 @@ def survey_download(workshop_id: int, kind: str, fmt: str):
         body = feedback.export_summary_pdf(survey, current_user, segment)
     else:
         abort(404)
-    mimetypes = {"csv": "text/csv", "pdf": "application/pdf",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-    return Response(body, mimetype=mimetypes[fmt], headers={
-        "Content-Disposition": f'attachment; filename="survey-{kind}-workshop-{workshop_id}.{fmt}"'})
+    mimetypes = {
+        "csv": "text/csv",
+        "pdf": "application/pdf",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    return Response(
+        body,
+        mimetype=mimetypes[fmt],
+        headers={"Content-Disposition": f'attachment; filename="survey-{kind}-workshop-{workshop_id}.{fmt}"'},
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/survey/poster")
@@ -182,5 +215,9 @@ def survey_download(workshop_id: int, kind: str, fmt: str):
 def survey_poster(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
     url = external_url("surveys.find", workshop_id=workshop.id)
-    return render_template("staff/survey_poster.html", workshop=workshop, url=url,
-                           qr=png_data_uri(tickets.ticket_qr_png(url, box_size=10)))
+    return render_template(
+        "staff/survey_poster.html",
+        workshop=workshop,
+        url=url,
+        qr=png_data_uri(tickets.ticket_qr_png(url, box_size=10)),
+    )

@@ -1,4 +1,5 @@
 """Staff pages: the dashboard, scheduling workshops and their agenda, programmes."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -71,8 +72,15 @@ def workshop(workshop_id: int):
 
 
 def _links(workshop):
-    query = select(CheckInLink).where(CheckInLink.workshop_id == workshop.id, CheckInLink.revoked_at.is_(None),
-                                      CheckInLink.expires_at > utcnow()).order_by(CheckInLink.created_at.desc())
+    query = (
+        select(CheckInLink)
+        .where(
+            CheckInLink.workshop_id == workshop.id,
+            CheckInLink.revoked_at.is_(None),
+            CheckInLink.expires_at > utcnow(),
+        )
+        .order_by(CheckInLink.created_at.desc())
+    )
     return list(db.session.scalars(query))
 
 
@@ -87,8 +95,9 @@ def create_checkin_link(workshop_id: int):
                 flash(message, "error")
     else:
         try:
-            checkin_access.create_link(workshop, form.label.data or "", utcnow() + timedelta(hours=form.hours.data),
-                                       current_user)
+            checkin_access.create_link(
+                workshop, form.label.data or "", utcnow() + timedelta(hours=form.hours.data), current_user
+            )
         except InvalidInput as error:
             flash(error.message, "error")
         else:
@@ -311,10 +320,21 @@ def programme_report(programme_id: int, fmt: str = "html"):
     report = reports.programme_report(programme, start, end)
     if fmt == "html":
         return render_template("staff/programme_report.html", **report, args=request.args)
-    body = reports.report_xlsx(report, current_user) if fmt == "xlsx" else reports.report_pdf(report, current_user)
-    mimetype = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="programme-{programme.code}-report.{fmt}"'})
+    body = (
+        reports.report_xlsx(report, current_user)
+        if fmt == "xlsx"
+        else reports.report_pdf(report, current_user)
+    )
+    mimetype = (
+        "application/pdf"
+        if fmt == "pdf"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="programme-{programme.code}-report.{fmt}"'},
+    )
 
 
 @bp.route("/audit")
@@ -332,4 +352,6 @@ def audit_log():
         query = query.where(AuditEvent.action.startswith(action, autoescape=True))
     if actor:
         query = query.join(User, AuditEvent.actor_id == User.id).where(User.email == actor.lower())
-    return render_template("staff/audit.html", events=db.session.scalars(query).all(), action=action, actor=actor)
+    return render_template(
+        "staff/audit.html", events=db.session.scalars(query).all(), action=action, actor=actor
+    )

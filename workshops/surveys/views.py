@@ -1,4 +1,5 @@
 """Participants answer the survey through their personal link, or find it from the room poster."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -22,11 +23,18 @@ def _survey_of(registration) -> Survey | None:
 def answer(token: str):
     registration = surveys.registration_for_token(token)
     if registration is None:
-        return render_template("surveys/problem.html", message=_("This survey link is not valid. Use the link from your email.")), 404
+        return render_template(
+            "surveys/problem.html", message=_("This survey link is not valid. Use the link from your email.")
+        ), 404
     survey = _survey_of(registration)
     if survey is None or not surveys.is_open(survey):
-        return render_template("surveys/problem.html", workshop=registration.workshop,
-                               message=_("This survey is closed.") if survey and survey.questions else _("This survey is not open yet.")), 410
+        return render_template(
+            "surveys/problem.html",
+            workshop=registration.workshop,
+            message=_("This survey is closed.")
+            if survey and survey.questions
+            else _("This survey is not open yet."),
+        ), 410
     answered = surveys.has_answered(survey, registration)
     if survey.anonymous and answered:
         return render_template("surveys/thanks.html", survey=survey, workshop=survey.workshop, anonymous=True)
@@ -46,10 +54,23 @@ def answer(token: str):
         except NotAllowed as error:
             flash(error.message, "error")
         else:
-            return render_template("surveys/thanks.html", survey=survey, workshop=survey.workshop,
-                                   anonymous=survey.anonymous, edit_url=url_for("surveys.answer", token=token))
-    return render_template("surveys/answer.html", survey=survey, workshop=survey.workshop, form=form,
-                           values=values, errors=errors, answered=answered, registration=registration), 422 if errors else 200
+            return render_template(
+                "surveys/thanks.html",
+                survey=survey,
+                workshop=survey.workshop,
+                anonymous=survey.anonymous,
+                edit_url=url_for("surveys.answer", token=token),
+            )
+    return render_template(
+        "surveys/answer.html",
+        survey=survey,
+        workshop=survey.workshop,
+        form=form,
+        values=values,
+        errors=errors,
+        answered=answered,
+        registration=registration,
+    ), 422 if errors else 200
 
 
 class FindForm(FlaskForm):
@@ -68,5 +89,7 @@ def find(workshop_id: int):
         registration = surveys.find_attendee(workshop, form.contact.data)
         if registration is not None:
             return redirect(url_for("surveys.answer", token=surveys.survey_token(registration)))
-        form.contact.errors = [_("We found no attendee with this email or phone. Use the one you registered with.")]
+        form.contact.errors = [
+            _("We found no attendee with this email or phone. Use the one you registered with.")
+        ]
     return render_template("surveys/find.html", workshop=workshop, form=form), 422 if form.errors else 200
