@@ -253,7 +253,7 @@ class Stack:
             wait_for_port(port)
 
     # -- whole ------------------------------------------------------------------------
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         self.start_redis()
         self.start_smtp()
         subprocess.run(

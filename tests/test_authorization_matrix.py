@@ -5,7 +5,7 @@ Expectations: "ok" = got past authorisation (any answer but 401/403/a redirect t
 "login" = sent to the sign-in page, "401", "403".
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -42,7 +42,7 @@ API_STAFF = dict(
 API_SCHED = dict(
     anonymous="401", volunteer="401", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok"
 )
-PUBLIC = {role: "ok" for role in ROLES}
+PUBLIC = dict.fromkeys(ROLES, "ok")
 ADMIN = dict(SCHED, coordinator="403")
 CHECKIN_HOME = dict(
     anonymous="login", volunteer="ok", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok"
@@ -141,7 +141,7 @@ def test_every_endpoint_is_in_the_matrix(app):
 
 @pytest.fixture
 def world(make_workshop, make_user, db):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     programme = Programme(code="QA", name_en="Quality Apprenticeship")
     db.session.add(programme)
     db.session.commit()

@@ -2,7 +2,7 @@
 
 import re
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ def ended(make_workshop, db):
     programme = Programme(code="QA", name_en="Quality Apprenticeship", name_zh="高质量学徒制")
     db.session.add(programme)
     db.session.commit()
-    start = datetime(2026, 3, 31, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 31, 1, 0, tzinfo=UTC)
     return make_workshop(programme=programme, starts_at=start, ends_at=start + timedelta(days=1, hours=8))
 
 

@@ -2,7 +2,7 @@
 
 import subprocess
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from workshops.services.checkin import Reason, Scanner
 @pytest.fixture
 def running(make_workshop):
     """A hybrid workshop whose first session is running now."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return make_workshop(
         starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7), onsite_capacity=3
     )
@@ -184,7 +184,7 @@ def test_one_scan_resent_at_once_gets_its_first_answer_every_time(app, running, 
 
 def test_offline_scans_keep_their_time_and_are_flagged(running, db):
     registration = person(running)
-    earlier = datetime.now(timezone.utc) - timedelta(minutes=20)
+    earlier = datetime.now(UTC) - timedelta(minutes=20)
     result = checkin.redeem(
         running.sessions[0], token=registration.ticket_token, scanned_at=earlier, nonce="x"
     )
@@ -193,17 +193,15 @@ def test_offline_scans_keep_their_time_and_are_flagged(running, db):
     future = checkin.redeem(
         running.sessions[0],
         token=person(running, 2).ticket_token,
-        scanned_at=datetime.now(timezone.utc) + timedelta(days=3),
+        scanned_at=datetime.now(UTC) + timedelta(days=3),
     )
-    assert future.attendance.checked_in_at <= datetime.now(
-        timezone.utc
-    )  # a fast device clock is not believed
+    assert future.attendance.checked_in_at <= datetime.now(UTC)  # a fast device clock is not believed
     reset = checkin.redeem(
         running.sessions[0],
         token=person(running, 3).ticket_token,
-        scanned_at=datetime(1970, 1, 1, tzinfo=timezone.utc),
+        scanned_at=datetime(1970, 1, 1, tzinfo=UTC),
     )  # a phone whose clock reset
-    assert reset.ok and reset.attendance.checked_in_at > datetime.now(timezone.utc) - timedelta(minutes=1)
+    assert reset.ok and reset.attendance.checked_in_at > datetime.now(UTC) - timedelta(minutes=1)
 
 
 def test_counters_and_roster(running, db):

@@ -1,7 +1,7 @@
 """The check-in API as the scanner page uses it: who may scan, offline sync, search, undo."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from workshops.services import registration as registrations
 
 @pytest.fixture
 def running(make_workshop):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7))
 
 
@@ -59,7 +59,7 @@ def test_offline_sync_replayed_twice_and_from_two_devices_makes_one_attendance(
     client, organiser, running, db
 ):
     registration = person(running)
-    earlier = (datetime.now(timezone.utc) - timedelta(minutes=15)).isoformat()
+    earlier = (datetime.now(UTC) - timedelta(minutes=15)).isoformat()
     session_id = running.sessions[0].id
     batch = {
         "scans": [
@@ -147,9 +147,7 @@ def test_volunteer_link_scans_one_workshop_until_expired_or_revoked(
     other = make_workshop(title_en="Other")
     from workshops.services import checkin_access
 
-    link = checkin_access.create_link(
-        running, "Door B", datetime.now(timezone.utc) + timedelta(hours=2), coordinator
-    )
+    link = checkin_access.create_link(running, "Door B", datetime.now(UTC) + timedelta(hours=2), coordinator)
     registration = person(running)
     response = client.get(f"/checkin/v/{link.token}")
     assert response.status_code == 302
@@ -172,21 +170,17 @@ def test_volunteer_link_scans_one_workshop_until_expired_or_revoked(
         as_text=True
     )
 
-    expired = CheckInLink(
-        workshop=running, label="old", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)
-    )
+    expired = CheckInLink(workshop=running, label="old", expires_at=datetime.now(UTC) - timedelta(minutes=1))
     db.session.add(expired)
     db.session.commit()
     assert "This check-in link does not work" in client.get(f"/checkin/v/{expired.token}").get_data(
         as_text=True
     )
     # A link that expires while the volunteer's page is open: the API refuses from then on.
-    soon = checkin_access.create_link(
-        running, "Door C", datetime.now(timezone.utc) + timedelta(hours=1), coordinator
-    )
+    soon = checkin_access.create_link(running, "Door C", datetime.now(UTC) + timedelta(hours=1), coordinator)
     client.get(f"/checkin/v/{soon.token}")
     assert scan(client, running.sessions[0], person(running, 2).ticket_token, "s1").json["reason"] == "ok"
-    soon.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    soon.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     db.session.commit()
     assert scan(client, running.sessions[0], person(running, 3).ticket_token, "s2").status_code == 403
     assert client.get("/checkin/v/forged-token").status_code == 403
@@ -246,7 +240,8 @@ def test_walk_in_from_the_scanner_registers_and_checks_in(client, organiser, run
 
 
 def test_nobody_of_another_workshop_is_shown_by_id_or_by_ticket(client, organiser, running, make_workshop):
-    """An organiser of A who tries B's registration ids (or holds B's ticket) learns nothing about B's people."""
+    """An organiser of A who tries B's registration ids (or holds B's ticket) learns nothing
+    about B's people."""
     other = person(make_workshop(title_en="Workshop B"), full_name="赵六", organisation="Secret Works")
     by_id = client.post(
         "/api/v1/checkin",
@@ -260,13 +255,11 @@ def test_nobody_of_another_workshop_is_shown_by_id_or_by_ticket(client, organise
 
 
 def test_only_an_organiser_may_admit_outside_the_session(client, make_user, auth, make_workshop, db):
-    later = make_workshop(starts_at=datetime.now(timezone.utc) + timedelta(days=3))
+    later = make_workshop(starts_at=datetime.now(UTC) + timedelta(days=3))
     coordinator = make_user(Role.COORDINATOR)
     from workshops.services import checkin_access
 
-    link = checkin_access.create_link(
-        later, "Door 2", datetime.now(timezone.utc) + timedelta(days=5), coordinator
-    )
+    link = checkin_access.create_link(later, "Door 2", datetime.now(UTC) + timedelta(days=5), coordinator)
     volunteer_guest, staff_guest = person(later), person(later, 2)
     client.get(f"/checkin/v/{link.token}")
     page = client.get(f"/checkin/{later.id}/sessions/{later.sessions[0].id}").get_data(as_text=True)
@@ -307,7 +300,7 @@ def test_a_sync_batch_with_a_forbidden_session_records_nothing(client, organiser
 
 def test_the_scan_log_shows_the_second_phone_and_offline_scans(client, organiser, running, db):
     registration = person(running, full_name="钱七")
-    earlier = (datetime.now(timezone.utc) - timedelta(minutes=15)).isoformat()
+    earlier = (datetime.now(UTC) - timedelta(minutes=15)).isoformat()
     scans = [
         {
             "session_id": running.sessions[0].id,
@@ -341,9 +334,7 @@ def test_a_signed_in_organiser_of_another_workshop_holding_a_volunteer_link_scan
     from workshops.services import checkin_access
 
     coordinator = make_user(Role.COORDINATOR)
-    link = checkin_access.create_link(
-        running, "Door 3", datetime.now(timezone.utc) + timedelta(hours=5), coordinator
-    )
+    link = checkin_access.create_link(running, "Door 3", datetime.now(UTC) + timedelta(hours=5), coordinator)
     elsewhere = make_user(Role.ORGANISER)
     elsewhere.workshops.append(make_workshop(title_en="Workshop B"))
     db.session.commit()
@@ -360,7 +351,7 @@ def test_a_volunteer_cannot_backdate_a_scan_into_an_earlier_session_nor_undo_oth
     """A link scans from when it was made; an implausible time is refused, not a 500."""
     from workshops.services import checkin, checkin_access
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     workshop = make_workshop(starts_at=now - timedelta(days=1, hours=2), ends_at=now + timedelta(hours=8))
     yesterday, today = workshop.sessions
     coordinator = make_user(Role.COORDINATOR)

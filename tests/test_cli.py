@@ -1,6 +1,6 @@
 """Operator commands."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from workshops.models import Programme, Registration, Role, User, Workshop
 
@@ -53,7 +53,7 @@ def test_seed_demo_loads_the_three_real_events_and_a_rehearsal_once(runner, db):
     assert {w.format.value for w in workshops} == {"online", "hybrid", "onsite"}
     from workshops.services import checkin
 
-    now = datetime.now(timezone.utc)  # the rehearsal's door is open now: the scanner can be tried
+    now = datetime.now(UTC)  # the rehearsal's door is open now: the scanner can be tried
     rehearsal = next(w for w in workshops if w.title_en.startswith("Check-in rehearsal"))
     assert checkin.session_running(rehearsal.sessions[0], now)
     assert (

@@ -1,7 +1,7 @@
 """Online participants are counted through their join link or the meeting platform's report."""
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import Workbook
@@ -14,7 +14,7 @@ from workshops.services import registration as registrations
 
 @pytest.fixture
 def online_now(make_workshop):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return make_workshop(
         starts_at=now - timedelta(hours=1),
         ends_at=now + timedelta(days=1, hours=7),
@@ -212,7 +212,8 @@ def test_reports_with_the_meeting_summary_above_the_participants_table(
     zoom = "\n".join(
         [
             "Meeting ID,Topic,Start Time,End Time,User Email,Duration (Minutes),Participants",
-            "812 3456 7890,Quality Apprenticeship,03/31/2027 09:00:00 AM,03/31/2027 05:00:00 PM,host@example.org,480,3",
+            "812 3456 7890,Quality Apprenticeship,03/31/2027 09:00:00 AM,03/31/2027"
+            " 05:00:00 PM,host@example.org,480,3",
             "",
             "Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),Guest",
             "Fang,wang@example.org,03/31/2027 09:01:00 AM,03/31/2027 10:00:00 AM,59,Yes",

@@ -3,7 +3,7 @@
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ def test_anonymising_old_workshops_keeps_the_programme_figures(runner, make_work
     programme = Programme(code="QA", name_en="QA")
     db.session.add(programme)
     db.session.commit()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = make_workshop(
         programme=programme, starts_at=now - timedelta(days=400), ends_at=now - timedelta(days=399)
     )
@@ -63,7 +63,7 @@ def test_anonymising_old_workshops_keeps_the_programme_figures(runner, make_work
 def test_beat_purges_workshops_past_the_retention_period(app, make_workshop, db):
     from workshops.services import privacy
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = make_workshop(starts_at=now - timedelta(days=800), ends_at=now - timedelta(days=799))
     recent = make_workshop(starts_at=now - timedelta(days=100), ends_at=now - timedelta(days=99))
     people = [

@@ -2,7 +2,7 @@
 
 import io
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from openpyxl import load_workbook
 
@@ -20,7 +20,7 @@ def test_programme_report_counts_people_once_and_compares_workshops(
     programme = Programme(code="QA", name_en="Quality Apprenticeship", name_zh="高质量学徒制")
     db.session.add(programme)
     db.session.commit()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first = make_workshop(
         programme=programme,
         title_en="First",

@@ -1,6 +1,6 @@
 """What participants see: upcoming workshops, a workshop's page, health."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from workshops.models import Registration, RegistrationStatus, WorkshopFormat, WorkshopStatus
 
@@ -9,7 +9,7 @@ def test_list_shows_upcoming_published_workshops_and_filters_them(client, make_w
     make_workshop(title_en="Hybrid in Chongqing")
     make_workshop(title_en="Online training", format=WorkshopFormat.ONLINE, city="")
     make_workshop(title_en="Draft one", status=WorkshopStatus.DRAFT)
-    past = datetime.now(timezone.utc) - timedelta(days=30)
+    past = datetime.now(UTC) - timedelta(days=30)
     make_workshop(
         title_en="Long past", starts_at=past, ends_at=past + timedelta(hours=8), with_sessions=False
     )

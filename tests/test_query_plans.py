@@ -8,7 +8,7 @@ matched by those values is ignored and the query scans the whole workshop instea
 import re
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from workshops.models import Registration, RegistrationStatus
 from workshops.services import registration as registrations

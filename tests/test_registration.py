@@ -1,7 +1,7 @@
 """Participants register without an account: seats per mode, waiting list, approval."""
 
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -221,11 +221,11 @@ def test_honeypot_catches_bots(client, make_workshop, db):
     "change, message",
     [
         (
-            {"registration_closes_at": datetime.now(timezone.utc) - timedelta(hours=1)},
+            {"registration_closes_at": datetime.now(UTC) - timedelta(hours=1)},
             "Registration for this workshop is closed.",
         ),
         (
-            {"registration_opens_at": datetime.now(timezone.utc) + timedelta(days=3)},
+            {"registration_opens_at": datetime.now(UTC) + timedelta(days=3)},
             "Registration has not opened yet.",
         ),
         ({"status": WorkshopStatus.CANCELLED}, "This workshop has been cancelled; registration is closed."),

@@ -1,13 +1,13 @@
 """Coordinators plan workshops, their agenda and programmes."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from icalendar import Calendar
 
 from workshops.models import AuditEvent, Role, Workshop, WorkshopStatus
 
-NEXT_YEAR = datetime.now(timezone.utc).year + 1
+NEXT_YEAR = datetime.now(UTC).year + 1
 
 
 def workshop_form(**overrides):
@@ -46,7 +46,7 @@ def test_coordinator_schedules_a_two_day_hybrid_workshop_that_the_public_can_imp
     assert response.status_code == 302, response.get_data(as_text=True)
     workshop = db.session.scalars(db.select(Workshop)).one()
     # 09:00 in Chongqing is 01:00 UTC.
-    assert workshop.starts_at == datetime(NEXT_YEAR, 3, 31, 1, 0, tzinfo=timezone.utc)
+    assert workshop.starts_at == datetime(NEXT_YEAR, 3, 31, 1, 0, tzinfo=UTC)
     assert workshop.status == WorkshopStatus.DRAFT
 
     for title_en, title_zh, start, end in [
@@ -82,8 +82,8 @@ def test_coordinator_schedules_a_two_day_hybrid_workshop_that_the_public_can_imp
     assert ics.mimetype == "text/calendar"
     events = Calendar.from_ical(ics.data).walk("VEVENT")
     assert [e.decoded("dtstart") for e in events] == [
-        datetime(NEXT_YEAR, 3, 31, 1, 0, tzinfo=timezone.utc),
-        datetime(NEXT_YEAR, 4, 1, 1, 0, tzinfo=timezone.utc),
+        datetime(NEXT_YEAR, 3, 31, 1, 0, tzinfo=UTC),
+        datetime(NEXT_YEAR, 4, 1, 1, 0, tzinfo=UTC),
     ]
     assert "Day 1" in str(events[0]["summary"]) and "Training Centre" in str(events[0]["location"])
     assert "meeting.example.org" not in ics.get_data(as_text=True)  # only for registered participants

@@ -2,7 +2,7 @@
 
 import io
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -11,12 +11,13 @@ from tests.helpers import applicant
 from workshops.models import OutboxMessage, Question, RegistrationSource, Response, Role, Survey
 from workshops.services import checkin, feedback, surveys
 from workshops.services import registration as registrations
+from workshops.services.errors import InvalidInput, NotAllowed
 
 
 @pytest.fixture
 def ended(make_workshop):
     """A workshop that ended an hour ago."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return make_workshop(
         starts_at=now - timedelta(days=2), ends_at=now - timedelta(hours=1), onsite_capacity=50
     )
@@ -80,7 +81,7 @@ def test_attendees_are_invited_when_the_workshop_ends_and_reminded_once(ended, s
     link = surveys.survey_token(one)
     assert f"/s/{link}" in invitation.get_body(("plain",)).get_content()
     surveys.submit(survey, two, answers(survey))
-    later = datetime.now(timezone.utc) + timedelta(days=4)
+    later = datetime.now(UTC) + timedelta(days=4)
     assert surveys.send_due_invitations(now=later) == {"invited": 0, "reminded": 1}
     reminders = db.session.scalars(db.select(OutboxMessage).filter_by(kind="survey_reminder")).all()
     assert [m.recipient for m in reminders] == ["person1@example.org"]
@@ -98,7 +99,7 @@ def test_one_answer_per_person_editable_until_close(client, ended, survey, db):
     assert "checked" in client.get(url).get_data(as_text=True)
     summary = feedback.summary(survey)
     assert next(i for i in summary["questions"] if i.question.key == "relevance").distribution[5] == 1
-    survey.closes_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    survey.closes_at = datetime.now(UTC) - timedelta(minutes=1)
     db.session.commit()
     closed = client.get(url)
     assert closed.status_code == 410 and "This survey is closed." in closed.get_data(as_text=True)
@@ -159,7 +160,7 @@ def test_summary_figures_match_hand_computed_values(ended, survey, db):
         ("3", "6", ["0"], "Longer breaks"),
         ("4", "8", ["3"], None),
     ]
-    for person, (relevance, recommend, apply, suggestion) in zip(people, given):
+    for person, (relevance, recommend, apply, suggestion) in zip(people, given, strict=True):
         surveys.submit(
             survey,
             person,
@@ -212,7 +213,7 @@ def test_anonymous_surveys_link_no_answer_to_a_person(client, auth, make_user, e
     client.post(url, data=answers(survey, suggestions="Honest words"))
     again = client.get(url).get_data(as_text=True)
     assert "Your answers are anonymous" in again
-    with pytest.raises(Exception):
+    with pytest.raises(NotAllowed):
         surveys.submit(survey, person, answers(survey))
     response = db.session.scalars(db.select(Response)).one()
     assert response.registration_id is None
@@ -223,7 +224,7 @@ def test_anonymous_surveys_link_no_answer_to_a_person(client, auth, make_user, e
     assert "Honest words" in raw
     page = client.get(f"/staff/workshops/{ended.id}/survey/summary").get_data(as_text=True)
     assert "李华" not in page and "Honest words" in page
-    with pytest.raises(Exception):  # cannot switch to named once answers exist
+    with pytest.raises(InvalidInput):  # cannot switch to named once answers exist
         surveys.update_settings(
             survey,
             anonymous=False,

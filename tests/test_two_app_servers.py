@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -33,14 +33,18 @@ def production(tmp_path_factory):
 
 def test_registration_storm_across_two_app_servers(production):
     engine = sa.create_engine(production["url"])
-    start = datetime.now(timezone.utc) + timedelta(days=20)
+    start = datetime.now(UTC) + timedelta(days=20)
     with engine.begin() as conn:
         workshop_id = conn.execute(
             sa.text(
-                "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
-                " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
-                " training_hours, certificate_requires_survey, created_at, updated_at) VALUES ('Storm', '压力', '', '',"
-                " 'onsite', 'published', 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, 100, 0, false, 8, false, now(), now())"
+                "INSERT INTO workshop (title_en, title_zh, description_en,"
+                " description_zh, format, status, city, venue,"
+                " meeting_url, timezone, starts_at, ends_at, onsite_capacity,"
+                " online_capacity, approval_required,"
+                " training_hours, certificate_requires_survey, created_at, updated_at)"
+                " VALUES ('Storm', '压力', '', '',"
+                " 'onsite', 'published', 'Chongqing', '', '', 'Asia/Shanghai', :s, :e,"
+                " 100, 0, false, 8, false, now(), now())"
                 " RETURNING id"
             ),
             {"s": start.replace(tzinfo=None), "e": (start + timedelta(hours=8)).replace(tzinfo=None)},

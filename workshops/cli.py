@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -118,11 +119,10 @@ privacy_cli = AppGroup("privacy", help="Personal data of past workshops.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def privacy_anonymise(ended_before, yes):
     """Replace names, contacts and free text of old workshops; keep the programme's figures."""
-    from datetime import timezone
 
     from .services import privacy
 
-    moment = ended_before.replace(tzinfo=timezone.utc)
+    moment = ended_before.replace(tzinfo=UTC)
     if not yes:
         click.confirm(
             f"Anonymise every registration of workshops that ended before {moment:%Y-%m-%d}?", abort=True

@@ -274,7 +274,7 @@ def load_demo() -> list[tuple[str, str, str]] | None:
     workshops = _events(programme) + [_rehearsal(programme)]
     db.session.add_all(workshops)
     db.session.flush()
-    for workshop, count in zip(workshops, (24, 30, 36, 12)):
+    for workshop, count in zip(workshops, (24, 30, 36, 12), strict=True):
         db.session.add_all(_participants(workshop, count, rng))
     db.session.commit()
     logins = []

@@ -7,7 +7,7 @@ import secrets
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,16 +18,20 @@ def insert_workshop(
 ) -> tuple[int, int]:
     """A published hybrid workshop with one session; returns (workshop id, session id)."""
     engine = sa.create_engine(url)
-    start = datetime.now(timezone.utc) + starts_in
+    start = datetime.now(UTC) + starts_in
     end = start + timedelta(hours=hours)
-    naive = lambda d: d.astimezone(timezone.utc).replace(tzinfo=None)  # noqa: E731  (stored as UTC)
+    naive = lambda d: d.astimezone(UTC).replace(tzinfo=None)  # noqa: E731  (stored as UTC)
     with engine.begin() as conn:
         workshop_id = conn.execute(
             sa.text(
-                "INSERT INTO workshop (title_en, title_zh, description_en, description_zh, format, status, city, venue,"
-                " meeting_url, timezone, starts_at, ends_at, onsite_capacity, online_capacity, approval_required,"
-                " training_hours, created_at, updated_at) VALUES ('Bench', '压测', '', '', 'hybrid', 'published',"
-                " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false, 8, now(), now()) RETURNING id"
+                "INSERT INTO workshop (title_en, title_zh, description_en,"
+                " description_zh, format, status, city, venue,"
+                " meeting_url, timezone, starts_at, ends_at, onsite_capacity,"
+                " online_capacity, approval_required,"
+                " training_hours, created_at, updated_at) VALUES ('Bench', '压测',"
+                " '', '', 'hybrid', 'published',"
+                " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false,"
+                " 8, now(), now()) RETURNING id"
             ),
             {"s": naive(start), "e": naive(end), "on": onsite, "ol": online},
         ).scalar_one()
@@ -61,9 +65,12 @@ def insert_people(url: str, workshop_id: int, count: int) -> list[str]:
         conn.execute(
             sa.text(
                 "INSERT INTO registration (workshop_id, full_name, latin_name, email, mobile, organisation,"
-                " organisation_type, job_title, gender, city, mode, needs, language, status, source, decision_reason,"
-                " manage_token, ticket_token, created_at, updated_at) VALUES (:w, :name, '', :email, '', '重庆工程职业技术学院',"
-                " 'tvet', '', 'undisclosed', '重庆', :mode, '', 'zh', 'confirmed', 'import', '', :m, :t, now(), now())"
+                " organisation_type, job_title, gender, city, mode, needs, language,"
+                " status, source, decision_reason,"
+                " manage_token, ticket_token, created_at, updated_at) VALUES (:w,"
+                " :name, '', :email, '', '重庆工程职业技术学院',"
+                " 'tvet', '', 'undisclosed', '重庆', :mode, '', 'zh', 'confirmed',"
+                " 'import', '', :m, :t, now(), now())"
             ),
             rows,
         )
@@ -141,7 +148,10 @@ def exchange(
 
 
 def run_clients(count: int, jobs, send) -> tuple[float, list[float], dict]:
-    """Run ``send(job) -> HTTP status`` over ``jobs`` from ``count`` threads; returns elapsed, latencies, statuses."""
+    """Run ``send(job) -> HTTP status`` over ``jobs`` from ``count`` threads.
+
+    Returns the elapsed time, the latencies and the count of each status.
+    """
     iterator = iter(jobs)
     lock = threading.Lock()
     latencies, statuses = [], {}

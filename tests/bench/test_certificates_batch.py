@@ -18,7 +18,9 @@ from workshops import create_app
 from workshops.extensions import db
 from workshops.models import Workshop
 from workshops.services import certificates
-app = create_app({"CELERY": {"task_always_eager": False, "broker_url": "memory://", "task_ignore_result": True}})
+app = create_app(
+    {"CELERY": {"task_always_eager": False, "broker_url": "memory://", "task_ignore_result": True}}
+)
 with app.app_context():
     print(certificates.queue_batch(db.session.get(Workshop, int(sys.argv[1])), None).id)
 """

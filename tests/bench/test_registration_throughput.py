@@ -42,7 +42,8 @@ def test_registration_throughput(gunicorn_server, bench_database_url):
         confirmed = dict(
             conn.execute(
                 sa.text(
-                    "SELECT mode, count(*) FROM registration WHERE workshop_id = :w AND status = 'confirmed' GROUP BY mode"
+                    "SELECT mode, count(*) FROM registration WHERE workshop_id = :w AND"
+                    " status = 'confirmed' GROUP BY mode"
                 ),
                 {"w": workshop_id},
             ).all()

@@ -50,7 +50,8 @@ def test_survey_summary_exports(bench_database_url, monkeypatch):
         response_rows = [{"s": survey.id, "r": rid, "mode": mode} for rid, mode in people]
         db.session.execute(
             sa.text(
-                "INSERT INTO response (survey_id, registration_id, mode, organisation_type, gender, city, submitted_at)"
+                "INSERT INTO response (survey_id, registration_id, mode,"
+                " organisation_type, gender, city, submitted_at)"
                 " VALUES (:s, :r, :mode, 'tvet', 'woman', '重庆', now())"
             ),
             response_rows,

@@ -12,7 +12,8 @@ from tests.conftest import free_port
 # development server then leaves that file for the garbage collector, which warns. It is
 # the test server's leak, not the app's: tolerate exactly that one.
 SERVER_DROPPED_STATIC_FILE = pytest.mark.filterwarnings(
-    r"ignore:Exception ignored in. <_io\.(FileIO|BufferedReader) name='[^']*/static/:pytest.PytestUnraisableExceptionWarning"
+    r"ignore:Exception ignored in. <_io\.(FileIO|BufferedReader) name='[^']*/static/"
+    r":pytest.PytestUnraisableExceptionWarning"
 )
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -2,7 +2,7 @@
 
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -34,7 +34,7 @@ def test_scanner_page_checks_in_a_ticket_shown_to_the_camera(
 ):
     from playwright.sync_api import sync_playwright
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     workshop = make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7))
     registration = registrations.register(workshop.id, applicant(1, full_name="李华")).registration
     organiser = make_user(Role.ORGANISER)
@@ -72,7 +72,7 @@ def test_scanner_page_checks_in_a_ticket_shown_to_the_camera(
 def test_scanner_keeps_working_offline_and_syncs_when_back(
     live_server, browser, make_workshop, make_user, db
 ):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     workshop = make_workshop(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1, hours=7))
     people = [
         registrations.register(workshop.id, applicant(n, full_name=f"参加者{n}")).registration

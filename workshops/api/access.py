@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask_login import current_user
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_smorest import abort
 
 from ..extensions import db

@@ -136,7 +136,8 @@ class CheckinInSchema(Schema):
     nonce = fields.Str(
         load_default="",
         metadata={
-            "description": "Client id of this scan: the same scan sent again (same nonce, person and session) gets the first answer"
+            "description": "Client id of this scan: the same scan sent again (same nonce, person and"
+            " session) gets the first answer"
         },
     )
     device = fields.Str(load_default="")
@@ -151,7 +152,8 @@ class CheckinInSchema(Schema):
     override = fields.Bool(
         load_default=False,
         metadata={
-            "description": "Admit although the session is not running (organisers and coordinators; ignored for a volunteer's link)"
+            "description": "Admit although the session is not running (organisers and coordinators;"
+            " ignored for a volunteer's link)"
         },
     )
 

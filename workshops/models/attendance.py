@@ -28,7 +28,7 @@ class Attendance(Base):
     # may happen to pick the same nonce: not unique.
     client_nonce: Mapped[str | None] = mapped_column(String(64))
 
-    registration: Mapped["Registration"] = relationship()  # noqa: F821
-    session: Mapped["Session"] = relationship()  # noqa: F821
-    by_user: Mapped["User | None"] = relationship()  # noqa: F821
-    by_link: Mapped["CheckInLink | None"] = relationship()  # noqa: F821
+    registration: Mapped[Registration] = relationship()  # noqa: F821
+    session: Mapped[Session] = relationship()  # noqa: F821
+    by_user: Mapped[User | None] = relationship()  # noqa: F821
+    by_link: Mapped[CheckInLink | None] = relationship()  # noqa: F821

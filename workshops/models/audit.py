@@ -22,4 +22,4 @@ class AuditEvent(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(45), default="")
 
-    actor: Mapped["User | None"] = relationship()  # noqa: F821
+    actor: Mapped[User | None] = relationship()  # noqa: F821

@@ -29,7 +29,7 @@ class Certificate(Base):
     # The rendered PDF, kept so downloads and ZIPs never re-render (cleared when details change).
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
-    registration: Mapped["Registration"] = relationship()  # noqa: F821
+    registration: Mapped[Registration] = relationship()  # noqa: F821
 
     @property
     def valid(self) -> bool:

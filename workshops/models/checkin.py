@@ -23,7 +23,7 @@ class CheckInLink(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    workshop: Mapped["Workshop"] = relationship()  # noqa: F821
+    workshop: Mapped[Workshop] = relationship()  # noqa: F821
 
     def usable_at(self, moment: datetime) -> bool:
         return self.revoked_at is None and moment < self.expires_at

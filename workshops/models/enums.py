@@ -72,7 +72,7 @@ class RegistrationStatus(Labelled):
         }
 
     @classmethod
-    def active(cls) -> tuple["RegistrationStatus", ...]:
+    def active(cls) -> tuple[RegistrationStatus, ...]:
         """Statuses that hold a place (or a place in line) at the workshop."""
         return (cls.PENDING, cls.CONFIRMED, cls.WAITLISTED)
 

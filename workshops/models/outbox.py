@@ -39,4 +39,4 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    registration: Mapped["Registration | None"] = relationship()  # noqa: F821
+    registration: Mapped[Registration | None] = relationship()  # noqa: F821

@@ -24,7 +24,7 @@ class Programme(Bilingual, Base):
     description_zh: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    workshops: Mapped[list["Workshop"]] = relationship(back_populates="programme")  # noqa: F821
+    workshops: Mapped[list[Workshop]] = relationship(back_populates="programme")  # noqa: F821
 
     @property
     def name(self) -> str:

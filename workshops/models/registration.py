@@ -6,7 +6,6 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, bindpa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
-from .tokens import new_token, selector_index
 from .enums import (
     AttendanceMode,
     Gender,
@@ -15,7 +14,7 @@ from .enums import (
     RegistrationStatus,
     enum_column,
 )
-
+from .tokens import new_token, selector_index
 
 _ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted')"
 
@@ -68,7 +67,7 @@ class Registration(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    workshop: Mapped["Workshop"] = relationship()  # noqa: F821
+    workshop: Mapped[Workshop] = relationship()  # noqa: F821
 
     @property
     def is_active(self) -> bool:

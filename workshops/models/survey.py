@@ -40,8 +40,8 @@ class Survey(Bilingual, Base):
     reminders_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    workshop: Mapped["Workshop"] = relationship()  # noqa: F821
-    questions: Mapped[list["Question"]] = relationship(
+    workshop: Mapped[Workshop] = relationship()  # noqa: F821
+    questions: Mapped[list[Question]] = relationship(
         back_populates="survey", cascade="all, delete-orphan", order_by="Question.position"
     )
 
@@ -116,7 +116,7 @@ class Response(Base):
     city: Mapped[str] = mapped_column(String(100), default="")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    answers: Mapped[list["Answer"]] = relationship(back_populates="response", cascade="all, delete-orphan")
+    answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
 
 class Answer(Base):

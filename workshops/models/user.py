@@ -32,7 +32,7 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    workshops: Mapped[list["Workshop"]] = relationship(secondary=workshop_organiser)  # noqa: F821
+    workshops: Mapped[list[Workshop]] = relationship(secondary=workshop_organiser)  # noqa: F821
 
     # The ids of the workshops an organiser is assigned to (a frozenset), when the account was
     # loaded with them (load_with_assignments: every signed-in request). An organiser's every

@@ -64,8 +64,8 @@ class Workshop(Bilingual, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    programme: Mapped["Programme | None"] = relationship(back_populates="workshops")  # noqa: F821
-    sessions: Mapped[list["Session"]] = relationship(
+    programme: Mapped[Programme | None] = relationship(back_populates="workshops")  # noqa: F821
+    sessions: Mapped[list[Session]] = relationship(
         back_populates="workshop", cascade="all, delete-orphan", order_by="Session.starts_at"
     )
 

@@ -27,8 +27,8 @@ from ..models import (
     SerialCounter,
     Survey,
     Workshop,
+    tokens,
 )
-from ..models import tokens
 from ..models.base import utcnow
 from . import audit, jobs, outbox, pdf, surveys, tickets
 from .errors import InvalidInput, NotAllowed
@@ -355,7 +355,7 @@ def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
             # and page by page (each person's own PDF, with only their glyphs embedded).
             document = _document(valid)
             data = document.write_pdf()
-            for certificate, page in zip(valid, document.pages):
+            for certificate, page in zip(valid, document.pages, strict=True):
                 certificate.pdf = document.copy([page]).write_pdf()
             del document
         db.session.add(

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, text
@@ -30,8 +30,8 @@ from ..models import (
     ScanLog,
     Session,
     WorkshopStatus,
+    tokens,
 )
-from ..models import tokens
 from ..models.base import utcnow
 
 # Doors open before a session starts; people arrive late.
@@ -84,7 +84,7 @@ class Scanner:
             return max(now - LINK_OFFLINE_AT_MOST, self.since or now)
         return now - OFFLINE_AT_MOST
 
-    def may_undo(self, attendance: "Attendance") -> bool:
+    def may_undo(self, attendance: Attendance) -> bool:
         """Staff take back any check-in of their workshops; a volunteer's link only its own."""
         return self.user_id is not None or (
             self.link_id is not None and attendance.by_link_id == self.link_id
@@ -136,7 +136,7 @@ def find_session(session_id: int) -> Session | None:
     return db.session.execute(_SESSION_BY_ID, {"id": session_id}).scalar_one_or_none()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lock_statement(by_id: bool):
     """The check-in's one query, built once per shape (building it costs more than running it).
 
@@ -268,7 +268,10 @@ def redeem(
 
 
 def _decide(session, registration, earlier, scanner, method, nonce, moment, override) -> CheckInResult:
-    """The decision itself; ``registration`` is already locked (or None), ``earlier`` its check-in at this session."""
+    """The decision itself.
+
+    ``registration`` is already locked (or None), ``earlier`` its check-in at this session.
+    """
     if registration is None:
         return CheckInResult(Reason.UNKNOWN_TICKET)
     if registration.workshop_id != session.workshop_id:
@@ -430,10 +433,10 @@ def scan_log(session: Session, limit: int = 1000) -> list[LoggedScan]:
             ScanLog.device,
             ScanLog.offline,
             Registration.full_name,
-            User.name,
-            User.email,
-            CheckInLink.label,
-            ScanLog.by_link_id,
+            User.name.label("user_name"),
+            User.email.label("user_email"),
+            CheckInLink.label.label("link_label"),
+            ScanLog.by_link_id.label("link_id"),
         )
         .outerjoin(Registration, Registration.id == ScanLog.registration_id)
         .outerjoin(User, User.id == ScanLog.by_user_id)
@@ -446,17 +449,19 @@ def scan_log(session: Session, limit: int = 1000) -> list[LoggedScan]:
     )
     return [
         LoggedScan(
-            scanned,
-            received,
-            reason,
-            method,
-            device,
-            offline,
+            row.scanned_at,
+            row.received_at,
+            row.reason,
+            row.method,
+            row.device,
+            row.offline,
             # someone of another workshop stays anonymous here too
-            None if reason == Reason.WRONG_WORKSHOP else name,
-            user_name or user_email or (link_label or (str(_l("a volunteer")) if link_id else None)),
+            None if row.reason == Reason.WRONG_WORKSHOP else row.full_name,
+            row.user_name
+            or row.user_email
+            or (row.link_label or (str(_l("a volunteer")) if row.link_id else None)),
         )
-        for scanned, received, reason, method, device, offline, name, user_name, user_email, link_label, link_id in rows
+        for row in rows
     ]
 
 

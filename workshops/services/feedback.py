@@ -25,7 +25,7 @@ class Segment:
     city: str = ""
 
     @classmethod
-    def from_args(cls, args) -> "Segment":
+    def from_args(cls, args) -> Segment:
         return cls(**{name: (args.get(name) or "").strip()[:100] for name in FILTERS})
 
     def active(self) -> dict[str, str]:

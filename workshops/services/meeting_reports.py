@@ -98,7 +98,8 @@ def preview_report(
         raise InvalidInput(
             {
                 "file": _l(
-                    "This does not look like a meeting report: it needs a duration column and a name, email or phone column."
+                    "This does not look like a meeting report: it needs a duration column"
+                    " and a name, email or phone column."
                 )
             }
         )

@@ -89,7 +89,8 @@ def preview_import(workshop: Workshop, filename: str, data: bytes, actor) -> Job
         raise InvalidInput(
             {
                 "file": _l(
-                    "The header row needs at least a name column and an email column (e.g. 'Name', 'Email' or '姓名', '邮箱')."
+                    "The header row needs at least a name column and an email column (e.g."
+                    " 'Name', 'Email' or '姓名', '邮箱')."
                 )
             }
         )

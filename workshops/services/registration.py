@@ -29,9 +29,9 @@ from ..models import (
     RegistrationStatus,
     Workshop,
     WorkshopStatus,
+    tokens,
 )
 from ..models.base import utcnow
-from ..models import tokens
 from ..models.tokens import new_token
 from . import audit, outbox
 from .errors import InvalidInput, NotAllowed
@@ -69,7 +69,7 @@ class Applicant:
     consent: bool = False
 
     @classmethod
-    def from_mapping(cls, data) -> "Applicant":
+    def from_mapping(cls, data) -> Applicant:
         """Build from any mapping of strings, ignoring unknown keys and trimming text."""
         values = {}
         for name in cls.__dataclass_fields__:
@@ -256,7 +256,8 @@ def registration_closed_reason(workshop: Workshop, now: datetime):
 
 
 def _check_open(workshop: Workshop, now: datetime, staff: bool) -> None:
-    """Staff (walk-ins, imports) may register outside the registration window, never for a cancelled workshop."""
+    """Staff (walk-ins, imports) may register outside the registration window, never for a
+    cancelled workshop."""
     reason = registration_closed_reason(workshop, now)
     if reason and not (staff and workshop.status != WorkshopStatus.CANCELLED):
         db.session.rollback()

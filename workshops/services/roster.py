@@ -21,7 +21,7 @@ class RosterFilter:
     q: str = ""
 
     @classmethod
-    def from_args(cls, args) -> "RosterFilter":
+    def from_args(cls, args) -> RosterFilter:
         return cls(**{name: (args.get(name) or "").strip()[:100] for name in cls.__dataclass_fields__})
 
 

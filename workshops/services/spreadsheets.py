@@ -72,7 +72,8 @@ class Table(list):
     header_line = 1
 
 
-# Exports put a title, the meeting's own details or notes above the table: the header is looked for this far down.
+# Exports put a title, the meeting's own details or notes above the table: the header is
+# looked for this far down.
 HEADER_SEARCH_ROWS = 30
 
 
@@ -114,7 +115,10 @@ def read_table(filename: str, data: bytes, known_headers: set[str] | None = None
             {"file": _l("The file has more than %(n)d rows; split it into smaller files.", n=MAX_ROWS)}
         )
     header = [cell.strip() for cell in rows[start]]
-    table = Table(dict(zip(header, [cell.strip() for cell in row])) for row in rows[start + 1 :])
+    # Short rows (trailing empty cells left out) keep only the columns they have.
+    table = Table(
+        dict(zip(header, [cell.strip() for cell in row], strict=False)) for row in rows[start + 1 :]
+    )
     table.header_line = lines[start]
     return table
 

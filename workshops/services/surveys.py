@@ -478,7 +478,8 @@ def submit(survey: Survey, registration: Registration, form: dict[str, list[str]
         raise InvalidInput(
             {
                 "form": _l(
-                    "An answer was sent for a question that is not in this survey. Reload the page and try again."
+                    "An answer was sent for a question that is not in this survey."
+                    " Reload the page and try again."
                 )
             }
         )

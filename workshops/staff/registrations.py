@@ -223,7 +223,8 @@ def walk_in(workshop_id: int):
             elif not same_person:
                 messages[result.outcome] = (
                     _(
-                        "This email is registered to %(name)s: check the name, or search for them on the scanner.",
+                        "This email is registered to %(name)s: check the name, or search"
+                        " for them on the scanner.",
                         name=name,
                     ),
                     "error",
