@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench prod-check install system-deps translations worker clean
+.PHONY: run test lint format bench prod-check install system-deps translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ run: install system-deps translations
 	  $(BIN)/celery -A wsgi.celery_app worker --loglevel=warning --concurrency=1 --beat \
 	    --schedule=instance/celerybeat-schedule & \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
+
+# ruff (lint and format, settings in pyproject.toml) and mypy on the models and services.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Rewrites the tree in the house format and applies ruff's safe fixes.
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test: install translations
 	@bash .ci/system-deps test

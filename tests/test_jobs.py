@@ -3,10 +3,20 @@
 from datetime import timedelta
 
 from tests.helpers import applicant
-from workshops.models import Job, OutboxMessage, Registration, Workshop
+from workshops.models import Job, JobKind, OutboxMessage, Registration, Workshop
 from workshops.models.base import utcnow
 from workshops.services import announcements, jobs
 from workshops.services import registration as registrations
+
+
+def test_every_job_kind_and_every_beat_entry_has_its_task(app):
+    """Tasks are declared in the services that own them: once the app is built, each kind of
+    job can be handed out and each of beat's entries names a task a worker knows."""
+    celery_app = app.extensions["celery"]
+    assert jobs.declared_kinds() == set(JobKind)
+    scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+    assert scheduled - set(celery_app.tasks) == set()
+    assert {"outbox.deliver", "jobs.resume_stalled", "worker.heartbeat"} <= scheduled
 
 
 def _announcement_job(app, workshop, db, people=5):

@@ -98,11 +98,8 @@ def real_worker(app):
     """A real Celery worker thread consuming from an in-memory broker (not eager)."""
     from celery.contrib.testing.worker import start_worker
 
-    from workshops.services import outbox
-
     celery_app = app.extensions["celery"]
     celery_app.conf.update(task_always_eager=False, broker_url="memory://", result_backend="cache+memory://")
-    outbox._last_kick = 0.0  # a kick by an earlier test's worker must not hold this one's back
     with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         yield celery_app
     celery_app.conf.task_always_eager = True

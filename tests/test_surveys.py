@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from tests.helpers import applicant
 from workshops.models import OutboxMessage, Question, RegistrationSource, Response, Role, Survey
-from workshops.services import checkin, feedback, surveys
+from workshops.services import checkin, feedback, survey_links, surveys
 from workshops.services import registration as registrations
 from workshops.services.errors import InvalidInput, NotAllowed
 
@@ -78,7 +78,7 @@ def test_attendees_are_invited_when_the_workshop_ends_and_reminded_once(ended, s
     invitation = mailbox.to("person1@example.org")[-1]  # after the confirmation of the walk-in
     assert not invitation["Subject"].startswith("Tell us")  # in the person's language (Chinese)
     assert mailbox.to("person2@example.org")[-1]["Subject"].startswith("Tell us what you thought")
-    link = surveys.survey_token(one)
+    link = survey_links.survey_token(one)
     assert f"/s/{link}" in invitation.get_body(("plain",)).get_content()
     surveys.submit(survey, two, answers(survey))
     later = datetime.now(UTC) + timedelta(days=4)
@@ -89,7 +89,7 @@ def test_attendees_are_invited_when_the_workshop_ends_and_reminded_once(ended, s
 
 def test_one_answer_per_person_editable_until_close(client, ended, survey, db):
     person = attendee(ended, 1)
-    url = f"/s/{surveys.survey_token(person)}"
+    url = f"/s/{survey_links.survey_token(person)}"
     page = client.get(url).get_data(as_text=True)
     assert "How relevant was the workshop to your work?" in page
     response = client.post(url, data=answers(survey, relevance="2"))
@@ -118,7 +118,7 @@ def test_one_answer_per_person_editable_until_close(client, ended, survey, db):
 )
 def test_bad_answers_are_refused_and_nothing_is_stored(client, ended, survey, db, change, message):
     person = attendee(ended, 1)
-    response = client.post(f"/s/{surveys.survey_token(person)}", data=answers(survey, **change))
+    response = client.post(f"/s/{survey_links.survey_token(person)}", data=answers(survey, **change))
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 0
 
@@ -132,14 +132,14 @@ def test_an_answer_to_another_surveys_question_is_refused(
     )
     person = attendee(ended, 1)
     data = {**answers(survey), f"q{stray.id}": ["sneaky"]}
-    response = client.post(f"/s/{surveys.survey_token(person)}", data=data)
+    response = client.post(f"/s/{survey_links.survey_token(person)}", data=data)
     assert "not in this survey" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 0
 
 
 def test_tampered_links_get_a_clear_page(client, ended, survey):
     person = attendee(ended, 1)
-    token = surveys.survey_token(person)
+    token = survey_links.survey_token(person)
     for bad in (token[:-2] + "xx", f"{person.id + 1}.{token.split('.')[1]}", "nonsense", "1." + "a" * 100):
         response = client.get(f"/s/{bad}")
         assert response.status_code == 404 and "This survey link is not valid." in response.get_data(
@@ -160,7 +160,9 @@ def test_summary_figures_match_hand_computed_values(ended, survey, db):
         ("3", "6", ["0"], "Longer breaks"),
         ("4", "8", ["3"], None),
     ]
-    for person, (relevance, recommend, apply, suggestion) in zip(people, given, strict=True):
+    for person, (relevance, recommend, apply, suggestion) in zip(
+        people, given, strict=False
+    ):  # the others do not answer
         surveys.submit(
             survey,
             person,
@@ -209,7 +211,7 @@ def test_anonymous_surveys_link_no_answer_to_a_person(client, auth, make_user, e
     survey.anonymous = True
     db.session.commit()
     person = attendee(ended, 1, full_name="李华")
-    url = f"/s/{surveys.survey_token(person)}"
+    url = f"/s/{survey_links.survey_token(person)}"
     client.post(url, data=answers(survey, suggestions="Honest words"))
     again = client.get(url).get_data(as_text=True)
     assert "Your answers are anonymous" in again
@@ -241,7 +243,7 @@ def test_room_poster_finds_the_attendees_own_link(client, auth, make_user, ended
     person = attendee(ended, 1, mobile="+86 139 1234 5678")
     registered(ended, 2)  # absent people do not get a link
     response = client.post(f"/survey/{ended.id}", data={"contact": "13912345678"})
-    assert response.headers["Location"].endswith(f"/s/{surveys.survey_token(person)}")
+    assert response.headers["Location"].endswith(f"/s/{survey_links.survey_token(person)}")
     assert client.post(f"/survey/{ended.id}", data={"contact": "PERSON1@example.org"}).status_code == 302
     missing = client.post(f"/survey/{ended.id}", data={"contact": "person2@example.org"})
     assert missing.status_code == 422 and "We found no attendee" in missing.get_data(as_text=True)

@@ -1,19 +1,27 @@
-"""workshops: registration, check-in, feedback and certificates for capacity-building workshops."""
+"""workshops: registration, check-in, feedback and certificates for capacity-building workshops.
+
+``create_app`` builds the app. It imports the app's parts inside the function on purpose:
+importing any submodule (``workshops.models`` in a migration, ``workshops.gunicorn_conf`` in
+gunicorn's master process) runs this file first, and that must not load every blueprint,
+service and WeasyPrint with it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
-
-MAX_ID = 2**31 - 1  # database ids are PostgreSQL integers
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings from the environment, then ``test_config`` on top."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from . import cli, errors, formatting, security
+    from .config import engine_options, load_config
+
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),
@@ -21,8 +29,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    from .config import engine_options, load_config
-
     app.config.from_mapping(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
@@ -30,15 +36,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     if app.config.get("PROXY_FIX"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         # Behind nginx: trust one proxy for the client address and the HTTPS scheme.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_blueprints(app)
-
-    from . import cli, errors, formatting, security
-
     security.register(app)
     errors.register(app)
     formatting.register(app)
@@ -47,9 +48,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
     from . import models  # noqa: F401  (registers every table with the metadata)
     from .extensions import api, babel, csrf, db, init_celery, limiter, login_manager, mail, migrate
     from .i18n import select_locale
+    from .models.user import load_with_assignments
+    from .routing import MAX_ID
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -62,12 +67,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
-
-    from flask_babel import lazy_gettext as _l
-
     login_manager.login_message = _l("Please sign in to see this page.")
-
-    from .models.user import load_with_assignments
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -78,31 +78,26 @@ def _init_extensions(app: Flask) -> None:
     api.init_app(app)
 
 
-class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: database ids are PostgreSQL integers, so a bigger
-    number matches no route (404) instead of failing in the database."""
-
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
-
-
 def _register_blueprints(app: Flask) -> None:
-    app.url_map.converters["int"] = IdConverter
     from .api import register_api
     from .auth import bp as auth_bp
     from .certificates import bp as certificates_bp
     from .checkin import bp as checkin_bp
     from .public import bp as public_bp
     from .registration import bp as registration_bp
+    from .routing import IdConverter
     from .staff import bp as staff_bp
     from .surveys import bp as surveys_bp
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(registration_bp)
-    app.register_blueprint(staff_bp)
-    app.register_blueprint(checkin_bp)
-    app.register_blueprint(surveys_bp)
-    app.register_blueprint(certificates_bp)
+    app.url_map.converters["int"] = IdConverter
+    for blueprint in (
+        public_bp,
+        auth_bp,
+        registration_bp,
+        staff_bp,
+        checkin_bp,
+        surveys_bp,
+        certificates_bp,
+    ):
+        app.register_blueprint(blueprint)
     register_api(app)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from .models import Role
+from .demo import load_demo
+from .extensions import db
+from .models import OutboxMessage, OutboxStatus, Role, User
+from .services import backups, outbox, privacy
 from .services import users as user_service
 from .services.errors import InvalidInput
 
@@ -40,11 +44,6 @@ def create_user(email, role, name, password):
 @users_cli.command("list")
 def list_users():
     """List staff accounts."""
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .models import User
-
     for user in db.session.scalars(select(User).order_by(User.email)):
         click.echo(f"{user.email}\t{user.role.value}\t{'active' if user.active else 'disabled'}")
 
@@ -52,8 +51,6 @@ def list_users():
 @click.command("seed-demo")
 def seed_demo():
     """Load demo data (programme, three real events, participants, staff) into an empty database."""
-    from .demo import load_demo
-
     if current_app.config["APP_ENV"] == "production":
         raise click.ClickException("Refusing to load demo data with APP_ENV=production.")
     logins = load_demo()
@@ -68,8 +65,6 @@ def seed_demo():
 @outbox_cli.command("send")
 def outbox_send():
     """Deliver every email that is due now (the worker does this every 10 s)."""
-    from .services import outbox
-
     result = outbox.deliver_due(limit=10_000)
     click.echo(f"sent {result['sent']}, failed {result['failed']}")
 
@@ -77,12 +72,6 @@ def outbox_send():
 @outbox_cli.command("status")
 def outbox_status():
     """Count queued, sent and failed emails, and show the latest failures."""
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .models import OutboxMessage, OutboxStatus
-    from .services import outbox
-
     for status, count in outbox.status_counts().items():
         click.echo(f"{status:<8} {count}")
     failing = db.session.scalars(
@@ -100,8 +89,6 @@ def outbox_status():
 @outbox_cli.command("retry-failed")
 def outbox_retry_failed():
     """Queue failed emails again (after fixing the mail settings)."""
-    from .services import outbox
-
     click.echo(f"{outbox.retry_failed()} messages queued again")
 
 
@@ -120,8 +107,6 @@ privacy_cli = AppGroup("privacy", help="Personal data of past workshops.")
 def privacy_anonymise(ended_before, yes):
     """Replace names, contacts and free text of old workshops; keep the programme's figures."""
 
-    from .services import privacy
-
     moment = ended_before.replace(tzinfo=UTC)
     if not yes:
         click.confirm(
@@ -139,11 +124,6 @@ backup_cli = AppGroup("backup", help="Back up and restore the database.")
 )
 def backup_create(output):
     """Write a consistent copy of the database (the app may keep running)."""
-    from datetime import datetime
-
-    from .extensions import db
-    from .services import backups
-
     if not output:
         suffix = "sqlite" if db.engine.url.get_backend_name() == "sqlite" else "dump"
         output = Path(current_app.instance_path) / f"backup-{datetime.now():%Y%m%d-%H%M%S}.{suffix}"
@@ -158,8 +138,6 @@ def backup_create(output):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def backup_restore(source, yes):
     """Replace the database with a backup. Stop the app servers and workers first."""
-    from .services import backups
-
     if not yes:
         click.confirm("This replaces every row in the database. Continue?", abort=True)
     try:

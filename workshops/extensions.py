@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from celery import Celery, Task
 from flask import Flask
 from flask_babel import Babel
@@ -13,8 +15,27 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData, Table
+from sqlalchemy.orm import DeclarativeBase
 
-from .models.base import Base
+# Named constraints let Alembic alter them (SQLite batch mode needs names too).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Every model's base (workshops.models.base); its metadata is ``db.metadata``."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model maps one table (no joined or polymorphic mappings): services write rows with
+    # plain Core statements on it where the ORM's unit of work would cost more than it gives.
+    __table__: ClassVar[Table]  # type: ignore[misc]
+
 
 # Objects stay readable after a service commits (no reload per attribute);
 # services that decide on fresh data lock and refresh explicitly.
@@ -26,6 +47,20 @@ login_manager = LoginManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 api = Api()
+
+
+def beat_schedule(job_sweep_seconds: float) -> dict[str, dict]:
+    """What beat runs, and how often (seconds); tasks are named, so this module imports none."""
+    every = {
+        "outbox.deliver": 10.0,  # sweep: kicks after each change deliver sooner
+        "surveys.invite": 300.0,
+        "certificates.issue_due": 600.0,
+        "worker.heartbeat": 30.0,
+        "jobs.resume_stalled": job_sweep_seconds,
+        "registrations.promote_waiting_lists": 300.0,
+        "privacy.purge_expired": 86400.0,
+    }
+    return {task: {"task": task, "schedule": seconds} for task, seconds in every.items()}
 
 
 def init_celery(app: Flask) -> Celery:
@@ -40,13 +75,10 @@ def init_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    from . import tasks
-
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    schedule = {name: dict(entry) for name, entry in tasks.BEAT_SCHEDULE.items()}
-    schedule["stalled-jobs"]["schedule"] = float(app.config["JOB_SWEEP_SECONDS"])
-    celery_app.conf.beat_schedule = schedule
+    # The tasks themselves are declared with @shared_task in the services that own them.
+    celery_app.conf.beat_schedule = beat_schedule(float(app.config["JOB_SWEEP_SECONDS"]))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -10,6 +10,7 @@ from flask import Flask, current_app, request
 from flask_babel import get_locale
 
 from .models.i18n import current_language
+from .urls import external_url
 
 
 def _zone(zone) -> ZoneInfo:
@@ -53,8 +54,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(local_date)
     app.add_template_filter(local_time)
     app.add_template_filter(local_input)
-    from .urls import external_url
-
     app.add_template_global(external_url)
 
     @app.context_processor

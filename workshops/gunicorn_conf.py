@@ -1,9 +1,11 @@
 """gunicorn settings: ``gunicorn -c python:workshops.gunicorn_conf wsgi:app``.
 
-Threaded workers overlap the waits on PostgreSQL (row locks, commits) that
-dominate a registration; the process count follows the cores.
+Sync workers by default, one process per core (WEB_CONCURRENCY): a request's CPU, not its
+waits on PostgreSQL, bounds a registration or a check-in here. WORKER_CLASS=gthread with
+WEB_THREADS > 1 overlaps those waits where the database is further away.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -26,6 +28,4 @@ def post_worker_init(worker):
     garbage collector's reach. Otherwise each full collection walks all of them and stops the
     worker for 100-150 ms in the middle of serving; measured here, after the freeze such a
     collection takes about 2 ms. Nothing is lost: those objects live as long as the worker."""
-    import gc
-
     gc.freeze()

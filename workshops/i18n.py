@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
 
-# Babel finds Simplified Chinese only under this catalogue name (see DESIGN.md).
+# Babel finds Simplified Chinese only under this catalogue name: a zh_CN catalogue is never
+# found for a browser asking for zh-CN or zh-Hans (measured with Flask-Babel 4).
 CATALOGUES = {"en": "en", "zh": "zh_Hans_CN"}
 
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import api, csrf
+from ..routing import IdConverter
+from .certificates import blp as certificates_blp
+from .checkin import blp as checkin_blp
+from .registrations import blp as registrations_blp
+from .surveys import blp as surveys_blp
+from .workshops import blp as workshops_blp
 
 
 def register_api(app: Flask) -> None:
-    from .certificates import blp as certificates_blp
-    from .checkin import blp as checkin_blp
-    from .registrations import blp as registrations_blp
-    from .surveys import blp as surveys_blp
-    from .workshops import blp as workshops_blp
-
     # The API is called by scripts and apps, not by HTML forms; its staff endpoints only read.
     for blueprint in (workshops_blp, registrations_blp):
         csrf.exempt(blueprint)
-    from .. import IdConverter
-
     api.register_converter(
         IdConverter,
         lambda converter: {"type": "integer", "minimum": 0, "maximum": converter.max, "format": "int32"},

@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
+from ..auth.permissions import current_scanner
 from ..extensions import db
 from ..models import Attendance, CheckInMethod, Registration, Session, Workshop
 from ..models.base import utcnow
 from ..services import checkin, roster
-from ..services.checkin_access import scanner_for
 from .schemas import (
     CheckinInSchema,
     CheckinOutSchema,
@@ -41,7 +41,7 @@ def _session_and_scanner(session_id: int, device: str = ""):
     session = checkin.find_session(session_id)
     if session is None:
         abort(404, message=_("No session with this id."))
-    scanner = scanner_for(session.workshop_id, device)
+    scanner = current_scanner(session.workshop_id, device)
     if scanner is None:
         _refuse()
     return session, scanner
@@ -51,7 +51,7 @@ def _workshop_scanner(workshop_id: int, session_id: int):
     workshop = db.session.get(Workshop, workshop_id)
     if workshop is None:
         abort(404, message=_("No workshop with this id."))
-    if scanner_for(workshop) is None:
+    if current_scanner(workshop) is None:
         _refuse()
     session = db.session.get(Session, session_id)
     if session is None or session.workshop_id != workshop.id:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 
-from .. import MAX_ID
+from ..routing import MAX_ID
 
 
 def Id(**kwargs) -> fields.Int:  # noqa: N802  (reads like a field class)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, session
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..models import Role, Workshop
+from ..models import CheckInLink, Role, Workshop
+from ..services import checkin_access
+from ..services.checkin import Scanner
 
 SCHEDULERS = (Role.ADMIN, Role.COORDINATOR)
 
@@ -37,3 +39,27 @@ def workshop_for_staff(workshop_id: int) -> Workshop:
     if not current_user.can_access_workshop(workshop):
         abort(403)
     return workshop
+
+
+# ---- volunteers' check-in links -------------------------------------------------
+# A volunteer has no account: the link they opened is remembered in their session cookie.
+LINK_KEY = "checkin_link_id"
+
+
+def enter_with_link(link: CheckInLink) -> None:
+    session[LINK_KEY] = link.id
+
+
+def held_link_id() -> int | None:
+    """The check-in link this browser entered with, usable or not."""
+    return session.get(LINK_KEY)
+
+
+def current_link() -> CheckInLink | None:
+    """The link this browser entered with, if it still works."""
+    return checkin_access.usable_link(held_link_id())
+
+
+def current_scanner(workshop: Workshop | int, device: str = "") -> Scanner | None:
+    """Who scans here from this browser: the signed-in staff member, or the volunteer's link."""
+    return checkin_access.scanner_for(workshop, current_user, held_link_id(), device)

@@ -16,12 +16,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..auth.permissions import current_link, current_scanner, enter_with_link, held_link_id
 from ..extensions import db, limiter
 from ..models import Session, Workshop, WorkshopStatus
 from ..models.base import utcnow
 from ..services import checkin
 from ..services.checkin import Scanner
-from ..services.checkin_access import current_link, enter_with_link, held_link_id, link_by_token, scanner_for
+from ..services.checkin_access import link_by_token
 from . import bp
 
 
@@ -30,7 +31,7 @@ def _scannable(workshop_id: int) -> tuple[Workshop, Scanner]:
     workshop = db.session.get(Workshop, workshop_id)
     if workshop is None:
         abort(404)
-    scanner = scanner_for(workshop)
+    scanner = current_scanner(workshop)
     if scanner is None:
         if not current_user.is_authenticated:
             if held_link_id() is None:

@@ -17,8 +17,8 @@ from .enums import (
     WorkshopStatus,
 )
 from .heartbeat import Heartbeat
-from .job import Job, JobFile
-from .outbox import OutboxMessage
+from .job import Job, JobFile, JobKind, JobStatus
+from .outbox import EmailKind, OutboxMessage
 from .programme import Programme
 from .registration import Registration
 from .survey import Answer, Question, Response, Survey, SurveyParticipation
@@ -39,10 +39,13 @@ __all__ = [
     "AuditEvent",
     "CheckInLink",
     "CheckInMethod",
+    "EmailKind",
     "Gender",
     "Heartbeat",
     "Job",
     "JobFile",
+    "JobKind",
+    "JobStatus",
     "OrganisationType",
     "OutboxMessage",
     "OutboxStatus",

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .enums import CheckInMethod, enum_column
+
+if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .checkin import CheckInLink
+    from .registration import Registration
+    from .user import User
+    from .workshop import Session
 
 
 class Attendance(Base):

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .user import User
 
 
 class AuditEvent(Base):

@@ -1,24 +1,15 @@
-"""Declarative base, naming convention and column types shared by every model."""
+"""What every model shares: the declarative base (bound to ``db`` in extensions) and column types."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import ColumnElement, DateTime, Table, TypeDecorator, update
+from sqlalchemy.orm import Session, scoped_session
 
-# Named constraints let Alembic alter them (SQLite batch mode needs names too).
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from ..extensions import Base
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+__all__ = ["Base", "UTCDateTime", "lock_for_update", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -46,3 +37,17 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def lock_for_update(session: Session | scoped_session, table: Table, *where: ColumnElement[bool]) -> None:
+    """Take what a decision needs before it re-reads rows of ``table`` ``WITH FOR UPDATE``.
+
+    PostgreSQL locks the rows in that SELECT itself, and this does nothing. SQLite has no row
+    locks and ignores FOR UPDATE: a no-op UPDATE of the same rows takes the database's write
+    lock instead, which serialises writers the same way until the transaction ends. The
+    columns with an ``onupdate`` are set to themselves so that the no-op changes nothing.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    same = {column: column for column in table.c if column.primary_key or column.onupdate is not None}
+    session.execute(update(table).where(*where).values(same))

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .tokens import new_token, selector_index
+
+if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .workshop import Workshop
 
 
 class CheckInLink(Base):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -8,21 +9,37 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, UTCDateTime, utcnow
 
 
-class Job(Base):
-    """Bulk work done off the request (imports, mass emails, certificate batches), with progress.
+class JobKind(enum.StrEnum):
+    """What a job does; each kind's service declares the Celery task that carries it out."""
 
-    Status: preview (waiting for a coordinator's confirmation), queued, running, done, failed.
-    """
+    IMPORT = "import"  # nominations (services.nominations)
+    MEETING_IMPORT = "meeting_import"  # online attendance from a meeting report
+    ANNOUNCEMENT = "announcement"  # a coordinator's message to participants
+    CERTIFICATES = "certificates"  # a workshop's certificate batch
+
+
+class JobStatus(enum.StrEnum):
+    PREVIEW = "preview"  # waiting for a coordinator's confirmation
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Job(Base):
+    """Bulk work done off the request (imports, mass emails, certificate batches), with progress."""
 
     __tablename__ = "job"
     __table_args__ = (
-        CheckConstraint("status IN ('preview', 'queued', 'running', 'done', 'failed')", name="status_known"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{status}'" for status in JobStatus) + ")", name="status_known"
+        ),
         CheckConstraint("done >= 0 AND done <= total", name="progress_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(10), default="queued")
+    status: Mapped[str] = mapped_column(String(10), default=JobStatus.QUEUED)
     workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -44,7 +61,7 @@ class Job(Base):
 
     @property
     def finished(self) -> bool:
-        return self.status in ("done", "failed")
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
 
 class JobFile(Base):

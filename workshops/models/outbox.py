@@ -1,12 +1,32 @@
 from __future__ import annotations
 
+import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .enums import OutboxStatus, enum_column
+
+if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .registration import Registration
+
+
+class EmailKind(enum.StrEnum):
+    """What an outbox email is about; each kind has its subject and template in services.outbox."""
+
+    CONFIRMATION = "confirmation"
+    PROMOTED = "promoted"  # a seat came free for someone on the waiting list
+    WAITLISTED = "waitlisted"
+    PENDING = "pending"  # waiting for a coordinator's approval
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    SURVEY_INVITATION = "survey_invitation"
+    SURVEY_REMINDER = "survey_reminder"
+    CERTIFICATE_READY = "certificate_ready"
+    ANNOUNCEMENT = "announcement"  # a coordinator's message (written whole, not from a template)
 
 
 class OutboxMessage(Base):

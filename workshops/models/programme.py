@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
 from .i18n import Bilingual
@@ -23,8 +23,6 @@ class Programme(Bilingual, Base):
     description_en: Mapped[str] = mapped_column(Text, default="")
     description_zh: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    workshops: Mapped[list[Workshop]] = relationship(back_populates="programme")  # noqa: F821
 
     @property
     def name(self) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, bindparam, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,6 +16,9 @@ from .enums import (
     enum_column,
 )
 from .tokens import new_token, selector_index
+
+if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .workshop import Workshop
 
 _ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted')"
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -16,7 +17,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
-from .i18n import Bilingual
+from .i18n import Bilingual, current_language
+
+if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .workshop import Workshop
 
 QUESTION_KINDS = ("rating", "nps", "single", "multiple", "short_text", "long_text")
 
@@ -87,8 +91,6 @@ class Question(Bilingual, Base):
         return self.localized("section")
 
     def option_labels(self, language: str | None = None) -> list[str]:
-        from .i18n import current_language
-
         language = language or current_language()
         other = "en" if language == "zh" else "zh"
         return [o.get(language) or o.get(other) or "" for o in self.options]

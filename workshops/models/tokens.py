@@ -45,4 +45,4 @@ def pick(rows, attribute: str, token: str):
 
 
 def well_formed(token: str | None) -> bool:
-    return bool(token) and SELECTOR <= len(token) <= 64
+    return token is not None and SELECTOR <= len(token) <= 64

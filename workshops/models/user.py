@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Column, ForeignKey, String, Table, bindparam, cast, exists, func, select
@@ -17,6 +18,9 @@ workshop_organiser = Table(
     Column("user_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
     Column("workshop_id", ForeignKey("workshop.id", ondelete="CASCADE"), primary_key=True),
 )
+
+if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .workshop import Workshop
 
 
 class User(UserMixin, Base):
@@ -72,7 +76,7 @@ class User(UserMixin, Base):
                     workshop_organiser.c.user_id == self.id, workshop_organiser.c.workshop_id == workshop_id
                 )
             )
-        ).scalar()
+        ).scalar_one()
 
 
 # One statement, built once, for the account and its assignments ("3,17,42", or NULL).

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .enums import WorkshopFormat, WorkshopStatus, enum_column
 from .i18n import Bilingual
+
+if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .programme import Programme
 
 
 class Workshop(Bilingual, Base):
@@ -64,7 +68,8 @@ class Workshop(Bilingual, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    programme: Mapped[Programme | None] = relationship(back_populates="workshops")  # noqa: F821
+    # Programme.workshops is declared from this side, so a programme's module need not know workshops.
+    programme: Mapped[Programme | None] = relationship(backref=backref("workshops", lazy="select"))
     sessions: Mapped[list[Session]] = relationship(
         back_populates="workshop", cascade="all, delete-orphan", order_by="Session.starts_at"
     )
@@ -96,14 +101,6 @@ class Workshop(Bilingual, Base):
 
     def capacity_for(self, mode: str) -> int:
         return self.onsite_capacity if mode == "onsite" else self.online_capacity
-
-    def registration_open_at(self, moment: datetime) -> bool:
-        if self.status != WorkshopStatus.PUBLISHED:
-            return False
-        if self.registration_opens_at and moment < self.registration_opens_at:
-            return False
-        closes = self.registration_closes_at or self.ends_at
-        return moment < closes
 
 
 class Session(Bilingual, Base):

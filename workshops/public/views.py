@@ -4,6 +4,7 @@ from flask import Response, abort, current_app, jsonify, redirect, render_templa
 
 from ..models import WorkshopFormat
 from ..models.i18n import current_language
+from ..registration.views import render_workshop_page
 from ..services import calendar, catalogue, health
 from ..urls import external_url, safe_next
 from . import bp
@@ -34,8 +35,6 @@ def _public_workshop(workshop_id: int):
 
 @bp.route("/workshops/<int:workshop_id>")
 def workshop(workshop_id: int):
-    from ..registration.views import render_workshop_page
-
     return render_workshop_page(_public_workshop(workshop_id))
 
 

@@ -12,7 +12,7 @@ from ..forms import apply_errors, select_choices
 from ..models import AttendanceMode
 from ..models.base import utcnow
 from ..models.i18n import current_language
-from ..services import calendar, catalogue, checkin, tickets
+from ..services import calendar, catalogue, certificates, checkin, privacy, tickets
 from ..services import registration as registrations
 from ..services.errors import InvalidInput, NotAllowed
 from ..services.registration import Outcome
@@ -83,8 +83,6 @@ def ticket(token: str):
     switch = ModeSwitchForm()
     other_modes = [m for m in workshop.modes if m != registration.mode]
     switch.mode.choices = select_choices((m, AttendanceMode(m).label) for m in other_modes)
-    from ..services import certificates
-
     return render_template(
         "registration/ticket.html",
         registration=registration,
@@ -172,8 +170,6 @@ def join(token: str):
 @limiter.limit("10 per minute")
 def my_data(token: str):
     """The participant downloads everything held about them (audited)."""
-    from ..services import privacy
-
     registration = _by_token(token)
     return Response(
         json.dumps(privacy.export(registration), ensure_ascii=False, indent=2),
@@ -186,8 +182,6 @@ def my_data(token: str):
 @limiter.limit("10 per minute")
 def delete_my_data(token: str):
     """The participant asks to be forgotten: registration cancelled, personal data replaced."""
-    from ..services import privacy
-
     registration = _by_token(token)
     if not ConfirmForm().validate_on_submit():
         abort(400)

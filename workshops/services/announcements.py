@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from celery import shared_task
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -16,10 +17,19 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import CATALOGUES
-from ..models import Job, OutboxMessage, Registration, RegistrationStatus, Workshop
+from ..models import (
+    EmailKind,
+    Job,
+    JobKind,
+    JobStatus,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    Workshop,
+)
 from ..models.base import utcnow
 from ..urls import external_url
-from . import audit, jobs
+from . import audit, jobs, outbox
 from .errors import InvalidInput
 
 CHUNK = 100
@@ -76,8 +86,8 @@ def queue_announcement(workshop: Workshop, announcement: Announcement, actor) ->
     if not people:
         raise InvalidInput({"audience": _l("Nobody matches: no message was sent.")})
     job = Job(
-        kind="announcement",
-        status="queued",
+        kind=JobKind.ANNOUNCEMENT,
+        status=JobStatus.QUEUED,
         workshop_id=workshop.id,
         created_by_id=getattr(actor, "id", None),
         total=len(people),
@@ -114,7 +124,7 @@ def _message_for(registration: Registration, announcement: Announcement) -> Outb
             "ticket_url": external_url("registration.ticket", token=registration.manage_token),
         }
         return OutboxMessage(
-            kind="announcement",
+            kind=EmailKind.ANNOUNCEMENT,
             recipient=registration.email,
             registration=registration,
             subject=subject,
@@ -130,7 +140,7 @@ def write_announcement(job_id: int) -> None:
         return
     announcement = Announcement(**job.payload["announcement"])
     people = job.payload["recipients"]
-    job.status = "running"
+    job.status = JobStatus.RUNNING
     db.session.commit()
     while True:
         # The job row is locked for each chunk and its progress read afresh: if the job was
@@ -150,10 +160,14 @@ def write_announcement(job_id: int) -> None:
     if job.finished:
         db.session.commit()
         return
-    job.status = "done"
+    job.status = JobStatus.DONE
     job.result = {"sent": job.total}
     job.finished_at = utcnow()
     db.session.commit()
-    from . import outbox
-
     outbox.kick()
+
+
+@jobs.carried_out_by(JobKind.ANNOUNCEMENT)
+@shared_task(name="announcements.write", ignore_result=True, acks_late=True)
+def write_announcement_task(job_id: int) -> None:
+    write_announcement(job_id)

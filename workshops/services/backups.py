@@ -24,7 +24,7 @@ def create(output: Path) -> Path:
     url = make_url(db.engine.url)
     output = Path(output)
     if url.get_backend_name() == "sqlite":
-        with sqlite3.connect(url.database) as source, sqlite3.connect(output) as target:
+        with sqlite3.connect(url.database or ":memory:") as source, sqlite3.connect(output) as target:
             source.backup(target)
     elif url.get_backend_name() == "postgresql":
         run = subprocess.run(
@@ -48,7 +48,7 @@ def restore(source: Path) -> None:
     db.session.remove()
     db.engine.dispose()
     if url.get_backend_name() == "sqlite":
-        with sqlite3.connect(source) as backup, sqlite3.connect(url.database) as target:
+        with sqlite3.connect(source) as backup, sqlite3.connect(url.database or ":memory:") as target:
             backup.backup(target)
     elif url.get_backend_name() == "postgresql":
         run = subprocess.run(

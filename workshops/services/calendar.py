@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from icalendar import Calendar, Event
 
-from ..models import Workshop
+from ..models import Session, Workshop
 from ..models.base import utcnow
 
 
@@ -16,7 +16,7 @@ def workshop_ics(workshop: Workshop, url: str, language: str = "en") -> bytes:
     calendar.add("method", "PUBLISH")
     title = workshop.localized("title", language)
     location = ", ".join(part for part in (workshop.venue, workshop.city) if part) or "Online"
-    parts = workshop.sessions or [workshop]
+    parts: list[Session | Workshop] = [*workshop.sessions] or [workshop]
     for index, part in enumerate(parts):
         event = Event()
         event.add("uid", f"workshop-{workshop.id}-{index}@workshops")

@@ -8,11 +8,15 @@ one; a certificate keeps its serial forever, so regenerating gives the same PDF.
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
 from dataclasses import dataclass
+from datetime import timedelta
 
+from celery import shared_task
 from flask import render_template
 from flask_babel import lazy_gettext as _l
+from pypdf import PdfWriter
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -22,6 +26,11 @@ from ..models import (
     AttendanceMode,
     Certificate,
     CertificateAsset,
+    EmailKind,
+    Job,
+    JobFile,
+    JobKind,
+    JobStatus,
     Registration,
     RegistrationStatus,
     SerialCounter,
@@ -30,6 +39,7 @@ from ..models import (
     tokens,
 )
 from ..models.base import utcnow
+from ..urls import external_url
 from . import audit, jobs, outbox, pdf, surveys, tickets
 from .errors import InvalidInput, NotAllowed
 
@@ -137,7 +147,7 @@ def issue(registration: Registration, *, by_hand: bool = False, reason: str = ""
         grant_reason=reason,
     )
     db.session.add(certificate)
-    outbox.queue_registration_email(registration, "certificate_ready")
+    outbox.queue_registration_email(registration, EmailKind.CERTIFICATE_READY)
     if actor is not None or by_hand:
         db.session.flush()
         audit.record(
@@ -161,13 +171,17 @@ def issue_if_eligible(registration: Registration) -> Certificate | None:
     return issue(registration) if state.eligible else None
 
 
+@surveys.answers_received.connect
+def _issue_if_survey_was_last_step(survey: Survey, registration: Registration, **_extra) -> None:
+    if survey.workshop.certificate_requires_survey:
+        issue_if_eligible(registration)
+
+
 def issue_due(now=None, within_days: int = 30) -> int:
     """After a workshop ends, issue the certificates people have earned (they are emailed).
 
     Run by beat; people who earn theirs later (a survey answered) get it then.
     """
-    from datetime import timedelta
-
     now = now or utcnow()
     candidates = db.session.scalars(
         select(Registration)
@@ -261,8 +275,6 @@ def _context(certificate: Certificate, verify_url: str, logos, signatories) -> d
 
 
 def _document(certificates: list[Certificate]):
-    from ..urls import external_url
-
     pages, cache = [], {}
     for certificate in certificates:
         workshop = certificate.registration.workshop
@@ -295,16 +307,14 @@ def queue_batch(workshop: Workshop, actor):
     The chunks are shared out between ``CERTIFICATE_WORKERS`` tasks, so a batch uses
     every worker process (the layout is CPU-bound).
     """
-    from ..models import Job
-
     people = db.session.scalars(
         select(Registration.id)
         .where(Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
         .order_by(Registration.id)
     ).all()
     job = Job(
-        kind="certificates",
-        status="queued",
+        kind=JobKind.CERTIFICATES,
+        status=JobStatus.QUEUED,
         workshop_id=workshop.id,
         created_by_id=getattr(actor, "id", None),
         total=len(people),
@@ -329,15 +339,13 @@ def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
     Memory stays bounded by the chunk. A chunk's file marks it done, so a restarted
     worker resumes where it stopped and no chunk is rendered twice.
     """
-    from ..models import Job, JobFile
-
     job = db.session.get(Job, job_id)
     if job is None or job.finished:
         return
     people = job.payload["registrations"]
     chunks = [people[i : i + CHUNK] for i in range(0, len(people), CHUNK)]
-    if job.status == "queued":
-        job.status = "running"
+    if job.status == JobStatus.QUEUED:
+        job.status = JobStatus.RUNNING
         db.session.commit()
     for index in range(part, len(chunks), parts):
         done = db.session.scalar(
@@ -378,8 +386,6 @@ def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
 
 def _finish_batch(job_id: int, chunk_count: int) -> None:
     """The last task to finish marks the job done (the job row is locked to decide)."""
-    from ..models import Job, JobFile
-
     job = db.session.scalars(
         select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
     ).one()
@@ -393,7 +399,7 @@ def _finish_batch(job_id: int, chunk_count: int) -> None:
         .join(Registration)
         .where(Registration.workshop_id == job.workshop_id, Certificate.revoked_at.is_(None))
     )
-    job.status = "done"
+    job.status = JobStatus.DONE
     job.result = {"issued": count, "not_eligible": job.total - count}
     job.finished_at = utcnow()
     db.session.commit()
@@ -412,8 +418,6 @@ def workshop_certificates(workshop: Workshop) -> list[Certificate]:
 
 def zip_of(certificates: list[Certificate]):
     """A ZIP with one PDF per person, named by serial and name, written to a temporary file."""
-    import tempfile
-
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     with zipfile.ZipFile(spool, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
         for certificate in certificates:
@@ -427,10 +431,6 @@ def zip_of(certificates: list[Certificate]):
 
 def merged_pdf(job) -> bytes:
     """The batch's certificates as one PDF, joined from its chunk files (no re-rendering)."""
-    from pypdf import PdfWriter
-
-    from ..models import JobFile
-
     writer = PdfWriter()
     ids = db.session.scalars(select(JobFile.id).where(JobFile.job_id == job.id).order_by(JobFile.name)).all()
     for file_id in ids:
@@ -440,3 +440,15 @@ def merged_pdf(job) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+@jobs.carried_out_by(JobKind.CERTIFICATES, split=True)
+@shared_task(name="certificates.generate", ignore_result=True, acks_late=True)
+def generate_certificates_task(job_id: int, part: int = 0, parts: int = 1) -> None:
+    run_batch(job_id, part, parts)
+
+
+@shared_task(name="certificates.issue_due", ignore_result=True)
+def issue_due_task() -> int:
+    """Beat: issue (and announce) the certificates earned at workshops that have ended."""
+    return issue_due()

@@ -24,11 +24,13 @@ from ..extensions import db
 from ..models import (
     Attendance,
     AttendanceMode,
+    CheckInLink,
     CheckInMethod,
     Registration,
     RegistrationStatus,
     ScanLog,
     Session,
+    User,
     WorkshopStatus,
     tokens,
 )
@@ -422,8 +424,6 @@ class LoggedScan:
 def scan_log(session: Session, limit: int = 1000) -> list[LoggedScan]:
     """The session's scans, newest first, failed ones and undone check-ins too: who was let in
     by which device and when, and what a second phone answered for the same person."""
-    from ..models import CheckInLink, User
-
     rows = db.session.execute(
         select(
             ScanLog.scanned_at,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import session as cookie
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
@@ -15,8 +13,6 @@ from ..models.base import utcnow
 from . import audit
 from .checkin import Scanner
 from .errors import InvalidInput
-
-SESSION_KEY = "checkin_link_id"
 
 
 def create_link(workshop: Workshop, label: str, expires_at: datetime, actor) -> CheckInLink:
@@ -51,28 +47,19 @@ def link_by_token(token: str) -> CheckInLink | None:
     )
 
 
-def enter_with_link(link: CheckInLink) -> None:
-    """Remember the volunteer's link in their session cookie."""
-    cookie[SESSION_KEY] = link.id
-
-
-def held_link_id() -> int | None:
-    """The check-in link this browser entered with, usable or not."""
-    return cookie.get(SESSION_KEY)
-
-
-def current_link() -> CheckInLink | None:
-    link_id = held_link_id()
+def usable_link(link_id: int | None) -> CheckInLink | None:
+    """The check-in link with this id if it still works (not expired, not withdrawn)."""
     link = db.session.get(CheckInLink, link_id) if link_id else None
     return link if link is not None and link.usable_at(utcnow()) else None
 
 
-def scanner_for(workshop: Workshop | int, device: str = "") -> Scanner | None:
-    """The scanner identity allowed to check people into this workshop (or workshop id), or None."""
+def scanner_for(workshop: Workshop | int, user, link_id: int | None, device: str = "") -> Scanner | None:
+    """Who may check people into this workshop (or workshop id): ``user`` if they are its
+    staff, else the volunteer's link ``link_id`` if it is for this workshop and still works."""
     workshop_id = workshop if isinstance(workshop, int) else workshop.id
-    if current_user.is_authenticated and current_user.can_access_workshop_id(workshop_id):
-        return Scanner(user_id=current_user.id, device=device)
-    link = current_link()
+    if user.is_authenticated and user.can_access_workshop_id(workshop_id):
+        return Scanner(user_id=user.id, device=device)
+    link = usable_link(link_id)
     if link is not None and link.workshop_id == workshop_id:
         return Scanner(link_id=link.id, device=device, since=link.created_at)
     return None

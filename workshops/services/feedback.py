@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import render_template
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Answer, Question, Registration, Response, Survey
-from . import audit
+from . import audit, pdf
 from .spreadsheets import write_csv, write_xlsx
 from .surveys import attended
 
@@ -89,7 +90,7 @@ def invited_count(survey: Survey, segment: Segment) -> int:
     )
     for name, value in segment.active().items():
         query = query.where(getattr(Registration, name) == value)
-    return db.session.scalar(query)
+    return db.session.execute(query).scalar_one()
 
 
 def summary(survey: Survey, segment: Segment | None = None, text_limit: int | None = 200) -> dict:
@@ -100,7 +101,7 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     """
     segment = segment or Segment()
     responses = _responses(survey, segment).subquery()
-    responded = db.session.scalar(select(func.count()).select_from(responses))
+    responded = db.session.execute(select(func.count()).select_from(responses)).scalar_one()
     invited = invited_count(survey, segment)
     per_question = {q.id: QuestionSummary(q) for q in survey.questions}
     counted = db.session.execute(
@@ -109,7 +110,7 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
         .group_by(Answer.question_id, Answer.number)
     )
     for question_id, number, count in counted:
-        if question_id in per_question:
+        if question_id in per_question and number is not None:
             per_question[question_id].distribution[number] = count
     texts = db.session.execute(
         select(Answer.question_id, Answer.text)
@@ -125,11 +126,11 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     for item in per_question.values():
         question, distribution = item.question, item.distribution
         if question.kind == "multiple":
-            item.count = db.session.scalar(
+            item.count = db.session.execute(
                 select(func.count(func.distinct(Answer.response_id))).where(
                     Answer.question_id == question.id, Answer.response_id.in_(select(responses.c.id))
                 )
-            )
+            ).scalar_one()
         elif question.kind in ("rating", "nps", "single"):
             item.count = sum(distribution.values())
         if question.kind in ("rating", "nps") and item.count:
@@ -215,7 +216,7 @@ def raw_rows(survey: Survey, segment: Segment | None = None) -> tuple[list[str],
     responses = db.session.scalars(
         select(Response).where(Response.id.in_(_responses(survey, segment))).order_by(Response.id)
     ).all()
-    people = {}
+    people: dict[int | None, Registration] = {}  # an anonymous response has no registration
     if not survey.anonymous:
         ids = [r.registration_id for r in responses if r.registration_id]
         people = {p.id: p for p in db.session.scalars(select(Registration).where(Registration.id.in_(ids)))}
@@ -294,10 +295,6 @@ def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None) -
 
 def export_summary_pdf(survey: Survey, actor, segment: Segment | None = None) -> bytes:
     """A report to send to the ministry as it is: bilingual headings, SVG charts."""
-    from flask import render_template
-
-    from . import pdf
-
     result = summary(survey, segment, text_limit=50)
     html = render_template("staff/survey_summary_pdf.html", **result, workshop=survey.workshop)
     audit.record("survey.export_summary", survey, actor, format="pdf")

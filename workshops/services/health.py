@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import redis
+from celery import shared_task
 from flask import current_app
 from sqlalchemy import text
 
@@ -33,8 +35,6 @@ def check() -> dict:
     url = current_app.config.get("REDIS_URL")
     if url:
         try:
-            import redis
-
             redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
             report["redis"] = "ok"
         except Exception as error:  # reported, not fatal: registrations still work
@@ -45,3 +45,9 @@ def check() -> dict:
         report["worker"] = "ok" if utcnow() - heartbeat.at < STALE else "stale"
         report["worker_seen_at"] = heartbeat.at.isoformat()
     return report
+
+
+@shared_task(name="worker.heartbeat", ignore_result=True)
+def heartbeat_task() -> None:
+    """Beat: prove a worker is consuming jobs; /healthz reads the time."""
+    beat("worker")

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import cast
 
+from celery import Task, shared_task
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import CursorResult, and_, func, or_, select
 
 from ..extensions import db
-from ..models import Job
+from ..models import Job, JobKind, JobStatus
 from ..models.base import utcnow
 from . import audit
 from .errors import ServiceError
@@ -20,35 +23,52 @@ from .errors import ServiceError
 log = logging.getLogger(__name__)
 
 
-def confirm_preview(job: Job, kind: str, action: str, actor) -> Job:
+# The Celery task that carries out each kind of job, declared by the service that owns the
+# kind (``@jobs.carried_out_by``): this module hands jobs out without importing those services.
+_TASKS: dict[JobKind, tuple[Task, bool]] = {}
+
+
+def carried_out_by(kind: JobKind, *, split: bool = False) -> Callable[[Task], Task]:
+    """Declare the Celery task that runs jobs of ``kind``, called with the job's id.
+
+    ``split``: the job is shared among CERTIFICATE_WORKERS copies of the task, each called
+    ``(job_id, part, parts)``.
+    """
+
+    def declare(task: Task) -> Task:
+        _TASKS[kind] = (task, split)
+        return task
+
+    return declare
+
+
+def declared_kinds() -> set[JobKind]:
+    """The job kinds whose task is declared (all of them, once the services are imported)."""
+    return set(_TASKS)
+
+
+def confirm_preview(job: Job, kind: JobKind, action: str, actor) -> Job:
     """Move a previewed job to the queue, once, and hand it to its Celery task."""
-    if job.kind != kind or job.status != "preview":
+    if job.kind != kind or job.status != JobStatus.PREVIEW:
         raise ServiceError(_l("This import has already been confirmed."))
-    job.status = "queued"
+    job.status = JobStatus.QUEUED
     audit.record(action, job, actor, rows=job.total)
     dispatch(job)
     return job
 
 
-def _tasks_for(job: Job) -> list[tuple]:
-    """The Celery task calls that carry a job out, by kind."""
-    from .. import tasks
-
-    if job.kind == "announcement":
-        return [(tasks.write_announcement, job.id)]
-    if job.kind == "import":
-        return [(tasks.run_import, job.id)]
-    if job.kind == "meeting_import":
-        return [(tasks.run_meeting_import, job.id)]
-    if job.kind == "certificates":
-        parts = max(int(current_app.config.get("CERTIFICATE_WORKERS", 2)), 1)
-        return [(tasks.generate_certificates, job.id, part, parts) for part in range(parts)]
-    return []
+def _calls_for(job: Job) -> list[tuple[Task, tuple]]:
+    """The Celery task calls that carry a job out."""
+    task, split = _TASKS[JobKind(job.kind)]
+    if not split:
+        return [(task, (job.id,))]
+    parts = max(int(current_app.config.get("CERTIFICATE_WORKERS", 2)), 1)
+    return [(task, (job.id, part, parts)) for part in range(parts)]
 
 
 def _send(job: Job) -> bool:
     try:
-        for task, *args in _tasks_for(job):
+        for task, args in _calls_for(job):
             task.delay(*args)
     except Exception as error:  # broker down: nothing is lost, the sweep retries
         log.warning("jobs: could not queue job %s (%s); the sweep will retry", job.id, error)
@@ -74,16 +94,23 @@ def claim(job_id: int) -> str | None:
     now = utcnow()
     lease = timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
     runner = secrets.token_hex(8)
-    taken = db.session.execute(
-        Job.__table__.update()
-        .where(
-            Job.id == job_id,
-            or_(
-                Job.status == "queued",
-                and_(Job.status == "running", func.coalesce(Job.heartbeat_at, Job.created_at) < now - lease),
-            ),
-        )
-        .values(status="running", runner=runner, heartbeat_at=now)
+    # Session.execute is typed as returning any Result; an UPDATE's is a CursorResult.
+    taken = cast(
+        CursorResult,
+        db.session.execute(
+            Job.__table__.update()
+            .where(
+                Job.id == job_id,
+                or_(
+                    Job.status == JobStatus.QUEUED,
+                    and_(
+                        Job.status == JobStatus.RUNNING,
+                        func.coalesce(Job.heartbeat_at, Job.created_at) < now - lease,
+                    ),
+                ),
+            )
+            .values(status=JobStatus.RUNNING, runner=runner, heartbeat_at=now)
+        ),
     ).rowcount
     db.session.commit()
     return runner if taken == 1 else None
@@ -91,12 +118,8 @@ def claim(job_id: int) -> str | None:
 
 def still_mine(job_id: int, runner: str) -> bool:
     """Beat for this run (in the caller's transaction); False if the job was handed to another run."""
-    return (
-        db.session.execute(
-            Job.__table__.update().where(Job.id == job_id, Job.runner == runner).values(heartbeat_at=utcnow())
-        ).rowcount
-        == 1
-    )
+    beat = Job.__table__.update().where(Job.id == job_id, Job.runner == runner).values(heartbeat_at=utcnow())
+    return cast(CursorResult, db.session.execute(beat)).rowcount == 1
 
 
 def resume_stalled(now: datetime | None = None) -> list[int]:
@@ -113,7 +136,7 @@ def resume_stalled(now: datetime | None = None) -> list[int]:
     stalled = db.session.scalars(
         select(Job)
         .where(
-            Job.status.in_(("queued", "running")),
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
             func.coalesce(Job.heartbeat_at, Job.created_at) < now - lease,
         )
         .order_by(Job.id)
@@ -125,8 +148,14 @@ def resume_stalled(now: datetime | None = None) -> list[int]:
             "jobs: job %s (%s) stalled at %s/%s; handing it out again", job.id, job.kind, job.done, job.total
         )
         # Free for the next run; the fresh beat keeps the next sweep from handing it out again.
-        job.status, job.runner, job.heartbeat_at = "queued", None, now
+        job.status, job.runner, job.heartbeat_at = JobStatus.QUEUED, None, now
     db.session.commit()  # all claimed first: an overlapping sweep skips them
     for job in stalled:
         _send(job)
     return [job.id for job in stalled]
+
+
+@shared_task(name="jobs.resume_stalled", ignore_result=True)
+def resume_stalled_task() -> list[int]:
+    """Beat's sweep (every JOB_SWEEP_SECONDS): hand out again the jobs whose worker died."""
+    return resume_stalled()

@@ -11,11 +11,22 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from celery import shared_task
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Attendance, CheckInMethod, Job, Registration, RegistrationStatus, Session, Workshop
+from ..models import (
+    Attendance,
+    CheckInMethod,
+    Job,
+    JobKind,
+    JobStatus,
+    Registration,
+    RegistrationStatus,
+    Session,
+    Workshop,
+)
 from ..models.base import utcnow
 from . import audit, checkin, jobs
 from .errors import InvalidInput
@@ -63,10 +74,13 @@ def parse_minutes(value: str) -> int:
     if re.fullmatch(r"\d+:\d{2}", value):
         first, second = (int(part) for part in value.split(":"))
         return first * 60 + second if first < 24 else first  # a spreadsheet's h:mm, else mm:ss
-    hours = re.search(r"(\d+(?:\.\d+)?)\s*(小时|hours?|hrs?|h\b)", value, re.I)
-    minutes = re.search(r"(\d+(?:\.\d+)?)\s*(分钟|分|minutes?|mins?)", value, re.I)
-    if hours or minutes:
-        return int((float(hours.group(1)) * 60 if hours else 0) + (float(minutes.group(1)) if minutes else 0))
+    in_hours = re.search(r"(\d+(?:\.\d+)?)\s*(小时|hours?|hrs?|h\b)", value, re.I)
+    in_minutes = re.search(r"(\d+(?:\.\d+)?)\s*(分钟|分|minutes?|mins?)", value, re.I)
+    if in_hours or in_minutes:
+        return int(
+            (float(in_hours.group(1)) * 60 if in_hours else 0)
+            + (float(in_minutes.group(1)) if in_minutes else 0)
+        )
     try:
         return int(float(value))
     except ValueError:
@@ -114,7 +128,9 @@ def preview_report(
     for p in people:  # each person once under each way their name is written ("Li Hua" and "LI HUA" are one)
         for key in {_name_key(name) for name in (p.full_name, p.latin_name) if name}:
             names[key].append(p)
-    minutes, via, unmatched = defaultdict(int), {}, []
+    minutes: defaultdict[int, int] = defaultdict(int)
+    via: dict[int, str] = {}
+    unmatched: list[dict] = []
     for line, row in enumerate(table, start=table.header_line + 1):
         value = {field: row.get(column, "") if column else "" for field, column in columns.items()}
         found, how = None, ""
@@ -148,8 +164,8 @@ def preview_report(
         for rid, total in sorted(minutes.items())
     ]
     job = Job(
-        kind="meeting_import",
-        status="preview",
+        kind=JobKind.MEETING_IMPORT,
+        status=JobStatus.PREVIEW,
         workshop_id=workshop.id,
         created_by_id=getattr(actor, "id", None),
         total=sum(m["counts"] for m in matched),
@@ -170,7 +186,7 @@ def preview_report(
 def confirm_report(job: Job, actor) -> Job:
     """Queue the previewed matches for recording in the background."""
 
-    return jobs.confirm_preview(job, "meeting_import", "attendance.meeting_report_confirm", actor)
+    return jobs.confirm_preview(job, JobKind.MEETING_IMPORT, "attendance.meeting_report_confirm", actor)
 
 
 def run_meeting_import(job_id: int) -> None:
@@ -179,9 +195,11 @@ def run_meeting_import(job_id: int) -> None:
     if runner is None:  # done, or another run holds it
         return
     job = db.session.get(Job, job_id, populate_existing=True)
+    if job is None:  # deleted with its workshop since it was claimed
+        return
     session = db.session.get(Session, job.payload["session_id"])
     if session is None:  # deleted since the preview: nothing to record into, and no point retrying
-        job.status, job.finished_at = "failed", utcnow()
+        job.status, job.finished_at = JobStatus.FAILED, utcnow()
         job.error = (
             "The session of this report was deleted. 此报告对应的场次已被删除。"  # read in either language
         )
@@ -205,7 +223,7 @@ def run_meeting_import(job_id: int) -> None:
             )
         db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + 1))
         db.session.commit()
-    job.status = "done"
+    job.status = JobStatus.DONE
     # Counted from the database, so that a run resumed after a crash still reports the whole job.
     recorded = db.session.scalar(
         select(func.count())
@@ -215,3 +233,9 @@ def run_meeting_import(job_id: int) -> None:
     job.result = {"recorded": recorded}
     job.finished_at = utcnow()
     db.session.commit()
+
+
+@jobs.carried_out_by(JobKind.MEETING_IMPORT)
+@shared_task(name="attendance.meeting_import", ignore_result=True, acks_late=True)
+def run_meeting_import_task(job_id: int) -> None:
+    run_meeting_import(job_id)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from celery import shared_task
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import AttendanceMode, Gender, Job, OrganisationType, RegistrationSource, Workshop
+from ..models import (
+    AttendanceMode,
+    Gender,
+    Job,
+    JobKind,
+    JobStatus,
+    OrganisationType,
+    RegistrationSource,
+    Workshop,
+)
 from ..models.base import utcnow
 from . import audit, jobs
 from . import registration as registrations
@@ -114,8 +124,8 @@ def preview_import(workshop: Workshop, filename: str, data: bytes, actor) -> Job
             seen.add(email)
         reports.append(report)
     job = Job(
-        kind="import",
-        status="preview",
+        kind=JobKind.IMPORT,
+        status=JobStatus.PREVIEW,
         workshop_id=workshop.id,
         created_by_id=getattr(actor, "id", None),
         total=sum(r.ok for r in reports),
@@ -134,7 +144,7 @@ def row_reports(job: Job) -> list[RowReport]:
 def confirm_import(job: Job, actor) -> Job:
     """Queue the checked rows for registration in the background."""
 
-    return jobs.confirm_preview(job, "import", "registration.import_confirm", actor)
+    return jobs.confirm_preview(job, JobKind.IMPORT, "registration.import_confirm", actor)
 
 
 def run_import(job_id: int) -> None:
@@ -143,6 +153,9 @@ def run_import(job_id: int) -> None:
     if runner is None:  # done, or another run holds it
         return
     job = db.session.get(Job, job_id, populate_existing=True)
+    workshop_id = job.workshop_id if job is not None else None
+    if job is None or workshop_id is None:  # deleted with its workshop since it was claimed
+        return
     created = skipped = 0
     start = job.done  # resumes after a worker restart
     for report in [r for r in row_reports(job) if r.ok][start:]:
@@ -152,7 +165,7 @@ def run_import(job_id: int) -> None:
         db.session.commit()
         try:
             result = registrations.register(
-                job.workshop_id, Applicant.from_mapping(report.values), source=RegistrationSource.IMPORT
+                workshop_id, Applicant.from_mapping(report.values), source=RegistrationSource.IMPORT
             )
         except ServiceError:
             skipped += 1
@@ -165,6 +178,12 @@ def run_import(job_id: int) -> None:
         "created": job.result.get("created", 0) + created,
         "skipped": job.result.get("skipped", 0) + skipped,
     }
-    job.status = "done"
+    job.status = JobStatus.DONE
     job.finished_at = utcnow()
     db.session.commit()
+
+
+@jobs.carried_out_by(JobKind.IMPORT)
+@shared_task(name="registrations.import", ignore_result=True, acks_late=True)
+def run_import_task(job_id: int) -> None:
+    run_import(job_id)

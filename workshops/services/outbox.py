@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from celery import shared_task
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -21,28 +22,38 @@ from sqlalchemy import func, select
 
 from ..extensions import db, mail
 from ..i18n import CATALOGUES
-from ..models import OutboxMessage, OutboxStatus, Registration
+from ..models import EmailKind, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
 from ..models.base import utcnow
 from ..urls import external_url
 from . import calendar, tickets
+from .survey_links import survey_token
 
 log = logging.getLogger(__name__)
 
 # Which emails carry the ticket (QR inline and calendar file).
-TICKET_KINDS = {"confirmation", "promoted"}
+TICKET_KINDS = {EmailKind.CONFIRMATION, EmailKind.PROMOTED}
+
+# The email a registration's status calls for whenever it changes to it (or is asked again).
+STATUS_EMAIL = {
+    RegistrationStatus.CONFIRMED: EmailKind.CONFIRMATION,
+    RegistrationStatus.WAITLISTED: EmailKind.WAITLISTED,
+    RegistrationStatus.PENDING: EmailKind.PENDING,
+    RegistrationStatus.REJECTED: EmailKind.REJECTED,
+    RegistrationStatus.CANCELLED: EmailKind.CANCELLED,
+}
 
 
 def _subject(kind: str, title: str) -> str:
-    subjects = {
-        "confirmation": _("Your registration is confirmed: %(title)s", title=title),
-        "promoted": _("A seat is free — you are now confirmed: %(title)s", title=title),
-        "waitlisted": _("You are on the waiting list: %(title)s", title=title),
-        "pending": _("Registration received, waiting for approval: %(title)s", title=title),
-        "rejected": _("Your registration was not accepted: %(title)s", title=title),
-        "cancelled": _("Your registration is cancelled: %(title)s", title=title),
-        "survey_invitation": _("Tell us what you thought: %(title)s", title=title),
-        "survey_reminder": _("Reminder: your feedback on %(title)s", title=title),
-        "certificate_ready": _("Your certificate is ready: %(title)s", title=title),
+    subjects: dict[str, str] = {
+        EmailKind.CONFIRMATION: _("Your registration is confirmed: %(title)s", title=title),
+        EmailKind.PROMOTED: _("A seat is free — you are now confirmed: %(title)s", title=title),
+        EmailKind.WAITLISTED: _("You are on the waiting list: %(title)s", title=title),
+        EmailKind.PENDING: _("Registration received, waiting for approval: %(title)s", title=title),
+        EmailKind.REJECTED: _("Your registration was not accepted: %(title)s", title=title),
+        EmailKind.CANCELLED: _("Your registration is cancelled: %(title)s", title=title),
+        EmailKind.SURVEY_INVITATION: _("Tell us what you thought: %(title)s", title=title),
+        EmailKind.SURVEY_REMINDER: _("Reminder: your feedback on %(title)s", title=title),
+        EmailKind.CERTIFICATE_READY: _("Your certificate is ready: %(title)s", title=title),
     }
     return subjects[kind]
 
@@ -50,7 +61,12 @@ def _subject(kind: str, title: str) -> str:
 _QUEUE = OutboxMessage.__table__.insert()
 
 
-def queue_registration_email(registration: Registration, kind: str) -> None:
+def queue_status_email(registration: Registration) -> None:
+    """Queue the email that tells the person their registration's current status."""
+    queue_registration_email(registration, STATUS_EMAIL[registration.status])
+
+
+def queue_registration_email(registration: Registration, kind: EmailKind) -> None:
     """Queue the email about a registration's status (rendered when it is delivered).
 
     Rendering off the request keeps the seat lock short; the row itself is
@@ -90,19 +106,14 @@ def render(message: OutboxMessage) -> None:
             "join_url": external_url("registration.join", token=registration.ticket_token),
         }
         template = "registration"
-        if message.kind == "certificate_ready":
+        if message.kind == EmailKind.CERTIFICATE_READY:
             template = "certificate"
-        elif message.kind.startswith("survey_"):
-            from .surveys import survey_token
-
+        elif message.kind in (EmailKind.SURVEY_INVITATION, EmailKind.SURVEY_REMINDER):
             template = "survey"
             context["survey_url"] = external_url("surveys.answer", token=survey_token(registration))
         message.subject = _subject(message.kind, title)
         message.body_text = render_template(f"emails/{template}.txt", **context)
         message.body_html = render_template(f"emails/{template}.html", **context)
-
-
-_last_kick = 0.0
 
 
 KICK_WINDOW = 1.0  # seconds
@@ -116,17 +127,16 @@ def kick() -> None:
     of the window, so the messages of every kick skipped inside it (each committed
     before its kick) are already there when it starts.
     """
-    global _last_kick
-    from ..tasks import deliver_outbox
-
     now = time.monotonic()
-    eager = deliver_outbox.app.conf.task_always_eager  # runs here and now (tests switch it per worker)
+    eager = deliver_task.app.conf.task_always_eager  # runs here and now (tests switch it per worker)
     if not eager:
-        if now - _last_kick < KICK_WINDOW:
+        # When this process last asked, kept with the app (each app its own window).
+        window = current_app.extensions.setdefault("outbox_kick", {"last": 0.0})
+        if now - window["last"] < KICK_WINDOW:
             return  # the run already asked for starts after this message was committed
-        _last_kick = now
+        window["last"] = now
     try:
-        deliver_outbox.apply_async(countdown=None if eager else KICK_WINDOW)
+        deliver_task.apply_async(countdown=None if eager else KICK_WINDOW)
     except Exception as error:  # broker unreachable: the rows wait, nothing is lost
         log.warning("outbox: could not reach the job queue (%s); messages wait for the next sweep", error)
 
@@ -224,3 +234,9 @@ def retry_failed() -> int:
         message.next_attempt_at = utcnow()
     db.session.commit()
     return len(failed)
+
+
+@shared_task(name="outbox.deliver", ignore_result=True)
+def deliver_task() -> dict:
+    """Send every email that is due (kicked after each change; beat's sweep every 10 s)."""
+    return deliver_due()

@@ -19,6 +19,8 @@ class BlockedURL(ValueError):
 
 
 def _static_root() -> Path:
+    if current_app.static_folder is None:  # create_app always sets one
+        raise RuntimeError("the app has no static folder to take fonts and images from")
     return Path(current_app.static_folder).resolve()
 
 

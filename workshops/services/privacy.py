@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from flask import current_app
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from ..models import Answer, Attendance, Certificate, Registration, Response, Wo
 from ..models.base import utcnow
 from ..models.tokens import new_token
 from . import audit
+from . import registration as registrations
 
 ANONYMOUS = "—"
 
@@ -136,10 +138,14 @@ def export(registration: Registration) -> dict:
 
 def delete(registration: Registration) -> None:
     """The person asked to be forgotten: cancel (passing the seat on) and anonymise."""
-    from . import registration as registrations
-
     if registration.is_active:
         registrations.cancel(registration, reason="deleted at the person's request")
     _anonymise(registration)
     audit.record("privacy.delete", registration, None)
     db.session.commit()
+
+
+@shared_task(name="privacy.purge_expired", ignore_result=True)
+def purge_expired_task() -> int:
+    """Beat (daily): anonymise workshops older than DATA_RETENTION_DAYS."""
+    return purge_expired()

@@ -8,20 +8,24 @@ there are seats (``lock_workshop``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
+from celery import shared_task
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
 from ..extensions import db
 from ..models import (
     AttendanceMode,
+    EmailKind,
     Gender,
     OrganisationType,
     Registration,
@@ -31,7 +35,7 @@ from ..models import (
     WorkshopStatus,
     tokens,
 )
-from ..models.base import utcnow
+from ..models.base import lock_for_update, utcnow
 from ..models.tokens import new_token
 from . import audit, outbox
 from .errors import InvalidInput, NotAllowed
@@ -69,9 +73,9 @@ class Applicant:
     consent: bool = False
 
     @classmethod
-    def from_mapping(cls, data) -> Applicant:
+    def from_mapping(cls, data: Mapping[str, Any]) -> Applicant:
         """Build from any mapping of strings, ignoring unknown keys and trimming text."""
-        values = {}
+        values: dict[str, Any] = {}
         for name in cls.__dataclass_fields__:
             if name in data and data[name] is not None:
                 value = data[name]
@@ -147,18 +151,13 @@ def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: b
     return email
 
 
-def lock_workshop(workshop_id: int) -> Workshop | None:
-    """Lock the workshop row for the rest of this transaction and return it fresh.
-
-    PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks; a no-op UPDATE
-    takes the database's write lock, which serialises writers the same way.
-    """
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("UPDATE workshop SET id = id WHERE id = :id"), {"id": workshop_id})
+def lock_workshop(workshop_id: int) -> Workshop:
+    """Lock the workshop row for the rest of this transaction and return it fresh."""
+    lock_for_update(db.session, Workshop.__table__, Workshop.id == workshop_id)
     # NO KEY UPDATE: rows that merely reference the workshop (scan log, registrations of
     # other transactions) can still be inserted meanwhile; seat decisions still queue.
     query = select(Workshop).where(Workshop.id == workshop_id).with_for_update(key_share=True)
-    return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+    return db.session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 # What a seat decision reads from the workshop: re-read under the lock, the rest need not be.
@@ -186,8 +185,7 @@ _LOCK_FOR_SEAT_DECISION = (
 def lock_for_seat_decision(workshop: Workshop) -> None:
     """``lock_workshop`` for a workshop already loaded: lock it and re-read only ``SEAT_RULES``
     (into the same object: the session has one object per row)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("UPDATE workshop SET id = id WHERE id = :id"), {"id": workshop.id})
+    lock_for_update(db.session, Workshop.__table__, Workshop.id == workshop.id)
     db.session.execute(_LOCK_FOR_SEAT_DECISION, {"workshop_id": workshop.id}).scalar_one()
 
 
@@ -226,7 +224,9 @@ def _workshop_and_active(workshop_id: int, email: str) -> tuple[Workshop | None,
 
 
 def seats_held(workshop: Workshop, mode: str) -> int:
-    return db.session.scalar(_SEATS_HELD, {"workshop_id": workshop.id, "mode": AttendanceMode(mode)})
+    return db.session.execute(
+        _SEATS_HELD, {"workshop_id": workshop.id, "mode": AttendanceMode(mode)}
+    ).scalar_one()
 
 
 def has_free_seat(workshop: Workshop, mode: str) -> bool:
@@ -287,9 +287,7 @@ def register(
     email = check_applicant(applicant, workshop, require_consent=not staff)
     _check_open(workshop, now, staff)
     if existing is not None:
-        outbox.queue_registration_email(
-            existing, "confirmation" if existing.status == Status.CONFIRMED else existing.status.value
-        )
+        outbox.queue_status_email(existing)
         db.session.commit()
         outbox.kick()
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
@@ -334,9 +332,7 @@ def register(
         if existing is None:
             raise
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
-    outbox.queue_registration_email(
-        registration, "confirmation" if status == Status.CONFIRMED else status.value
-    )
+    outbox.queue_status_email(registration)
     if actor is not None:
         audit.record("registration.create", registration, actor, source=source.value)
     db.session.commit()
@@ -349,7 +345,7 @@ def promote_waitlist(workshop: Workshop, mode: str) -> list[Registration]:
 
     Call with the workshop locked; each promoted person is emailed.
     """
-    promoted = []
+    promoted: list[Registration] = []
     free = workshop.capacity_for(mode) - seats_held(workshop, mode)
     if free <= 0 or workshop.status == WorkshopStatus.CANCELLED:
         return promoted
@@ -365,7 +361,7 @@ def promote_waitlist(workshop: Workshop, mode: str) -> list[Registration]:
     )
     for registration in line:
         registration.status = Status.CONFIRMED
-        outbox.queue_registration_email(registration, "promoted")
+        outbox.queue_registration_email(registration, EmailKind.PROMOTED)
         promoted.append(registration)
     return promoted
 
@@ -411,7 +407,7 @@ def _leave(
     held_seat = registration.status == Status.CONFIRMED
     registration.status = status
     registration.decision_reason = reason
-    outbox.queue_registration_email(registration, status.value)
+    outbox.queue_status_email(registration)
     audit.record(
         f"registration.{'cancel' if status == Status.CANCELLED else 'reject'}",
         registration,
@@ -441,9 +437,7 @@ def approve(registration: Registration, actor) -> RegistrationResult:
     registration.status = (
         Status.CONFIRMED if has_free_seat(workshop, registration.mode) else Status.WAITLISTED
     )
-    outbox.queue_registration_email(
-        registration, "confirmation" if registration.status == Status.CONFIRMED else "waitlisted"
-    )
+    outbox.queue_status_email(registration)
     audit.record("registration.approve", registration, actor, result=registration.status.value)
     db.session.commit()
     outbox.kick()
@@ -472,7 +466,7 @@ def move_up(registration: Registration, actor) -> None:
             )
         )
     registration.status = Status.CONFIRMED
-    outbox.queue_registration_email(registration, "promoted")
+    outbox.queue_registration_email(registration, EmailKind.PROMOTED)
     audit.record("registration.move_up", registration, actor)
     db.session.commit()
     outbox.kick()
@@ -494,9 +488,7 @@ def switch_mode(registration: Registration, mode: str, actor=None) -> list[Regis
             raise NotAllowed(_l("There is no free seat in that mode. You keep your current place."))
         registration.status = Status.CONFIRMED
     registration.mode = AttendanceMode(mode)
-    outbox.queue_registration_email(
-        registration, "confirmation" if registration.status == Status.CONFIRMED else registration.status.value
-    )
+    outbox.queue_status_email(registration)
     audit.record("registration.switch_mode", registration, actor, mode=mode)
     promoted = promote_waitlist(workshop, old_mode) if held_seat else []
     db.session.commit()
@@ -506,8 +498,7 @@ def switch_mode(registration: Registration, mode: str, actor=None) -> list[Regis
 
 def resend_confirmation(registration: Registration, actor=None) -> None:
     """Send the person's current status email again (lost email, changed phone)."""
-    kind = "confirmation" if registration.status == Status.CONFIRMED else registration.status.value
-    outbox.queue_registration_email(registration, kind)
+    outbox.queue_status_email(registration)
     audit.record("registration.resend", registration, actor)
     db.session.commit()
     outbox.kick()
@@ -565,11 +556,7 @@ def find_by_manage_token(token: str) -> Registration | None:
     return tokens.pick(candidates, "manage_token", token)
 
 
-def promote_after_capacity_change(workshop_id: int) -> list[Registration]:
-    """After capacity is raised, fill the new seats from the waiting lists (own transaction)."""
-    workshop = lock_workshop(workshop_id)
-    promoted = [r for mode in workshop.modes for r in promote_waitlist(workshop, mode)]
-    db.session.commit()
-    if promoted:
-        outbox.kick()
-    return promoted
+@shared_task(name="registrations.promote_waiting_lists", ignore_result=True)
+def promote_waiting_lists_task() -> int:
+    """Beat: give free seats to waiting lists not promoted when the seat came free."""
+    return promote_waiting_lists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from flask import render_template
 from sqlalchemy import distinct, func, select
 
 from ..extensions import db
@@ -21,7 +22,7 @@ from ..models import (
     Workshop,
     WorkshopStatus,
 )
-from . import audit
+from . import audit, pdf
 from .feedback import nps_of
 from .privacy import pseudonym
 from .spreadsheets import write_xlsx
@@ -93,7 +94,9 @@ def programme_report(
     def mean(workshop_id, key):
         counter = buckets.get((workshop_id, key))
         total = sum(counter.values()) if counter else 0
-        return round(sum(v * n for v, n in counter.items()) / total, 2) if total else None
+        if counter is None or not total:
+            return None
+        return round(sum(v * n for v, n in counter.items()) / total, 2)
 
     per_workshop = []
     for w in workshops:
@@ -221,10 +224,6 @@ def report_xlsx(report: dict, actor) -> bytes:
 
 
 def report_pdf(report: dict, actor) -> bytes:
-    from flask import render_template
-
-    from . import pdf
-
     audit.record("programme.report", report["programme"], actor, format="pdf")
     db.session.commit()
     return pdf.render_pdf(render_template("staff/programme_report_pdf.html", **report))

@@ -7,13 +7,11 @@ the ticket page's link.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
+from blinker import Namespace
+from celery import shared_task
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +20,7 @@ from ..extensions import db
 from ..models import (
     Answer,
     Attendance,
+    EmailKind,
     Question,
     Registration,
     Response,
@@ -139,26 +138,9 @@ KNOWLEDGE_ENDS = {
 }
 
 
-# ---- links -------------------------------------------------------------------
-
-
-def _signature(registration_id: int) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, f"survey:{registration_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")  # 192 bits
-
-
-def survey_token(registration: Registration) -> str:
-    return f"{registration.id}.{_signature(registration.id)}"
-
-
-def registration_for_token(token: str) -> Registration | None:
-    registration_id, _, signature = (token or "").partition(".")
-    if not registration_id.isdigit() or len(token) > 80:
-        return None
-    if not hmac.compare_digest(signature, _signature(int(registration_id))):
-        return None
-    return db.session.get(Registration, int(registration_id))
+# Sent after a person's answers are committed. Certificates listen (the survey may have been
+# the last step to one): they build on surveys, so surveys tell rather than call them.
+answers_received = Namespace().signal("survey-answers-received")
 
 
 # ---- building ----------------------------------------------------------------
@@ -338,7 +320,7 @@ def update_settings(
 
 
 def has_responses(survey: Survey) -> bool:
-    return db.session.scalar(select(exists().where(Response.survey_id == survey.id)))
+    return bool(db.session.scalar(select(exists().where(Response.survey_id == survey.id))))
 
 
 # ---- who is asked, and when ----------------------------------------------------
@@ -378,7 +360,8 @@ def has_answered(survey: Survey, registration: Registration) -> bool:
         if survey.anonymous
         else (Response, Response.registration_id)
     )
-    return db.session.scalar(select(exists().where(table.survey_id == survey.id, column == registration.id)))
+    answered = select(exists().where(table.survey_id == survey.id, column == registration.id))
+    return bool(db.session.scalar(answered))
 
 
 def send_due_invitations(now: datetime | None = None) -> dict:
@@ -399,7 +382,7 @@ def send_due_invitations(now: datetime | None = None) -> dict:
             continue
         if survey.invitations_sent_at is None:
             for registration in attendees(survey):
-                outbox.queue_registration_email(registration, "survey_invitation")
+                outbox.queue_registration_email(registration, EmailKind.SURVEY_INVITATION)
                 invited += 1
             survey.invitations_sent_at = now
             db.session.commit()
@@ -408,7 +391,7 @@ def send_due_invitations(now: datetime | None = None) -> dict:
         ):
             for registration in attendees(survey):
                 if not has_answered(survey, registration):
-                    outbox.queue_registration_email(registration, "survey_reminder")
+                    outbox.queue_registration_email(registration, EmailKind.SURVEY_REMINDER)
                     reminded += 1
             survey.reminders_sent_at = now
             db.session.commit()
@@ -500,13 +483,12 @@ def submit(survey: Survey, registration: Registration, form: dict[str, list[str]
         db.session.add(SurveyParticipation(survey_id=survey.id, registration_id=registration.id))
         response = Response(survey_id=survey.id, registration_id=None)
     else:
-        response = db.session.scalar(
+        earlier = db.session.scalar(
             select(Response).where(
                 Response.survey_id == survey.id, Response.registration_id == registration.id
             )
         )
-        if response is None:
-            response = Response(survey_id=survey.id, registration_id=registration.id)
+        response = earlier or Response(survey_id=survey.id, registration_id=registration.id)
         response.answers.clear()
     response.mode, response.organisation_type = str(registration.mode), str(registration.organisation_type)
     response.gender, response.city = str(registration.gender), registration.city
@@ -522,10 +504,7 @@ def submit(survey: Survey, registration: Registration, form: dict[str, list[str]
     except IntegrityError:  # a double submit of the same link
         db.session.rollback()
         raise NotAllowed(_l("Your answers were already received. Thank you!")) from None
-    if survey.workshop.certificate_requires_survey:
-        from . import certificates
-
-        certificates.issue_if_eligible(registration)  # the survey may have been the last step
+    answers_received.send(survey, registration=registration)
     return response
 
 
@@ -544,3 +523,9 @@ def answers_of(survey: Survey, registration: Registration) -> dict[str, list[str
             answer.text if answer.number is None else str(answer.number)
         )
     return values
+
+
+@shared_task(name="surveys.invite", ignore_result=True)
+def send_due_invitations_task() -> dict:
+    """Beat: invite attendees when a workshop ends, and remind them after the set days."""
+    return send_due_invitations()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import qrcode
+from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 
 
@@ -24,8 +25,6 @@ def qr_matrix_png(text: str) -> bytes:
     A fixed mask pattern skips qrcode's trial of all eight masks, the slow part;
     any mask gives a valid code.
     """
-    from PIL import Image
-
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=2, mask_pattern=0)
     code.add_data(text)
     code.make(fit=True)
@@ -33,7 +32,7 @@ def qr_matrix_png(text: str) -> bytes:
     image = Image.new("1", (len(matrix), len(matrix)))
     image.putdata([0 if dark else 1 for row in matrix for dark in row])
     # 8 pixels a module: viewers and printers that smooth images still keep sharp edges.
-    image = image.resize((len(matrix) * 8, len(matrix) * 8), Image.NEAREST)
+    image = image.resize((len(matrix) * 8, len(matrix) * 8), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..forms import select_choices
 from ..models import WorkshopFormat
 from ..services.scheduling import ProgrammeDetails, SessionDetails, WorkshopDetails
+from ..services.surveys import QuestionDetails
 
 TIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 TIMEZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Bangkok", "Europe/Geneva", "UTC"]
@@ -265,8 +266,6 @@ class QuestionForm(FlaskForm):
     high_label_zh = StringField(_l("Label of 5 (Chinese)"), validators=[Length(max=100)])
 
     def details(self):
-        from ..services.surveys import QuestionDetails
-
         english = [line.strip() for line in (self.options_en.data or "").splitlines() if line.strip()]
         chinese = [line.strip() for line in (self.options_zh.data or "").splitlines() if line.strip()]
         count = max(len(english), len(chinese))

@@ -12,7 +12,7 @@ from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
 from ..forms import apply_errors
 from ..models import Gender, OrganisationType, Question, Survey, Workshop
-from ..services import feedback, surveys, tickets
+from ..services import feedback, roster, surveys, tickets
 from ..services.errors import InvalidInput
 from ..services.pdf import png_data_uri
 from ..urls import external_url
@@ -163,8 +163,6 @@ def survey_copy(workshop_id: int):
 
 
 def _filters(workshop):
-    from ..services import roster
-
     return {
         "modes": workshop.modes,
         "organisation_types": OrganisationType.choices(),

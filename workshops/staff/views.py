@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime as dt
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -13,9 +15,9 @@ from sqlalchemy import select
 from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
 from ..forms import apply_errors, select_choices
-from ..models import CheckInLink, Programme, Role, Session, User, Workshop
+from ..models import AuditEvent, CheckInLink, Programme, Role, Session, User, Workshop
 from ..models.base import utcnow
-from ..services import catalogue, checkin_access, scheduling, users
+from ..services import catalogue, checkin_access, reports, scheduling, users
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
 from .forms import CancelForm, CheckInLinkForm, OrganisersForm, ProgrammeForm, SessionForm, WorkshopForm
@@ -287,11 +289,6 @@ def programme_form(programme_id: int | None = None):
 
 def _report_period():
     """Optional ?from=YYYY-MM-DD&to=YYYY-MM-DD (inclusive), in the programme's display zone."""
-    from datetime import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app, request
-
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     bounds = []
     for name, extra in (("from", 0), ("to", 1)):
@@ -309,10 +306,6 @@ def _report_period():
 @bp.route("/programmes/<int:programme_id>/report.<fmt>")
 @requires_role(*SCHEDULERS)
 def programme_report(programme_id: int, fmt: str = "html"):
-    from flask import Response, request
-
-    from ..services import reports
-
     programme = db.session.get(Programme, programme_id)
     if programme is None or fmt not in ("html", "xlsx", "pdf"):
         abort(404)
@@ -341,10 +334,6 @@ def programme_report(programme_id: int, fmt: str = "html"):
 @requires_role(Role.ADMIN)
 def audit_log():
     """Who did what to whom, newest first (admins only); filter by action or actor."""
-    from flask import request
-
-    from ..models import AuditEvent
-
     action = (request.args.get("action") or "").strip()[:60]
     actor = (request.args.get("actor") or "").strip()[:254]
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(300)

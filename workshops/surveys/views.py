@@ -9,7 +9,7 @@ from wtforms import StringField
 
 from ..extensions import db, limiter
 from ..models import Survey, Workshop
-from ..services import surveys
+from ..services import survey_links, surveys
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
 
@@ -21,7 +21,7 @@ def _survey_of(registration) -> Survey | None:
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @limiter.limit("60 per minute")
 def answer(token: str):
-    registration = surveys.registration_for_token(token)
+    registration = survey_links.registration_for_token(token)
     if registration is None:
         return render_template(
             "surveys/problem.html", message=_("This survey link is not valid. Use the link from your email.")
@@ -88,7 +88,7 @@ def find(workshop_id: int):
     if form.validate_on_submit():
         registration = surveys.find_attendee(workshop, form.contact.data)
         if registration is not None:
-            return redirect(url_for("surveys.answer", token=surveys.survey_token(registration)))
+            return redirect(url_for("surveys.answer", token=survey_links.survey_token(registration)))
         form.contact.errors = [
             _("We found no attendee with this email or phone. Use the one you registered with.")
         ]
