@@ -227,7 +227,8 @@ def test_import_previews_every_row_and_writes_nothing_until_confirmed(client, co
     ]
     job = db.session.get(Job, job.id)
     assert job.status == "done" and job.done == job.total == 2 and job.result == {"created": 2, "skipped": 0}
-    assert client.get(f"/staff/jobs/{job.id}/progress").json["percent"] == 100
+    progress = client.get(f"/staff/jobs/{job.id}/progress").json
+    assert progress["percent"] == 100 and progress["finished"] is True
     again = client.post(f"/staff/jobs/{job.id}/confirm", follow_redirects=True)
     assert "This import has already been confirmed." in again.get_data(as_text=True)
     assert len(people(db, workshop)) == 3

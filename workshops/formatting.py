@@ -9,6 +9,7 @@ from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 
+from .models import JobKind, JobStatus
 from .models.i18n import current_language
 from .urls import external_url
 
@@ -55,6 +56,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(local_time)
     app.add_template_filter(local_input)
     app.add_template_global(external_url)
+    app.add_template_global(JobKind, "JobKind")
+    app.add_template_global(JobStatus, "JobStatus")
 
     @app.context_processor
     def language_context():

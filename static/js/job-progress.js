@@ -8,7 +8,7 @@
       .then(function (r) { return r.json(); })
       .then(function (job) {
         bar.value = job.percent;
-        if (job.status === "done" || job.status === "failed") { window.location.reload(); }
+        if (job.finished) { window.location.reload(); }
         else { setTimeout(poll, 1000); }
       })
       .catch(function () { setTimeout(poll, 3000); });

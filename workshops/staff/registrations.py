@@ -14,6 +14,7 @@ from ..models import (
     AttendanceMode,
     CheckInMethod,
     Job,
+    JobKind,
     OrganisationType,
     Registration,
     RegistrationSource,
@@ -353,7 +354,7 @@ def _job(job_id: int) -> Job:
 @requires_role(*SCHEDULERS)
 def job(job_id: int):
     job = _job(job_id)
-    reports = nominations.row_reports(job) if job.kind == "import" else []
+    reports = nominations.row_reports(job) if job.kind == JobKind.IMPORT else []
     return render_template("staff/job.html", job=job, reports=reports, action_form=FlaskForm())
 
 
@@ -363,6 +364,7 @@ def job_progress(job_id: int):
     job = _job(job_id)
     return {
         "status": job.status,
+        "finished": job.finished,
         "done": job.done,
         "total": job.total,
         "percent": job.percent,
