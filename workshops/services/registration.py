@@ -151,6 +151,20 @@ def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: b
     return email
 
 
+# What a registration takes from the applicant as it was checked, when made and when corrected
+# (email, mode and the vocabularies are normalised on the way).
+COPIED_AS_GIVEN = (
+    "full_name",
+    "latin_name",
+    "mobile",
+    "organisation",
+    "job_title",
+    "city",
+    "needs",
+    "language",
+)
+
+
 def lock_workshop(workshop_id: int) -> Workshop:
     """Lock the workshop row for the rest of this transaction and return it fresh."""
     lock_for_update(db.session, Workshop.__table__, Workshop.id == workshop_id)
@@ -309,19 +323,7 @@ def register(
         mode=AttendanceMode(applicant.mode),
         organisation_type=OrganisationType(applicant.organisation_type),
         gender=Gender(applicant.gender),
-        **{
-            name: getattr(applicant, name)
-            for name in (
-                "full_name",
-                "latin_name",
-                "mobile",
-                "organisation",
-                "job_title",
-                "city",
-                "needs",
-                "language",
-            )
-        },
+        **{name: getattr(applicant, name) for name in COPIED_AS_GIVEN},
     )
     db.session.add(registration)
     try:
@@ -511,16 +513,7 @@ def update_details(registration: Registration, applicant: Applicant, actor) -> R
     email = check_applicant(applicant, workshop, require_consent=False)
     if email != registration.email and registration.is_active and find_active(workshop.id, email):
         raise InvalidInput({"email": _l("Another active registration at this workshop uses this email.")})
-    for name in (
-        "full_name",
-        "latin_name",
-        "mobile",
-        "organisation",
-        "job_title",
-        "city",
-        "needs",
-        "language",
-    ):
+    for name in COPIED_AS_GIVEN:
         setattr(registration, name, getattr(applicant, name))
     registration.organisation_type = OrganisationType(applicant.organisation_type)
     registration.gender = Gender(applicant.gender)
