@@ -67,8 +67,9 @@ def _calls_for(job: Job) -> list[tuple[Task, tuple]]:
 
 
 def _send(job: Job) -> bool:
+    calls = _calls_for(job)  # a kind without a declared task is a bug, not a broker outage
     try:
-        for task, args in _calls_for(job):
+        for task, args in calls:
             task.delay(*args)
     except Exception as error:  # broker down: nothing is lost, the sweep retries
         log.warning("jobs: could not queue job %s (%s); the sweep will retry", job.id, error)
