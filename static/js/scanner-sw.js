@@ -3,8 +3,21 @@
 // are online) and from this cache otherwise. Only answers that worked are kept; caches of
 // earlier versions of this worker are dropped.
 var CACHE = "workshops-scanner-v2";
+// The scanner page's modules (static/js/scanner/, beside this file's source), kept when the
+// worker is installed: the first visit loads them before the worker is in control. (Kept
+// later anyway as the page fetches them through the worker; a test holds this list to the folder.)
+var MODULES = [
+  "main.js", "answers.js", "camera.js", "decide.js", "door.js", "feedback.js", "network.js",
+  "offline-page.js", "queue.js", "screen.js", "state.js", "store.js", "sync.js", "tickets.js"
+];
 
-self.addEventListener("install", function (event) { self.skipWaiting(); });
+self.addEventListener("install", function (event) {
+  self.skipWaiting();
+  var urls = MODULES.map(function (name) {
+    return new URL("../static/js/scanner/" + name, self.location).href;
+  });
+  event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(urls); }).catch(function () {}));
+});
 self.addEventListener("activate", function (event) {
   event.waitUntil(caches.keys().then(function (names) {
     return Promise.all(names.filter(function (name) { return name !== CACHE; }).map(function (name) { return caches.delete(name); }));

@@ -159,6 +159,7 @@ def get_roster(query, workshop_id: int):
         "generated_at": utcnow(),
         "admits_from": admits_from,
         "admits_until": admits_until,
+        "decision_order": checkin.decision_order(),
         "people": checkin.roster(session),
         "counters": checkin.counters(session),
     }

@@ -4,6 +4,7 @@ from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..routing import MAX_ID
+from ..services.checkin import CHECKS, Reason
 
 
 def Id(**kwargs) -> fields.Int:  # noqa: N802  (reads like a field class)
@@ -215,6 +216,14 @@ class CounterSchema(Schema):
     expected = fields.Int()
 
 
+class DecisionStepSchema(Schema):
+    reason = fields.Str(metadata={"description": "The answer when the check holds", "enum": list(Reason)})
+    check = fields.Str(metadata={"description": "What is tested of the scan", "enum": list(CHECKS)})
+    statuses = fields.List(
+        fields.Str(), metadata={"description": "The registration statuses `status` looks for"}
+    )
+
+
 class RosterSchema(Schema):
     workshop_id = fields.Int()
     session_id = fields.Int()
@@ -222,6 +231,13 @@ class RosterSchema(Schema):
     # The session's admission window, so a phone offline can answer outside_session too.
     admits_from = fields.AwareDateTime()
     admits_until = fields.AwareDateTime()
+    decision_order = fields.List(
+        fields.Nested(DecisionStepSchema),
+        metadata={
+            "description": "The server's decision order: the first step whose check holds answers"
+            " (an offline phone walks it on what it knows)"
+        },
+    )
     people = fields.List(fields.Nested(RosterEntrySchema))
     counters = fields.Dict(keys=fields.Str(), values=fields.Nested(CounterSchema))
 

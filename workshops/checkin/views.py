@@ -1,4 +1,4 @@
-"""The scanner pages for organisers and volunteers (the work happens in static/js/scanner.js)."""
+"""The scanner pages for organisers and volunteers (the work happens in static/js/scanner/, ES modules)."""
 
 from __future__ import annotations
 

@@ -2,14 +2,17 @@
 
 The answer is a reason code (pretix's idea): ``ok``, ``already_checked_in``,
 ``unknown_ticket``, ``cancelled``, ``waitlisted``, ``pending_approval``,
-``wrong_workshop``, ``outside_session``. Every attempt is written to the scan
-log, failed ones too. A repeated client nonce returns the first answer again,
-so a retried or re-synced scan never counts twice.
+``wrong_workshop``, ``outside_session``. The order is one table, ``DECISION_ORDER``:
+``redeem`` walks it, and the roster carries it to the scanner page, whose offline
+decisions walk the same table. Every attempt is written to the scan log, failed
+ones too. A repeated client nonce returns the first answer again, so a retried or
+re-synced scan never counts twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -68,6 +71,47 @@ class Reason(StrEnum):
             Reason.WRONG_WORKSHOP: _l("This ticket is for another workshop."),
             Reason.OUTSIDE_SESSION: _l("This session is not running now. Check the session, or override."),
         }[self]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One place in the decision order: the first step whose check holds gives the answer.
+
+    ``check`` names a test of the scan that both deciders know (``CHECKS`` below, and
+    ``CHECKS`` in static/js/scanner/decide.js); ``statuses`` is what the ``status`` check
+    looks for.
+    """
+
+    reason: Reason
+    check: str
+    statuses: tuple[RegistrationStatus, ...] = ()
+
+    def as_json(self) -> dict:
+        return {
+            "reason": self.reason.value,
+            "check": self.check,
+            "statuses": [s.value for s in self.statuses],
+        }
+
+
+# The decision order, written once. redeem() walks it; the roster sends it to the scanner
+# page, which walks it offline on what the phone knows.
+DECISION_ORDER: tuple[Step, ...] = (
+    Step(Reason.UNKNOWN_TICKET, "no_ticket"),
+    Step(Reason.WRONG_WORKSHOP, "other_workshop"),
+    Step(Reason.OK, "same_scan"),  # this very scan, sent again: its first answer
+    Step(Reason.CANCELLED, "status", (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED)),
+    Step(Reason.WAITLISTED, "status", (RegistrationStatus.WAITLISTED,)),
+    Step(Reason.PENDING_APPROVAL, "status", (RegistrationStatus.PENDING,)),
+    Step(Reason.ALREADY_CHECKED_IN, "checked_in"),
+    Step(Reason.OUTSIDE_SESSION, "outside_window"),  # unless overridden
+    Step(Reason.OK, "otherwise"),  # a new check-in
+)
+
+
+def decision_order() -> list[dict]:
+    """The decision order as the roster sends it."""
+    return [step.as_json() for step in DECISION_ORDER]
 
 
 @dataclass
@@ -213,9 +257,7 @@ def redeem(
 ) -> CheckInResult:
     """Check a ticket (or a registration found by search) into a session.
 
-    Decision order: unknown ticket, wrong workshop, then — with the person's
-    row locked — a repeated nonce, cancelled, waitlisted, pending approval,
-    already checked in, outside the session's time (unless overridden), ok.
+    The person's row is locked, then DECISION_ORDER decides (see ``_decide``).
     """
     scanner = scanner or Scanner()
     now = utcnow()
@@ -269,27 +311,45 @@ def redeem(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """What a decision looks at: the person's row (locked, or None) and their check-in at this
+    session (or None)."""
+
+    session: Session
+    registration: Registration | None
+    earlier: Attendance | None
+    nonce: str
+    moment: datetime
+    override: bool
+
+
+# Each check of DECISION_ORDER, by name. A check runs only once the checks before it did not
+# hold (so from other_workshop on there is a registration).
+CHECKS: dict[str, Callable[[_Scan, Step], bool]] = {
+    "no_ticket": lambda scan, step: scan.registration is None,
+    "other_workshop": lambda scan, step: scan.registration.workshop_id != scan.session.workshop_id,
+    "same_scan": lambda scan, step: (
+        scan.earlier is not None and bool(scan.nonce) and scan.earlier.client_nonce == scan.nonce
+    ),
+    "status": lambda scan, step: scan.registration.status in step.statuses,
+    "checked_in": lambda scan, step: scan.earlier is not None,
+    "outside_window": lambda scan, step: not scan.override and not session_running(scan.session, scan.moment),
+    "otherwise": lambda scan, step: True,
+}
+# The answers that carry the person's check-in at this session (when and by whom).
+_WITH_ATTENDANCE = (Reason.OK, Reason.ALREADY_CHECKED_IN)
+
+
 def _decide(session, registration, earlier, scanner, method, nonce, moment, override) -> CheckInResult:
-    """The decision itself.
+    """The decision itself: the first step of DECISION_ORDER whose check holds.
 
     ``registration`` is already locked (or None), ``earlier`` its check-in at this session.
     """
-    if registration is None:
-        return CheckInResult(Reason.UNKNOWN_TICKET)
-    if registration.workshop_id != session.workshop_id:
-        return CheckInResult(Reason.WRONG_WORKSHOP, registration)
-    if earlier is not None and nonce and earlier.client_nonce == nonce:  # this very scan, sent again
-        return CheckInResult(Reason.OK, registration, earlier)
-    if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
-        return CheckInResult(Reason.CANCELLED, registration)
-    if registration.status == RegistrationStatus.WAITLISTED:
-        return CheckInResult(Reason.WAITLISTED, registration)
-    if registration.status == RegistrationStatus.PENDING:
-        return CheckInResult(Reason.PENDING_APPROVAL, registration)
-    if earlier is not None:
-        return CheckInResult(Reason.ALREADY_CHECKED_IN, registration, earlier)
-    if not override and not session_running(session, moment):
-        return CheckInResult(Reason.OUTSIDE_SESSION, registration)
+    scan = _Scan(session, registration, earlier, nonce, moment, override)
+    step = next(step for step in DECISION_ORDER if CHECKS[step.check](scan, step))
+    if step.check != "otherwise":
+        return CheckInResult(step.reason, registration, earlier if step.reason in _WITH_ATTENDANCE else None)
     attendance = Attendance(
         registration_id=registration.id,
         session_id=session.id,

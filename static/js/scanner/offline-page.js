@@ -1,0 +1,22 @@
+// Keeps the page working without network: the service worker (static/js/scanner-sw.js, served
+// at /checkin/sw.js) answers from its cache when the network does not. It keeps this page's
+// modules when it is installed; on the first visit the page itself loaded before the worker, so
+// once it is in control the page and the files it names are fetched once more through it.
+
+export function keepPageOffline(root) {
+  if (!("serviceWorker" in navigator) || !root.dataset.sw) return;
+  const scope = root.dataset.sw.replace(/sw\.js$/, "");
+  navigator.serviceWorker.register(root.dataset.sw, { scope: scope }).catch(() => {});
+  const warm = () => fetchAgain(root);
+  if (navigator.serviceWorker.controller) warm();
+  else navigator.serviceWorker.addEventListener("controllerchange", warm, { once: true });
+}
+
+function fetchAgain(root) {
+  const files = Array.from(document.querySelectorAll("script[src], link[rel=stylesheet][href]"))
+    .map((el) => el.src || el.href);
+  files.push(location.href, root.dataset.qrWorker);
+  for (const url of files) {
+    if (url) fetch(url, { credentials: "same-origin" }).catch(() => {});
+  }
+}
