@@ -19,7 +19,7 @@ from enum import StrEnum
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only, make_transient_to_detached
 
@@ -37,7 +37,7 @@ from ..models import (
     WorkshopStatus,
     tokens,
 )
-from ..models.base import utcnow
+from ..models.base import lock_for_update, utcnow
 
 # Doors open before a session starts; people arrive late.
 EARLY = timedelta(minutes=90)
@@ -213,16 +213,14 @@ def _locked_registration(
     session: Session, registration_id: int | None = None, token: str = ""
 ) -> tuple[Registration | None, Attendance | None]:
     """Find and lock the person's row, with their attendance at this session, in one statement."""
+    value: int | str
     if registration_id:
-        value, lock = registration_id, "id = :value"
+        value, found_by = registration_id, Registration.id == registration_id
     elif tokens.well_formed(token):
-        value, lock = token[: tokens.SELECTOR], f"substr(ticket_token, 1, {tokens.SELECTOR}) = :value"
+        value, found_by = token[: tokens.SELECTOR], tokens.matches(Registration.ticket_token, token)
     else:
         return None, None
-    if (
-        db.session.get_bind().dialect.name == "sqlite"
-    ):  # see registration.lock_workshop (plain SQL: no onupdate)
-        db.session.execute(text(f"UPDATE registration SET id = id WHERE {lock}"), {"value": value})
+    lock_for_update(db.session, Registration.__table__, found_by)
     rows = db.session.execute(
         _lock_statement(bool(registration_id)), {"value": value, "session_id": session.id}
     ).all()
@@ -267,18 +265,20 @@ def redeem(
     moment = scanned_at if scanned_at and scanner.earliest_scan(now) <= scanned_at <= now else now
     nonce = (nonce or "")[:64]
     registration_id = registration.id if registration is not None else None
-    for attempt in (1, 2):
+    for attempt in (1, 2):  # once more if a racing scan of the same person won
         earlier = None
         if registration_id:
             registration, earlier = _locked_registration(session, registration_id=registration_id)
         elif token:
             registration, earlier = _locked_registration(session, token=token)
         result = _decide(session, registration, earlier, scanner, method, nonce, moment, override)
-        if not (result.ok and result.attendance.id is None):
-            break
-        registration_id = registration.id  # the retry finds the person by id (a rollback expires the object)
+        attendance = result.attendance
+        if not result.ok or attendance is None or attendance.id is not None:
+            break  # answered without a new check-in
+        # The retry finds the person by id: a rollback expires the object.
+        registration_id = attendance.registration_id
         try:
-            _record(result.attendance)
+            _record(attendance)
             break
         except IntegrityError:
             # Two scans of the same person raced and the other one won. (A scan that waited for the
@@ -323,16 +323,23 @@ class _Scan:
     moment: datetime
     override: bool
 
+    @property
+    def person(self) -> Registration:
+        """The registration, for the checks after ``no_ticket`` (which answers a scan without one)."""
+        if self.registration is None:
+            raise LookupError("a check that needs a registration ran before no_ticket")
+        return self.registration
+
 
 # Each check of DECISION_ORDER, by name. A check runs only once the checks before it did not
 # hold (so from other_workshop on there is a registration).
 CHECKS: dict[str, Callable[[_Scan, Step], bool]] = {
     "no_ticket": lambda scan, step: scan.registration is None,
-    "other_workshop": lambda scan, step: scan.registration.workshop_id != scan.session.workshop_id,
+    "other_workshop": lambda scan, step: scan.person.workshop_id != scan.session.workshop_id,
     "same_scan": lambda scan, step: (
         scan.earlier is not None and bool(scan.nonce) and scan.earlier.client_nonce == scan.nonce
     ),
-    "status": lambda scan, step: scan.registration.status in step.statuses,
+    "status": lambda scan, step: scan.person.status in step.statuses,
     "checked_in": lambda scan, step: scan.earlier is not None,
     "outside_window": lambda scan, step: not scan.override and not session_running(scan.session, scan.moment),
     "otherwise": lambda scan, step: True,
@@ -351,7 +358,7 @@ def _decide(session, registration, earlier, scanner, method, nonce, moment, over
     if step.check != "otherwise":
         return CheckInResult(step.reason, registration, earlier if step.reason in _WITH_ATTENDANCE else None)
     attendance = Attendance(
-        registration_id=registration.id,
+        registration_id=scan.person.id,
         session_id=session.id,
         checked_in_at=moment,
         method=method,
@@ -402,7 +409,7 @@ def undo(attendance: Attendance, scanner: Scanner) -> None:
 
 def counters(session: Session) -> dict[str, dict[str, int]]:
     """Checked in and expected (confirmed) per mode for a session."""
-    expected = dict(
+    expected: dict[str, int] = dict(
         db.session.execute(
             select(Registration.mode, func.count())
             .where(
@@ -412,7 +419,7 @@ def counters(session: Session) -> dict[str, dict[str, int]]:
             .group_by(Registration.mode)
         ).all()
     )
-    present = dict(
+    present: dict[str, int] = dict(
         db.session.execute(
             select(Registration.mode, func.count())
             .join(Attendance, Attendance.registration_id == Registration.id)
