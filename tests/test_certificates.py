@@ -237,3 +237,76 @@ def test_earned_certificates_are_issued_and_announced_after_the_workshop(ended, 
     announced = db.session.scalars(db.select(OutboxMessage).filter_by(kind="certificate_ready")).all()
     assert [m.recipient for m in announced] == [done.email]
     assert certificates.eligibility(half).certificate is None
+
+
+def crowd(workshop, db, size: int) -> None:
+    """Confirmed people in every state the certificates page shows: none, some or all sessions
+    attended, online or onsite, the survey answered or not, a certificate issued, granted by hand,
+    revoked; and people who are not confirmed (not listed)."""
+    from workshops.models import Response
+    from workshops.services import surveys
+
+    survey = surveys.survey_for(workshop)
+    if not survey.questions:
+        surveys.apply_template(survey, None)
+    for n in range(size):
+        mode = "online" if n % 4 == 3 else "onsite"
+        registration = person(workshop, n, sessions=n % 3, mode=mode)
+        if n % 2 == 0:
+            db.session.add(Response(survey_id=survey.id, registration_id=registration.id))
+            db.session.commit()
+        if n % 6 == 0:
+            certificates.issue(registration)
+        elif n % 10 == 1:
+            certificates.grant(registration, "Attended the site visit instead", None)
+        if n % 12 == 6:
+            certificates.revoke(certificates.eligibility(registration).certificate, "Error", None)
+    registrations.cancel(person(workshop, size + 1), None, "Could not come")
+
+
+def test_the_certificates_page_asks_the_database_the_same_few_times_for_5_or_50_people(
+    client, auth, make_user, ended, make_workshop, db
+):
+    from tests.helpers import QueryCounter
+
+    ended.certificate_requires_survey = True
+    db.session.commit()
+    bigger = make_workshop(
+        programme=ended.programme,
+        starts_at=ended.starts_at,
+        ends_at=ended.ends_at,
+        onsite_capacity=100,
+        certificate_requires_survey=True,
+    )
+    crowd(ended, db, 5)
+    crowd(bigger, db, 50)
+    auth.login(make_user(Role.COORDINATOR))
+    counts = {}
+    for workshop, size in ((ended, 5), (bigger, 50)):
+        db.session.expire_all()  # as in a fresh request: nothing already loaded
+        with QueryCounter(db.engine) as queries:
+            page = client.get(f"/staff/workshops/{workshop.id}/certificates")
+        assert page.status_code == 200 and page.get_data(as_text=True).count("reason-") == 2 * size
+        counts[size] = queries.count
+    assert counts[5] == counts[50] <= 12, counts
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_the_page_judges_everyone_as_each_persons_own_page_does(ended, db, anonymous):
+    from workshops.models import SurveyParticipation
+    from workshops.services import surveys
+
+    survey = surveys.survey_for(ended)
+    survey.anonymous = anonymous
+    ended.certificate_requires_survey = True
+    db.session.commit()
+    crowd(ended, db, 12)
+    listed = certificates.eligibility_of_confirmed(ended)
+    for registration, _state in listed[::3]:  # an anonymous survey knows who answered, not what
+        db.session.add(SurveyParticipation(survey_id=survey.id, registration_id=registration.id))
+    db.session.commit()
+    listed = certificates.eligibility_of_confirmed(ended)
+    assert [r.full_name for r, _state in listed] == sorted(f"参加者{n}" for n in range(12))
+    assert [state for _r, state in listed] == [certificates.eligibility(r) for r, _state in listed]
+    assert {state.eligible for _r, state in listed} == {True, False}
+    assert {state.survey_done for _r, state in listed} == {True, False}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
-from ..models import Certificate, CertificateAsset, Job, Registration, RegistrationStatus
+from ..models import Certificate, CertificateAsset, Job, Registration
 from ..services import audit, certificates
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
@@ -37,12 +37,7 @@ def certificates_page(workshop_id: int):
         db.session.commit()
         flash(_("Certificate rules saved."), "success")
         return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
-    people = db.session.scalars(
-        select(Registration)
-        .where(Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
-        .order_by(Registration.full_name)
-    ).all()
-    rows = [(person, certificates.eligibility(person)) for person in people]
+    rows = certificates.eligibility_of_confirmed(workshop)
     last_job = db.session.scalar(
         select(Job)
         .where(Job.workshop_id == workshop.id, Job.kind == "certificates")
