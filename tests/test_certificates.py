@@ -310,3 +310,36 @@ def test_the_page_judges_everyone_as_each_persons_own_page_does(ended, db, anony
     assert [state for _r, state in listed] == [certificates.eligibility(r) for r, _state in listed]
     assert {state.eligible for _r, state in listed} == {True, False}
     assert {state.survey_done for _r, state in listed} == {True, False}
+
+
+def test_logos_and_signatories_are_checked_before_they_are_added(client, auth, make_user, ended, db):
+    import html
+    import io
+
+    from workshops.models import CertificateAsset
+
+    auth.login(make_user(Role.COORDINATOR))
+    url = f"/staff/workshops/{ended.id}/certificates/assets"
+
+    def add(**data):
+        if "image" in data:
+            data["image"] = (io.BytesIO(data["image"]), "upload")
+        page = client.post(url, data=data, content_type="multipart/form-data", follow_redirects=True)
+        return html.unescape(page.get_data(as_text=True))
+
+    assert "Upload a PNG or JPEG image under 1 MB." in add(kind="logo", image=b"GIF89a not allowed")
+    assert "Upload a PNG or JPEG image under 1 MB." in add(kind="logo", image=png() + b"\0" * 1024 * 1024)
+    assert "A logo needs an image." in add(kind="logo")
+    assert "Give the signatory's name." in add(kind="signatory", title_en="Director")
+    assert db.session.scalars(db.select(CertificateAsset)).all() == []
+    assert "Added to the certificates." in add(
+        kind="logo", image=b"\xff\xd8\xff\xe0 a JPEG", for_programme="y"
+    )
+    assert "Added to the certificates." in add(kind="signatory", name_zh="王主任")
+    logo, signatory = db.session.scalars(db.select(CertificateAsset).order_by(CertificateAsset.id)).all()
+    assert (logo.programme_id, logo.workshop_id, logo.content_type) == (
+        ended.programme_id,
+        None,
+        "image/jpeg",
+    )
+    assert (signatory.programme_id, signatory.workshop_id, signatory.image) == (None, ended.id, None)
