@@ -343,3 +343,36 @@ def test_logos_and_signatories_are_checked_before_they_are_added(client, auth, m
         "image/jpeg",
     )
     assert (signatory.programme_id, signatory.workshop_id, signatory.image) == (None, ended.id, None)
+
+
+def test_a_workshop_without_a_programme_shows_only_its_own_logos_and_signatories(
+    client, auth, make_user, make_workshop, ended, db, tmp_path
+):
+    from workshops.models import CertificateAsset
+
+    start = ended.starts_at
+    alone, neighbour = (
+        make_workshop(title_en=title, starts_at=start, ends_at=ended.ends_at)
+        for title in ("Alone", "Neighbour")
+    )
+    for owner, name in (
+        ({"workshop_id": alone.id}, "张校长"),
+        ({"workshop_id": neighbour.id}, "邻居主任"),
+        ({"programme_id": ended.programme_id}, "项目主任"),
+    ):
+        db.session.add(CertificateAsset(kind="signatory", name_zh=name, **owner))
+    db.session.commit()
+    auth.login(make_user(Role.COORDINATOR))
+    page = client.get(f"/staff/workshops/{alone.id}/certificates").get_data(as_text=True)
+    assert "张校长" in page and "邻居主任" not in page and "项目主任" not in page
+    page = client.get(f"/staff/workshops/{ended.id}/certificates").get_data(as_text=True)
+    assert "项目主任" in page and "张校长" not in page and "邻居主任" not in page
+    for workshop, shown in (
+        (alone, "张校长"),
+        (ended, "项目主任"),
+    ):  # the programme's, having none of its own
+        registration = person(workshop, 1)
+        path = tmp_path / f"{workshop.id}.pdf"
+        path.write_bytes(client.get(f"/r/{registration.manage_token}/certificate.pdf").data)
+        text = run("pdftotext", str(path), "-")
+        assert [name for name in ("张校长", "邻居主任", "项目主任") if name in text] == [shown]

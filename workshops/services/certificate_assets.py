@@ -73,14 +73,16 @@ def add_asset(workshop: Workshop, new: NewAsset, actor) -> CertificateAsset:
 
 
 def assets_of(workshop: Workshop) -> list[CertificateAsset]:
-    """The logos and signatories a workshop's certificates may show: its own and its programme's."""
+    """The logos and signatories a workshop's certificates may show: its own and its programme's.
+
+    A workshop without a programme has only its own (``programme_id = NULL`` would be every
+    other workshop's own assets).
+    """
+    owners = CertificateAsset.workshop_id == workshop.id
+    if workshop.programme_id is not None:
+        owners = owners | (CertificateAsset.programme_id == workshop.programme_id)
     return list(
         db.session.scalars(
-            select(CertificateAsset)
-            .where(
-                (CertificateAsset.workshop_id == workshop.id)
-                | (CertificateAsset.programme_id == workshop.programme_id)
-            )
-            .order_by(CertificateAsset.position, CertificateAsset.id)
+            select(CertificateAsset).where(owners).order_by(CertificateAsset.position, CertificateAsset.id)
         )
     )

@@ -272,17 +272,12 @@ def by_code(code: str) -> Certificate | None:
 
 def _assets(workshop: Workshop) -> tuple[list, list]:
     """The workshop's own logos/signatories, else its programme's."""
+    from .certificate_assets import assets_of
 
-    def of(**owner):
-        return db.session.scalars(
-            select(CertificateAsset)
-            .filter_by(**owner)
-            .order_by(CertificateAsset.position, CertificateAsset.id)
-        ).all()
-
-    assets = of(workshop_id=workshop.id) or (
-        of(programme_id=workshop.programme_id) if workshop.programme_id else []
-    )
+    available: list[CertificateAsset] = assets_of(workshop)
+    assets = [a for a in available if a.workshop_id == workshop.id] or [
+        a for a in available if a.workshop_id != workshop.id
+    ]
     logos = [pdf.image_data_uri(a.image, a.content_type) for a in assets if a.kind == "logo" and a.image]
     signatories = [
         {
