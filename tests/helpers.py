@@ -38,3 +38,29 @@ def form_data(n: int = 0, **overrides) -> dict:
     )
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+class QueryCounter:
+    """Counts the SQL statements the app sends while the ``with`` block runs."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _count(self, _conn, _cursor, statement, *_args):
+        self.statements.append(statement)
+
+    def __enter__(self) -> QueryCounter:
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)

@@ -237,3 +237,142 @@ def test_earned_certificates_are_issued_and_announced_after_the_workshop(ended, 
     announced = db.session.scalars(db.select(OutboxMessage).filter_by(kind="certificate_ready")).all()
     assert [m.recipient for m in announced] == [done.email]
     assert certificates.eligibility(half).certificate is None
+
+
+def crowd(workshop, db, size: int) -> None:
+    """Confirmed people in every state the certificates page shows: none, some or all sessions
+    attended, online or onsite, the survey answered or not, a certificate issued, granted by hand,
+    revoked; and people who are not confirmed (not listed)."""
+    from workshops.models import Response
+    from workshops.services import surveys
+
+    survey = surveys.survey_for(workshop)
+    if not survey.questions:
+        surveys.apply_template(survey, None)
+    for n in range(size):
+        mode = "online" if n % 4 == 3 else "onsite"
+        registration = person(workshop, n, sessions=n % 3, mode=mode)
+        if n % 2 == 0:
+            db.session.add(Response(survey_id=survey.id, registration_id=registration.id))
+            db.session.commit()
+        if n % 6 == 0:
+            certificates.issue(registration)
+        elif n % 10 == 1:
+            certificates.grant(registration, "Attended the site visit instead", None)
+        if n % 12 == 6:
+            certificates.revoke(certificates.eligibility(registration).certificate, "Error", None)
+    registrations.cancel(person(workshop, size + 1), None, "Could not come")
+
+
+def test_the_certificates_page_asks_the_database_the_same_few_times_for_5_or_50_people(
+    client, auth, make_user, ended, make_workshop, db
+):
+    from tests.helpers import QueryCounter
+
+    ended.certificate_requires_survey = True
+    db.session.commit()
+    bigger = make_workshop(
+        programme=ended.programme,
+        starts_at=ended.starts_at,
+        ends_at=ended.ends_at,
+        onsite_capacity=100,
+        certificate_requires_survey=True,
+    )
+    crowd(ended, db, 5)
+    crowd(bigger, db, 50)
+    auth.login(make_user(Role.COORDINATOR))
+    counts = {}
+    for workshop, size in ((ended, 5), (bigger, 50)):
+        db.session.expire_all()  # as in a fresh request: nothing already loaded
+        with QueryCounter(db.engine) as queries:
+            page = client.get(f"/staff/workshops/{workshop.id}/certificates")
+        assert page.status_code == 200 and page.get_data(as_text=True).count("reason-") == 2 * size
+        counts[size] = queries.count
+    assert counts[5] == counts[50] <= 12, counts
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_the_page_judges_everyone_as_each_persons_own_page_does(ended, db, anonymous):
+    from workshops.models import SurveyParticipation
+    from workshops.services import surveys
+
+    survey = surveys.survey_for(ended)
+    survey.anonymous = anonymous
+    ended.certificate_requires_survey = True
+    db.session.commit()
+    crowd(ended, db, 12)
+    listed = certificates.eligibility_of_confirmed(ended)
+    for registration, _state in listed[::3]:  # an anonymous survey knows who answered, not what
+        db.session.add(SurveyParticipation(survey_id=survey.id, registration_id=registration.id))
+    db.session.commit()
+    listed = certificates.eligibility_of_confirmed(ended)
+    assert [r.full_name for r, _state in listed] == sorted(f"参加者{n}" for n in range(12))
+    assert [state for _r, state in listed] == [certificates.eligibility(r) for r, _state in listed]
+    assert {state.eligible for _r, state in listed} == {True, False}
+    assert {state.survey_done for _r, state in listed} == {True, False}
+
+
+def test_logos_and_signatories_are_checked_before_they_are_added(client, auth, make_user, ended, db):
+    import html
+    import io
+
+    from workshops.models import CertificateAsset
+
+    auth.login(make_user(Role.COORDINATOR))
+    url = f"/staff/workshops/{ended.id}/certificates/assets"
+
+    def add(**data):
+        if "image" in data:
+            data["image"] = (io.BytesIO(data["image"]), "upload")
+        page = client.post(url, data=data, content_type="multipart/form-data", follow_redirects=True)
+        return html.unescape(page.get_data(as_text=True))
+
+    assert "Upload a PNG or JPEG image under 1 MB." in add(kind="logo", image=b"GIF89a not allowed")
+    assert "Upload a PNG or JPEG image under 1 MB." in add(kind="logo", image=png() + b"\0" * 1024 * 1024)
+    assert "A logo needs an image." in add(kind="logo")
+    assert "Give the signatory's name." in add(kind="signatory", title_en="Director")
+    assert db.session.scalars(db.select(CertificateAsset)).all() == []
+    assert "Added to the certificates." in add(
+        kind="logo", image=b"\xff\xd8\xff\xe0 a JPEG", for_programme="y"
+    )
+    assert "Added to the certificates." in add(kind="signatory", name_zh="王主任")
+    logo, signatory = db.session.scalars(db.select(CertificateAsset).order_by(CertificateAsset.id)).all()
+    assert (logo.programme_id, logo.workshop_id, logo.content_type) == (
+        ended.programme_id,
+        None,
+        "image/jpeg",
+    )
+    assert (signatory.programme_id, signatory.workshop_id, signatory.image) == (None, ended.id, None)
+
+
+def test_a_workshop_without_a_programme_shows_only_its_own_logos_and_signatories(
+    client, auth, make_user, make_workshop, ended, db, tmp_path
+):
+    from workshops.models import CertificateAsset
+
+    start = ended.starts_at
+    alone, neighbour = (
+        make_workshop(title_en=title, starts_at=start, ends_at=ended.ends_at)
+        for title in ("Alone", "Neighbour")
+    )
+    for owner, name in (
+        ({"workshop_id": alone.id}, "张校长"),
+        ({"workshop_id": neighbour.id}, "邻居主任"),
+        ({"programme_id": ended.programme_id}, "项目主任"),
+    ):
+        db.session.add(CertificateAsset(kind="signatory", name_zh=name, **owner))
+    db.session.commit()
+    auth.login(make_user(Role.COORDINATOR))
+    page = client.get(f"/staff/workshops/{alone.id}/certificates").get_data(as_text=True)
+    assert "张校长" in page and "邻居主任" not in page and "项目主任" not in page
+    page = client.get(f"/staff/workshops/{ended.id}/certificates").get_data(as_text=True)
+    assert "项目主任" in page and "张校长" not in page and "邻居主任" not in page
+    for workshop, shown in (
+        (alone, "张校长"),
+        (ended, "项目主任"),
+    ):  # the programme's, having none of its own
+        registration = person(workshop, 1)
+        path = tmp_path / f"{workshop.id}.pdf"
+        path.write_bytes(client.get(f"/r/{registration.manage_token}/certificate.pdf").data)
+        text = run("pdftotext", str(path), "-")
+        assert [name for name in ("张校长", "邻居主任", "项目主任") if name in text] == [shown]

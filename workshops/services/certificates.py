@@ -41,6 +41,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..urls import external_url
 from . import audit, jobs, outbox, pdf, surveys, tickets
+from .certificate_assets import assets_of
 from .errors import InvalidInput, NotAllowed
 
 
@@ -82,15 +83,15 @@ def _survey(workshop: Workshop) -> Survey | None:
     return db.session.scalar(select(Survey).where(Survey.workshop_id == workshop.id))
 
 
-def eligibility(registration: Registration) -> Eligibility:
-    workshop = registration.workshop
-    attended = db.session.scalar(
-        select(func.count()).select_from(Attendance).where(Attendance.registration_id == registration.id)
-    )
-    survey = _survey(workshop)
-    survey_needed = bool(workshop.certificate_requires_survey and survey is not None and survey.questions)
-    survey_done = survey is not None and surveys.has_answered(survey, registration)
-    certificate = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+def _judge(
+    registration: Registration,
+    workshop: Workshop,
+    survey_needed: bool,
+    attended: int,
+    survey_done: bool,
+    certificate: Certificate | None,
+) -> Eligibility:
+    """The rule itself, on facts already loaded (see ``eligibility``)."""
     required = sessions_required(workshop, registration)
     earned = (
         registration.status == RegistrationStatus.CONFIRMED
@@ -100,6 +101,64 @@ def eligibility(registration: Registration) -> Eligibility:
     if certificate is not None and certificate.granted_by_hand:
         earned = certificate.valid
     return Eligibility(earned, attended, required, survey_needed, survey_done, certificate)
+
+
+def _eligibilities(workshop: Workshop, people: list[Registration], among) -> list[Eligibility]:
+    """The eligibility of each of the workshop's ``people``, their facts loaded for all at once.
+
+    ``among`` names the same people to SQL (their ids, or a query of their ids), so the
+    number of queries does not grow with the number of people.
+    """
+    if not people:
+        return []
+    attended = dict(
+        db.session.execute(
+            select(Attendance.registration_id, func.count())
+            .where(Attendance.registration_id.in_(among))
+            .group_by(Attendance.registration_id)
+        ).all()
+    )
+    survey = _survey(workshop)
+    survey_needed = bool(workshop.certificate_requires_survey and survey is not None and survey.questions)
+    answered = surveys.answered_among(survey, among) if survey is not None else set()
+    issued = {
+        certificate.registration_id: certificate
+        for certificate in db.session.scalars(
+            select(Certificate).where(Certificate.registration_id.in_(among))
+        )
+    }
+    return [
+        _judge(
+            person,
+            workshop,
+            survey_needed,
+            attended.get(person.id, 0),
+            person.id in answered,
+            issued.get(person.id),
+        )
+        for person in people
+    ]
+
+
+def eligibility(registration: Registration) -> Eligibility:
+    """Whether the person has earned a certificate, and what they still lack.
+
+    Earned when confirmed, with the sessions required attended, and the survey answered if
+    the workshop asks for it and it has questions; a certificate granted by hand counts
+    instead, until it is revoked.
+    """
+    return _eligibilities(registration.workshop, [registration], [registration.id])[0]
+
+
+def eligibility_of_confirmed(workshop: Workshop) -> list[tuple[Registration, Eligibility]]:
+    """Every confirmed person of the workshop, in name order, with their eligibility.
+
+    The rule of ``eligibility``, in the same few queries for 5 people or 500.
+    """
+    confirmed = (Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
+    people = db.session.scalars(select(Registration).where(*confirmed).order_by(Registration.full_name)).all()
+    states = _eligibilities(workshop, people, select(Registration.id).where(*confirmed))
+    return list(zip(people, states, strict=True))
 
 
 def _next_serial(workshop: Workshop) -> str:
@@ -228,17 +287,10 @@ def by_code(code: str) -> Certificate | None:
 
 def _assets(workshop: Workshop) -> tuple[list, list]:
     """The workshop's own logos/signatories, else its programme's."""
-
-    def of(**owner):
-        return db.session.scalars(
-            select(CertificateAsset)
-            .filter_by(**owner)
-            .order_by(CertificateAsset.position, CertificateAsset.id)
-        ).all()
-
-    assets = of(workshop_id=workshop.id) or (
-        of(programme_id=workshop.programme_id) if workshop.programme_id else []
-    )
+    available: list[CertificateAsset] = assets_of(workshop)
+    assets = [a for a in available if a.workshop_id == workshop.id] or [
+        a for a in available if a.workshop_id != workshop.id
+    ]
     logos = [pdf.image_data_uri(a.image, a.content_type) for a in assets if a.kind == "logo" and a.image]
     signatories = [
         {

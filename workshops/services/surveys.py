@@ -354,14 +354,27 @@ def attendees(survey: Survey) -> list[Registration]:
     )
 
 
+def _answered_by(survey: Survey):
+    """Where answering is recorded per person: an anonymous survey's answers name nobody, so
+    its participation rows do."""
+    if survey.anonymous:
+        return SurveyParticipation, SurveyParticipation.registration_id
+    return Response, Response.registration_id
+
+
 def has_answered(survey: Survey, registration: Registration) -> bool:
-    table, column = (
-        (SurveyParticipation, SurveyParticipation.registration_id)
-        if survey.anonymous
-        else (Response, Response.registration_id)
-    )
+    table, column = _answered_by(survey)
     answered = select(exists().where(table.survey_id == survey.id, column == registration.id))
     return bool(db.session.scalar(answered))
+
+
+def answered_among(survey: Survey, people) -> set[int]:
+    """Which of these people (registration ids, or a query of them) have answered the survey.
+
+    The same rule as ``has_answered``, for many people in one query.
+    """
+    table, column = _answered_by(survey)
+    return set(db.session.scalars(select(column).where(table.survey_id == survey.id, column.in_(people))))
 
 
 def send_due_invitations(now: datetime | None = None) -> dict:

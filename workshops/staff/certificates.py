@@ -10,13 +10,11 @@ from sqlalchemy import select
 
 from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
-from ..models import Certificate, CertificateAsset, Job, Registration, RegistrationStatus
-from ..services import audit, certificates
+from ..models import Certificate, Job, Registration
+from ..services import audit, certificate_assets, certificates
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
 from .forms import CertificateSettingsForm, SignatoryForm
-
-IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
 @bp.route("/workshops/<int:workshop_id>/certificates", methods=["GET", "POST"])
@@ -37,26 +35,13 @@ def certificates_page(workshop_id: int):
         db.session.commit()
         flash(_("Certificate rules saved."), "success")
         return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
-    people = db.session.scalars(
-        select(Registration)
-        .where(Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
-        .order_by(Registration.full_name)
-    ).all()
-    rows = [(person, certificates.eligibility(person)) for person in people]
+    rows = certificates.eligibility_of_confirmed(workshop)
     last_job = db.session.scalar(
         select(Job)
         .where(Job.workshop_id == workshop.id, Job.kind == "certificates")
         .order_by(Job.id.desc())
         .limit(1)
     )
-    assets = db.session.scalars(
-        select(CertificateAsset)
-        .where(
-            (CertificateAsset.workshop_id == workshop.id)
-            | (CertificateAsset.programme_id == workshop.programme_id)
-        )
-        .order_by(CertificateAsset.position, CertificateAsset.id)
-    ).all()
     return render_template(
         "staff/certificates.html",
         workshop=workshop,
@@ -65,7 +50,7 @@ def certificates_page(workshop_id: int):
         action_form=FlaskForm(),
         asset_form=SignatoryForm(),
         last_job=last_job,
-        assets=assets,
+        assets=certificate_assets.assets_of(workshop),
     )
 
 
@@ -150,37 +135,16 @@ def add_certificate_asset(workshop_id: int):
     form = SignatoryForm()
     if not form.validate_on_submit():
         abort(400)
-    data = form.image.data.read() if form.image.data else None
-    content_type = next(
-        (kind for magic, kind in IMAGE_TYPES.items() if data and data.startswith(magic)), None
+    new = certificate_assets.NewAsset(
+        kind=form.kind.data,
+        image=form.image.data.read() if form.image.data else None,
+        for_programme=form.for_programme.data,
+        **{name: form[name].data or "" for name in ("name_en", "name_zh", "title_en", "title_zh")},
     )
-    if data and (content_type is None or len(data) > 1024 * 1024):
-        flash(_("Upload a PNG or JPEG image under 1 MB."), "error")
-    elif form.kind.data == "logo" and not data:
-        flash(_("A logo needs an image."), "error")
-    elif form.kind.data == "signatory" and not (form.name_en.data or form.name_zh.data):
-        flash(_("Give the signatory's name."), "error")
+    try:
+        certificate_assets.add_asset(workshop, new, current_user)
+    except InvalidInput as error:
+        flash(error.message, "error")
     else:
-        owner = (
-            {"programme_id": workshop.programme_id}
-            if form.for_programme.data and workshop.programme_id
-            else {"workshop_id": workshop.id}
-        )
-        asset = CertificateAsset(
-            kind=form.kind.data,
-            image=data,
-            content_type=content_type or "image/png",
-            name_en=form.name_en.data or "",
-            name_zh=form.name_zh.data or "",
-            title_en=form.title_en.data or "",
-            title_zh=form.title_zh.data or "",
-            **owner,
-        )
-        db.session.add(asset)
-        db.session.flush()
-        audit.record("certificate.asset_add", asset, current_user, kind=asset.kind)
-        # Issued certificates are rendered again with the new look.
-        db.session.execute(Certificate.__table__.update().values(pdf=None))
-        db.session.commit()
         flash(_("Added to the certificates."), "success")
     return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))

@@ -12,22 +12,20 @@ from ..extensions import db
 from ..forms import apply_errors, select_choices
 from ..models import (
     AttendanceMode,
-    CheckInMethod,
     Job,
     JobKind,
     OrganisationType,
     Registration,
-    RegistrationSource,
     RegistrationStatus,
     Session,
 )
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
-from ..services import announcements, checkin, meeting_reports, nominations, roster
+from ..services import announcements, meeting_reports, nominations, roster, walk_ins
 from ..services import badges as badge_service
 from ..services import registration as registrations
 from ..services.errors import InvalidInput, NotAllowed, ServiceError
-from ..services.registration import Outcome
+from ..services.walk_ins import WalkInOutcome
 from ..urls import safe_next
 from . import bp
 from .forms import AnnouncementForm, ImportForm, MeetingReportForm, ReasonForm
@@ -44,11 +42,6 @@ def _registration(workshop_id: int, registration_id: int) -> Registration:
 def _back(workshop_id: int):
     default = url_for("staff.registrations_list", workshop_id=workshop_id)
     return redirect(safe_next(request.form.get("next"), default))
-
-
-def _same_name(registered: str, typed: str) -> bool:
-    """Names as people type them: case and spaces do not matter (“Li Hua”, “lihua”, “李 华”)."""
-    return "".join(registered.split()).casefold() == "".join((typed or "").split()).casefold()
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations")
@@ -157,6 +150,30 @@ def edit_registration(workshop_id: int, registration_id: int):
     )
 
 
+def _walk_in_message(walk_in: walk_ins.WalkIn) -> tuple[str, str]:
+    name = walk_in.registration.full_name
+    match walk_in.outcome:
+        case WalkInOutcome.REGISTERED:
+            return _("%(name)s is registered.", name=name), "success"
+        case WalkInOutcome.REGISTERED_AND_CHECKED_IN:
+            return _("%(name)s is registered and checked in.", name=name), "success"
+        case WalkInOutcome.WAITLISTED:
+            return _("The seats of this mode are full: %(name)s is on the waiting list.", name=name), "error"
+        case WalkInOutcome.ALREADY_REGISTERED:
+            status = walk_in.registration.status.label
+            return _("This email is already registered (%(status)s).", status=status), "info"
+        case WalkInOutcome.FOUND_AND_CHECKED_IN:
+            return _("%(name)s was already registered, and is now checked in.", name=name), "success"
+        case WalkInOutcome.ALREADY_CHECKED_IN:
+            return _("%(name)s is already checked in.", name=name), "info"
+        case WalkInOutcome.EMAIL_OF_SOMEONE_ELSE:
+            message = _(
+                "This email is registered to %(name)s: check the name, or search for them on the scanner.",
+                name=name,
+            )
+            return message, "error"
+
+
 @bp.route("/workshops/<int:workshop_id>/walk-in", methods=["GET", "POST"])
 @login_required
 def walk_in(workshop_id: int):
@@ -170,67 +187,13 @@ def walk_in(workshop_id: int):
     form.set_language_choices(current_language())
     if form.validate_on_submit():
         try:
-            result = registrations.register(
-                workshop.id, form.applicant(), source=RegistrationSource.WALK_IN, actor=current_user
-            )
-            checked_in = None
-            # From the scanner, a confirmed person is let in at once: a new walk-in, or someone
-            # registered before who has no ticket with them (the same name, not only the email).
-            same_person = result.outcome != Outcome.ALREADY_REGISTERED or _same_name(
-                result.registration.full_name, form.full_name.data
-            )
-            if (
-                session is not None
-                and result.registration.status == RegistrationStatus.CONFIRMED
-                and same_person
-            ):
-                checked_in = checkin.redeem(
-                    session,
-                    registration=result.registration,
-                    method=CheckInMethod.WALK_IN,
-                    override=True,
-                    scanner=checkin.Scanner(user_id=current_user.id, device="walk-in"),
-                )
-        except (InvalidInput, NotAllowed) as error:
-            if isinstance(error, InvalidInput):
-                apply_errors(form, error)
-            else:
-                flash(error.message, "error")
+            admitted = walk_ins.admit_walk_in(workshop, form.applicant(), current_user, session)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        except NotAllowed as error:
+            flash(error.message, "error")
         else:
-            name = result.registration.full_name
-            messages = {
-                Outcome.CONFIRMED: (_("%(name)s is registered.", name=name), "success"),
-                Outcome.WAITLISTED: (
-                    _("The seats of this mode are full: %(name)s is on the waiting list.", name=name),
-                    "error",
-                ),
-                Outcome.ALREADY_REGISTERED: (
-                    _(
-                        "This email is already registered (%(status)s).",
-                        status=result.registration.status.label,
-                    ),
-                    "info",
-                ),
-            }
-            if checked_in is not None and checked_in.ok:
-                messages[result.outcome] = (
-                    _("%(name)s is registered and checked in.", name=name)
-                    if result.outcome == Outcome.CONFIRMED
-                    else _("%(name)s was already registered, and is now checked in.", name=name),
-                    "success",
-                )
-            elif checked_in is not None and checked_in.reason == checkin.Reason.ALREADY_CHECKED_IN:
-                messages[result.outcome] = (_("%(name)s is already checked in.", name=name), "info")
-            elif not same_person:
-                messages[result.outcome] = (
-                    _(
-                        "This email is registered to %(name)s: check the name, or search"
-                        " for them on the scanner.",
-                        name=name,
-                    ),
-                    "error",
-                )
-            flash(*messages[result.outcome])
+            flash(*_walk_in_message(admitted))
             if session is not None:
                 return redirect(url_for("checkin.scanner", workshop_id=workshop.id, session_id=session.id))
             return redirect(url_for("staff.walk_in", workshop_id=workshop.id))
