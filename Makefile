@@ -45,7 +45,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install translations
+test: install translations lint
 	@bash .ci/system-deps test
 	$(BIN)/python -m pytest tests -q
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from celery import shared_task
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from pypdf import PdfWriter
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -38,7 +39,7 @@ from ..models import (
     Workshop,
     tokens,
 )
-from ..models.base import utcnow
+from ..models.base import lock_for_update, utcnow
 from ..urls import external_url
 from . import audit, jobs, outbox, pdf, surveys, tickets
 from .certificate_assets import assets_of
@@ -103,7 +104,7 @@ def _judge(
     return Eligibility(earned, attended, required, survey_needed, survey_done, certificate)
 
 
-def _eligibilities(workshop: Workshop, people: list[Registration], among) -> list[Eligibility]:
+def _eligibilities(workshop: Workshop, people: Sequence[Registration], among) -> list[Eligibility]:
     """The eligibility of each of the workshop's ``people``, their facts loaded for all at once.
 
     ``among`` names the same people to SQL (their ids, or a query of their ids), so the
@@ -163,17 +164,11 @@ def eligibility_of_confirmed(workshop: Workshop) -> list[tuple[Registration, Eli
 
 def _next_serial(workshop: Workshop) -> str:
     prefix = (workshop.programme.code if workshop.programme else "WS")[:16]
-    year = workshop.local(workshop.starts_at).year
-    if db.session.get_bind().dialect.name == "sqlite":  # serialise writers (see registration.lock_workshop)
-        db.session.execute(
-            text("UPDATE serial_counter SET last = last WHERE prefix = :p AND year = :y"),
-            {"p": prefix, "y": year},
-        )
+    year = workshop.starts_at.astimezone(workshop.zone).year  # the year on the venue's calendar
+    this_counter = (SerialCounter.prefix == prefix, SerialCounter.year == year)
+    lock_for_update(db.session, SerialCounter.__table__, *this_counter)
     query = (
-        select(SerialCounter)
-        .where(SerialCounter.prefix == prefix, SerialCounter.year == year)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(SerialCounter).where(*this_counter).with_for_update().execution_options(populate_existing=True)
     )
     counter = db.session.scalars(query).one_or_none()
     if counter is None:
@@ -262,6 +257,10 @@ def grant(registration: Registration, reason: str, actor) -> Certificate:
     if not reason.strip():
         raise InvalidInput({"reason": _l("Give a reason; it is kept in the audit log.")})
     return issue(registration, by_hand=True, reason=reason.strip(), actor=actor)
+
+
+def certificate_of(registration: Registration) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
 
 
 def revoke(certificate: Certificate, reason: str, actor) -> None:
@@ -353,6 +352,23 @@ def pdf_of(certificate: Certificate) -> bytes:
 CHUNK = 50
 
 
+def set_rules(workshop: Workshop, *, min_sessions: int | None, requires_survey: bool, actor) -> None:
+    """The workshop's certificate rules: sessions to attend (None: all onsite, one online) and
+    whether the survey is required too."""
+    workshop.certificate_min_sessions = min_sessions
+    workshop.certificate_requires_survey = requires_survey
+    audit.record("certificate.settings", workshop, actor, min_sessions=min_sessions, survey=requires_survey)
+    db.session.commit()
+
+
+def last_batch(workshop: Workshop, *, finished: bool = False) -> Job | None:
+    """The workshop's latest certificate batch (``finished``: the latest one that is done)."""
+    query = select(Job).where(Job.workshop_id == workshop.id, Job.kind == JobKind.CERTIFICATES)
+    if finished:
+        query = query.where(Job.status == JobStatus.DONE)
+    return db.session.scalar(query.order_by(Job.id.desc()).limit(1))
+
+
 def queue_batch(workshop: Workshop, actor):
     """Issue and render every eligible person's certificate in the background.
 
@@ -405,9 +421,8 @@ def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
         )
         if done is not None:
             continue
-        issued = [
-            c for c in (issue_if_eligible(db.session.get(Registration, rid)) for rid in chunks[index]) if c
-        ]
+        people = [db.session.get(Registration, rid) for rid in chunks[index]]
+        issued = [c for c in (issue_if_eligible(p) for p in people if p is not None) if c]  # None: erased
         valid = [c for c in issued if c.valid]
         data = b""
         if valid:
@@ -441,16 +456,18 @@ def _finish_batch(job_id: int, chunk_count: int) -> None:
     job = db.session.scalars(
         select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
     ).one()
-    files = db.session.scalar(select(func.count()).select_from(JobFile).where(JobFile.job_id == job_id))
+    files = db.session.execute(
+        select(func.count()).select_from(JobFile).where(JobFile.job_id == job_id)
+    ).scalar_one()
     if job.finished or files < chunk_count:
         db.session.commit()
         return
-    count = db.session.scalar(
+    count = db.session.execute(
         select(func.count())
         .select_from(Certificate)
         .join(Registration)
         .where(Registration.workshop_id == job.workshop_id, Certificate.revoked_at.is_(None))
-    )
+    ).scalar_one()
     job.status = JobStatus.DONE
     job.result = {"issued": count, "not_eligible": job.total - count}
     job.finished_at = utcnow()
@@ -486,7 +503,7 @@ def merged_pdf(job) -> bytes:
     writer = PdfWriter()
     ids = db.session.scalars(select(JobFile.id).where(JobFile.job_id == job.id).order_by(JobFile.name)).all()
     for file_id in ids:
-        data = db.session.get(JobFile, file_id).data
+        data = db.session.get_one(JobFile, file_id).data  # one file in memory at a time
         if data:  # a chunk where nobody had earned a certificate is empty
             writer.append(io.BytesIO(data))
     out = io.BytesIO()

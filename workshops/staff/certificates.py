@@ -6,11 +6,10 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
-from ..models import Certificate, Job, Registration
+from ..models import Registration
 from ..services import audit, certificate_assets, certificates
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
@@ -23,25 +22,15 @@ def certificates_page(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
     settings = CertificateSettingsForm(obj=workshop)
     if settings.validate_on_submit():
-        workshop.certificate_min_sessions = settings.certificate_min_sessions.data
-        workshop.certificate_requires_survey = settings.certificate_requires_survey.data
-        audit.record(
-            "certificate.settings",
+        certificates.set_rules(
             workshop,
-            current_user,
-            min_sessions=workshop.certificate_min_sessions,
-            survey=workshop.certificate_requires_survey,
+            min_sessions=settings.certificate_min_sessions.data,
+            requires_survey=settings.certificate_requires_survey.data,
+            actor=current_user,
         )
-        db.session.commit()
         flash(_("Certificate rules saved."), "success")
         return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
     rows = certificates.eligibility_of_confirmed(workshop)
-    last_job = db.session.scalar(
-        select(Job)
-        .where(Job.workshop_id == workshop.id, Job.kind == "certificates")
-        .order_by(Job.id.desc())
-        .limit(1)
-    )
     return render_template(
         "staff/certificates.html",
         workshop=workshop,
@@ -49,7 +38,7 @@ def certificates_page(workshop_id: int):
         settings=settings,
         action_form=FlaskForm(),
         asset_form=SignatoryForm(),
-        last_job=last_job,
+        last_job=certificates.last_batch(workshop),
         assets=certificate_assets.assets_of(workshop),
     )
 
@@ -74,9 +63,7 @@ def certificate_decision(workshop_id: int, registration_id: int, action: str):
             certificates.grant(registration, reason, current_user)
             flash(_("Certificate granted."), "success")
         else:
-            certificate = db.session.scalar(
-                select(Certificate).where(Certificate.registration_id == registration.id)
-            )
+            certificate = certificates.certificate_of(registration)
             if certificate is None:
                 abort(404)
             certificates.revoke(certificate, reason, current_user)
@@ -100,12 +87,7 @@ def generate_certificates(workshop_id: int):
 @requires_role(*SCHEDULERS)
 def download_certificates(workshop_id: int, fmt: str):
     workshop = workshop_for_staff(workshop_id)
-    job = db.session.scalar(
-        select(Job)
-        .where(Job.workshop_id == workshop.id, Job.kind == "certificates", Job.status == "done")
-        .order_by(Job.id.desc())
-        .limit(1)
-    )
+    job = certificates.last_batch(workshop, finished=True)
     if job is None or fmt not in ("pdf", "zip"):
         flash(_("Generate the certificates first."), "error")
         return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
