@@ -168,20 +168,7 @@ class PersonSchema(Schema):
 
 
 class CheckinOutSchema(Schema):
-    reason = fields.Str(
-        metadata={
-            "enum": [
-                "ok",
-                "already_checked_in",
-                "unknown_ticket",
-                "cancelled",
-                "waitlisted",
-                "pending_approval",
-                "wrong_workshop",
-                "outside_session",
-            ]
-        }
-    )
+    reason = fields.Str(metadata={"enum": [reason.value for reason in Reason]})
     ok = fields.Bool()
     message = fields.Str(metadata={"description": "The reason in the reader's language"})
     person = fields.Nested(PersonSchema, allow_none=True)
