@@ -2,6 +2,7 @@
 (tests/js/), and held to the server: the scans the server answered, decided offline by the
 phone's code with the decision table the roster brings, get the server's answers."""
 
+import html
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import pytest
 
 from tests.helpers import applicant
 from workshops.models import RegistrationStatus, Role
+from workshops.services import checkin
 from workshops.services import registration as registrations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +67,9 @@ def test_the_scanner_page_loads_its_entry_module(client, auth, make_user, make_w
     auth.login(organiser)
     page = client.get(f"/checkin/{workshop.id}/sessions/{workshop.sessions[0].id}")
     assert '<script type="module" src="/static/js/scanner/main.js"></script>' in page.text
+    # The page carries the server's decision order, for a phone whose kept roster has none.
+    rendered = re.search(r"data-decision-order='([^']*)'", page.text).group(1)
+    assert json.loads(html.unescape(rendered)) == checkin.decision_order()
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]  # same-origin modules only
     module = client.get("/static/js/scanner/main.js")
     assert module.status_code == 200 and "javascript" in module.mimetype

@@ -50,17 +50,21 @@ api = Api()
 
 
 def beat_schedule(job_sweep_seconds: float) -> dict[str, dict]:
-    """What beat runs, and how often (seconds); tasks are named, so this module imports none."""
+    """What beat runs, and how often (seconds); tasks are named, so this module imports none.
+
+    The entries keep their names across releases: beat's schedule file remembers when each ran
+    last, and a renamed entry would start its wait again (the daily purge a day late).
+    """
     every = {
-        "outbox.deliver": 10.0,  # sweep: kicks after each change deliver sooner
-        "surveys.invite": 300.0,
-        "certificates.issue_due": 600.0,
-        "worker.heartbeat": 30.0,
-        "jobs.resume_stalled": job_sweep_seconds,
-        "registrations.promote_waiting_lists": 300.0,
-        "privacy.purge_expired": 86400.0,
+        "outbox-sweep": ("outbox.deliver", 10.0),  # kicks after each change deliver sooner
+        "survey-invitations": ("surveys.invite", 300.0),
+        "certificates-due": ("certificates.issue_due", 600.0),
+        "worker-heartbeat": ("worker.heartbeat", 30.0),
+        "stalled-jobs": ("jobs.resume_stalled", job_sweep_seconds),
+        "waiting-lists": ("registrations.promote_waiting_lists", 300.0),
+        "retention-purge": ("privacy.purge_expired", 86400.0),
     }
-    return {task: {"task": task, "schedule": seconds} for task, seconds in every.items()}
+    return {entry: {"task": task, "schedule": seconds} for entry, (task, seconds) in every.items()}
 
 
 def init_celery(app: Flask) -> Celery:

@@ -2,7 +2,7 @@
 // fetched from the network when possible (so a new release reaches phones the next time they
 // are online) and from this cache otherwise. Only answers that worked are kept; caches of
 // earlier versions of this worker are dropped.
-var CACHE = "workshops-scanner-v2";
+var CACHE = "workshops-scanner-v3";  // v3: the page runs on ES modules
 // The scanner page's modules (static/js/scanner/, beside this file's source), kept when the
 // worker is installed: the first visit loads them before the worker is in control. (Kept
 // later anyway as the page fetches them through the worker; a test holds this list to the folder.)

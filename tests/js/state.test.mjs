@@ -24,6 +24,15 @@ test("a roster gives the people by ticket digest, who is in, the window and the 
   assert.deepEqual(state.order, SMALL_ORDER);
 });
 
+test("a roster kept by an older page, without the order, leaves the page's order in use", async () => {
+  const state = new DoorState(1, 10);
+  state.order = SMALL_ORDER;  // what main.js takes from the page the server rendered
+  const old = await roster([{ id: 1, ticket: "t1" }]);
+  delete old.decision_order;
+  assert.equal(state.useRoster(old), true);
+  assert.deepEqual(state.order, SMALL_ORDER);
+});
+
 test("nothing kept yet, or a slower roster asked for before the one in use: dropped", async () => {
   const state = new DoorState(1, 10);
   assert.equal(state.useRoster(undefined), false);

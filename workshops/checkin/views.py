@@ -101,6 +101,7 @@ def scanner(workshop_id: int, session_id: int):
         session=session,
         is_volunteer=scanner.user_id is None,
         may_override=scanner.may_override,
+        decision_order=checkin.decision_order(),
     )
 
 

@@ -27,7 +27,7 @@ from ..models import (
     RegistrationStatus,
     Workshop,
 )
-from ..models.base import utcnow
+from ..models.base import lock_for_update, utcnow
 from ..urls import external_url
 from . import audit, jobs, outbox
 from .errors import InvalidInput
@@ -145,6 +145,7 @@ def write_announcement(job_id: int) -> None:
     while True:
         # The job row is locked for each chunk and its progress read afresh: if the job was
         # handed out twice (its first worker seemed dead), the two runs take turns, never the same chunk.
+        lock_for_update(db.session, Job.__table__, Job.id == job_id)
         job = db.session.scalars(
             select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
         ).one()

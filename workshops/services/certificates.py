@@ -453,6 +453,7 @@ def run_batch(job_id: int, part: int = 0, parts: int = 1) -> None:
 
 def _finish_batch(job_id: int, chunk_count: int) -> None:
     """The last task to finish marks the job done (the job row is locked to decide)."""
+    lock_for_update(db.session, Job.__table__, Job.id == job_id)
     job = db.session.scalars(
         select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
     ).one()

@@ -389,6 +389,10 @@ def _record(attendance: Attendance) -> None:
     db.session.add(attendance)
 
 
+# The scan log's entry for a check-in taken back (not an answer at the door, so not a Reason).
+UNDONE = "undone"
+
+
 def undo(attendance: Attendance, scanner: Scanner) -> None:
     """Take back a check-in made by mistake (the scan log keeps the history)."""
     db.session.add(
@@ -396,7 +400,7 @@ def undo(attendance: Attendance, scanner: Scanner) -> None:
             workshop_id=attendance.session.workshop_id,
             session_id=attendance.session_id,
             registration_id=attendance.registration_id,
-            reason="undone",
+            reason=UNDONE,
             method=attendance.method.value,
             device=scanner.device[:100],
             by_user_id=scanner.user_id,
@@ -534,7 +538,7 @@ def scan_log(session: Session, limit: int = 1000) -> list[LoggedScan]:
 
 def reason_label(reason: str) -> str:
     """A scan log's reason in words (an undone check-in is logged as ``undone``)."""
-    if reason == "undone":
+    if reason == UNDONE:
         return str(_l("Check-in undone."))
     try:
         return str(Reason(reason).message)

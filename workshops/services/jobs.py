@@ -152,7 +152,10 @@ def resume_stalled(now: datetime | None = None) -> list[int]:
         job.status, job.runner, job.heartbeat_at = JobStatus.QUEUED, None, now
     db.session.commit()  # all claimed first: an overlapping sweep skips them
     for job in stalled:
-        _send(job)
+        try:
+            _send(job)
+        except Exception:  # one job's bug (a kind without a task) must not starve the others
+            log.exception("jobs: job %s (%s) cannot be handed out", job.id, job.kind)
     return [job.id for job in stalled]
 
 

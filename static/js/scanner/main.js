@@ -39,6 +39,9 @@ function deviceId() {  // the phone's name in the scan log, kept across visits
 function start(root) {
   const text = JSON.parse(document.getElementById("scanner-text").textContent);
   const state = new DoorState(Number(root.dataset.workshopId), Number(root.dataset.sessionId));
+  // The order the server rendered into the page: the phone can decide even if the only roster
+  // it has was kept by an older version of this page.
+  state.order = JSON.parse(root.dataset.decisionOrder || "null");
   const screen = createScreen(document, text);
   const api = createApi(root.dataset.api, root.dataset.csrf);
   const store = openStore();

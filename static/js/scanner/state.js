@@ -15,7 +15,9 @@ export class DoorState {
     this.recent = new Map();
     this.rosterAsked = 0;        // phone time the roster in use was asked for
     this.window = null;          // the session's admission window: {from, until} (Date)
-    this.order = null;           // the server's decision order (see decide.js)
+    // The server's decision order (see decide.js): the page's own copy until a roster brings
+    // one (a roster kept by an older page has none).
+    this.order = null;
   }
 
   // Take a roster (fresh, or the copy kept on the phone). A slower, older answer than the
@@ -33,7 +35,7 @@ export class DoorState {
     if (data.admits_from) {
       this.window = { from: new Date(data.admits_from), until: new Date(data.admits_until) };
     }
-    this.order = data.decision_order || null;
+    this.order = data.decision_order || this.order;
     return true;
   }
 
