@@ -396,7 +396,7 @@ def test_walk_in_of_someone_registered_without_their_ticket_checks_them_in(clien
         data=dict(data, full_name="周九"),
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "This email is registered to 孙八: check the name" in someone_else
+    assert "This email or mobile number is registered to 孙八: check the name" in someone_else
     again = client.post(
         f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data, follow_redirects=True
     )

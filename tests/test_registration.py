@@ -180,9 +180,10 @@ def test_database_refuses_two_active_registrations_for_one_email(app, make_works
     [
         ("full_name", "", "Enter your full name."),
         ("full_name", "x" * 201, "Use at most 200 characters."),
-        ("email", "", "Enter your email address."),
         ("email", "not-an-email", "Enter a valid email address"),
-        ("mobile", "call me maybe", "Enter a phone number with digits only"),
+        ("mobile", "call me maybe", "A phone number has digits only"),
+        ("mobile", "1.38123E+10", "lost digits"),
+        ("mobile", "23812345678", "A Chinese mobile number has 11 digits and starts with 1."),
         ("mode", "in-person", "Not a valid choice."),
         ("organisation_type", "cartel", "Not a valid choice."),
         ("gender", "x", "Not a valid choice."),

@@ -116,7 +116,7 @@ def test_organiser_registers_walk_ins_but_cannot_decide(client, auth, make_user,
     assert "刘洋 is registered." in response.get_data(as_text=True)
     response = client.post(
         f"/staff/workshops/{workshop.id}/walk-in",
-        data={**data, "email": "x@example.org"},
+        data={**data, "email": "x@example.org", "mobile": "13800000001"},  # someone else
         follow_redirects=True,
     )
     assert "on the waiting list" in response.get_data(as_text=True)

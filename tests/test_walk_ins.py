@@ -51,7 +51,7 @@ def test_someone_registered_before_is_let_in_under_the_same_name_only(make_works
     session = workshop.sessions[0]
     assert same_name("Li Hua", " li  hua ") and same_name("李 华", "李华") and not same_name("李华", "李")
     someone_else = admit_walk_in(workshop, applicant(1, full_name="Wang Fang"), actor, session)
-    assert someone_else.outcome == WalkInOutcome.EMAIL_OF_SOMEONE_ELSE and someone_else.check_in is None
+    assert someone_else.outcome == WalkInOutcome.CONTACT_OF_SOMEONE_ELSE and someone_else.check_in is None
     assert someone_else.registration.id == registered.id and attendances(db) == []
     assert admit_walk_in(workshop, applicant(1, full_name="lihua"), actor).outcome == (
         WalkInOutcome.ALREADY_REGISTERED  # from the staff page: nobody is checked in
@@ -91,4 +91,4 @@ def test_the_staff_page_says_the_email_is_registered_already(client, auth, make_
         "language": "zh",
     }
     page = client.post(f"/staff/workshops/{workshop.id}/walk-in", data=data, follow_redirects=True)
-    assert "This email is already registered (Confirmed)." in page.get_data(as_text=True)
+    assert "This email or mobile number is already registered (Confirmed)." in page.get_data(as_text=True)

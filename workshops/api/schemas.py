@@ -60,14 +60,19 @@ class RegistrationInSchema(Schema):
 
     full_name = fields.Str(required=True)
     # Checked by the registration service, which answers in the person's language.
-    email = fields.Str(required=True, metadata={"format": "email"})
+    email = fields.Str(
+        metadata={
+            "format": "email",
+            "description": "An email or a mobile is needed (both if the workshop asks)",
+        }
+    )
     mode = fields.Str(required=True, metadata={"enum": ["onsite", "online"]})
     consent = fields.Bool(
         required=True,
         metadata={"description": "Agreement to the privacy notice (must be true)", "enum": [True]},
     )
     latin_name = fields.Str()
-    mobile = fields.Str()
+    mobile = fields.Str(metadata={"description": "Any common format; stored in E.164 (+86 assumed)"})
     organisation = fields.Str()
     organisation_type = fields.Str(
         metadata={"enum": ["enterprise", "tvet", "government", "employers", "workers", "research", "other"]}
@@ -204,7 +209,12 @@ class CounterSchema(Schema):
 
 
 class DecisionStepSchema(Schema):
-    reason = fields.Str(metadata={"description": "The answer when the check holds", "enum": list(Reason)})
+    reason = fields.Str(
+        metadata={
+            "description": "The answer when the check holds",
+            "enum": [reason.value for reason in Reason],
+        }
+    )
     check = fields.Str(metadata={"description": "What is tested of the scan", "enum": list(CHECKS)})
     statuses = fields.List(
         fields.Str(), metadata={"description": "The registration statuses `status` looks for"}

@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them
     from .workshop import Workshop
 
 _ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted')"
+# A person may give only an email or only a mobile: "" (none given) is nobody's contact.
+_ACTIVE_EMAIL = f"{_ACTIVE} AND email <> ''"
+_ACTIVE_MOBILE = f"{_ACTIVE} AND mobile <> ''"
 
 
 class Registration(Base):
@@ -28,14 +31,23 @@ class Registration(Base):
 
     __tablename__ = "registration"
     __table_args__ = (
-        # One active registration per (workshop, email); cancelled ones may repeat.
+        # One active registration per (workshop, email) and per (workshop, mobile); cancelled
+        # ones may repeat.
         Index(
             "uq_registration_active_email",
             "workshop_id",
             "email",
             unique=True,
-            sqlite_where=text(_ACTIVE),
-            postgresql_where=text(_ACTIVE),
+            sqlite_where=text(_ACTIVE_EMAIL),
+            postgresql_where=text(_ACTIVE_EMAIL),
+        ),
+        Index(
+            "uq_registration_active_mobile",
+            "workshop_id",
+            "mobile",
+            unique=True,
+            sqlite_where=text(_ACTIVE_MOBILE),
+            postgresql_where=text(_ACTIVE_MOBILE),
         ),
         Index("ix_registration_line", "workshop_id", "mode", "status", "created_at"),
         UniqueConstraint("manage_token"),
@@ -47,8 +59,9 @@ class Registration(Base):
     full_name: Mapped[str] = mapped_column(String(200))
     # Optional Latin spelling for the certificate (e.g. "Li Hua").
     latin_name: Mapped[str] = mapped_column(String(200), default="")
-    # Stored lower-cased so the uniqueness rule ignores case.
+    # Stored lower-cased so the uniqueness rule ignores case; "" for someone who gave only a mobile.
     email: Mapped[str] = mapped_column(String(254))
+    # E.164 (+8613812345678, services.contacts); "" for someone who gave only an email.
     mobile: Mapped[str] = mapped_column(String(40), default="")
     organisation: Mapped[str] = mapped_column(String(300), default="")
     organisation_type: Mapped[OrganisationType] = mapped_column(

@@ -61,6 +61,8 @@ class Workshop(Bilingual, Base):
     onsite_capacity: Mapped[int] = mapped_column(Integer, default=0)
     online_capacity: Mapped[int] = mapped_column(Integer, default=0)
     approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Registering needs an email or a mobile number; with this, both.
+    asks_email_and_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
     training_hours: Mapped[Decimal] = mapped_column(Numeric(5, 1), default=Decimal("0"))
     # Certificates: sessions a person must attend (empty: all onsite, one online) and the survey.
     certificate_min_sessions: Mapped[int | None] = mapped_column(Integer)

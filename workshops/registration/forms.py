@@ -21,8 +21,13 @@ class ApplicantFields(FlaskForm):
         _l("Name in Latin letters (optional)"),
         description=_l("For the English side of the certificate, e.g. Li Hua."),
     )
-    email = EmailField(_l("Email"))
-    mobile = TelField(_l("Mobile phone"))
+    email = EmailField(
+        _l("Email"), description=_l("Your ticket is sent here. An email or a mobile number is enough.")
+    )
+    mobile = TelField(
+        _l("Mobile phone"),
+        description=_l("e.g. 138 0000 0000. Without an email, your ticket link comes by text."),
+    )
     organisation = StringField(_l("Organisation"))
     organisation_type = SelectField(
         _l("Type of organisation"), choices=lambda: select_choices(OrganisationType.choices())

@@ -109,19 +109,23 @@ def preview_import(workshop: Workshop, filename: str, data: bytes, actor) -> Job
         "gender": _vocabulary(Gender),
         "mode": _vocabulary(AttendanceMode),
     }
-    reports, seen = [], set()
+    reports: list[RowReport] = []
+    seen: set[str] = set()  # the emails and mobiles of the rows above
     for line, raw in enumerate(table, start=2):
         values = _normalise_row(raw, columns, workshop, vocab)
         report = RowReport(line=line, values=values, errors={})
         try:
-            email = registrations.check_applicant(
+            contact = registrations.check_applicant(
                 Applicant.from_mapping(values), workshop, require_consent=False
             )
         except InvalidInput as error:
             report.errors = {field: str(message) for field, message in error.errors.items()}
         else:
-            report.duplicate = email in seen or registrations.find_active(workshop.id, email) is not None
-            seen.add(email)
+            keys = {key for key in (contact.email, contact.mobile) if key}
+            report.duplicate = (
+                bool(keys & seen) or registrations.find_active(workshop.id, contact) is not None
+            )
+            seen |= keys
         reports.append(report)
     job = Job(
         kind=JobKind.IMPORT,

@@ -7,7 +7,6 @@ there are seats (``lock_workshop``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +17,7 @@ from typing import Any
 from celery import shared_task
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
@@ -37,7 +36,7 @@ from ..models import (
 )
 from ..models.base import lock_for_update, utcnow
 from ..models.tokens import new_token
-from . import audit, outbox
+from . import audit, contacts, outbox
 from .errors import InvalidInput, NotAllowed
 
 Status = RegistrationStatus
@@ -51,7 +50,6 @@ LIMITS = {
     "city": 100,
     "needs": 1000,
 }
-MOBILE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
 
 
 @dataclass
@@ -101,6 +99,23 @@ class RegistrationResult:
     promoted: list[Registration] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Contact:
+    """How to reach a person, as registrations store it: a lower-cased email, an E.164 mobile;
+    either may be "" but not both."""
+
+    email: str = ""
+    mobile: str = ""
+
+
+def usable_mobile(number: str) -> str:
+    """The number as stored (E.164), or "" if it cannot be a mobile (for lookups before checking)."""
+    try:
+        return contacts.normalise_mobile(number[: LIMITS["mobile"]])
+    except contacts.InvalidMobile:
+        return ""
+
+
 @lru_cache(maxsize=1024)  # checked before the duplicate lookup and again with the rest
 def normalised_email(address: str) -> str:
     """The address as registrations store it (lower case, normalised), or "" if it is not one."""
@@ -112,10 +127,11 @@ def normalised_email(address: str) -> str:
         return ""
 
 
-def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: bool = True) -> str:
-    """Refuse details that cannot make a registration; returns the normalised email.
+def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: bool = True) -> Contact:
+    """Refuse details that cannot make a registration; returns the normalised contact.
 
-    The one place where registration input is judged, whatever the channel.
+    The one place where registration input is judged, whatever the channel. A person is
+    reached by email or by text message: one of the two is needed, both if the workshop asks.
     """
     errors = {}
     if not applicant.full_name:
@@ -123,15 +139,23 @@ def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: b
     for name, limit in LIMITS.items():
         if len(getattr(applicant, name) or "") > limit:
             errors[name] = _l("Use at most %(n)d characters.", n=limit)
-    email = ""
-    if not applicant.email:
-        errors["email"] = _l("Enter your email address.")
-    elif "email" not in errors:
-        email = normalised_email(applicant.email)
+    email = mobile = ""
+    if applicant.email and "email" not in errors:
+        email = normalised_email(contacts.nfkc(applicant.email))
         if not email:
             errors["email"] = _l("Enter a valid email address, like name@example.com.")
-    if applicant.mobile and "mobile" not in errors and not MOBILE.match(applicant.mobile):
-        errors["mobile"] = _l("Enter a phone number with digits only, e.g. +86 138 0000 0000.")
+    if applicant.mobile and "mobile" not in errors:
+        try:
+            mobile = contacts.normalise_mobile(applicant.mobile)
+        except contacts.InvalidMobile as why:
+            errors["mobile"] = why.args[0]
+    if workshop.asks_email_and_mobile:
+        if not applicant.email:
+            errors["email"] = _l("Enter your email address.")
+        if not applicant.mobile:
+            errors["mobile"] = _l("Enter your mobile number.")
+    elif not applicant.email and not applicant.mobile:
+        errors["email"] = _l("Enter an email address or a mobile number: we send your ticket there.")
     if applicant.mode not in workshop.modes:
         errors["mode"] = (
             _l("Choose onsite or online.")
@@ -148,15 +172,14 @@ def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: b
         errors["consent"] = _l("Please agree to the privacy notice to register.")
     if errors:
         raise InvalidInput(errors)
-    return email
+    return Contact(email, mobile)
 
 
 # What a registration takes from the applicant as it was checked, when made and when corrected
-# (email, mode and the vocabularies are normalised on the way).
+# (email, mobile, mode and the vocabularies are normalised on the way).
 COPIED_AS_GIVEN = (
     "full_name",
     "latin_name",
-    "mobile",
     "organisation",
     "job_title",
     "city",
@@ -211,8 +234,11 @@ _WORKSHOP_AND_ACTIVE = (
     .outerjoin(
         Registration,
         (Registration.workshop_id == Workshop.id)
-        & (Registration.email == bindparam("email"))
-        & Registration.active_clause(),
+        & Registration.active_clause()
+        & or_(
+            (Registration.email == bindparam("email")) & (bindparam("email") != ""),
+            (Registration.mobile == bindparam("mobile")) & (bindparam("mobile") != ""),
+        ),
     )
     .where(Workshop.id == bindparam("workshop_id"))
     .execution_options(populate_existing=True)
@@ -228,9 +254,12 @@ _SEATS_HELD = (
 )
 
 
-def _workshop_and_active(workshop_id: int, email: str) -> tuple[Workshop | None, Registration | None]:
-    """The workshop and, if there is one, the active registration of this email, in one query."""
-    row = db.session.execute(_WORKSHOP_AND_ACTIVE, {"workshop_id": workshop_id, "email": email}).first()
+def _workshop_and_active(workshop_id: int, contact: Contact) -> tuple[Workshop | None, Registration | None]:
+    """The workshop and, if there is one, the active registration of this email or mobile, in
+    one query."""
+    row = db.session.execute(
+        _WORKSHOP_AND_ACTIVE, {"workshop_id": workshop_id, "email": contact.email, "mobile": contact.mobile}
+    ).first()
     if row is None:
         return None, None
     workshop, existing_id = row
@@ -247,13 +276,20 @@ def has_free_seat(workshop: Workshop, mode: str) -> bool:
     return seats_held(workshop, mode) < workshop.capacity_for(mode)
 
 
-def find_active(workshop_id: int, email: str) -> Registration | None:
+def find_active(workshop_id: int, contact: Contact) -> Registration | None:
+    """The active registration at this workshop with this email or this mobile, if any."""
+    same = []
+    if contact.email:
+        same.append(Registration.email == contact.email)
+    if contact.mobile:
+        same.append(Registration.mobile == contact.mobile)
+    if not same:
+        return None
     return db.session.scalar(
-        select(Registration).where(
-            Registration.workshop_id == workshop_id,
-            Registration.email == email,
-            Registration.active_clause(),
-        )
+        select(Registration)
+        .where(Registration.workshop_id == workshop_id, Registration.active_clause(), or_(*same))
+        .order_by(Registration.id)
+        .limit(1)
     )
 
 
@@ -294,11 +330,12 @@ def register(
     staff = source in (RegistrationSource.WALK_IN, RegistrationSource.IMPORT)
     # Before the lock, in one query: someone already registered needs no seat (the
     # unique index still catches two first attempts racing each other, see below).
-    workshop, existing = _workshop_and_active(workshop_id, normalised_email(applicant.email))
+    given = Contact(normalised_email(contacts.nfkc(applicant.email)), usable_mobile(applicant.mobile))
+    workshop, existing = _workshop_and_active(workshop_id, given)
     if workshop is None or (workshop.status == WorkshopStatus.DRAFT and not staff):
         db.session.rollback()
         raise UnknownWorkshop(_l("This workshop does not exist."))
-    email = check_applicant(applicant, workshop, require_consent=not staff)
+    contact = check_applicant(applicant, workshop, require_consent=not staff)
     _check_open(workshop, now, staff)
     if existing is not None:
         outbox.queue_status_email(existing)
@@ -316,13 +353,14 @@ def register(
         status = Status.WAITLISTED
     registration = Registration(
         workshop_id=workshop.id,
-        email=email,
+        email=contact.email,
         status=status,
         source=source,
         consent_at=now if applicant.consent else None,
         mode=AttendanceMode(applicant.mode),
         organisation_type=OrganisationType(applicant.organisation_type),
         gender=Gender(applicant.gender),
+        mobile=contact.mobile,
         **{name: getattr(applicant, name) for name in COPIED_AS_GIVEN},
     )
     db.session.add(registration)
@@ -330,7 +368,7 @@ def register(
         db.session.flush()  # the email and the audit event refer to the new id
     except IntegrityError:  # the unique index caught a race the lock should have prevented
         db.session.rollback()
-        existing = find_active(workshop_id, email)
+        existing = find_active(workshop_id, contact)
         if existing is None:
             raise
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
@@ -510,23 +548,33 @@ def update_details(registration: Registration, applicant: Applicant, actor) -> R
     """Staff correct a person's details (name spelling, organisation); seats are unchanged."""
     workshop = registration.workshop
     applicant.mode = registration.mode  # mode changes go through switch_mode (seats)
-    email = check_applicant(applicant, workshop, require_consent=False)
-    if email != registration.email and registration.is_active and find_active(workshop.id, email):
-        raise InvalidInput({"email": _l("Another active registration at this workshop uses this email.")})
+    contact = check_applicant(applicant, workshop, require_consent=False)
+    if registration.is_active:
+        _refuse_contact_of_another(registration, contact)
     for name in COPIED_AS_GIVEN:
         setattr(registration, name, getattr(applicant, name))
     registration.organisation_type = OrganisationType(applicant.organisation_type)
     registration.gender = Gender(applicant.gender)
-    registration.email = email
+    registration.email, registration.mobile = contact.email, contact.mobile
     audit.record("registration.update", registration, actor)
     try:
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # another registration took it meanwhile
         db.session.rollback()
-        raise InvalidInput(
-            {"email": _l("Another active registration at this workshop uses this email.")}
-        ) from None
+        _refuse_contact_of_another(registration, contact)
+        raise
     return registration
+
+
+def _refuse_contact_of_another(registration: Registration, contact: Contact) -> None:
+    for field_name, value in (("email", contact.email), ("mobile", contact.mobile)):
+        other = find_active(registration.workshop_id, Contact(**{field_name: value})) if value else None
+        if other is not None and other.id != registration.id:
+            message = {
+                "email": _l("Another active registration at this workshop uses this email."),
+                "mobile": _l("Another active registration at this workshop uses this mobile number."),
+            }[field_name]
+            raise InvalidInput({field_name: message})
 
 
 def rotate_ticket(registration: Registration, actor) -> None:

@@ -35,6 +35,7 @@ class WorkshopDetails:
     onsite_capacity: int = 0
     online_capacity: int = 0
     approval_required: bool = False
+    asks_email_and_mobile: bool = False
     training_hours: Decimal = Decimal("0")
     programme_id: int | None = None
 

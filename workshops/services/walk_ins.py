@@ -20,16 +20,16 @@ class WalkInOutcome(StrEnum):
     REGISTERED = "registered"  # confirmed (not checked in: no session, from the staff page)
     REGISTERED_AND_CHECKED_IN = "registered_and_checked_in"
     WAITLISTED = "waitlisted"  # the seats of their mode are full
-    ALREADY_REGISTERED = "already_registered"  # this email was registered before; nothing else done
+    ALREADY_REGISTERED = "already_registered"  # this email or mobile was registered before; nothing else done
     FOUND_AND_CHECKED_IN = "found_and_checked_in"  # registered before, here without their ticket
     ALREADY_CHECKED_IN = "already_checked_in"
-    EMAIL_OF_SOMEONE_ELSE = "email_of_someone_else"  # registered under another name: nobody let in
+    CONTACT_OF_SOMEONE_ELSE = "contact_of_someone_else"  # registered under another name: nobody let in
 
 
 @dataclass
 class WalkIn:
     outcome: WalkInOutcome
-    registration: Registration  # the new registration, or the one found under the email
+    registration: Registration  # the new registration, or the one found under the email or mobile
     check_in: checkin.CheckInResult | None = None  # when a session was given and they could be let in
 
 
@@ -43,8 +43,8 @@ def admit_walk_in(workshop: Workshop, applicant: Applicant, actor, session: Sess
 
     They are registered as staff register people (outside the registration window too; a
     seat of their mode, else the waiting list). At a session a confirmed person is let in at
-    once: a new walk-in, or someone registered before under this email who has no ticket
-    with them — only under the same name, not on the email alone. The check-in is the
+    once: a new walk-in, or someone registered before under this email or mobile who has no
+    ticket with them — only under the same name, not on the email or mobile alone. The check-in is the
     actor's, marked as a walk-in, and not held to the session's hours.
     """
     if session is not None and session.workshop_id != workshop.id:
@@ -74,8 +74,8 @@ def _outcome(registered: Outcome, check_in: checkin.CheckInResult | None, same_p
     if check_in is not None and check_in.reason == checkin.Reason.ALREADY_CHECKED_IN:
         return WalkInOutcome.ALREADY_CHECKED_IN
     if not same_person:
-        return WalkInOutcome.EMAIL_OF_SOMEONE_ELSE
-    # Staff registrations are never left pending approval.
+        return WalkInOutcome.CONTACT_OF_SOMEONE_ELSE
+    # Staff registrations are never left pending approval, so PENDING cannot come back here.
     return {
         Outcome.CONFIRMED: WalkInOutcome.REGISTERED,
         Outcome.WAITLISTED: WalkInOutcome.WAITLISTED,

@@ -85,6 +85,9 @@ class WorkshopForm(FlaskForm):
         ],
     )
     approval_required = BooleanField(_l("Registrations need a coordinator's approval"))
+    asks_email_and_mobile = BooleanField(
+        _l("Registrations need both an email and a mobile number (otherwise either is enough)")
+    )
     training_hours = DecimalField(
         _l("Training hours"),
         places=1,
@@ -114,6 +117,7 @@ class WorkshopForm(FlaskForm):
             onsite_capacity=self.onsite_capacity.data,
             online_capacity=self.online_capacity.data,
             approval_required=self.approval_required.data,
+            asks_email_and_mobile=self.asks_email_and_mobile.data,
             training_hours=self.training_hours.data,
             programme_id=self.programme_id.data or None,
         )

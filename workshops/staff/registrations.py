@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -161,17 +163,20 @@ def _walk_in_message(walk_in: walk_ins.WalkIn) -> tuple[str, str]:
             return _("The seats of this mode are full: %(name)s is on the waiting list.", name=name), "error"
         case WalkInOutcome.ALREADY_REGISTERED:
             status = walk_in.registration.status.label
-            return _("This email is already registered (%(status)s).", status=status), "info"
+            return _("This email or mobile number is already registered (%(status)s).", status=status), "info"
         case WalkInOutcome.FOUND_AND_CHECKED_IN:
             return _("%(name)s was already registered, and is now checked in.", name=name), "success"
         case WalkInOutcome.ALREADY_CHECKED_IN:
             return _("%(name)s is already checked in.", name=name), "info"
-        case WalkInOutcome.EMAIL_OF_SOMEONE_ELSE:
+        case WalkInOutcome.CONTACT_OF_SOMEONE_ELSE:
             message = _(
-                "This email is registered to %(name)s: check the name, or search for them on the scanner.",
+                "This email or mobile number is registered to %(name)s: check the name, or search for"
+                " them on the scanner.",
                 name=name,
             )
             return message, "error"
+        case _:
+            assert_never(walk_in.outcome)
 
 
 @bp.route("/workshops/<int:workshop_id>/walk-in", methods=["GET", "POST"])
@@ -181,7 +186,7 @@ def walk_in(workshop_id: int):
     # From the scanner page: register and check in at once.
     session = db.session.get(Session, request.args.get("session_id", type=int) or 0)
     if session is not None and session.workshop_id != workshop.id:
-        session = None
+        abort(404)  # a link to another workshop's session (the service refuses it too)
     form = WalkInForm()
     form.set_mode_choices(workshop)
     form.set_language_choices(current_language())
@@ -341,9 +346,10 @@ def confirm_job(job_id: int):
     job = _job(job_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    confirm = {"import": nominations.confirm_import, "meeting_import": meeting_reports.confirm_report}.get(
-        job.kind
-    )
+    confirm = {
+        JobKind.IMPORT: nominations.confirm_import,
+        JobKind.MEETING_IMPORT: meeting_reports.confirm_report,
+    }.get(job.kind)
     if confirm is None:
         abort(404)
     try:
