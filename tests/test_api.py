@@ -97,7 +97,16 @@ def test_public_registration_errors_are_field_by_field_and_translated(client, ma
     assert response.json["errors"]["full_name"] == ["请输入您的姓名。"]
     assert set(response.json["errors"]) == {"full_name", "email", "consent"}
     missing = client.post(f"/api/v1/workshops/{workshop.id}/registrations", json={"full_name": "A"})
-    assert missing.status_code == 422 and "email" in missing.json["errors"]["json"]
+    assert missing.status_code == 422 and "mode" in missing.json["errors"]["json"]
+    # An email is no longer required by itself, but a way to reach the person is.
+    nowhere = client.post(
+        f"/api/v1/workshops/{workshop.id}/registrations",
+        json={"full_name": "A", "mode": "onsite", "consent": True},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert nowhere.status_code == 422 and nowhere.json["errors"]["email"] == [
+        "请填写邮箱或手机号码：我们会把入场凭证发送到那里。"
+    ]
     assert client.post("/api/v1/workshops/999/registrations", json={}).status_code in (404, 422)
     assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 0
 
