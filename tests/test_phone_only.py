@@ -145,3 +145,27 @@ def test_a_phone_only_attendee_finds_their_survey_and_earns_a_certificate(make_w
     certificate = certificates.issue_if_eligible(person)
     assert certificate is not None and certificate.valid
     assert certificates.pdf_of(certificate).startswith(b"%PDF")
+
+
+def test_people_known_only_by_phone_stay_distinct_when_anonymised_and_counted(make_workshop, db):
+    from workshops.models import Programme
+    from workshops.services import privacy, reports
+
+    programme = Programme(code="QA", name_en="Quality Apprenticeship", name_zh="高质量学徒制")
+    now = datetime.now(UTC)
+    first = make_workshop(starts_at=now - timedelta(days=9), ends_at=now - timedelta(days=8))
+    second = make_workshop(starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=2))
+    first.programme = second.programme = programme
+    db.session.commit()
+    people = [
+        registrations.register(workshop.id, phone_only(n), source=RegistrationSource.WALK_IN).registration
+        for workshop, n in ((first, 10), (first, 11), (second, 10))  # 10 came twice
+    ]
+    for person in people:
+        checkin.redeem(person.workshop.sessions[0], registration=person, override=True)
+    assert reports.programme_report(programme)["unique_participants"] == 2
+    # Anonymised, two people of one workshop do not become one (nor collide on the email index).
+    assert privacy.anonymise_ended_before(now) == 3
+    emails = [db.session.get(Registration, p.id).email for p in people]
+    assert len(set(emails[:2])) == 2 and emails[0] == emails[2]
+    assert reports.programme_report(programme)["unique_participants"] == 2

@@ -35,7 +35,8 @@ def pseudonym(email: str) -> str:
 def _anonymise(registration: Registration) -> None:
     if registration.email.endswith("@invalid"):
         return  # done already
-    registration.email = pseudonym(registration.email)
+    # Someone who gave only a phone is known by it: without it all of them would be one person.
+    registration.email = pseudonym(registration.email or registration.mobile)
     registration.full_name, registration.latin_name = ANONYMOUS, ""
     registration.mobile = registration.organisation = registration.job_title = ""
     registration.needs = registration.decision_reason = ""

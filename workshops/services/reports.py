@@ -118,10 +118,12 @@ def programme_report(
                 "means": {key: mean(w.id, key) for key in COMPARED},
             }
         )
-    # Unique participants: one person may attend several workshops (same email counts once).
+    # Unique participants: one person may attend several workshops (the same email, or for
+    # someone who gave only a phone the same mobile, counts once).
     people = db.session.execute(
         select(
             func.lower(Registration.email),
+            Registration.mobile,
             Registration.gender,
             Registration.organisation_type,
             Registration.city,
@@ -131,9 +133,9 @@ def programme_report(
         .order_by(Registration.id)
     ).all()
     unique = {}
-    for email, *profile in people:
-        # Anonymised registrations carry a pseudonym of the email: compare like with like.
-        key = email if email.endswith("@invalid") else pseudonym(email)
+    for email, mobile, *profile in people:
+        # Anonymised registrations carry a pseudonym of the email (or mobile): compare like with like.
+        key = email if email.endswith("@invalid") else pseudonym(email or mobile)
         unique[key] = profile  # the latest registration describes the person
     profiles = list(unique.values())
     breakdown = {
