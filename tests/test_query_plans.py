@@ -8,7 +8,8 @@ matched by those values is ignored and the query scans the whole workshop instea
 import re
 
 import pytest
-from sqlalchemy import select
+import sqlalchemy as sa
+from sqlalchemy import literal_column, select
 
 from workshops.models import Registration, RegistrationStatus
 from workshops.services import registration as registrations
@@ -45,10 +46,41 @@ def test_duplicate_check_uses_the_partial_unique_index(db, postgres_only, make_w
     statement = select(Registration.id).where(
         Registration.workshop_id == workshop.id,
         Registration.email == "a@example.org",
+        Registration.email != literal_column("''"),
         Registration.active_clause(),
     )
     plan = _generic_plan(db, statement)
     assert "uq_registration_active_email" in plan, plan
+
+
+def test_the_duplicate_check_by_email_or_mobile_uses_both_indexes(db, postgres_only, make_workshop):
+    """The check every registration makes: same email or same mobile, both partial indexes, at a
+    workshop big enough that scanning its registrations would cost more than the indexes."""
+    workshop = make_workshop()
+    db.session.execute(
+        sa.insert(Registration),
+        [
+            dict(
+                workshop_id=workshop.id,
+                full_name=f"P{n}",
+                email=f"p{n}@example.org" if n % 3 else "",
+                mobile=f"+86139{n:08d}" if n % 2 else "",
+                mode="onsite",
+                status=RegistrationStatus.CONFIRMED,
+            )
+            for n in range(1, 3000)
+        ],
+    )
+    db.session.commit()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("ANALYZE registration"))
+    statement = select(Registration.id).where(
+        Registration.workshop_id == workshop.id,
+        Registration.active_clause(),
+        Registration.same_contact_clause("a@example.org", "+8613800000000"),
+    )
+    plan = _generic_plan(db, statement)
+    assert "uq_registration_active_email" in plan and "uq_registration_active_mobile" in plan, plan
 
 
 def test_the_same_query_with_bound_statuses_would_not(db, postgres_only, make_workshop):
@@ -65,7 +97,7 @@ def test_the_same_query_with_bound_statuses_would_not(db, postgres_only, make_wo
 
 def test_registration_lookups_use_active_clause(db, postgres_only, make_workshop):
     workshop = make_workshop()
-    found = registrations.find_active(workshop.id, "nobody@example.org")
+    found = registrations.find_active(workshop.id, registrations.Contact(email="nobody@example.org"))
     assert found is None
     statement = select(Registration).where(
         Registration.workshop_id == workshop.id,

@@ -3,8 +3,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, bindparam, text
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    literal_column,
+    or_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnClause
 
 from .base import Base, UTCDateTime, utcnow
 from .enums import (
@@ -102,6 +114,20 @@ class Registration(Base):
             bindparam(
                 "active_statuses", list(RegistrationStatus.active()), expanding=True, literal_execute=True
             )
+        )
+
+    @classmethod
+    def same_contact_clause(cls, email, mobile):
+        """Registered under this email or under this mobile (either may be "" or a bound parameter).
+
+        ``<> ''`` is written into the SQL, like the statuses of ``active_clause``: the partial
+        unique indexes leave out the empty contact, and a generic plan must see that it may use
+        them. An empty value then matches nobody.
+        """
+        nothing: ColumnClause[str] = literal_column("''")
+        return or_(
+            and_(cls.email == email, cls.email != nothing),
+            and_(cls.mobile == mobile, cls.mobile != nothing),
         )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from celery import shared_task
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
@@ -235,10 +235,7 @@ _WORKSHOP_AND_ACTIVE = (
         Registration,
         (Registration.workshop_id == Workshop.id)
         & Registration.active_clause()
-        & or_(
-            (Registration.email == bindparam("email")) & (bindparam("email") != ""),
-            (Registration.mobile == bindparam("mobile")) & (bindparam("mobile") != ""),
-        ),
+        & Registration.same_contact_clause(bindparam("email"), bindparam("mobile")),
     )
     .where(Workshop.id == bindparam("workshop_id"))
     .execution_options(populate_existing=True)
@@ -278,16 +275,15 @@ def has_free_seat(workshop: Workshop, mode: str) -> bool:
 
 def find_active(workshop_id: int, contact: Contact) -> Registration | None:
     """The active registration at this workshop with this email or this mobile, if any."""
-    same = []
-    if contact.email:
-        same.append(Registration.email == contact.email)
-    if contact.mobile:
-        same.append(Registration.mobile == contact.mobile)
-    if not same:
+    if not (contact.email or contact.mobile):
         return None
     return db.session.scalar(
         select(Registration)
-        .where(Registration.workshop_id == workshop_id, Registration.active_clause(), or_(*same))
+        .where(
+            Registration.workshop_id == workshop_id,
+            Registration.active_clause(),
+            Registration.same_contact_clause(contact.email, contact.mobile),
+        )
         .order_by(Registration.id)
         .limit(1)
     )
