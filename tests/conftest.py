@@ -59,6 +59,9 @@ def base_config(database_url: str) -> dict:
         "SERVER_NAME": None,
         "MAIL_SUPPRESS_SEND": True,
         "MAIL_DEFAULT_SENDER": "workshops@example.org",
+        # No text messages unless a test asks for them (tests/test_sms.py): most tests count
+        # a person's outbox rows, and their applicants have mobiles.
+        "SMS_PROVIDER": "",
         # Jobs run in the caller in most tests; test_outbox runs a real worker.
         "CELERY": {
             "broker_url": "memory://",

@@ -58,6 +58,54 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+# The message kinds a text can be sent for (services.sms.SMS_KINDS): SMS_TEMPLATE_<KIND> is the
+# provider's template code for it (in Chinese), SMS_TEMPLATE_<KIND>_EN an English one.
+SMS_TEMPLATE_KINDS = ("CONFIRMATION", "PROMOTED", "SURVEY_INVITATION", "SURVEY_REMINDER", "CERTIFICATE_READY")
+SMS_PROVIDERS = ("", "log", "aliyun")
+
+
+def _sms(instance_path: Path, production: bool) -> dict:
+    """Text messages: off unless SMS_PROVIDER says; in development they go to a log file."""
+    provider = os.environ.get("SMS_PROVIDER")
+    if provider is None:
+        provider = "" if production else "log"
+    provider = provider.strip().lower()
+    if provider not in SMS_PROVIDERS:
+        raise ConfigError(
+            f"SMS_PROVIDER={provider!r}: use aliyun, log, or leave it empty (no text messages)."
+        )
+    templates = {
+        kind.lower(): {
+            "zh": os.environ.get(f"SMS_TEMPLATE_{kind}", "").strip(),
+            "en": os.environ.get(f"SMS_TEMPLATE_{kind}_EN", "").strip(),
+        }
+        for kind in SMS_TEMPLATE_KINDS
+    }
+    settings = {
+        "SMS_PROVIDER": provider,
+        "SMS_ACCESS_KEY_ID": os.environ.get("SMS_ACCESS_KEY_ID", ""),
+        "SMS_ACCESS_KEY_SECRET": os.environ.get("SMS_ACCESS_KEY_SECRET", ""),
+        "SMS_SIGN_NAME": os.environ.get("SMS_SIGN_NAME", ""),
+        "SMS_REGION": os.environ.get("SMS_REGION", "cn-hangzhou"),
+        "SMS_ENDPOINT": os.environ.get("SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
+        "SMS_TEMPLATES": templates,
+        "SMS_LOG_FILE": os.environ.get("SMS_LOG_FILE") or str(instance_path / "sms.log"),
+    }
+    if provider == "aliyun":
+        missing = [
+            name
+            for name in ("SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME")
+            if not settings[name].strip()
+        ]
+        if missing:
+            raise ConfigError(f"SMS_PROVIDER=aliyun needs {', '.join(missing)}.")
+        if not any(codes["zh"] or codes["en"] for codes in templates.values()):
+            raise ConfigError(
+                "SMS_PROVIDER=aliyun but no SMS_TEMPLATE_<KIND> is set: no text message could be sent."
+            )
+    return settings
+
+
 def _database_url(instance_path: Path) -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -113,6 +161,8 @@ def load_config(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "workshops@localhost"),
         "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND", False),
+        # Text messages (services/sms.py)
+        **_sms(instance, production),
         # Background jobs and rate limits
         "REDIS_URL": redis_url,
         "CELERY": {

@@ -18,7 +18,7 @@ from .enums import (
 )
 from .heartbeat import Heartbeat
 from .job import Job, JobFile, JobKind, JobStatus
-from .outbox import EmailKind, OutboxMessage
+from .outbox import Channel, EmailKind, OutboxMessage
 from .programme import Programme
 from .registration import Registration
 from .survey import Answer, Question, Response, Survey, SurveyParticipation
@@ -38,6 +38,7 @@ __all__ = [
     "AttendanceMode",
     "AuditEvent",
     "CheckInLink",
+    "Channel",
     "CheckInMethod",
     "EmailKind",
     "Gender",

@@ -29,18 +29,30 @@ class EmailKind(enum.StrEnum):
     ANNOUNCEMENT = "announcement"  # a coordinator's message (written whole, not from a template)
 
 
-class OutboxMessage(Base):
-    """An email, written in the same transaction as the change that caused it.
+class Channel(enum.StrEnum):
+    """How an outbox message reaches the person."""
 
-    A worker delivers it later with retries, so an SMTP outage loses nothing.
+    EMAIL = "email"  # the recipient is an email address
+    SMS = "sms"  # the recipient is a mobile number in E.164 (+8613812345678)
+
+
+class OutboxMessage(Base):
+    """An email or a text message, written in the same transaction as the change that caused it.
+
+    A worker delivers it later with retries, so an SMTP or SMS provider outage loses nothing.
     """
 
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
+    channel: Mapped[Channel] = mapped_column(
+        enum_column(Channel, "outbox_channel"), default=Channel.EMAIL, server_default=Channel.EMAIL.value
+    )
+    # The email address, or the E.164 number of a text message.
     recipient: Mapped[str] = mapped_column(String(254))
-    # Rendered by the sender, in the recipient's language, just before delivery.
+    # Rendered by the sender, in the recipient's language, just before delivery
+    # (a text message has its text in body_text and no subject).
     subject: Mapped[str] = mapped_column(String(300), default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")

@@ -52,8 +52,12 @@ class Announcement:
 
 
 def recipients(workshop: Workshop, audience: str, mode: str = "") -> list[int]:
+    """The registrations an announcement is emailed to: those with an email address (texts are
+    for the outbox's own kinds; someone who registered with a mobile only is not written to)."""
     query = select(Registration.id).where(
-        Registration.workshop_id == workshop.id, Registration.status.in_(AUDIENCES[audience])
+        Registration.workshop_id == workshop.id,
+        Registration.status.in_(AUDIENCES[audience]),
+        Registration.email != "",
     )
     if mode:
         query = query.where(Registration.mode == mode)

@@ -1,9 +1,11 @@
-"""The outbox: emails are rows written with the change that caused them, delivered later.
+"""The outbox: emails and text messages are rows written with the change that caused them, delivered later.
 
-``queue_*`` functions only add rows to the current transaction. ``deliver_due``
-(run by a Celery worker, beat, or ``flask outbox send``) sends them with
-Flask-Mail and retries failures with exponential backoff, so an SMTP outage
-never fails a registration and never loses a message.
+``queue_*`` functions only add rows to the current transaction: an email when the person gave
+an address, and a text (``services.sms``) for the kinds that have one when they gave a mobile
+and SMS is set up. ``deliver_due`` (run by a Celery worker, beat, or ``flask outbox send``)
+sends both channels, emails with Flask-Mail, texts through the SMS provider, and retries
+failures with exponential backoff, so an SMTP or SMS outage never fails a registration and
+never loses a message. A text the provider refuses for good (an invalid number) fails at once.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from sqlalchemy import func, select
 
 from ..extensions import db, mail
 from ..i18n import CATALOGUES
-from ..models import EmailKind, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
+from ..models import Channel, EmailKind, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
 from ..models.base import utcnow
 from ..urls import external_url
-from . import calendar, tickets
+from . import calendar, sms, tickets
 from .survey_links import survey_token
 
 log = logging.getLogger(__name__)
@@ -62,34 +64,55 @@ _QUEUE = OutboxMessage.__table__.insert()
 
 
 def queue_status_email(registration: Registration) -> None:
-    """Queue the email that tells the person their registration's current status."""
+    """Queue the messages that tell the person their registration's current status."""
     queue_registration_email(registration, STATUS_EMAIL[registration.status])
 
 
 def queue_registration_email(registration: Registration, kind: EmailKind) -> None:
-    """Queue the email about a registration's status (rendered when it is delivered).
+    """Queue the messages about a registration (rendered when they are delivered).
 
-    Rendering off the request keeps the seat lock short; the row itself is
-    written in the caller's transaction, so it exists exactly when the change does.
-    A plain insert: nothing reads the message back in this transaction, and the ORM's
+    The email, if the person gave an address (never one to a placeholder); a text message too
+    if the kind has one (``sms.SMS_KINDS``), the person gave a mobile and SMS is set up.
+    Rendering off the request keeps the seat lock short; the rows themselves are
+    written in the caller's transaction, so they exist exactly when the change does.
+    A plain insert: nothing reads the messages back in this transaction, and the ORM's
     unit of work cost a registration about 1 ms of CPU (measured) for it.
     """
+    number = sms.number_for(registration, kind)
+    if not registration.email and not number:
+        return
     if registration.id is None:
         db.session.flush()  # the message refers to the registration by id
-    db.session.execute(
-        _QUEUE,
-        {
-            "kind": kind,
-            "recipient": registration.email,
-            "registration_id": registration.id,
-            "attachments": ["ticket_qr", "calendar"] if kind in TICKET_KINDS else [],
-        },
-    )
+    rows = []
+    if registration.email:
+        rows.append(
+            {
+                "kind": kind,
+                "channel": Channel.EMAIL,
+                "recipient": registration.email,
+                "registration_id": registration.id,
+                "attachments": ["ticket_qr", "calendar"] if kind in TICKET_KINDS else [],
+            }
+        )
+    if number:
+        rows.append(
+            {
+                "kind": kind,
+                "channel": Channel.SMS,
+                "recipient": number,
+                "registration_id": registration.id,
+                "attachments": [],
+            }
+        )
+    db.session.execute(_QUEUE, rows[0] if len(rows) == 1 else rows)
 
 
 def render(message: OutboxMessage) -> None:
-    """Fill in subject and bodies, in the person's language, if not done yet."""
+    """Fill in subject and bodies (a text's words), in the person's language, if not done yet."""
     if message.body_text or message.registration is None:
+        return
+    if message.channel == Channel.SMS:
+        message.body_text = sms.compose_for(message).body
         return
     registration = message.registration
     workshop = registration.workshop
@@ -198,8 +221,16 @@ def deliver_due(limit: int = 100) -> dict:
         message.attempts += 1
         try:
             render(message)
-            _send(message)
-        except Exception as error:  # SMTP down, refused, timeout: retry later
+            if message.channel == Channel.SMS:
+                sms.send(message)
+            else:
+                _send(message)
+        except sms.Rejected as error:  # the provider will never deliver it: no pointless retries
+            failed += 1
+            message.last_error = f"{type(error).__name__}: {error}"[:2000]
+            message.status = OutboxStatus.FAILED
+            log.warning("outbox: message %s refused for good: %s", message.id, error)
+        except Exception as error:  # SMTP or SMS provider down, refused, throttled, timeout: retry later
             failed += 1
             message.last_error = f"{type(error).__name__}: {error}"[:2000]
             if message.attempts >= max_attempts:
@@ -224,9 +255,13 @@ def status_counts() -> dict[str, int]:
 
 
 def retry_failed() -> int:
-    """Give failed messages another round of attempts (after fixing the SMTP settings)."""
+    """Give failed messages another round of attempts (after fixing the SMTP or SMS settings).
+
+    Not those whose recipient was erased at the person's request (privacy)."""
     failed = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+        select(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.recipient != ""
+        )
     ).all()
     for message in failed:
         message.status = OutboxStatus.PENDING
@@ -238,5 +273,5 @@ def retry_failed() -> int:
 
 @shared_task(name="outbox.deliver", ignore_result=True)
 def deliver_task() -> dict:
-    """Send every email that is due (kicked after each change; beat's sweep every 10 s)."""
+    """Send every email and text that is due (kicked after each change; beat's sweep every 10 s)."""
     return deliver_due()

@@ -2,8 +2,9 @@
 
 Anonymising keeps what the programme report counts (gender, organisation type,
 city, mode, attendance, answers to rating questions) and replaces who the person
-was. The email becomes a keyed pseudonym, so one person still counts once across
-workshops, but cannot be recovered.
+was. The email (the mobile, for someone who registered without one) becomes a keyed
+pseudonym, so one person still counts once across workshops, but cannot be recovered.
+Their text messages in the outbox lose the number and the words; one not sent yet is dropped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Answer, Attendance, Certificate, Registration, Response, Workshop
+from ..models import (
+    Answer,
+    Attendance,
+    Certificate,
+    Channel,
+    OutboxMessage,
+    OutboxStatus,
+    Registration,
+    Response,
+    Workshop,
+)
 from ..models.base import utcnow
 from ..models.tokens import new_token
 from . import audit
@@ -32,9 +43,20 @@ def pseudonym(email: str) -> str:
     return f"anon-{digest}@invalid"
 
 
+def _forget_texts(registration: Registration) -> None:
+    """The person's text messages: those not sent yet are dropped (no text after being forgotten),
+    the others keep their kind, status and dates but lose the number and the words."""
+    texts = (OutboxMessage.registration_id == registration.id) & (OutboxMessage.channel == Channel.SMS)
+    db.session.execute(
+        OutboxMessage.__table__.delete().where(texts, OutboxMessage.status == OutboxStatus.PENDING)
+    )
+    db.session.execute(OutboxMessage.__table__.update().where(texts).values(recipient="", body_text=""))
+
+
 def _anonymise(registration: Registration) -> None:
     if registration.email.endswith("@invalid"):
         return  # done already
+    _forget_texts(registration)
     # Someone who gave only a phone is known by it: without it all of them would be one person.
     registration.email = pseudonym(registration.email or registration.mobile)
     registration.full_name, registration.latin_name = ANONYMOUS, ""

@@ -17,10 +17,16 @@ from ..extensions import db
 from ..forms import apply_errors, select_choices
 from ..models import AuditEvent, CheckInLink, Programme, Role, Session, User, Workshop
 from ..models.base import utcnow
-from ..services import catalogue, checkin_access, reports, scheduling, users
+from ..services import catalogue, checkin_access, reports, scheduling, sms, users
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
 from .forms import CancelForm, CheckInLinkForm, OrganisersForm, ProgrammeForm, SessionForm, WorkshopForm
+
+
+@bp.context_processor
+def sms_notice() -> dict:
+    """Where text messages go instead of being sent (the embedded default), for staff to see."""
+    return {"sms_log_file": sms.log_file_notice()}
 
 
 @bp.route("/")
