@@ -161,7 +161,7 @@ def name_key(text: str) -> str:
     return re.sub(r"[\W\d_]+", "", normalise_name(text).casefold())
 
 
-@dataclass
+@dataclass(slots=True)  # one per person per row: thousands of them
 class Someone:
     """One person a row stands for, as the file writes them."""
 
@@ -172,7 +172,7 @@ class Someone:
     kind: str = ""  # "", "host", "cohost", "bot", "device"
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One row of the report: one join (or one participant), and who it stands for."""
 
@@ -838,7 +838,7 @@ def read_report(
             roles.update(_roles_by_name(other))
             if not details:
                 details = _summary(other.rows[:HEADER_SEARCH_ROWS])
-    _entries(report, sheet, sections, details, roles, zone, session_day)
+    _entries(report, sheet, layout.header, sections, details, roles, zone, session_day)
     if layout.platform == Platform.TENCENT_OVERVIEW:
         report.note("overview_only")
     if layout.platform == Platform.COLUMNS:
@@ -846,10 +846,16 @@ def read_report(
     return report
 
 
-def _entries(report, sheet, sections, details, roles, zone, session_day) -> None:
+def _entries(report, sheet, header, sections, details, roles, zone, session_day) -> None:
+    """The entries of every section (a webinar's host, panelist and attendee sections each have
+    their own header; the layout's own header is read with the fields recognised or chosen)."""
     time_values = [details.get(name, "") for name in START_LABELS]
     for section in sections:
-        fields = _fields([label(c) for c in sheet.rows[section.header]]) if section.role else report.fields
+        fields = (
+            report.fields
+            if section.header == header
+            else _fields([label(c) for c in sheet.rows[section.header]])
+        )
         for column in (fields.get("join"), fields.get("leave")):
             if column is not None:
                 time_values.extend(_value(row, column) for row in sheet.rows[section.start : section.end])
@@ -866,8 +872,7 @@ def _entries(report, sheet, sections, details, roles, zone, session_day) -> None
     waiting = never_joined = 0
     for section in sections:
         labels = [label(cell) for cell in sheet.rows[section.header]]
-        # A host's or panelist's section of a webinar has its own, shorter header.
-        fields = _fields(labels) if section.role else report.fields
+        fields = report.fields if section.header == header else _fields(labels)
         timing = {fields.get(name) for name in ("join", "leave", "duration")}
         phone_columns = [
             index

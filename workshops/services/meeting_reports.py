@@ -375,7 +375,8 @@ def _decide(payload: dict, report: Report, directory: Directory, session: Sessio
             if rid is not None:
                 stays[rid].add(entry, how)
                 continue
-            identity = (reason, name_key(someone.label) or nfkc(someone.label).casefold(), someone.email)
+            # A name written the same way is one person's rejoins (or one kind of bot).
+            identity = (reason, " ".join(nfkc(someone.label).casefold().split()), someone.email)
             group = groups.get(identity)
             if group is None:
                 key = f"{entry.line}" + (f".{part}" if part else "")
