@@ -6,10 +6,13 @@ invented people; each test says exactly who is counted and why the others are no
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests import meeting_exports as export
 from tests.conftest import SHANGHAI, shanghai
@@ -551,3 +554,95 @@ def test_nothing_is_written_by_an_analysis(workshop, session, db):
     )
     meeting_reports.analyse(session, "zoom.csv", data, 30)
     assert db.session.query(Job).count() == 0
+
+
+# ---- anything at all ---------------------------------------------------------------------
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 40)),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+cells = st.text(max_size=30) | st.sampled_from(
+    [
+        "Name (original name)",
+        "Join time",
+        "Leave time",
+        "Duration (minutes)",
+        "--",
+        "1e999",
+        "张三&李四(张三＆李四)",
+    ]
+)
+
+
+@FUZZ
+@given(data=st.binary(max_size=3000))
+def test_any_bytes_give_a_report_or_a_message(app, data):
+    from zoneinfo import ZoneInfo
+
+    from workshops.services.meeting_files import read_report
+
+    with app.test_request_context():
+        try:
+            read_report(data, ZoneInfo("Asia/Shanghai"))
+        except InvalidInput as error:
+            assert str(error.errors["file"]).strip()
+
+
+@FUZZ
+@given(table=st.lists(st.lists(cells, min_size=1, max_size=8), min_size=1, max_size=12))
+def test_any_table_gives_a_preview_or_a_message(app, session, table):
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out).writerows([export.CURRENT_HEADER, *table])
+    with app.test_request_context():
+        try:
+            payload = meeting_reports.analyse(session, "x.csv", out.getvalue().encode(), 30)
+        except InvalidInput as error:
+            assert str(error.message).strip()
+        else:
+            assert all(p["minutes"] <= 480 for p in payload["people"])
+
+
+@pytest.mark.parametrize(
+    "text, day_first, expected",
+    [
+        ("11/15/2025 01:45:02 PM", False, (2025, 11, 15, 13, 45, 2, 8)),  # Zoom, United States
+        ("11/19/2021 9:54:15 AM", False, (2021, 11, 19, 9, 54, 15, 8)),
+        ("11/19/2021 12:05:00 AM", False, (2021, 11, 19, 0, 5, 0, 8)),  # midnight on a 12-hour clock
+        ("01/06/2023 00:00", True, (2023, 6, 1, 0, 0, 0, 8)),  # day first, 24 h
+        ("Nov 22, 2025 6:55 PM", False, (2025, 11, 22, 18, 55, 0, 8)),  # a webinar's summary
+        ("Nov 22, 2025 18:58:10", False, (2025, 11, 22, 18, 58, 10, 8)),  # and its rows
+        ("2025-11-22 18:58:10", False, (2025, 11, 22, 18, 58, 10, 8)),  # Tencent Meeting
+        ("2022.07.21 11:04:52 (GMT+08:00)", False, (2022, 7, 21, 11, 4, 52, 8)),  # Feishu
+        ("2022.07.21 11:04:52 (GMT+09:00)", False, (2022, 7, 21, 11, 4, 52, 9)),
+        ("2025-11-22T10:58:10Z", False, (2025, 11, 22, 10, 58, 10, 0)),
+        ("２０２５－１１－２２　１８：５８", False, (2025, 11, 22, 18, 58, 0, 8)),  # full-width
+    ],
+)
+def test_every_date_style_of_the_platforms(text, day_first, expected):
+    from zoneinfo import ZoneInfo
+
+    from workshops.services.meeting_files import Clock
+
+    moment = Clock(ZoneInfo("Asia/Shanghai"), day_first=day_first).read(text)
+    *wall, hours = expected
+    assert (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second) == tuple(wall)
+    assert moment.utcoffset() == timedelta(hours=hours)
+
+
+@pytest.mark.parametrize(
+    "text", ["13/45/2025 10:00", "2025-02-30 10:00:00", "11/15/2025 13:00 PM", "yesterday", "9" * 70]
+)
+def test_a_time_that_is_not_one_is_refused(text):
+    from zoneinfo import ZoneInfo
+
+    from workshops.services.meeting_files import Clock, Unreadable
+
+    with pytest.raises(Unreadable):
+        Clock(ZoneInfo("Asia/Shanghai")).read(text)

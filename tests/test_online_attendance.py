@@ -321,6 +321,29 @@ def test_the_command_line_prints_one_json_object(runner, workshop, people, db, t
     )
 
 
+def test_the_command_line_names_the_columns_of_an_unknown_layout(runner, workshop, people, db, tmp_path):
+    t = workshop.sessions[0].starts_at
+    rows = [
+        ["名称（原始名称）", "用户邮箱地址", "时间（分钟）"],
+        ["王芳", "wang.fang@example.org", "50"],
+    ]
+    path = tmp_path / "report.csv"
+    path.write_text("\r\n".join(",".join(r) for r in rows), encoding="utf-8-sig")
+    args = ["attendance", "import", str(workshop.sessions[0].id), str(path), "--json"]
+    refused = runner.invoke(args=args)
+    assert (
+        refused.exit_code == 1
+        and "--column FIELD=HEADER" in refused.output
+        and "用户邮箱地址" in refused.output
+    )
+    named = runner.invoke(args=[*args, "--column", "email=用户邮箱地址", "--column", "duration=时间（分钟）"])
+    assert named.exit_code == 0, named.output
+    assert [(p["full_name"], p["minutes"]) for p in json.loads(named.output)["counted"]] == [("王芳", 50)]
+    assert t and db.session.query(Attendance).count() == 1
+    unknown = runner.invoke(args=["attendance", "import", "999999", str(path)])
+    assert unknown.exit_code == 1 and "No session 999999" in unknown.output
+
+
 def test_a_phone_only_person_has_their_mobile_in_e164(runner, workshop, db, tmp_path):
     from workshops.models import AttendanceMode, Registration, RegistrationStatus
 
@@ -347,6 +370,16 @@ OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 
 
+def zip_of(files):
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
 def zoom_with_duration(session, value):
     t = session.starts_at
     header = ",".join(export.CURRENT_HEADER)
@@ -367,6 +400,18 @@ def zoom_with_duration(session, value):
         ),
         ("picture", "participants.xlsx", lambda s: PNG, "This file is not a spreadsheet"),
         ("xls", "participants.xls", lambda s: OLE2, "save it as .xlsx"),
+        (
+            "web page as xls",
+            "participants.xls",
+            lambda s: b"<html><body><table><tr><td>Name</td></tr></table></body></html>",
+            "This is a web page saved with a spreadsheet",
+        ),
+        (
+            "zip",
+            "participants.xlsx",
+            lambda s: zip_of({"hello.txt": "not a workbook"}),
+            "not a readable XLSX",
+        ),
         ("infinite", "participants.csv", lambda s: zoom_with_duration(s, "1e999"), 'Line 2: "1e999"'),
         (
             "8000 digits",
