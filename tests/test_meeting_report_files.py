@@ -646,3 +646,23 @@ def test_a_time_that_is_not_one_is_refused(text):
 
     with pytest.raises(Unreadable):
         Clock(ZoneInfo("Asia/Shanghai")).read(text)
+
+
+def test_a_workbook_too_big_to_read_quickly_is_refused_quickly(app, monkeypatch):
+    import io
+    from zoneinfo import ZoneInfo
+
+    from openpyxl import Workbook
+
+    from workshops.services import meeting_files
+
+    monkeypatch.setattr(meeting_files, "MAX_CELLS", 2_000)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("成员参会明细")
+    for n in range(1_000):
+        sheet.append([f"某某(参会者{n})", "2027-03-31 09:00:00", "2027-03-31 10:00:00", "1:00:00"])
+    out = io.BytesIO()
+    book.save(out)
+    with app.test_request_context(), pytest.raises(InvalidInput) as error:
+        meeting_files.read_report(out.getvalue(), ZoneInfo("Asia/Shanghai"))
+    assert "more than 2000 filled cells" in str(error.value.message)

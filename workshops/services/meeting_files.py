@@ -31,7 +31,8 @@ from .contacts import InvalidMobile, nfkc, normalise_mobile, normalise_name
 from .errors import InvalidInput
 
 MAX_BYTES = 10 * 1024 * 1024  # uploads stop at MAX_UPLOAD_BYTES first; this bounds the command line
-MAX_UNPACKED = 100 * 1024 * 1024  # an XLSX is a zip: what it may unpack to
+MAX_UNPACKED = 50 * 1024 * 1024  # an XLSX is a zip: what it may unpack to
+MAX_CELLS = 250_000  # filled cells of all sheets together: openpyxl reads ~100,000 a second
 MAX_ROWS = 20_000  # data rows of a sheet: a full-day webinar of a few thousand people, rejoins included
 MAX_COLUMNS = 120  # a webinar adds a column per registration question
 HEADER_SEARCH_ROWS = 40  # a report's title, summary or preamble come before its header
@@ -325,6 +326,7 @@ def _xlsx_sheets(data: bytes) -> list[Sheet]:
     if unpacked > MAX_UNPACKED:
         raise _problem(_l("The file is larger than %(n)d MB.", n=MAX_UNPACKED // (1024 * 1024)))
     sheets = []
+    filled = 0
     # openpyxl warns about what other tools write (no default style, unknown extensions).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -343,6 +345,15 @@ def _xlsx_sheets(data: bytes) -> list[Sheet]:
                     cells = [_cell_text(value) for value in values]
                     while cells and not cells[-1]:
                         cells.pop()
+                    filled += len(cells)
+                    if filled > MAX_CELLS:
+                        raise _problem(
+                            _l(
+                                "The workbook has more than %(n)d filled cells. Delete the sheets and"
+                                " columns you do not need, or split it, and upload it again.",
+                                n=MAX_CELLS,
+                            )
+                        )
                     rows.append(cells)
                 sheets.append(Sheet(str(worksheet.title), rows))
         except InvalidInput:
