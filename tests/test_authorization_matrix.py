@@ -114,6 +114,7 @@ MATRIX = [
     ("api_checkin.sync", "POST", "/api/v1/checkin/sync", SCAN_API),
     ("api_checkin.undo", "DELETE", "/api/v1/attendances/{att}", UNDO),
     ("staff.confirm_job", "POST", "/staff/jobs/{j}/confirm", SCHED),
+    ("staff.meeting_report_decision", "POST", "/staff/jobs/{j}/meeting-report", SCHED),
     ("staff.rotate_ticket", "POST", "/staff/workshops/{a}/registrations/{r}/rotate-ticket", SCHED),
     ("staff.cancel_registration", "POST", "/staff/workshops/{a}/registrations/{r}/cancel", SCHED),
     ("staff.change_question", "POST", "/staff/workshops/{a}/survey/questions/{q}/delete", SCHED),

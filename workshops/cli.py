@@ -1,7 +1,9 @@
-"""Operator commands: ``flask users ...``, ``flask seed-demo``, ``flask translate ...``."""
+"""Operator commands: ``flask users ...``, ``flask seed-demo``, ``flask translate ...``,
+``flask attendance import ...``."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -15,8 +17,8 @@ from sqlalchemy import select
 
 from .demo import load_demo
 from .extensions import db
-from .models import OutboxMessage, OutboxStatus, Role, User
-from .services import backups, outbox, privacy
+from .models import OutboxMessage, OutboxStatus, Role, Session, User
+from .services import backups, meeting_reports, outbox, privacy
 from .services import users as user_service
 from .services.errors import InvalidInput
 
@@ -169,10 +171,83 @@ def translate_compile():
     _pybabel("compile", "-d", str(TRANSLATIONS))
 
 
+attendance_cli = AppGroup("attendance", help="Online attendance from meeting platforms' reports.")
+
+
+@attendance_cli.command("import")
+@click.argument("session_id", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--min-minutes",
+    type=click.IntRange(0, 1440),
+    default=meeting_reports.DEFAULT_MIN_MINUTES,
+    show_default=True,
+    help="Count people who stayed at least this long.",
+)
+@click.option("--dry-run", is_flag=True, help="Decide as an import would, and save nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as one JSON object.")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="FIELD=HEADER",
+    help="For a layout that is not recognised: which column is name, email, phone, join, leave or duration.",
+)
+def attendance_import(session_id, file, min_minutes, dry_run, as_json, columns):
+    """Record who attended SESSION_ID from a meeting report FILE (Zoom, Tencent Meeting, Feishu...)."""
+    session = db.session.get(Session, session_id)
+    if session is None:
+        raise click.ClickException(f"No session {session_id}.")
+    path = Path(file)
+    mapping = None
+    if columns:
+        mapping = {}
+        for column in columns:
+            name, _, header = column.partition("=")
+            mapping[name.strip().lower()] = header.strip()
+    try:
+        data = path.read_bytes()
+        payload = meeting_reports.analyse(session, path.name, data, min_minutes, mapping)
+        if payload["needs_mapping"]:
+            header = ", ".join(c for c in payload["columns"] if c)
+            raise click.ClickException(
+                "This layout is not recognised. Name its columns with --column FIELD=HEADER"
+                f" (fields: name, email, phone, join, leave, duration); its header is: {header}"
+            )
+        if not dry_run:
+            job = meeting_reports.preview_report(
+                session.workshop, session, path.name, data, min_minutes, None, mapping
+            )
+            payload = job.payload
+    except InvalidInput as error:
+        raise click.ClickException(str(error.message)) from None
+    recorded = already = 0
+    if not dry_run:
+        job = meeting_reports.import_now(job, None)
+        recorded, already = job.result.get("recorded", 0), job.result.get("already", 0)
+    if as_json:
+        click.echo(json.dumps(meeting_reports.as_json(payload), ensure_ascii=False))
+        return
+    decision = meeting_reports.as_json(payload)
+    for person in decision["counted"]:
+        click.echo(f"counted\t{person['minutes']}\t{person['full_name']}\t{person['matched_by']}")
+    for person in decision["too_short"]:
+        click.echo(f"too short\t{person['minutes']}\t{person['full_name']}")
+    for row in decision["unmatched"]:
+        click.echo(f"unmatched\t{row['minutes']}\t{row['name']}\tlines {','.join(map(str, row['lines']))}")
+    for warning in decision["warnings"]:
+        click.echo(f"warning: {warning}")
+    if dry_run:
+        click.echo(f"dry run: {len(decision['counted'])} counted, nothing saved")
+    else:
+        click.echo(f"{recorded} recorded, {already} already recorded")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(translate_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(attendance_cli)
     app.cli.add_command(seed_demo)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
@@ -20,7 +20,10 @@ class Attendance(Base):
     """A check-in: one registration present at one session, recorded once."""
 
     __tablename__ = "attendance"
-    __table_args__ = (UniqueConstraint("registration_id", "session_id"),)
+    __table_args__ = (
+        UniqueConstraint("registration_id", "session_id"),
+        CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Indexed by the unique (registration_id, session_id) constraint, whose leading column it is.
@@ -34,6 +37,9 @@ class Attendance(Base):
     # The same scan sent again (same nonce) is recognised per person and session, so two phones
     # may happen to pick the same nonce: not unique.
     client_nonce: Mapped[str | None] = mapped_column(String(64))
+    # From a meeting platform's report: the person's minutes in the session, and the file's name.
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(255))
 
     registration: Mapped[Registration] = relationship()  # noqa: F821
     session: Mapped[Session] = relationship()  # noqa: F821

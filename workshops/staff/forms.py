@@ -224,7 +224,7 @@ class MeetingReportForm(FlaskForm):
         ],
     )
     file = FileField(
-        _l("Attendance report (.csv or .xlsx from Zoom or Tencent Meeting)"),
+        _l("Attendance report (.csv or .xlsx from Zoom, Tencent Meeting or Feishu)"),
         validators=[FileRequired(_l("Choose a file to upload."))],
     )
 

@@ -323,7 +323,40 @@ def _job(job_id: int) -> Job:
 def job(job_id: int):
     job = _job(job_id)
     reports = nominations.row_reports(job) if job.kind == JobKind.IMPORT else []
-    return render_template("staff/job.html", job=job, reports=reports, action_form=FlaskForm())
+    meeting = meeting_reports.preview_page(job) if job.kind == JobKind.MEETING_IMPORT else None
+    return render_template(
+        "staff/job.html", job=job, reports=reports, meeting=meeting, action_form=FlaskForm()
+    )
+
+
+@bp.route("/jobs/<int:job_id>/meeting-report", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def meeting_report_decision(job_id: int):
+    """The coordinator's corrections to a meeting report's preview: the columns of a layout that
+    was not recognised, an unmatched row given to a person, a match left out or taken back."""
+    job = _job(job_id)
+    if job.kind != JobKind.MEETING_IMPORT:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    action = request.form.get("action", "")
+    person = request.form.get("registration_id", type=int) or 0
+    try:
+        if action == "columns":
+            columns = {name: request.form.get(name, "") for name in meeting_reports.FIELDS}
+            meeting_reports.choose_columns(job, columns, current_user)
+        elif action == "assign":
+            key, who = request.form.get("key", ""), request.form.get("who", "")
+            meeting_reports.assign(job, key, who, current_user)
+        elif action in ("exclude", "include"):
+            meeting_reports.exclude(job, person, current_user, left_out=action == "exclude")
+        elif action == "unassign":
+            meeting_reports.unassign(job, person, current_user)
+        else:
+            abort(400)
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("staff.job", job_id=job.id))
 
 
 @bp.route("/jobs/<int:job_id>/progress")
