@@ -17,7 +17,6 @@ from datetime import timedelta
 from celery import shared_task
 from flask import render_template
 from flask_babel import lazy_gettext as _l
-from pypdf import PdfWriter
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -501,6 +500,8 @@ def zip_of(certificates: list[Certificate]):
 
 def merged_pdf(job) -> bytes:
     """The batch's certificates as one PDF, joined from its chunk files (no re-rendering)."""
+    from pypdf import PdfWriter  # only here, like WeasyPrint in services.pdf (memory)
+
     writer = PdfWriter()
     ids = db.session.scalars(select(JobFile.id).where(JobFile.job_id == job.id).order_by(JobFile.name)).all()
     for file_id in ids:

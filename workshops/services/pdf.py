@@ -1,15 +1,23 @@
-"""PDF rendering with WeasyPrint: fonts from static/, nothing fetched from the network."""
+"""PDF rendering with WeasyPrint: fonts from static/, nothing fetched from the network.
+
+WeasyPrint (with Pango, HarfBuzz and fontTools) is imported by the first PDF a process makes,
+not when the services are imported: it is about 25 MB of every process's memory, and most
+processes (a worker sending emails, the command line, a server at the door) never make one.
+"""
 
 from __future__ import annotations
 
+import atexit
 import base64
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
+
+if TYPE_CHECKING:
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
 
 FONT = "fonts/wqy-microhei/wqy-microhei.ttc"
 
@@ -24,30 +32,47 @@ def _static_root() -> Path:
     return Path(current_app.static_folder).resolve()
 
 
-class LocalFetcher(URLFetcher):
-    """Only data: URIs and files under static/ — a PDF never reaches the network."""
-
-    def __init__(self, static_root: Path):
-        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
-        self.static_root = static_root
-
-    def fetch(self, url, headers=None):
-        if url.startswith("file://"):
-            path = Path(url[len("file://") :].split("?")[0]).resolve()
-            if not path.is_relative_to(self.static_root):
-                raise BlockedURL(f"blocked: {url[:100]}")
-        elif not url.startswith("data:"):
+def _check_local(url: str, static_root: Path) -> None:
+    if url.startswith("file://"):
+        path = Path(url[len("file://") :].split("?")[0]).resolve()
+        if not path.is_relative_to(static_root):
             raise BlockedURL(f"blocked: {url[:100]}")
-        return super().fetch(url, headers)
+    elif not url.startswith("data:"):
+        raise BlockedURL(f"blocked: {url[:100]}")
+
+
+@lru_cache(maxsize=1)
+def _local_fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher  # the first PDF (see the module's docstring)
+
+    class LocalFetcher(URLFetcher):
+        """Only data: URIs and files under static/ — a PDF never reaches the network."""
+
+        def __init__(self, static_root: Path):
+            super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
+            self.static_root = static_root
+
+        def fetch(self, url, headers=None):
+            _check_local(url, self.static_root)
+            return super().fetch(url, headers)
+
+    return LocalFetcher
+
+
+def _fetcher(static_root: Path) -> Any:
+    return _local_fetcher_class()(static_root)
 
 
 def local_fetcher(url: str):
-    return LocalFetcher(_static_root()).fetch(url)
+    return _fetcher(_static_root()).fetch(url)
 
 
 @lru_cache(maxsize=4)
 def _fonts(static_root: str) -> tuple[FontConfiguration, CSS]:
     """Loaded once per process: parsing the CJK font is the slow part of the first PDF."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
     config = FontConfiguration()
     css = CSS(
         string=f"""
@@ -55,17 +80,22 @@ def _fonts(static_root: str) -> tuple[FontConfiguration, CSS]:
         html {{ font-family: "WQY Micro Hei", sans-serif; }}
     """,
         font_config=config,
-        url_fetcher=LocalFetcher(Path(static_root)),
+        url_fetcher=_fetcher(Path(static_root)),
     )
     return config, css
 
 
+# The cached configuration removes its font folder when deleted: let that happen while
+# WeasyPrint's module is still whole (at interpreter exit it is torn down first).
+atexit.register(_fonts.cache_clear)
+
+
 def render_document(html: str):
     """Lay out HTML (from a Jinja template) with the bundled CJK font; pages can be written apart."""
+    from weasyprint import HTML
+
     config, font_css = _fonts(str(_static_root()))
-    document = HTML(
-        string=html, base_url=f"file://{_static_root()}/", url_fetcher=LocalFetcher(_static_root())
-    )
+    document = HTML(string=html, base_url=f"file://{_static_root()}/", url_fetcher=_fetcher(_static_root()))
     return document.render(stylesheets=[font_css], font_config=config)
 
 
