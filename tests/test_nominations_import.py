@@ -794,6 +794,15 @@ BAD_FILES = {
         ),
         "This workbook holds XML that spreadsheet programs never write",
     ),
+    "xml in another encoding": (
+        "list.xlsx",
+        rewrite(
+            NOMINATIONS,
+            SHEET,
+            lambda xml: b'<?xml version="1.0" encoding="cp037"?>' + xml.split(b"?>", 1)[-1],
+        ),
+        "This workbook holds XML that spreadsheet programs never write",
+    ),
     "a zip that is no workbook": (
         "list.xlsx",
         b"PK\x03\x04 not really a zip",

@@ -29,7 +29,7 @@ from datetime import datetime
 from celery import shared_task
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..extensions import db
 from ..models import (
@@ -37,6 +37,7 @@ from ..models import (
     Gender,
     ImportMapping,
     Job,
+    JobFile,
     JobKind,
     JobStatus,
     OrganisationType,
@@ -500,7 +501,7 @@ class RowReport:
         # by hand: dataclasses.asdict deep-copies every value (a third of a 5,000-row preview)
         return {
             "line": self.line,
-            "values": self.values,
+            "values": {name: value for name, value in self.values.items() if value},  # "" by default
             "errors": self.errors,
             "warnings": self.warnings,
             "same_as": self.same_as,
@@ -703,14 +704,31 @@ def _check_importable(workshop: Workshop) -> None:
 # ---- the page: preview, mapping, confirmation, the background run ----
 
 
+# The file itself is kept beside its preview (a JobFile, not in the payload the page loads),
+# to be read again under another mapping; it goes once the import is confirmed.
+UPLOAD = "nominations-upload"
+SAMPLES = 3  # values of each column the mapping step shows
+
+
+def _samples(sheet: Sheet) -> list[list[str]]:
+    samples: list[list[str]] = [[] for _header in sheet.headers]
+    for _line, cells in sheet.rows:
+        for index, cell in enumerate(cells[: len(samples)]):
+            text = cell.strip()
+            if text and len(samples[index]) < SAMPLES and text not in samples[index]:
+                samples[index].append(text)
+        if all(len(values) == SAMPLES for values in samples):
+            break
+    return samples
+
+
 def _store(job: Job, sheet: Sheet, mapping: Mapping, decided: Plan) -> None:
     job.total = len(decided.accepted)
     job.payload = {
         **(job.payload or {}),
         "header_line": sheet.header_line,
         "headers": sheet.headers,
-        "cells": [[line, cells] for line, cells in sheet.rows],
-        "sheet_skipped": [list(item) for item in sheet.skipped],
+        "samples": _samples(sheet),
         "columns": mapping.columns,
         "constants": mapping.constants,
         "fields": decided.fields,
@@ -736,39 +754,31 @@ def preview_import(workshop: Workshop, filename: str, data: bytes, actor) -> Job
     )
     _store(job, sheet, mapping, decided)
     db.session.add(job)
+    db.session.flush()
+    db.session.add(JobFile(job_id=job.id, name=UPLOAD, content_type="application/octet-stream", data=data))
     audit.record("registration.import_preview", workshop, actor, filename=filename, rows=len(decided.rows))
     db.session.commit()
     return job
-
-
-def stored_sheet(job: Job) -> Sheet:
-    payload = job.payload
-    return Sheet(
-        header_line=payload["header_line"],
-        headers=payload["headers"],
-        rows=[(line, cells) for line, cells in payload["cells"]],
-        skipped=[(line, why) for line, why in payload["sheet_skipped"]],
-    )
 
 
 def stored_mapping(job: Job) -> Mapping:
     return Mapping(list(job.payload["columns"]), dict(job.payload.get("constants", {})))
 
 
-def _previewing(job: Job) -> Workshop:
-    if job.kind != JobKind.IMPORT or job.status != JobStatus.PREVIEW:
-        raise NotAllowed(_l("This import has already been confirmed."))
-    workshop = db.session.get(Workshop, job.workshop_id)
-    if workshop is None or "cells" not in job.payload:
-        raise NotAllowed(_l("Upload the file again to change how it is read."))
-    return workshop
+def _upload(job: Job) -> JobFile | None:
+    return db.session.scalar(select(JobFile).where(JobFile.job_id == job.id, JobFile.name == UPLOAD))
 
 
 def remap_preview(job: Job, columns: list[str], constants: dict[str, str], actor) -> Job:
     """Decide on every row again with the coordinator's mapping (a field or "" for each column
-    of the file; values for everyone)."""
-    workshop = _previewing(job)
-    sheet = stored_sheet(job)
+    of the file; values for everyone): the file kept with the preview is read again."""
+    if job.kind != JobKind.IMPORT or job.status != JobStatus.PREVIEW:
+        raise NotAllowed(_l("This import has already been confirmed."))
+    workshop = db.session.get(Workshop, job.workshop_id)
+    upload = _upload(job)
+    if workshop is None or upload is None:
+        raise NotAllowed(_l("Upload the file again to change how it is read."))
+    sheet = read_sheet(job.payload.get("filename", ""), upload.data)
     mapping = mapping_from_choices(workshop, sheet.headers, columns, constants)
     _store(job, sheet, mapping, plan(workshop, sheet, mapping))
     db.session.commit()
@@ -800,14 +810,16 @@ def _remember(workshop: Workshop, headers: list[str], mapping: Mapping) -> None:
 
 def confirm_import(job: Job, actor, notify: bool | None = None) -> Job:
     """Queue the accepted rows for registration in the background; ``notify``: whether the
-    people are told (by default, unless the workshop has ended). The mapping is remembered."""
-    if job.kind == JobKind.IMPORT and job.status == JobStatus.PREVIEW and "cells" in job.payload:
+    people are told (by default, unless the workshop has ended). The mapping is remembered and
+    the uploaded file is let go."""
+    if job.kind == JobKind.IMPORT and job.status == JobStatus.PREVIEW:
         workshop = db.session.get(Workshop, job.workshop_id)
-        if workshop is not None:
+        if notify is None:
+            notify = notify_by_default(workshop) if workshop is not None else True
+        if workshop is not None and "columns" in job.payload:
             _remember(workshop, job.payload["headers"], stored_mapping(job))
-            if notify is None:
-                notify = notify_by_default(workshop)
-    job.payload = {**job.payload, "notify": True if notify is None else notify}
+        job.payload = {**job.payload, "notify": notify}
+        db.session.execute(delete(JobFile).where(JobFile.job_id == job.id, JobFile.name == UPLOAD))
     return jobs.confirm_preview(job, JobKind.IMPORT, "registration.import_confirm", actor)
 
 
@@ -957,20 +969,12 @@ class PreviewColumn:
 def preview_columns(job: Job) -> list[PreviewColumn]:
     """Every column of a previewed file ([] for a preview made before mappings could change)."""
     payload = job.payload
-    if "cells" not in payload:
+    if "columns" not in payload:
         return []
-    headers, columns = payload["headers"], payload["columns"]
-    samples: list[list[str]] = [[] for _header in headers]
-    for _line, cells in payload["cells"]:
-        for index, cell in enumerate(cells[: len(headers)]):
-            text = cell.strip()
-            if text and len(samples[index]) < 3 and text not in samples[index]:
-                samples[index].append(text)
-        if all(len(values) == 3 for values in samples):
-            break
+    samples = payload.get("samples") or [[] for _header in payload["headers"]]
     return [
-        PreviewColumn(index, column_letter(index), header, columns[index], samples[index])
-        for index, header in enumerate(headers)
+        PreviewColumn(index, column_letter(index), header, payload["columns"][index], samples[index])
+        for index, header in enumerate(payload["headers"])
     ]
 
 

@@ -231,18 +231,22 @@ def _bounded(row: list[str], line: int) -> list[str]:
     while width and not row[width - 1].strip():
         width -= 1
     if width > MAX_COLUMNS:
-        raise _refuse(
-            _l(
-                "Row %(line)d has something in column %(column)s: a list has at most %(n)d columns.",
-                line=line,
-                column=column_letter(width - 1),
-                n=MAX_COLUMNS,
-            )
-        )
+        raise _too_wide(line, width - 1)
     for index in range(width):
         if len(row[index]) > MAX_CELL_CHARS:
             raise _too_long(column_letter(index), line)
     return row[:width]
+
+
+def _too_wide(line: int, index: int) -> InvalidInput:
+    return _refuse(
+        _l(
+            "Row %(line)d has something in column %(column)s: a list has at most %(n)d columns.",
+            line=line,
+            column=column_letter(index),
+            n=MAX_COLUMNS,
+        )
+    )
 
 
 def _too_long(column: str, line: int) -> InvalidInput:
@@ -255,15 +259,23 @@ def _too_long(column: str, line: int) -> InvalidInput:
     )
 
 
-# What the sheets' XML says before openpyxl builds a cell for each of it (normal mode builds
-# every cell of a merged range, so a merge of A1:XFD1048576 alone would never finish).
+# What the sheets' XML says, read before openpyxl parses any of it. openpyxl's read-only mode
+# (streaming: a 5,000-row list costs a few MB) does not expose merged ranges, so they are read
+# here from each sheet's <mergeCell ref="C3:C7"/> elements, bounded like cells.
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _SHEET_DATA = re.compile(rb"<(?:\w+:)?sheetData[\s/>]")
 _MERGE_REF = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?ref=[\"']([A-Za-z]+)(\d+)(?::([A-Za-z]+)(\d+))?[\"']")
+# A cell with content (not self-closing) in column AA or beyond: checked against MAX_COLUMNS.
+_WIDE_CELL = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=[\"']([A-Z]{2,3})(\d+)[\"'][^>]*?(?<!/)>")
 _LONG_VALUE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?>[^<]{%d,}" % (MAX_CELL_CHARS + 1))
 _DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
 # XML in another encoding than UTF-8 would hide a declaration from the check above.
 _WIDE_XML = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError)
+
+# A merged range: (first column, first row, last column, last row), 1-based.
+Merge = tuple[int, int, int, int]
 
 
 def _column_number(letters: bytes) -> int:
@@ -273,13 +285,14 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _check_archive(data: bytes) -> None:
-    """Refuse a workbook whose parts are absurd, before any XML of it is parsed."""
+def _check_archive(data: bytes) -> dict[str, list[Merge]]:
+    """Refuse a workbook whose parts are absurd, before any XML of it is parsed; the merged
+    ranges of each sheet, by the sheet's path in the archive."""
     unreadable = _refuse(_l("This file is not a readable XLSX workbook."))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except _ARCHIVE_ERRORS:
         raise unreadable from None
     # A member's size is what its header declares; zipfile never inflates a member beyond it.
     if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNCOMPRESSED_BYTES:
@@ -291,15 +304,21 @@ def _check_archive(data: bytes) -> None:
             )
         )
     cells = 0
+    merges: dict[str, list[Merge]] = {}
     with archive:
         for member in members:
             try:
                 part = archive.read(member)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+            except _ARCHIVE_ERRORS:
                 raise unreadable from None
-            # openpyxl parses with the standard library (no defusedxml here): spreadsheet
-            # programs never write a document type, so none is let through.
-            if part.startswith(_WIDE_XML) or any(declaration in part for declaration in _DECLARATIONS):
+            # openpyxl parses with the standard library (defusedxml is not installed):
+            # spreadsheet programs never write a document type, so none is let through.
+            encoding = _XML_ENCODING.match(part[:200])
+            if (
+                part.startswith(_WIDE_XML)
+                or (encoding is not None and encoding.group(1).lower() not in (b"utf-8", b"utf8"))
+                or any(declaration in part for declaration in _DECLARATIONS)
+            ):
                 raise _refuse(
                     _l(
                         "This workbook holds XML that spreadsheet programs never write (a document type"
@@ -309,10 +328,16 @@ def _check_archive(data: bytes) -> None:
             if not _SHEET_DATA.search(part):
                 continue
             cells += sum(1 for _ in _CELL_TAG.finditer(part))
+            ranges = merges.setdefault(member.filename, [])
             for first_col, first_row, last_col, last_row in _MERGE_REF.findall(part):
-                rows = int(last_row or first_row) - int(first_row) + 1
-                columns = _column_number(last_col or first_col) - _column_number(first_col) + 1
-                cells += max(rows, 1) * max(columns, 1)
+                merge = (
+                    _column_number(first_col),
+                    int(first_row),
+                    _column_number(last_col or first_col),
+                    int(last_row or first_row),
+                )
+                cells += max(merge[2] - merge[0] + 1, 1) * max(merge[3] - merge[1] + 1, 1)
+                ranges.append(merge)
             if cells > MAX_CELLS:
                 raise _refuse(
                     _l(
@@ -321,29 +346,33 @@ def _check_archive(data: bytes) -> None:
                         n=MAX_CELLS,
                     )
                 )
-            long_value = _LONG_VALUE.search(part)
-            if long_value:
+            for letters, line in _WIDE_CELL.findall(part):
+                if _column_number(letters) > MAX_COLUMNS:
+                    raise _too_wide(int(line), _column_number(letters) - 1)
+            if _LONG_VALUE.search(part):
                 raise _refuse(
                     _l(
                         "A cell of this workbook has more than %(n)d characters: is this the right file?",
                         n=MAX_CELL_CHARS,
                     )
                 )
+    return merges
 
 
 def _open_workbook(data: bytes):
-    """The workbook in openpyxl's normal mode (merged ranges are known only there), once its
-    parts are within the bounds."""
-    _check_archive(data)
+    """The workbook in openpyxl's read-only mode, once its parts are within the bounds, and
+    its sheets' merged ranges."""
+    merges = _check_archive(data)
     try:
         with warnings.catch_warnings():  # unsupported extensions (data validation) are dropped
             warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), data_only=True)
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # any failure to parse someone's file is a file that cannot be read
         raise _refuse(_l("This file is not a readable XLSX workbook.")) from None
     if not workbook.worksheets:
+        workbook.close()
         raise _refuse(_l("This workbook has no sheet of cells."))
-    return workbook
+    return workbook, merges
 
 
 def cell_text(value) -> str:
@@ -356,37 +385,44 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def _sheet_rows(sheet) -> list[list[str]]:
+def _sheet_rows(sheet, merges: list[Merge]) -> list[list[str]]:
     """The sheet's rows as text, merged ranges filled, within the bounds."""
-    grid: dict[int, dict[int, str]] = {}
-    # The cells openpyxl read (a bounded number, checked above), rather than iter_rows: a
-    # styled empty cell in column XFD would make every row 16,384 cells wide.
-    for (row, column), cell in sheet._cells.items():
-        text = cell_text(cell.value)
-        if text.strip():
-            grid.setdefault(row, {})[column] = text
-    for row, cells in grid.items():
-        _bounded([cells.get(column, "") for column in range(1, max(cells) + 1)], row)
-    for merged in sheet.merged_cells.ranges:
-        value = grid.get(merged.min_row, {}).get(merged.min_col)
-        if value is None:
+    rows: list[list[str]] = []
+    sheet.reset_dimensions()  # a sheet's declared size may be wrong (too small, too big): read all
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # No wider than the bounds: a styled empty cell in column XFD would make every row
+            # 16,384 cells wide (a value beyond MAX_COLUMNS was refused above).
+            for values in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
+                width = len(values)
+                while width and values[width - 1] is None:
+                    width -= 1
+                rows.append(_bounded([cell_text(value) for value in values[:width]], len(rows) + 1))
+    except InvalidInput:
+        raise
+    except Exception:  # the sheet's XML is parsed as it is read
+        raise _refuse(_l("This file is not a readable XLSX workbook.")) from None
+    for first_col, first_row, last_col, last_row in merges:
+        top = rows[first_row - 1] if first_row <= len(rows) else []
+        value = top[first_col - 1] if first_col <= len(top) else ""
+        if not value.strip():
             continue
-        for row in range(merged.min_row, min(merged.max_row, MAX_LINES) + 1):
-            cells = grid.setdefault(row, {})
-            for column in range(merged.min_col, min(merged.max_col, MAX_COLUMNS) + 1):
-                cells.setdefault(column, value)
-    last = max(grid, default=0)
-    return [
-        [grid[row].get(column, "") for column in range(1, max(grid[row]) + 1)] if row in grid else []
-        for row in range(1, last + 1)
-    ]
+        for line in range(first_row, min(last_row, len(rows)) + 1):
+            cells = rows[line - 1]
+            for column in range(first_col, min(last_col, MAX_COLUMNS) + 1):
+                if len(cells) < column:
+                    cells.extend([""] * (column - len(cells)))
+                if not cells[column - 1].strip():
+                    cells[column - 1] = value
+    return rows
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
-    workbook = _open_workbook(data)
+    workbook, merges = _open_workbook(data)
     try:
         sheet = workbook.worksheets[0]
-        rows = _sheet_rows(sheet)
+        rows = _sheet_rows(sheet, merges.get(sheet._worksheet_path.lstrip("/"), []))
         return rows
     finally:
         workbook.close()
