@@ -113,6 +113,7 @@ MATRIX = [
     ("api_checkin.redeem", "POST", "/api/v1/checkin", SCAN_API),
     ("api_checkin.sync", "POST", "/api/v1/checkin/sync", SCAN_API),
     ("api_checkin.undo", "DELETE", "/api/v1/attendances/{att}", UNDO),
+    ("staff.remap_job", "POST", "/staff/jobs/{j}/mapping", SCHED),
     ("staff.confirm_job", "POST", "/staff/jobs/{j}/confirm", SCHED),
     ("staff.meeting_report_decision", "POST", "/staff/jobs/{j}/meeting-report", SCHED),
     ("staff.rotate_ticket", "POST", "/staff/workshops/{a}/registrations/{r}/rotate-ticket", SCHED),

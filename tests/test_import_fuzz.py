@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from workshops.models import Job, Registration
+from workshops.models import Job, JobFile, Registration
 from workshops.services import nominations
 from workshops.services.errors import InvalidInput
 from workshops.services.spreadsheets import FORMULA_PREFIXES, read_table, write_xlsx
@@ -124,12 +124,14 @@ def test_any_table_previews_row_by_row_and_writes_no_registration(app, make_work
             _file_message(error)
             assert db.session.query(Job).count() == 0
         else:
-            reports = nominations.row_reports(db.session.get(Job, job.id))
-            assert reports
+            job = db.session.get(Job, job.id)
+            reports = nominations.row_reports(job)
+            assert reports or job.payload["skipped"]  # rows with no name or contact are listed as skipped
             for report in reports:
-                assert report.ok or report.duplicate or all(str(m).strip() for m in report.errors.values())
+                assert report.ok or (report.reasons and all(reason.strip() for reason in report.reasons))
         db.session.rollback()
     assert db.session.query(Registration).count() == 0
+    db.session.query(JobFile).delete()  # SQLite here enforces no foreign keys: no cascade
     db.session.query(Job).delete()
     db.session.commit()
 
@@ -159,3 +161,46 @@ def test_any_registration_text_exports_to_an_inert_workbook(rows):
     for line in sheet.iter_rows(min_row=2, values_only=True):
         for cell in line:
             assert not (isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES))
+
+
+@FUZZ
+@given(
+    table=tables,
+    titles=st.lists(cell_text, max_size=3),
+    merges=st.lists(
+        st.tuples(st.integers(1, 12), st.integers(1, 6), st.integers(0, 4), st.integers(0, 2)), max_size=4
+    ),
+)
+def test_any_workbook_with_titles_and_merged_cells_previews_as_a_dry_run_decides(
+    app, make_workshop, db, table, titles, merges
+):
+    """Title rows above the table and merged ranges anywhere: a preview or a message for the
+    file, never a crash, and the command line's dry run decides every row as the preview did."""
+    header, rows = table
+    workbook = Workbook()
+    sheet = workbook.active
+    for title in titles:
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", title)])
+    for row in [header] + [["" if cell is None else cell for cell in row] for row in rows]:
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", cell) if isinstance(cell, str) else cell for cell in row])
+    for row, column, down, across in merges:
+        sheet.merge_cells(start_row=row, start_column=column, end_row=row + down, end_column=column + across)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    workshop = make_workshop()
+    with app.test_request_context():
+        try:
+            job = nominations.preview_import(workshop, "list.xlsx", buffer.getvalue(), actor=None)
+        except InvalidInput as error:
+            _file_message(error)
+        else:
+            dry = nominations.import_file(workshop, "list.xlsx", buffer.getvalue(), dry_run=True)
+            previewed = nominations.row_reports(db.session.get(Job, job.id))
+            assert [c["line"] for c in dry.created] == [r.line for r in previewed if r.ok]
+            assert [r["line"] for r in dry.refused] == [r.line for r in previewed if not r.ok]
+            assert dry.skipped == [line for line, _why in job.payload["skipped"]]
+        db.session.rollback()
+    assert db.session.query(Registration).count() == 0
+    db.session.query(JobFile).delete()  # SQLite here enforces no foreign keys: no cascade
+    db.session.query(Job).delete()
+    db.session.commit()

@@ -1,5 +1,5 @@
-"""Operator commands: ``flask users ...``, ``flask seed-demo``, ``flask translate ...``,
-``flask attendance import ...``."""
+"""Operator commands: ``flask users ...``, ``flask registrations import``, ``flask attendance
+import``, ``flask seed-demo``, ``flask translate ...``."""
 
 from __future__ import annotations
 
@@ -13,18 +13,20 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .demo import load_demo
 from .extensions import db
-from .models import OutboxMessage, OutboxStatus, Role, Session, User
-from .services import backups, meeting_reports, outbox, privacy
+from .models import OutboxMessage, OutboxStatus, Role, Session, User, Workshop
+from .services import backups, meeting_reports, nominations, outbox, privacy, spreadsheets
 from .services import users as user_service
-from .services.errors import InvalidInput
+from .services.errors import InvalidInput, ServiceError
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 outbox_cli = AppGroup("outbox", help="Inspect and deliver queued emails.")
 translate_cli = AppGroup("translate", help="Extract, update and compile the translation catalogues.")
+registrations_cli = AppGroup("registrations", help="Registrations in bulk: import a nominations list.")
 TRANSLATIONS = Path(__file__).parent / "translations"
 ROOT = Path(__file__).parent.parent
 
@@ -48,6 +50,98 @@ def list_users():
     """List staff accounts."""
     for user in db.session.scalars(select(User).order_by(User.email)):
         click.echo(f"{user.email}\t{user.role.value}\t{'active' if user.active else 'disabled'}")
+
+
+def _pairs(values: tuple[str, ...], last: bool) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict; split at the last ``=`` for --map (a header may hold
+    one), at the first for --set (a value may)."""
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.rpartition("=") if last else value.partition("=")
+        if not sep:
+            raise click.BadParameter(_("Write it as NAME=VALUE: %(value)s", value=value))
+        pairs[key.strip()] = rest.strip()
+    return pairs
+
+
+@registrations_cli.command("import")
+@click.argument("workshop_id", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="Read a column (its header, letter or number) into a field; COLUMN=- leaves it out.",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A value for every row that gives none: mode, organisation_type, language or organisation.",
+)
+@click.option(
+    "--notify/--no-notify",
+    default=None,
+    help="Tell the people imported (default: unless the workshop has ended).",
+)
+@click.option("--dry-run", is_flag=True, help="Decide exactly as a real run would, and save nothing.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object: created, refused, warnings, skipped."
+)
+def registrations_import(workshop_id, file, maps, sets, notify, dry_run, as_json):
+    """Import a nominations list (XLSX or CSV) into a workshop at once, as the import page does."""
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None:
+        raise click.ClickException(_("No workshop has the id %(id)d.", id=workshop_id))
+    with file.open("rb") as handle:  # one byte over the limit is enough to refuse it
+        data = handle.read(spreadsheets.max_upload_bytes() + 1)
+    try:
+        report = nominations.import_file(
+            workshop,
+            file.name,
+            data,
+            columns=_pairs(maps, last=True),
+            constants=_pairs(sets, last=False),
+            notify=notify,
+            dry_run=dry_run,
+        )
+    except ServiceError as error:
+        raise click.ClickException(str(error.message)) from None
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        return
+    for note in report.notes:
+        click.echo(note)
+    for line, why in report.skipped_why:
+        click.echo(_("Line %(line)d: skipped, %(why)s", line=line, why=nominations.SKIP_REASONS[why]))
+    for warning in report.warnings:
+        click.echo(_("Line %(line)d: warning: %(message)s", line=warning["line"], message=warning["message"]))
+    for refusal in report.refused:
+        click.echo(_("Line %(line)d: refused: %(reason)s", line=refusal["line"], reason=refusal["reason"]))
+    counts = dict(
+        created=len(report.created),
+        refused=len(report.refused),
+        warnings=len(report.warnings),
+        skipped=len(report.skipped),
+    )
+    if dry_run:
+        click.echo(
+            _(
+                "Dry run, nothing saved: %(created)d would be registered, %(refused)d refused,"
+                " %(warnings)d warnings, %(skipped)d lines skipped.",
+                **counts,
+            )
+        )
+    else:
+        click.echo(
+            _(
+                "%(created)d registered, %(refused)d refused, %(warnings)d warnings,"
+                " %(skipped)d lines skipped.",
+                **counts,
+            )
+        )
 
 
 @click.command("seed-demo")
@@ -249,5 +343,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(registrations_cli)
     app.cli.add_command(attendance_cli)
     app.cli.add_command(seed_demo)

@@ -17,6 +17,7 @@ from .enums import (
     WorkshopStatus,
 )
 from .heartbeat import Heartbeat
+from .import_mapping import ImportMapping
 from .job import Job, JobFile, JobKind, JobStatus
 from .outbox import Channel, EmailKind, OutboxMessage
 from .programme import Programme
@@ -43,6 +44,7 @@ __all__ = [
     "EmailKind",
     "Gender",
     "Heartbeat",
+    "ImportMapping",
     "Job",
     "JobFile",
     "JobKind",

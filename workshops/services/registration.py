@@ -316,11 +316,14 @@ def register(
     source: RegistrationSource = RegistrationSource.WEB,
     actor=None,
     now: datetime | None = None,
+    notify: bool = True,
 ) -> RegistrationResult:
     """Register a person: confirmed if a seat of their mode is free, else waitlisted;
-    pending when the workshop needs approval. One active registration per email.
+    pending when the workshop needs approval (a walk-in at the door never waits for it).
+    One active registration per email.
 
-    Staff (walk-ins, imports) may register outside the registration window.
+    Staff (walk-ins, imports) may register outside the registration window. ``notify=False``
+    queues no email (an import of the people who came to a workshop that has ended).
     """
     now = now or utcnow()
     staff = source in (RegistrationSource.WALK_IN, RegistrationSource.IMPORT)
@@ -334,14 +337,15 @@ def register(
     contact = check_applicant(applicant, workshop, require_consent=not staff)
     _check_open(workshop, now, staff)
     if existing is not None:
-        outbox.queue_status_email(existing)
+        if notify:
+            outbox.queue_status_email(existing)
         db.session.commit()
         outbox.kick()
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
 
     lock_for_seat_decision(workshop)  # every seat decision of this workshop now waits for ours
     _check_open(workshop, now, staff)  # it may have been cancelled or closed meanwhile
-    if workshop.approval_required and not staff:
+    if workshop.approval_required and source != RegistrationSource.WALK_IN:
         status = Status.PENDING
     elif has_free_seat(workshop, applicant.mode):
         status = Status.CONFIRMED
@@ -368,7 +372,8 @@ def register(
         if existing is None:
             raise
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
-    outbox.queue_status_email(registration)
+    if notify:
+        outbox.queue_status_email(registration)
     if actor is not None:
         audit.record("registration.create", registration, actor, source=source.value)
     db.session.commit()

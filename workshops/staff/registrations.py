@@ -16,10 +16,12 @@ from ..models import (
     AttendanceMode,
     Job,
     JobKind,
+    JobStatus,
     OrganisationType,
     Registration,
     RegistrationStatus,
     Session,
+    Workshop,
 )
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
@@ -322,11 +324,22 @@ def _job(job_id: int) -> Job:
 @requires_role(*SCHEDULERS)
 def job(job_id: int):
     job = _job(job_id)
-    reports = nominations.row_reports(job) if job.kind == JobKind.IMPORT else []
+    if job.kind == JobKind.IMPORT and job.status == JobStatus.PREVIEW and job.workshop_id is not None:
+        workshop = db.session.get(Workshop, job.workshop_id)
+        return render_template(
+            "staff/job.html",
+            job=job,
+            workshop=workshop,
+            reports=nominations.row_reports(job),
+            columns=nominations.preview_columns(job),
+            fields=nominations.FIELD_LABELS,
+            constant_choices=nominations.constant_choices(workshop),
+            value_label=nominations.value_label,
+            skip_reasons=nominations.SKIP_REASONS,
+            action_form=FlaskForm(),
+        )
     meeting = meeting_reports.preview_page(job) if job.kind == JobKind.MEETING_IMPORT else None
-    return render_template(
-        "staff/job.html", job=job, reports=reports, meeting=meeting, action_form=FlaskForm()
-    )
+    return render_template("staff/job.html", job=job, reports=[], meeting=meeting, action_form=FlaskForm())
 
 
 @bp.route("/jobs/<int:job_id>/meeting-report", methods=["POST"])
@@ -359,6 +372,26 @@ def meeting_report_decision(job_id: int):
     return redirect(url_for("staff.job", job_id=job.id))
 
 
+@bp.route("/jobs/<int:job_id>/mapping", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def remap_job(job_id: int):
+    job = _job(job_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if job.kind != JobKind.IMPORT:
+        abort(404)
+    count = len(job.payload.get("headers", []))
+    columns = [request.form.get(f"column-{index}", "") for index in range(count)]
+    constants = {name: request.form.get(f"constant-{name}", "") for name in nominations.CONSTANT_FIELDS}
+    try:
+        nominations.remap_preview(job, columns, constants, current_user)
+    except (InvalidInput, NotAllowed) as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Every row was checked again with these columns."), "success")
+    return redirect(url_for("staff.job", job_id=job.id))
+
+
 @bp.route("/jobs/<int:job_id>/progress")
 @requires_role(*SCHEDULERS)
 def job_progress(job_id: int):
@@ -386,7 +419,10 @@ def confirm_job(job_id: int):
     if confirm is None:
         abort(404)
     try:
-        confirm(job, current_user)
+        if job.kind == JobKind.IMPORT and "notify_asked" in request.form:  # the preview's checkbox
+            nominations.confirm_import(job, current_user, notify=request.form.get("notify") == "y")
+        else:
+            confirm(job, current_user)
     except ServiceError as error:
         flash(error.message, "error")
     return redirect(url_for("staff.job", job_id=job.id))
