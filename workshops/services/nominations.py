@@ -218,11 +218,6 @@ class Sheet:
     rows: list[tuple[int, list[str]]]
     skipped: list[tuple[int, str]]
 
-    def column_name(self, index: int) -> str:
-        """``C (工作单位)``: the column's letter and its header."""
-        header = self.headers[index] if index < len(self.headers) else ""
-        return f"{column_letter(index)} ({header})" if header.strip() else column_letter(index)
-
 
 def _skip_reason(cells: list[str]) -> str:
     first = next((contacts.nfkc(cell).lower() for cell in cells if cell.strip()), "")

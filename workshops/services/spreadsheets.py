@@ -172,7 +172,10 @@ def read_rows(filename: str, data: bytes) -> list[list[str]]:
         raise _refuse(_l("The file is empty."))
     if len(data) > max_upload_bytes():
         raise _refuse(
-            _l("The file is larger than %(n)d MB; split it into smaller files.", n=max_upload_bytes() >> 20)
+            _l(
+                "The file is larger than %(n)d MB; split it into smaller files.",
+                n=max(round(max_upload_bytes() / 2**20), 1),
+            )
         )
     if name.endswith(_OLD_FORMATS):
         raise _refuse(
