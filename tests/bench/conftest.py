@@ -21,15 +21,18 @@ def report(name: str, value, unit: str) -> None:
     print(f"BENCH {name} {value} {unit}", flush=True)
 
 
-@pytest.fixture(scope="session")
-def bench_database_url():
-    """A fresh PostgreSQL database, migrated, for the benchmark run."""
+def _admin(statement: str) -> None:
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {BENCH_DB}"))
+        conn.execute(sa.text(statement))
     admin.dispose()
-    url = sa.make_url(ADMIN_URL).set(database=BENCH_DB).render_as_string(hide_password=False)
+
+
+def migrated_database(name: str) -> str:
+    """A fresh PostgreSQL database ``name``, migrated by the app's own command; returns its URL."""
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _admin(f"CREATE DATABASE {name}")
+    url = sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
     subprocess.run(
         [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
@@ -39,6 +42,16 @@ def bench_database_url():
         capture_output=True,
     )
     return url
+
+
+def drop_database(name: str) -> None:
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def bench_database_url():
+    """A fresh PostgreSQL database, migrated, for the benchmark run."""
+    return migrated_database(BENCH_DB)
 
 
 def start_gunicorn(database_url: str) -> tuple[subprocess.Popen, str, dict]:

@@ -10,10 +10,9 @@ import subprocess
 import sys
 
 import pytest
-import sqlalchemy as sa
 from openpyxl import Workbook
 
-from tests.bench.conftest import ADMIN_URL, BIN, ROOT, report
+from tests.bench.conftest import ROOT, drop_database, migrated_database, report
 from tests.bench.helpers import create_staff, insert_workshop
 
 PEOPLE = 5000
@@ -120,25 +119,8 @@ def nominations_xlsx(people: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def import_database_url():
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {DATABASE}"))
-    admin.dispose()
-    url = sa.make_url(ADMIN_URL).set(database=DATABASE).render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    yield url
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-    admin.dispose()
+    yield migrated_database(DATABASE)
+    drop_database(DATABASE)
 
 
 def test_import_preview_of_5000_people(import_database_url, tmp_path):

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import meeting_exports as export
-from tests.bench.conftest import ADMIN_URL, BIN, ROOT, report
+from tests.bench.conftest import ROOT, drop_database, migrated_database, report
 from tests.bench.helpers import insert_people, insert_workshop
 
 DATABASE = "workshops_bench_meetings"
@@ -26,14 +26,20 @@ PEOPLE = 4_000
 ROWS = 5_000
 
 PREVIEW = r"""
-import json, resource, sys, time, tracemalloc
+import json, sys, time, tracemalloc
+from pathlib import Path
 from workshops import create_app
 from workshops.extensions import db
 from workshops.models import Session
 from workshops.services import meeting_reports
 
+# This process's own high-water mark (VmHWM). getrusage's ru_maxrss would not do: it survives
+# exec, so it starts at the size of the pytest process that started this one.
+Path("/proc/self/clear_refs").write_text("5")
+
 def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 app = create_app()
 data = open(sys.argv[2], "rb").read()
@@ -69,23 +75,8 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def database_url():
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {DATABASE}"))
-    url = sa.make_url(ADMIN_URL).set(database=DATABASE).render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-    admin.dispose()
+    yield migrated_database(DATABASE)
+    drop_database(DATABASE)
 
 
 SURNAMES = "".join(
