@@ -272,8 +272,11 @@ class SurveySummarySchema(Schema):
     workshop_id = fields.Int()
     anonymous = fields.Bool()
     filters = fields.Dict(keys=fields.Str(), values=fields.Str())
+    suppressed = fields.Bool(
+        metadata={"description": "An anonymous survey's group too small to show: no answers are given"}
+    )
     invited = fields.Int()
-    responded = fields.Int()
+    responded = fields.Int(allow_none=True)
     response_rate = fields.Float(allow_none=True)
     questions = fields.List(fields.Nested(QuestionSummarySchema))
 

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint, abort
 from ..extensions import db
 from ..models import Survey, Workshop
 from ..services import feedback
+from ..services.errors import InvalidInput
 from .schemas import SegmentQuerySchema, SurveySummarySchema
 
 blp = Blueprint("api_surveys", __name__, description="Surveys and feedback")
@@ -17,6 +18,7 @@ blp = Blueprint("api_surveys", __name__, description="Surveys and feedback")
 @blp.route("/workshops/<int:workshop_id>/survey/summary")
 @blp.arguments(SegmentQuerySchema(), location="query")
 @blp.response(200, SurveySummarySchema)
+@blp.alt_response(400, description="A filter value that is not one of its choices")
 @blp.alt_response(401, description="Not signed in")
 @blp.alt_response(403, description="Only coordinators and admins")
 @blp.alt_response(404, description="No workshop or no survey")
@@ -32,4 +34,8 @@ def survey_summary(query, workshop_id: int):
     )
     if survey is None:
         abort(404, message=_("This workshop has no survey."))
-    return feedback.as_json(feedback.summary(survey, feedback.Segment(**query)))
+    try:
+        segment = feedback.Segment.from_args(query)
+    except InvalidInput as error:
+        abort(400, message=str(error.message), errors={k: str(v) for k, v in error.errors.items()})
+    return feedback.as_json(feedback.summary(survey, segment))

@@ -25,6 +25,7 @@ class EmailKind(enum.StrEnum):
     CANCELLED = "cancelled"
     SURVEY_INVITATION = "survey_invitation"
     SURVEY_REMINDER = "survey_reminder"
+    SURVEY_LINK = "survey_link"  # asked for at the room poster: the personal link, sent, never shown
     CERTIFICATE_READY = "certificate_ready"
     ANNOUNCEMENT = "announcement"  # a coordinator's message (written whole, not from a template)
 

@@ -1,19 +1,59 @@
-"""Feedback summaries: counts, means, medians, distributions and NPS, aggregated in SQL."""
+"""Feedback summaries: counts, means, medians, distributions and NPS, aggregated in SQL.
+
+An anonymous survey's figures never show a group so small that its people can be told apart:
+``too_few`` is that rule, and every page, download, API answer and the programme report ask it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Answer, Question, Registration, Response, Survey
+from ..models import (
+    Answer,
+    AttendanceMode,
+    Gender,
+    OrganisationType,
+    Question,
+    Registration,
+    Response,
+    Survey,
+)
 from . import audit, pdf
+from .errors import InvalidInput
 from .spreadsheets import write_csv, write_xlsx
 from .surveys import attended
 
 FILTERS = ("mode", "organisation_type", "gender", "city")
+# The values each filter may take (the city is free text: an unknown one matches nobody).
+FILTER_VALUES = {
+    "mode": {str(value) for value in AttendanceMode},
+    "organisation_type": {str(value) for value in OrganisationType},
+    "gender": {str(value) for value in Gender},
+}
+# An anonymous survey shows no figure of a group with fewer answers than this.
+MIN_GROUP_SIZE = 5
+TOO_FEW = _l("Too few answers to show")
+TOO_FEW_REASON = _l(
+    "This survey is anonymous: answers are shown for groups of at least %(n)d people, and not for a"
+    " group that differs from a larger one by fewer than %(n)d, so that nobody's answers can be"
+    " picked out. Choose fewer filters.",
+    n=MIN_GROUP_SIZE,
+)
+
+
+def too_few(count: int, wider: list[int] | tuple[int, ...] = ()) -> bool:
+    """Whether an anonymous survey's group of ``count`` answers must stay hidden.
+
+    Fewer than MIN_GROUP_SIZE answers point at people. So does a group that a wider one (the
+    same filters less some) exceeds by a few: the wider figures minus these would be theirs.
+    """
+    return count < MIN_GROUP_SIZE or any(0 < total - count < MIN_GROUP_SIZE for total in wider)
 
 
 @dataclass
@@ -27,7 +67,16 @@ class Segment:
 
     @classmethod
     def from_args(cls, args) -> Segment:
-        return cls(**{name: (args.get(name) or "").strip()[:100] for name in FILTERS})
+        """The filters of a page's query string; an unknown value is refused (InvalidInput)."""
+        segment = cls(**{name: (args.get(name) or "").strip()[:100] for name in FILTERS})
+        unknown = {
+            name: _l("“%(value)s” is not one of the choices for this filter.", value=value)
+            for name, value in segment.active().items()
+            if name in FILTER_VALUES and value not in FILTER_VALUES[name]
+        }
+        if unknown:
+            raise InvalidInput(unknown)
+        return segment
 
     def active(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in FILTERS if getattr(self, name)}
@@ -53,6 +102,26 @@ def _responses(survey: Survey, segment: Segment):
     for name, value in segment.active().items():
         query = query.where(getattr(Response, name) == value)
     return query
+
+
+def _answer_count(survey: Survey, segment: Segment) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(_responses(survey, segment).subquery())
+    ).scalar_one()
+
+
+def suppressed(survey: Survey, segment: Segment | None = None) -> bool:
+    """Whether this group's figures of this survey stay hidden (``too_few``; named surveys never)."""
+    if not survey.anonymous:
+        return False
+    segment = segment or Segment()
+    active = segment.active()
+    wider = [
+        _answer_count(survey, Segment(**{name: active[name] for name in kept}))
+        for size in range(len(active))
+        for kept in combinations(active, size)
+    ]
+    return too_few(_answer_count(survey, segment), wider)
 
 
 def median_of(distribution: dict[int, int]) -> float | None:
@@ -100,9 +169,19 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     medians and NPS follow from those few buckets.
     """
     segment = segment or Segment()
+    invited = invited_count(survey, segment)
+    if suppressed(survey, segment):
+        return {
+            "survey": survey,
+            "segment": segment,
+            "suppressed": True,
+            "invited": invited,
+            "responded": None,
+            "response_rate": None,
+            "questions": [],
+        }
     responses = _responses(survey, segment).subquery()
     responded = db.session.execute(select(func.count()).select_from(responses)).scalar_one()
-    invited = invited_count(survey, segment)
     per_question = {q.id: QuestionSummary(q) for q in survey.questions}
     counted = db.session.execute(
         select(Answer.question_id, Answer.number, func.count())
@@ -115,7 +194,8 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     texts = db.session.execute(
         select(Answer.question_id, Answer.text)
         .where(Answer.response_id.in_(select(responses.c.id)), Answer.number.is_(None))
-        .order_by(Answer.id)
+        # An anonymous survey's texts in the order of the words, not of who answered when.
+        .order_by(Answer.text if survey.anonymous else Answer.id)
     )
     for question_id, text in texts:
         item = per_question.get(question_id)
@@ -146,6 +226,7 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     return {
         "survey": survey,
         "segment": segment,
+        "suppressed": False,
         "invited": invited,
         "responded": responded,
         "response_rate": round(100 * responded / invited, 1) if invited else None,
@@ -160,6 +241,7 @@ def as_json(result: dict) -> dict:
         "workshop_id": result["survey"].workshop_id,
         "anonymous": result["survey"].anonymous,
         "filters": result["segment"].active(),
+        "suppressed": result["suppressed"],
         "invited": result["invited"],
         "responded": result["responded"],
         "response_rate": result["response_rate"],
@@ -211,58 +293,101 @@ def _answer_cells(survey: Survey, response_ids: list[int]) -> dict[int, dict[int
 
 
 def raw_rows(survey: Survey, segment: Segment | None = None) -> tuple[list[str], list[list]]:
-    """One row per response. Anonymous surveys have no name or email column at all."""
+    """One row per response.
+
+    A named survey's rows say who answered and describe them. An anonymous survey's rows carry
+    the answers alone (no name, and nothing that together points at a person: no mode,
+    organisation type, gender, city or time), in the order of the answers themselves, not of
+    who answered when; a group too small to show (``suppressed``) has no rows at all.
+    """
     segment = segment or Segment()
+    questions = [f"Q{i}. {q.text_en or q.text_zh}" for i, q in enumerate(survey.questions, start=1)]
+    if survey.anonymous:
+        if suppressed(survey, segment):
+            return [str(TOO_FEW)], []
+        ids = list(db.session.scalars(_responses(survey, segment)))
+        cells = _answer_cells(survey, ids)
+        rows = [[cells.get(rid, {}).get(q.id, "") for q in survey.questions] for rid in ids]
+        return questions, sorted(rows)
     responses = db.session.scalars(
         select(Response).where(Response.id.in_(_responses(survey, segment))).order_by(Response.id)
     ).all()
-    people: dict[int | None, Registration] = {}  # an anonymous response has no registration
-    if not survey.anonymous:
-        ids = [r.registration_id for r in responses if r.registration_id]
-        people = {p.id: p for p in db.session.scalars(select(Registration).where(Registration.id.in_(ids)))}
+    ids = [r.registration_id for r in responses if r.registration_id]
+    people = {p.id: p for p in db.session.scalars(select(Registration).where(Registration.id.in_(ids)))}
     cells = _answer_cells(survey, [r.id for r in responses])
-    header = (
-        (["Name", "Email", "Organisation"] if not survey.anonymous else [])
-        + ["Mode", "Organisation type", "Gender", "City", "Submitted (UTC)"]
-        + [f"Q{i}. {q.text_en or q.text_zh}" for i, q in enumerate(survey.questions, start=1)]
-    )
+    header = [
+        "Name",
+        "Email",
+        "Organisation",
+        "Mode",
+        "Organisation type",
+        "Gender",
+        "City",
+        "Submitted (UTC)",
+    ]
     rows = []
     for response in responses:
-        person = people.get(response.registration_id)
-        row = (
-            [person.full_name, person.email, person.organisation]
-            if not survey.anonymous and person
-            else (["", "", ""] if not survey.anonymous else [])
-        )
+        person = people.get(response.registration_id or 0)
+        row = [person.full_name, person.email, person.organisation] if person else ["", "", ""]
         row += [
             response.mode,
             response.organisation_type,
             response.gender,
             response.city,
-            response.submitted_at.strftime("%Y-%m-%d" if survey.anonymous else "%Y-%m-%d %H:%M"),
+            response.submitted_at.strftime("%Y-%m-%d %H:%M"),
         ]
         row += [cells.get(response.id, {}).get(q.id, "") for q in survey.questions]
         rows.append(row)
-    return header, rows
+    return header + questions, rows
+
+
+def group_counts(survey: Survey, segment: Segment | None = None) -> tuple[list[str], list[list]]:
+    """How many answers came from each group (mode, organisation type, gender, city): counts
+    only, so an anonymous export can say who answered without saying who answered what. A
+    count below MIN_GROUP_SIZE in an anonymous survey is shown as too few."""
+    segment = segment or Segment()
+    ids = _responses(survey, segment)
+    rows: list[list] = []
+    for name in FILTERS:
+        column = getattr(Response, name)
+        counts: dict[str, int] = dict(
+            db.session.execute(
+                select(column, func.count()).where(Response.id.in_(ids)).group_by(column)
+            ).all()
+        )
+        for value, count in sorted(counts.items(), key=lambda item: str(item[0])):
+            shown = str(TOO_FEW) if survey.anonymous and too_few(count) else count
+            rows.append([name, value or "—", shown])
+    return ["Group", "Value", "Answers"], rows
 
 
 def export_raw(survey: Survey, fmt: str, actor, segment: Segment | None = None) -> bytes:
     header, rows = raw_rows(survey, segment)
     audit.record("survey.export_raw", survey, actor, format=fmt, rows=len(rows))
     db.session.commit()
-    return write_xlsx({"Responses": (header, rows)}) if fmt == "xlsx" else write_csv(header, rows)
+    if fmt != "xlsx":
+        return write_csv(header, rows)
+    sheets = {"Responses": (header, rows)}
+    if survey.anonymous and rows:
+        sheets["Groups"] = group_counts(survey, segment)
+    return write_xlsx(sheets)
 
 
 def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None) -> bytes:
     """An overview sheet plus one sheet per question."""
     result = summary(survey, segment, text_limit=None)
-    overview = [
-        ["Invited (attendees)", result["invited"]],
-        ["Responded", result["responded"]],
-        ["Response rate (%)", result["response_rate"]],
-    ]
+    overview: list[list] = [["Invited (attendees)", result["invited"]]]
     for name, value in result["segment"].active().items():
         overview.append([f"Filter: {name}", value])
+    if result["suppressed"]:
+        overview += [[], [str(TOO_FEW)], [str(TOO_FEW_REASON)]]
+        sheets = {
+            "Overview": (["Feedback summary", survey.workshop.title_en or survey.workshop.title_zh], overview)
+        }
+        audit.record("survey.export_summary", survey, actor, format="xlsx")
+        db.session.commit()
+        return write_xlsx(sheets)
+    overview[1:1] = [["Responded", result["responded"]], ["Response rate (%)", result["response_rate"]]]
     overview.append([])
     overview.append(["Question", "Type", "Answers", "Mean", "Median", "NPS"])
     sheets = {
@@ -296,7 +421,13 @@ def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None) -
 def export_summary_pdf(survey: Survey, actor, segment: Segment | None = None) -> bytes:
     """A report to send to the ministry as it is: bilingual headings, SVG charts."""
     result = summary(survey, segment, text_limit=50)
-    html = render_template("staff/survey_summary_pdf.html", **result, workshop=survey.workshop)
+    html = render_template(
+        "staff/survey_summary_pdf.html",
+        **result,
+        workshop=survey.workshop,
+        too_few=TOO_FEW,
+        too_few_reason=TOO_FEW_REASON,
+    )
     audit.record("survey.export_summary", survey, actor, format="pdf")
     db.session.commit()
     return pdf.render_pdf(html)

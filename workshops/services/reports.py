@@ -23,7 +23,7 @@ from ..models import (
     WorkshopStatus,
 )
 from . import audit, pdf
-from .feedback import nps_of
+from .feedback import nps_of, too_few
 from .privacy import pseudonym
 from .spreadsheets import write_xlsx
 from .surveys import TEMPLATE
@@ -90,6 +90,15 @@ def programme_report(
             .group_by(Survey.workshop_id)
         ).all()
     )
+
+    # An anonymous survey with too few answers shows no figures here either (the same rule as
+    # its own summary): its few answers would be those of the people known to have answered.
+    anonymous = set(
+        db.session.scalars(select(Survey.workshop_id).where(Survey.workshop_id.in_(ids), Survey.anonymous))
+    )
+    for workshop_id in anonymous:
+        if too_few(responses.get(workshop_id, 0)):
+            buckets = {key: counter for key, counter in buckets.items() if key[0] != workshop_id}
 
     def mean(workshop_id, key):
         counter = buckets.get((workshop_id, key))

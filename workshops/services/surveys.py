@@ -13,14 +13,16 @@ from datetime import datetime, timedelta
 from blinker import Namespace
 from celery import shared_task
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import (
     Answer,
     Attendance,
+    Channel,
     EmailKind,
+    OutboxMessage,
     Question,
     Registration,
     Response,
@@ -28,9 +30,10 @@ from ..models import (
     SurveyParticipation,
     Workshop,
 )
-from ..models.base import utcnow
+from ..models.base import lock_for_update, utcnow
 from ..models.survey import QUESTION_KINDS
-from . import audit, outbox
+from . import audit, outbox, sms
+from .contacts import InvalidMobile, nfkc, normalise_mobile
 from .errors import InvalidInput, NotAllowed
 
 MAX_TEXT = 5000
@@ -413,22 +416,90 @@ def send_due_invitations(now: datetime | None = None) -> dict:
     return {"invited": invited, "reminded": reminded}
 
 
+# The room poster's lookup sends a person's link at most this often, whoever asks how often.
+LINK_RESEND_INTERVAL = timedelta(hours=1)
+# Messages that carry the personal survey link: after any of them, the person has it.
+LINK_KINDS = (EmailKind.SURVEY_LINK, EmailKind.SURVEY_INVITATION, EmailKind.SURVEY_REMINDER)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What someone typed at the poster, read as an email or a full mobile number (E.164)."""
+
+    email: str = ""
+    mobile: str = ""
+
+    @property
+    def key(self) -> str:
+        """The same for every spelling of one address or number (the rate limit counts by it)."""
+        return self.email or self.mobile
+
+
+def read_contact(raw: str | None) -> Contact:
+    """An email (lower-cased) or a full mobile; a part of a number is nobody's (Contact())."""
+    text = nfkc(raw)
+    if not text or len(text) > 254:
+        return Contact()
+    if "@" in text:
+        return Contact(email=text.lower())
+    try:
+        return Contact(mobile=normalise_mobile(text))
+    except InvalidMobile:
+        return Contact()
+
+
 def find_attendee(workshop: Workshop, contact: str) -> Registration | None:
-    """For the room poster: the attendee with this email or mobile number."""
-    contact = (contact or "").strip()
-    if not contact or len(contact) > 254:
+    """The attendee with exactly this email or mobile number (the whole number, not its end)."""
+    read = read_contact(contact)
+    if read.email:
+        condition = Registration.email == read.email
+    elif read.mobile:
+        condition = Registration.mobile == read.mobile
+    else:
         return None
-    digits = "".join(ch for ch in contact if ch.isdigit())
-    conditions = [func.lower(Registration.email) == contact.lower()]
-    if len(digits) >= 7:
-        conditions.append(
-            func.replace(func.replace(Registration.mobile, " ", ""), "-", "").like(f"%{digits[-11:]}")
-        )
     return db.session.scalar(
         select(Registration)
-        .where(Registration.workshop_id == workshop.id, or_(*conditions), attended())
+        .where(Registration.workshop_id == workshop.id, condition, attended())
+        .order_by(Registration.id)
         .limit(1)
     )
+
+
+def send_link(workshop: Workshop, contact: str, now: datetime | None = None) -> None:
+    """The room poster: send an attendee their personal link, and tell the asker nothing.
+
+    Whoever types a colleague's address learns nothing from the answer (the page says the
+    same for everyone) and gets no link: it goes to the address or the number that was typed,
+    as registered, by email or by text (a text when a number was typed and texts are set up).
+    Anyone's lookups send one person at most one link message an hour (an invitation or a
+    reminder counts), so the poster cannot be used to flood an inbox.
+    """
+    now = now or utcnow()
+    registration = find_attendee(workshop, contact)
+    if registration is None:
+        return
+    lock_for_update(db.session, Registration.__table__, Registration.id == registration.id)
+    db.session.scalar(select(Registration.id).where(Registration.id == registration.id).with_for_update())
+    recent = db.session.scalar(
+        select(
+            exists().where(
+                OutboxMessage.registration_id == registration.id,
+                OutboxMessage.kind.in_([str(kind) for kind in LINK_KINDS]),
+                OutboxMessage.created_at > now - LINK_RESEND_INTERVAL,
+            )
+        )
+    )
+    if recent:
+        db.session.rollback()
+        return
+    if read_contact(contact).mobile and sms.number_for(registration, EmailKind.SURVEY_INVITATION):
+        # A text says what the invitation's text says: the provider's template is the one
+        # registered for invitations, and both carry the same personal link.
+        outbox.queue_registration_email(registration, EmailKind.SURVEY_INVITATION, channels=(Channel.SMS,))
+    else:
+        outbox.queue_registration_email(registration, EmailKind.SURVEY_LINK, channels=(Channel.EMAIL,))
+    db.session.commit()
+    outbox.kick()
 
 
 # ---- answering -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
 from ..extensions import db
 from ..forms import apply_errors
 from ..models import Gender, OrganisationType, Question, Survey, Workshop
+from ..security import RefusedInput
 from ..services import feedback, roster, surveys, tickets
 from ..services.errors import InvalidInput
 from ..services.pdf import png_data_uri
@@ -162,6 +163,14 @@ def survey_copy(workshop_id: int):
     return redirect(url_for("staff.survey", workshop_id=workshop_id) + "#questions")
 
 
+def _segment() -> feedback.Segment:
+    """The page's filters; an unknown value is the asker's mistake (400 with a message), not a 500."""
+    try:
+        return feedback.Segment.from_args(request.args)
+    except InvalidInput as error:
+        raise RefusedInput(str(error.message)) from None
+
+
 def _filters(workshop):
     return {
         "modes": workshop.modes,
@@ -177,9 +186,14 @@ def survey_summary(workshop_id: int):
     survey = _survey(workshop_id)
     if not current_user.can_schedule:
         abort(403)
-    result = feedback.summary(survey, feedback.Segment.from_args(request.args))
+    result = feedback.summary(survey, _segment())
     return render_template(
-        "staff/survey_summary.html", workshop=survey.workshop, **result, **_filters(survey.workshop)
+        "staff/survey_summary.html",
+        workshop=survey.workshop,
+        **result,
+        **_filters(survey.workshop),
+        too_few=feedback.TOO_FEW,
+        too_few_reason=feedback.TOO_FEW_REASON,
     )
 
 
@@ -187,7 +201,7 @@ def survey_summary(workshop_id: int):
 @requires_role(*SCHEDULERS)
 def survey_download(workshop_id: int, kind: str, fmt: str):
     survey = _survey(workshop_id)
-    segment = feedback.Segment.from_args(request.args)
+    segment = _segment()
     if (kind, fmt) in (("responses", "csv"), ("responses", "xlsx")):
         body = feedback.export_raw(survey, fmt, current_user, segment)
     elif (kind, fmt) == ("summary", "xlsx"):

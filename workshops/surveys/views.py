@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import time
+
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -77,19 +79,38 @@ class FindForm(FlaskForm):
     contact = StringField()
 
 
+# Every answer of the poster's lookup takes this long at least, so that a person found (an
+# outbox row written and committed) cannot be told from a person unknown by the time it took.
+LOOKUP_ANSWER_SECONDS = 0.3
+LOOKUP_LIMIT_PER_CLIENT = "10 per minute;60 per hour"
+LOOKUP_LIMIT_PER_CONTACT = "5 per hour"
+
+
+def _typed_contact() -> str:
+    """The rate limit's key for the person looked up: every spelling of one address or number
+    counts together, whoever types it and from wherever."""
+    return "survey-lookup:" + (surveys.read_contact(request.form.get("contact")).key or "nobody")
+
+
 @bp.route("/survey/<int:workshop_id>", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit(LOOKUP_LIMIT_PER_CLIENT, methods=["POST"])
+@limiter.limit(LOOKUP_LIMIT_PER_CONTACT, methods=["POST"], key_func=_typed_contact)
 def find(workshop_id: int):
-    """The room poster's QR code leads here: people identify themselves to get their own link."""
+    """The room poster's QR code leads here: people ask for their own link, which is sent to them.
+
+    The answer is the same page whoever is typed (attended, registered but absent, unknown):
+    the link goes to the person's registered address or phone, never to the one asking.
+    """
     workshop = db.session.get(Workshop, workshop_id)
     if workshop is None or workshop.status == "draft":
         abort(404)
     form = FindForm()
     if form.validate_on_submit():
-        registration = surveys.find_attendee(workshop, form.contact.data)
-        if registration is not None:
-            return redirect(url_for("surveys.answer", token=survey_links.survey_token(registration)))
-        form.contact.errors = [
-            _("We found no attendee with this email or phone. Use the one you registered with.")
-        ]
+        if not (form.contact.data or "").strip():
+            form.contact.errors = [_("Enter the email or mobile number you registered with.")]
+        else:
+            started = time.monotonic()
+            surveys.send_link(workshop, form.contact.data)
+            time.sleep(max(0.0, LOOKUP_ANSWER_SECONDS - (time.monotonic() - started)))
+            return render_template("surveys/find.html", workshop=workshop, form=form, sent=True)
     return render_template("surveys/find.html", workshop=workshop, form=form), 422 if form.errors else 200
