@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import meeting_exports as export
-from tests.helpers import form_data
+from tests.helpers import applicant, form_data
 from tests.test_surveys import answers
 from workshops.extensions import db as _db
 from workshops.models import (
@@ -32,6 +32,7 @@ from workshops.models import (
     ScanLog,
 )
 from workshops.services import certificates, checkin, meeting_reports, nominations, outbox, privacy, surveys
+from workshops.services import registration as registrations
 
 NAME, LATIN = "周晓云", "Zhou Xiaoyun"
 EMAIL = "zhou.xiaoyun@example.org"
@@ -155,6 +156,8 @@ def everywhere(app, client, make_workshop, make_user, mailbox, tmp_path, db):
     survey.opens_at = now - timedelta(hours=1)
     db.session.commit()
     surveys.submit(survey, person, answers(survey, suggestions=f"{NAME} here: call me on {NATIONAL}"))
+    colleague = registrations.register(workshop.id, applicant(5)).registration
+    surveys.submit(survey, colleague, answers(survey, suggestions=f"Thanks to {LATIN} for the notes"))
 
     # A certificate, its PDF rendered and kept, and its email.
     certificate = certificates.issue(
@@ -229,3 +232,68 @@ def test_import_previews_and_finished_imports_lose_their_people(app, everywhere,
     closed = db.session.scalars(sa.select(Job).where(Job.kind.in_(["import", "meeting_import"]))).all()
     assert {job.status for job in closed} == {JobStatus.DONE, JobStatus.FAILED}
     assert all("upload the file again" in job.error for job in closed if job.status == JobStatus.FAILED)
+
+
+def test_the_download_lists_everything_held_about_the_person(client, everywhere, db):
+    workshop, person, certificate = everywhere
+    data = client.get(f"/r/{person.manage_token}/my-data.json").json
+    assert data["registration"]["full_name"] == NAME and data["registration"]["mobile"] == MOBILE
+    assert data["registration"]["needs"].startswith("Wheelchair")
+    sent = [m for m in data["messages"] if m["status"] == "sent"]
+    kinds = {(m["kind"], m["channel"]) for m in sent}
+    assert {("confirmation", "email"), ("confirmation", "sms"), ("certificate_ready", "email")} <= kinds
+    email = next(m for m in sent if m["channel"] == "email" and m["kind"] == "confirmation")
+    assert email["to"] == EMAIL and email["subject"] and NAME in email["body"] and email["sent_at"]
+    [door] = data["attendance"]
+    assert (door["session"], door["method"]) == ("Day 2", "qr") and door["checked_in_at"]
+    [online] = data["online_attendance"]
+    assert (online["session"], online["method"], online["minutes"]) == ("Day 1", "meeting_import", 90)
+    results = sorted(scan["result"] for scan in data["scans"] if scan["method"] == "qr")
+    assert results == ["already_checked_in", "ok"], results
+    texts = [a["text"] for a in data["survey_answers"] if a["text"]]
+    assert any(NATIONAL in text for text in texts)
+    assert all(a["question"] for a in data["survey_answers"])
+    cert = data["certificate"]
+    assert (cert["serial"], cert["status"]) == (certificate.serial, "valid")
+    assert cert["verify_url"] == f"http://workshops.test/verify/{certificate.code}"
+
+
+def test_a_withdrawn_certificate_verifies_as_withdrawn_and_names_no_one(client, everywhere, db):
+    workshop, person, certificate = everywhere
+    code = certificate.code
+    page = client.get(f"/verify/{code}").get_data(as_text=True)
+    assert "Valid certificate" in page and NAME in page
+    client.post(f"/r/{person.manage_token}/delete")
+
+    page = client.get(f"/verify/{code}").get_data(as_text=True)
+    assert "This certificate was withdrawn at the holder's request." in page
+    assert "Valid certificate" not in page and NAME not in page and "—" not in page
+    assert certificate.serial in page  # the paper's number still leads to its workshop
+    chinese = client.get(f"/verify/{code}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "应持有人要求已撤销" in chinese
+    answer = client.get(f"/api/v1/certificates/{code}").json
+    assert answer["valid"] is False and answer["withdrawn"] is True and answer["name"] == ""
+    assert answer["status"] == "This certificate was withdrawn at the holder's request."
+    assert client.get(f"/api/v1/certificates/{code}", headers={"Accept-Language": "zh-CN"}).json[
+        "status"
+    ] == ("此证书应持有人要求已撤销。")
+
+
+def test_erasing_one_person_leaves_the_others_rows_whole(app, make_workshop, db):
+    """参加者1 is not found inside 参加者10, nor person1@ inside person10@; a Chinese name is
+    found inside a Chinese sentence, and a phone however it is spaced."""
+    workshop = make_workshop()
+    one = registrations.register(workshop.id, applicant(1)).registration
+    marks = privacy.Marks.of(one)
+    ten = {"values": {"full_name": "参加者10", "email": "person10@example.org", "mobile": "+8613800000010"}}
+    assert marks.scrub({"rows": [ten], "samples": [["参加者10"]]}) == {
+        "rows": [ten],
+        "samples": [["参加者10"]],
+    }
+    assert marks.in_text("请联系参加者1，谢谢") and marks.in_text("Call 138-0000-0001 please")
+    assert marks.in_text("PERSON1@example.org") and not marks.in_text("13800000010")
+    mine = {"registration_id": one.id, "minutes": 40}
+    assert marks.scrub({"people": [mine, {"registration_id": 99}], "note": "参加者1 left"}) == {
+        "people": [{"registration_id": 99}],
+        "note": "—",
+    }

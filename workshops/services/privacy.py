@@ -38,6 +38,7 @@ from ..models import (
     Registration,
     Response,
     ScanLog,
+    Survey,
     Workshop,
 )
 from ..models.base import utcnow
@@ -152,8 +153,22 @@ def _forget_messages(registration: Registration) -> None:
     )
 
 
-def _forget_answers(registration: Registration) -> None:
-    # Free-text answers may name the person; numbers stay for the statistics.
+def _forget_answers(registration: Registration, marks: Marks) -> None:
+    """Their free-text answers go (they may name the person); numbers stay for the statistics.
+    Someone else's answer (an anonymous one too) that names them loses its text as well."""
+    texts = db.session.scalars(
+        select(Answer)
+        .join(Response, Answer.response_id == Response.id)
+        .join(Survey, Response.survey_id == Survey.id)
+        .where(
+            Survey.workshop_id == registration.workshop_id,
+            Answer.text != "",
+            or_(Response.registration_id.is_(None), Response.registration_id != registration.id),
+        )
+    )
+    for answer in texts:
+        if marks.in_text(answer.text):
+            answer.text = ""
     response_ids = select(Response.id).where(Response.registration_id == registration.id)
     db.session.execute(
         update(Answer)
@@ -242,7 +257,7 @@ def erase(registration: Registration, *, at_request: bool) -> bool:
     marks = Marks.of(registration)
     workshop = registration.workshop
     _forget_messages(registration)
-    _forget_answers(registration)
+    _forget_answers(registration, marks)
     _forget_check_ins(registration)
     certificate = _forget_certificate(registration, at_request)
     jobs = _forget_in_jobs(registration, marks)
