@@ -215,7 +215,7 @@ def test_the_retention_purge_erases_the_same_way(app, everywhere, db):
     assert db.session.get(Certificate, certificate.id).valid
 
 
-def test_import_previews_and_finished_imports_lose_their_people(app, everywhere, db):
+def test_import_previews_and_finished_imports_lose_their_people(app, client, auth, make_user, everywhere, db):
     """Someone only nominated, never registered, is gone once imports are confirmed or abandoned."""
     stranger = list(NEVER_REGISTERED)
     assert traces(stranger)
@@ -232,6 +232,9 @@ def test_import_previews_and_finished_imports_lose_their_people(app, everywhere,
     closed = db.session.scalars(sa.select(Job).where(Job.kind.in_(["import", "meeting_import"]))).all()
     assert {job.status for job in closed} == {JobStatus.DONE, JobStatus.FAILED}
     assert all("upload the file again" in job.error for job in closed if job.status == JobStatus.FAILED)
+    auth.login(make_user(Role.ADMIN, email="admin@example.org"))
+    for job in closed:  # their pages still open, with what is left
+        assert client.get(f"/staff/jobs/{job.id}").status_code == 200
 
 
 def test_the_download_lists_everything_held_about_the_person(client, everywhere, db):
