@@ -193,6 +193,8 @@ def load_config(instance_path: str) -> dict:
         "JOB_SWEEP_SECONDS": _int("JOB_SWEEP_SECONDS", 60),
         # Personal data of workshops that ended longer ago than this is anonymised by beat.
         "DATA_RETENTION_DAYS": _int("DATA_RETENTION_DAYS", 730),
+        # An import preview holds its file's people: unconfirmed this long, beat removes it.
+        "IMPORT_PREVIEW_HOURS": _int("IMPORT_PREVIEW_HOURS", 24),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # Generous: a factory hall or college shares one address behind NAT.

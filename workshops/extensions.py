@@ -53,7 +53,7 @@ def beat_schedule(job_sweep_seconds: float) -> dict[str, dict]:
     """What beat runs, and how often (seconds); tasks are named, so this module imports none.
 
     The entries keep their names across releases: beat's schedule file remembers when each ran
-    last, and a renamed entry would start its wait again (the daily purge a day late).
+    last, and a renamed entry would start its wait again (the purge an hour late).
     """
     every = {
         "outbox-sweep": ("outbox.deliver", 10.0),  # kicks after each change deliver sooner
@@ -62,7 +62,7 @@ def beat_schedule(job_sweep_seconds: float) -> dict[str, dict]:
         "worker-heartbeat": ("worker.heartbeat", 30.0),
         "stalled-jobs": ("jobs.resume_stalled", job_sweep_seconds),
         "waiting-lists": ("registrations.promote_waiting_lists", 300.0),
-        "retention-purge": ("privacy.purge_expired", 86400.0),
+        "retention-purge": ("privacy.purge_expired", 3600.0),  # import previews expire by the hour
     }
     return {entry: {"task": task, "schedule": seconds} for entry, (task, seconds) in every.items()}
 

@@ -48,8 +48,15 @@ def verify(code: str):
     return {
         "valid": certificate.valid,
         "revoked": not certificate.valid,
+        # Withdrawn at the holder's request (their data erased): it vouches for no one, names no one.
+        "withdrawn": certificate.withdrawn,
+        "status": _("This certificate was withdrawn at the holder's request.")
+        if certificate.withdrawn
+        else _("Valid certificate")
+        if certificate.valid
+        else _("This certificate has been revoked."),
         "serial": certificate.serial,
-        "name": registration.full_name,
+        "name": "" if certificate.withdrawn else registration.full_name,
         "workshop_title_en": workshop.title_en,
         "workshop_title_zh": workshop.title_zh,
         "starts_at": workshop.starts_at,

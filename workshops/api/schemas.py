@@ -305,6 +305,8 @@ class CertificateStatusSchema(Schema):
 class VerificationSchema(Schema):
     valid = fields.Bool()
     revoked = fields.Bool()
+    withdrawn = fields.Bool(metadata={"description": "Withdrawn at the holder's request: no name is given"})
+    status = fields.Str(metadata={"description": "The certificate's state, in the reader's language"})
     serial = fields.Str()
     name = fields.Str()
     workshop_title_en = fields.Str()

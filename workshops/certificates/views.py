@@ -13,14 +13,15 @@ from . import bp
 @bp.route("/verify/<code>")
 @limiter.limit("30 per minute")
 def verify(code: str):
-    """Anyone (an employer) can check a certificate: valid or revoked, whose, for what."""
+    """Anyone (an employer) can check a certificate: valid or revoked, whose, for what. A
+    certificate withdrawn at its holder's request says so, and names no one."""
     certificate = certificates.by_code(code)
     if certificate is None:
         return render_template("certificates/verify.html", certificate=None), 404
     return render_template(
         "certificates/verify.html",
         certificate=certificate,
-        registration=certificate.registration,
+        registration=None if certificate.withdrawn else certificate.registration,
         workshop=certificate.registration.workshop,
     )
 

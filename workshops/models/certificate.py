@@ -28,6 +28,9 @@ class Certificate(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
+    # The holder asked to be forgotten: the certificate no longer vouches for anyone, and the
+    # verify page says so without a name (services.privacy.erase).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     granted_by_hand: Mapped[bool] = mapped_column(Boolean, default=False)
     grant_reason: Mapped[str] = mapped_column(Text, default="")
     # The rendered PDF, kept so downloads and ZIPs never re-render (cleared when details change).
@@ -37,7 +40,11 @@ class Certificate(Base):
 
     @property
     def valid(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and self.withdrawn_at is None
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
 
 class SerialCounter(Base):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from flask import has_request_context, request
+from sqlalchemy import and_, false, or_, select, update
 
 from ..extensions import db
 from ..models import AuditEvent
@@ -24,3 +28,41 @@ def record(action: str, target, actor=None, **details) -> AuditEvent:
 
 def _plain(value):
     return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
+
+
+def _targeting(targets: Iterable[tuple[str, int]]):
+    clauses = [and_(AuditEvent.target_type == kind, AuditEvent.target_id == id_) for kind, id_ in targets]
+    return or_(*clauses) if clauses else false()
+
+
+def forget(
+    about: Iterable[tuple[str, int]], near: Iterable[tuple[str, int]], scrub: Callable[[Any], Any]
+) -> None:
+    """A person is erased (``services.privacy.erase``); the trail keeps what was done and when.
+
+    Events ``about`` the person's own rows ((table, id): their registration, their certificate)
+    lose the address they came from and every word of free text (a reason, a subject: only
+    numbers and yes/no stay). The addresses the person used themselves (events with no staff
+    actor) are removed from every other event without an actor too. Events ``near`` them (their
+    workshop, its imports) keep their details, with ``scrub`` taking out what names the person.
+    """
+    about, near = list(about), list(near)
+    theirs = db.session.scalars(select(AuditEvent).where(_targeting(about))).all()
+    addresses = {event.ip for event in theirs if event.actor_id is None and event.ip}
+    for event in theirs:
+        event.ip = ""
+        event.details = {
+            key: value
+            for key, value in (event.details or {}).items()
+            if isinstance(value, (int, float, bool, type(None)))
+        }
+    if addresses:
+        db.session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.actor_id.is_(None), AuditEvent.ip.in_(sorted(addresses)))
+            .values(ip="")
+        )
+    for event in db.session.scalars(select(AuditEvent).where(_targeting(near))):
+        cleaned = scrub(event.details or {})
+        if cleaned != event.details:
+            event.details = cleaned

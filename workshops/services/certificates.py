@@ -479,7 +479,11 @@ def workshop_certificates(workshop: Workshop) -> list[Certificate]:
         db.session.scalars(
             select(Certificate)
             .join(Registration)
-            .where(Registration.workshop_id == workshop.id, Certificate.revoked_at.is_(None))
+            .where(
+                Registration.workshop_id == workshop.id,
+                Certificate.revoked_at.is_(None),
+                Certificate.withdrawn_at.is_(None),  # the holder's data were erased at their request
+            )
             .order_by(Certificate.serial)
         )
     )
