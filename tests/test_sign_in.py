@@ -152,3 +152,17 @@ def test_an_unknown_account_takes_as_long_to_refuse_as_a_wrong_password(app, mak
         once("unknown", f"nobody-{index}@example.org")
     known, unknown = statistics.median(timings["known"]), statistics.median(timings["unknown"])
     assert abs(unknown - known) <= 0.2 * known, (known, unknown)
+
+
+def test_addresses_quiet_for_a_day_are_forgotten(clock, db):
+    """A spray of made-up addresses leaves no pile of rows behind."""
+    for index in range(3):
+        with pytest.raises(users.SignInRefused):
+            users.authenticate(f"made-up-{index}@example.org", "x")
+    assert len(db.session.scalars(select(SignInThrottle)).all()) == 3
+    clock.advance(days=1, seconds=1)
+    with pytest.raises(users.SignInRefused):
+        users.authenticate("today@example.org", "x")
+    assert db.session.scalars(select(SignInThrottle.email_hash)).all() == [
+        users._email_hash("today@example.org")
+    ]

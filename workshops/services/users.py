@@ -27,7 +27,7 @@ SIGN_IN_FAILURES = 5  # failures within SIGN_IN_WINDOW that lock the address
 SIGN_IN_WINDOW = timedelta(minutes=15)
 FIRST_LOCKOUT = timedelta(minutes=1)  # then twice as long each time, up to LONGEST_LOCKOUT
 LONGEST_LOCKOUT = timedelta(hours=1)
-LOCKOUTS_FORGOTTEN_AFTER = timedelta(days=1)  # quiet this long, the next lockout is short again
+LOCKOUTS_FORGOTTEN_AFTER = timedelta(days=1)  # quiet this long, the address starts afresh
 
 WRONG_EMAIL_OR_PASSWORD = _l("Wrong email or password.")
 
@@ -132,6 +132,11 @@ def authenticate(email: str, password: str) -> User:
 
 def _count_failure(key: str, now: datetime) -> datetime | None:
     """One more failure for this address; when it locks the address, until when."""
+    # Addresses quiet for a day are forgotten, their lockouts with them (none is locked then: a
+    # lock ends at most an hour after its window starts); made-up addresses do not pile up.
+    db.session.execute(
+        delete(SignInThrottle).where(SignInThrottle.window_started_at < now - LOCKOUTS_FORGOTTEN_AFTER)
+    )
     # Every app server may count for the same address at once: make sure the row exists, then
     # count on it locked.
     values = dict(email_hash=key, failures=0, window_started_at=now, lockouts=0)
@@ -147,8 +152,6 @@ def _count_failure(key: str, now: datetime) -> datetime | None:
         .execution_options(populate_existing=True)
     ).one()
     if now - throttle.window_started_at > SIGN_IN_WINDOW:
-        if now - throttle.window_started_at > LOCKOUTS_FORGOTTEN_AFTER:
-            throttle.lockouts = 0
         throttle.failures, throttle.window_started_at = 0, now
     throttle.failures += 1
     if throttle.failures < SIGN_IN_FAILURES:
