@@ -127,7 +127,7 @@ class Stack:
         self.env = {
             **os.environ,
             "APP_ENV": "production",
-            "SECRET_KEY": "stack-secret",
+            "SECRET_KEY": "stack-secret-of-at-least-32-bytes-for-production",
             "DATABASE_URL": self.url,
             "REDIS_URL": self.redis_url,
             "RATELIMIT_ENABLED": "false",

@@ -105,7 +105,7 @@ def test_every_module_has_a_layer(graph):
         name for layer in LAYERS for name in (layer.module_tails if isinstance(layer, Layer) else {layer})
     }
     top_level = {module.split(".")[1] for module in graph.modules if module.count(".") >= 1}
-    # gunicorn's settings are read by gunicorn alone and import nothing of the app.
+    # gunicorn's settings are read by gunicorn alone; they import the app only in a worker's hook.
     assert top_level - placed == {"gunicorn_conf"}
 
 

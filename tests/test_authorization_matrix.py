@@ -57,6 +57,7 @@ MATRIX = [
     ("staff.new_workshop", "GET", "/staff/workshops/new", SCHED_ANY),
     ("staff.programmes", "GET", "/staff/programmes", SCHED_ANY),
     ("staff.audit_log", "GET", "/staff/audit", ADMIN),
+    ("staff.staff_users", "GET", "/staff/users", ADMIN),
     ("staff.programme_form", "GET", "/staff/programmes/new", SCHED_ANY),
     ("staff.programme_form", "GET", "/staff/programmes/{p}", SCHED_ANY),
     ("staff.programme_report", "GET", "/staff/programmes/{p}/report", SCHED_ANY),
@@ -125,6 +126,9 @@ MATRIX = [
     ("staff.publish_workshop", "POST", "/staff/workshops/{a}/publish", SCHED),
     ("staff.delete_session", "POST", "/staff/workshops/{a}/sessions/{s2}/delete", SCHED),
     ("staff.cancel_workshop", "POST", "/staff/workshops/{a}/cancel", SCHED),
+    ("staff.enable_user", "POST", "/staff/users/{spare_user}/enable", ADMIN),
+    ("staff.disable_user", "POST", "/staff/users/{spare_user}/disable", ADMIN),
+    ("auth.sign_out_everywhere", "POST", "/account/sign-out-everywhere", STAFF_ANY),
     ("auth.logout", "POST", "/logout", PUBLIC),
     # Last: opening a volunteer link makes anyone a volunteer of workshop A.
     ("checkin.volunteer", "GET", "/checkin/v/{link}", PUBLIC),
@@ -158,6 +162,7 @@ def world(make_workshop, make_user, db):
             ("organiser_of_b", Role.ORGANISER),
             ("coordinator", Role.COORDINATOR),
             ("admin", Role.ADMIN),
+            ("spare_user", Role.ORGANISER),
         ]
     }
     users["organiser"].workshops.append(a)
@@ -190,6 +195,7 @@ def world(make_workshop, make_user, db):
         "link": link.token,
         "spare_link_id": spare.id,
         "code": certificate.code,
+        "spare_user": users["spare_user"].id,
     }
     return users, ids
 

@@ -28,7 +28,7 @@ def test_migrated_database_matches_the_models(app):
         differences = compare_metadata(context, db.metadata)
     assert differences == []
     expected = _expression_indexes()
-    assert len(expected) == 4
+    assert len(expected) == 5  # the four token selectors and the staff session token
     with db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             query = "SELECT name FROM sqlite_master WHERE type = 'index'"

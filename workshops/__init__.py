@@ -54,7 +54,6 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import api, babel, csrf, db, init_celery, limiter, login_manager, mail, migrate
     from .i18n import select_locale
     from .models.user import load_with_assignments
-    from .routing import MAX_ID
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -69,11 +68,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.login_message = _l("Please sign in to see this page.")
 
+    # The session and the remember cookie carry the account's session token (User.get_id), not
+    # its id: a new token (sign-out, password change, disable) ends every copy of them.
     @login_manager.user_loader
-    def load_user(user_id: str):
-        if not user_id.isdigit() or int(user_id) > MAX_ID:
-            return None
-        return load_with_assignments(db.session, int(user_id))
+    def load_user(session_token: str):
+        return load_with_assignments(db.session, session_token)
 
     api.init_app(app)
 

@@ -52,6 +52,31 @@ def list_users():
         click.echo(f"{user.email}\t{user.role.value}\t{'active' if user.active else 'disabled'}")
 
 
+def _account(email: str) -> User:
+    user = user_service.find_user(email)
+    if user is None:
+        raise click.ClickException(_("No staff account has the email %(email)s.", email=email))
+    return user
+
+
+@users_cli.command("disable")
+@click.argument("email")
+def disable_user(email):
+    """Disable a staff account: it cannot sign in, and every session it has ends now."""
+    user = _account(email)
+    user_service.set_disabled(user, True)
+    click.echo(_("%(email)s is disabled and signed out everywhere.", email=user.email))
+
+
+@users_cli.command("enable")
+@click.argument("email")
+def enable_user(email):
+    """Let a disabled staff account sign in again."""
+    user = _account(email)
+    user_service.set_disabled(user, False)
+    click.echo(_("%(email)s can sign in again.", email=user.email))
+
+
 def _pairs(values: tuple[str, ...], last: bool) -> dict[str, str]:
     """``KEY=VALUE`` options as a dict; split at the last ``=`` for --map (a header may hold
     one), at the first for --set (a value may)."""

@@ -2,8 +2,8 @@
 
 Every setting has a default that works on a laptop (SQLite in ``instance/``, no
 other server). Production sets ``APP_ENV=production`` and must then provide a
-``SECRET_KEY``; the app refuses to start without one rather than invent a key
-that differs between app servers.
+``SECRET_KEY`` of 32 bytes or more; the app refuses to start without one rather
+than invent a key that differs between app servers.
 """
 
 from __future__ import annotations
@@ -40,8 +40,18 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+# Sessions and signed links are as strong as the key that signs them: 32 bytes (256 bits).
+MIN_SECRET_KEY_BYTES = 32
+
+
 def _secret_key(instance_path: Path, production: bool) -> str:
     key = os.environ.get("SECRET_KEY")
+    if key and production and len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"SECRET_KEY is {len(key.encode())} bytes long; APP_ENV=production needs at least "
+            f"{MIN_SECRET_KEY_BYTES}, or sessions and signed links can be forged. Make one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     if key:
         return key
     if production:

@@ -7,8 +7,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from flask import Flask
+from sqlalchemy import func, inspect, select
+from werkzeug.security import check_password_hash
 
+from .config import ConfigError
 from .extensions import db
 from .models import (
     AttendanceMode,
@@ -20,6 +23,7 @@ from .models import (
     RegistrationStatus,
     Role,
     Session,
+    User,
     Workshop,
     WorkshopFormat,
     WorkshopStatus,
@@ -286,3 +290,35 @@ def load_demo() -> list[tuple[str, str, str]] | None:
             users.assign_organisers(workshops[1], [user], None)
             users.assign_organisers(workshops[3], [user], None)
     return logins
+
+
+def demo_logins_left() -> list[str]:
+    """The demo's staff accounts that still sign in with the passwords printed above."""
+    left = []
+    for email, _role, _name, password in STAFF:
+        # Only the columns needed: this runs before anything else a server does.
+        stored = db.session.scalar(
+            select(User.password_hash).where(func.lower(User.email) == email, User.active.is_(True))
+        )
+        if stored is not None and check_password_hash(stored, password):
+            left.append(email)
+    return left
+
+
+def refuse_demo_logins(app: Flask) -> None:
+    """A production server does not start while a demo account opens with its demo password
+    (anyone who read the README could sign in as admin). Called where gunicorn starts a
+    worker, not in create_app: ``flask db upgrade`` on an empty database and ``flask users
+    disable`` (the way out) must still run."""
+    if app.config["APP_ENV"] != "production":
+        return
+    with app.app_context():
+        if not inspect(db.engine).has_table(User.__tablename__):
+            return  # nothing migrated yet, so no account either
+        left = demo_logins_left()
+    if left:
+        raise ConfigError(
+            "Demo staff accounts still have their demo passwords: "
+            + ", ".join(left)
+            + ". Disable them (flask users disable EMAIL) before serving with APP_ENV=production."
+        )

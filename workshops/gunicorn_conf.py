@@ -24,8 +24,15 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 
 
 def post_worker_init(worker):
-    """Move the loaded app (about 200,000 objects: modules, mappers, templates) out of the
+    """Refuse to serve a weak set-up (demo accounts with demo passwords, in production): a worker
+    that raises here fails to boot, and gunicorn stops with "Worker failed to boot". Imported
+    here, in the worker, where the app is loaded already: the master stays without it.
+
+    Then move the loaded app (about 200,000 objects: modules, mappers, templates) out of the
     garbage collector's reach. Otherwise each full collection walks all of them and stops the
     worker for 100-150 ms in the middle of serving; measured here, after the freeze such a
     collection takes about 2 ms. Nothing is lost: those objects live as long as the worker."""
+    from workshops.demo import refuse_demo_logins
+
+    refuse_demo_logins(worker.wsgi)
     gc.freeze()

@@ -88,10 +88,10 @@ def create_staff(
     with engine.begin() as conn:
         user_id = conn.execute(
             sa.text(
-                "INSERT INTO staff_user (email, name, password_hash, role, active, created_at) "
-                "VALUES (:e, 'Bench', :p, :r, true, now()) RETURNING id"
+                "INSERT INTO staff_user (email, name, password_hash, role, active, created_at, "
+                "session_token) VALUES (:e, 'Bench', :p, :r, true, now(), :t) RETURNING id"
             ),
-            {"e": email, "p": generate_password_hash(password), "r": role},
+            {"e": email, "p": generate_password_hash(password), "r": role, "t": secrets.token_urlsafe(32)},
         ).scalar_one()
         for workshop_id in organiser_of:
             conn.execute(

@@ -33,9 +33,9 @@ def status(field):  # kB in /proc/self/status
 app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
 client = app.test_client()
 with app.app_context():
-    user_id = db.session.scalars(db.select(User.id)).one()
+    session_token = db.session.scalars(db.select(User.session_token)).one()
 with client.session_transaction() as session:  # signed in as the login form would (its scrypt hash
-    session["_user_id"] = str(user_id)           # alone needs 32 MB, which is not the import's)
+    session["_user_id"] = session_token          # alone needs 32 MB, which is not the import's)
     session["_fresh"] = True
 assert client.get("/staff/").status_code == 200  # the worker as it waits for uploads
 data = open(sys.argv[2], "rb").read()

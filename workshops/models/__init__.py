@@ -23,7 +23,7 @@ from .outbox import Channel, EmailKind, OutboxMessage
 from .programme import Programme
 from .registration import Registration
 from .survey import Answer, Question, Response, Survey, SurveyParticipation
-from .user import User, workshop_organiser
+from .user import SignInThrottle, User, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "RegistrationStatus",
     "Role",
     "ScanLog",
+    "SignInThrottle",
     "Session",
     "User",
     "Workshop",

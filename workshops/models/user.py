@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -8,6 +9,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, String, Table, bindparam, ca
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import tokens
 from .base import Base, UTCDateTime, utcnow
 from .enums import Role, enum_column
 
@@ -35,6 +37,9 @@ class User(UserMixin, Base):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the session cookie and the remember cookie carry instead of the id (Flask-Login's
+    # alternative id): a new one ends every session at once, copied cookies included.
+    session_token: Mapped[str] = mapped_column(String(64), default=tokens.new_token)
 
     workshops: Mapped[list[Workshop]] = relationship(secondary=workshop_organiser)  # noqa: F821
 
@@ -46,6 +51,13 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def end_sessions(self) -> None:
+        """Every session of this account ends: the cookies that carry the old token open nothing."""
+        self.session_token = tokens.new_token()
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -79,20 +91,62 @@ class User(UserMixin, Base):
         ).scalar_one()
 
 
-# One statement, built once, for the account and its assignments ("3,17,42", or NULL).
-_USER_WITH_ASSIGNMENTS = select(
-    User,
-    select(func.aggregate_strings(cast(workshop_organiser.c.workshop_id, String), ","))
-    .where(workshop_organiser.c.user_id == User.id)
-    .scalar_subquery(),
-).where(User.id == bindparam("id"))
+tokens.selector_index("ix_staff_user_session_token_selector", User.session_token)
 
 
-def load_with_assignments(session, user_id: int) -> User | None:
-    """The signed-in account, with the workshops it is assigned to, in one query."""
-    row = session.execute(_USER_WITH_ASSIGNMENTS, {"id": user_id}).one_or_none()
-    if row is None:
+# A password check for an email that has no account (or a refused one) costs what a real one
+# costs: same hasher, same work factor. Otherwise the answer's speed tells which staff exist.
+@functools.cache
+def _nobodys_hash() -> str:
+    return generate_password_hash(tokens.new_token())
+
+
+def check_password_of_nobody(password: str) -> bool:
+    """As slow as ``User.check_password``, and always False."""
+    check_password_hash(_nobodys_hash(), password)
+    return False
+
+
+# One statement, built once, for the account and its assignments ("3,17,42", or NULL); the
+# database matches the token's selector, the whole token is compared in constant time.
+_USER_WITH_ASSIGNMENTS = (
+    select(
+        User,
+        select(func.aggregate_strings(cast(workshop_organiser.c.workshop_id, String), ","))
+        .where(workshop_organiser.c.user_id == User.id)
+        .scalar_subquery(),
+    )
+    .where(tokens.selector(User.session_token) == bindparam("selector"))
+    # Read afresh: an account disabled or signed out elsewhere is not answered from memory.
+    .execution_options(populate_existing=True)
+)
+
+
+def load_with_assignments(session, session_token: str) -> User | None:
+    """The active account whose sessions carry this token, with the workshops it is assigned
+    to, in one query; None once the token has been replaced or the account disabled."""
+    if not tokens.well_formed(session_token):
+        return None
+    rows = session.execute(_USER_WITH_ASSIGNMENTS, {"selector": session_token[: tokens.SELECTOR]}).all()
+    row = next((row for row in rows if tokens.same(row[0].session_token, session_token)), None)
+    if row is None or not row[0].active:
         return None
     user, assigned = row
     user.assigned_workshop_ids = frozenset(int(i) for i in assigned.split(",")) if assigned else frozenset()
     return user
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins with one email address, known or not: the per-account backoff.
+
+    In the database, so that it holds across every app server. The address is kept only as a
+    hash: an unknown address may be someone's mistyped private one.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)  # since window_started_at
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lockouts: Mapped[int] = mapped_column(default=0)  # in a row: each one is longer
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,17 +1,40 @@
-"""Staff accounts: creation, sign-in and password changes."""
+"""Staff accounts: creation, sign-in and sign-out, password changes, disabling."""
 
 from __future__ import annotations
 
+import hashlib
+import math
+from datetime import datetime, timedelta
+
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import Role, User, Workshop, workshop_organiser
+from ..models import Role, SignInThrottle, User, Workshop, workshop_organiser
+from ..models.base import lock_for_update, utcnow
+from ..models.user import check_password_of_nobody
 from . import audit
-from .errors import InvalidInput
+from .errors import InvalidInput, NotAllowed
 
 MIN_PASSWORD_LENGTH = 10
+
+# Per-account backoff, for every address typed (an unknown one is treated the same, or the
+# refusal would tell which staff accounts exist). The per-address limit of the sign-in page
+# (LOGIN_RATE_LIMIT) stays in front of it.
+SIGN_IN_FAILURES = 5  # failures within SIGN_IN_WINDOW that lock the address
+SIGN_IN_WINDOW = timedelta(minutes=15)
+FIRST_LOCKOUT = timedelta(minutes=1)  # then twice as long each time, up to LONGEST_LOCKOUT
+LONGEST_LOCKOUT = timedelta(hours=1)
+LOCKOUTS_FORGOTTEN_AFTER = timedelta(days=1)  # quiet this long, the address starts afresh
+
+WRONG_EMAIL_OR_PASSWORD = _l("Wrong email or password.")
+
+
+class SignInRefused(NotAllowed):
+    """The email and password open nothing (wrong, unknown, disabled or locked: one message each
+    for all accounts, so that the answer tells nothing about whether one exists)."""
 
 
 def normalise_email(email: str) -> str:
@@ -28,7 +51,11 @@ def _check_password(password: str, field: str = "password") -> None:
 
 
 def find_user(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    return db.session.scalar(
+        select(User)
+        .where(func.lower(User.email) == email.strip().lower())
+        .execution_options(populate_existing=True)
+    )
 
 
 def create_user(email: str, role: Role | str, password: str, name: str = "", actor=None) -> User:
@@ -50,22 +77,133 @@ def create_user(email: str, role: Role | str, password: str, name: str = "", act
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active account with this email and password, or None (same answer for both failures)."""
-    user = find_user(email)
-    if user is None or not user.active or not user.check_password(password):
+def _email_hash(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _lockout_length(lockouts: int) -> timedelta:
+    return min(FIRST_LOCKOUT * 2 ** min(lockouts - 1, 20), LONGEST_LOCKOUT)
+
+
+def _locked_message(until: datetime, now: datetime):
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    return _l(
+        "Too many failed sign-ins with this email address. Try again in %(minutes)d min.", minutes=minutes
+    )
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active account with this email and password; raises SignInRefused otherwise.
+
+    Whatever the reason, an unknown address takes as long as a known one (a password is
+    checked either way) and gets the same message, and both count towards the lockout.
+    Every answer is in the audit log, the password never.
+    """
+    typed = email.strip()[:254]
+    key = _email_hash(typed)
+    now = utcnow()
+    throttle = db.session.scalar(
+        select(SignInThrottle)
+        .where(SignInThrottle.email_hash == key)
+        .execution_options(populate_existing=True)
+    )
+    if throttle is not None and throttle.locked_until is not None and now < throttle.locked_until:
+        raise SignInRefused(_locked_message(throttle.locked_until, now))
+    user = find_user(typed)
+    if user is None:
+        check_password_of_nobody(password)
+        reason = "unknown account"
+    elif not user.check_password(password):
+        reason = "wrong password"
+    elif not user.active:
+        reason = "account disabled"
+    else:
+        db.session.execute(delete(SignInThrottle).where(SignInThrottle.email_hash == key))
+        audit.record("user.sign_in", user, user)
+        db.session.commit()
+        return user
+    locked_until = _count_failure(key, now)
+    audit.record("user.sign_in_failed", user, None, email=typed, reason=reason)
+    if locked_until is not None:
+        audit.record("user.sign_in_locked", user, None, email=typed, until=locked_until.isoformat())
+    db.session.commit()
+    raise SignInRefused(WRONG_EMAIL_OR_PASSWORD)
+
+
+def _count_failure(key: str, now: datetime) -> datetime | None:
+    """One more failure for this address; when it locks the address, until when."""
+    # Addresses quiet for a day are forgotten, their lockouts with them (none is locked then: a
+    # lock ends at most an hour after its window starts); made-up addresses do not pile up.
+    db.session.execute(
+        delete(SignInThrottle).where(SignInThrottle.window_started_at < now - LOCKOUTS_FORGOTTEN_AFTER)
+    )
+    # Every app server may count for the same address at once: make sure the row exists, then
+    # count on it locked.
+    values = dict(email_hash=key, failures=0, window_started_at=now, lockouts=0)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(postgresql.insert(SignInThrottle).values(values).on_conflict_do_nothing())
+    else:
+        db.session.execute(sqlite.insert(SignInThrottle).values(values).on_conflict_do_nothing())
+    lock_for_update(db.session, SignInThrottle.__table__, SignInThrottle.email_hash == key)
+    throttle = db.session.scalars(
+        select(SignInThrottle)
+        .where(SignInThrottle.email_hash == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if now - throttle.window_started_at > SIGN_IN_WINDOW:
+        throttle.failures, throttle.window_started_at = 0, now
+    throttle.failures += 1
+    if throttle.failures < SIGN_IN_FAILURES:
         return None
-    return user
+    throttle.lockouts += 1
+    throttle.locked_until = now + _lockout_length(throttle.lockouts)
+    throttle.failures, throttle.window_started_at = 0, now
+    return throttle.locked_until
+
+
+def sign_out(user: User) -> None:
+    """The account signs out: its sessions end everywhere, copied cookies with them."""
+    user.end_sessions()
+    audit.record("user.sign_out", user, user)
+    db.session.commit()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Asked for on the account page (a lost phone, a shared computer)."""
+    user.end_sessions()
+    audit.record("user.sign_out_everywhere", user, user)
+    db.session.commit()
+
+
+def set_disabled(user: User, disabled: bool, actor: User | None = None) -> None:
+    """Disable an account (it cannot sign in, its sessions end at once) or enable it again."""
+    if disabled and actor is not None and actor.id == user.id:
+        raise NotAllowed(_l("You cannot disable your own account."))
+    if user.active == (not disabled):
+        return
+    user.active = not disabled
+    if disabled:
+        user.end_sessions()
+    audit.record("user.disable" if disabled else "user.enable", user, actor)
+    db.session.commit()
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Set a new password after checking the current one."""
+    """Set a new password after checking the current one; every session of the account ends
+    (the caller signs the current one in again with the new token)."""
     if not user.check_password(current):
         raise InvalidInput({"current_password": _l("Your current password is not correct.")})
     _check_password(new, "new_password")
     user.set_password(new)
+    user.end_sessions()
     audit.record("user.password_change", user, user)
     db.session.commit()
+
+
+def staff_accounts() -> list[User]:
+    """Every staff account, for the admins' page."""
+    return list(db.session.scalars(select(User).order_by(User.email)))
 
 
 def organisers_of(workshop: Workshop) -> list[User]:
