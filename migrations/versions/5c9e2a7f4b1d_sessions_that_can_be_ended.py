@@ -1,7 +1,7 @@
 """sessions that can be ended: a session token per staff account, and the sign-in backoff
 
 Revision ID: 5c9e2a7f4b1d
-Revises: d8e3b5a1f6c2
+Revises: b7d2f4a9c6e1
 Create Date: 2026-12-01 16:30:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '5c9e2a7f4b1d'
-down_revision = 'd8e3b5a1f6c2'
+down_revision = 'b7d2f4a9c6e1'
 branch_labels = None
 depends_on = None
 
