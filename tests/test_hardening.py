@@ -4,6 +4,10 @@ the PDF fetcher kept inside static/, the organiser's API read no wider than thei
 from __future__ import annotations
 
 import importlib
+import io
+import os
+import time
+import zipfile
 
 import pytest
 
@@ -341,3 +345,229 @@ def test_nasty_query_values_never_fail(client, auth, make_user, make_workshop, d
         for value in NASTY:
             url = template.format(v=value)
             assert client.get(url).status_code < 500, url
+
+
+# ---- every upload bounded before parsing ----------------------------------------------------
+
+
+def _column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def shared_strings_bomb(
+    text: str, rows: int, columns: int, header: list[str] | None = None, merge: str = ""
+) -> bytes:
+    """A real XLSX whose every cell below the header points at one shared string: a few kB
+    zipped, gigabytes of text for a reader that copies or cleans each cell."""
+    header = header or ["Name"]
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    # A merged range fills only rows the sheet has: a last row far down makes them exist.
+    last_row = int("".join(ch for ch in merge.split(":")[-1] if ch.isdigit())) if merge else 0
+    titles = "".join(f'<c r="{_column(c)}1" t="s"><v>{c + 1}</v></c>' for c in range(len(header)))
+    cells = [f'<row r="1">{titles}</row>']
+    for row in range(2, rows + 2):
+        cells.append(
+            f'<row r="{row}">'
+            + "".join(f'<c r="{_column(c)}{row}" t="s"><v>0</v></c>' for c in range(columns))
+            + "</row>"
+        )
+    strings = "".join(f"<si><t>{value}</t></si>" for value in [text, *header])
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+        'openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType='
+        '"application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+        f'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="{ct}'
+        f'.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ct}.'
+        f'worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="{ct}.sharedStrings'
+        '+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        f'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rels}/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rels}">'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns='
+        f'"http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
+        f'Type="{rels}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" '
+        f'Type="{rels}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><sheetData>'
+        + "".join(cells)
+        + (f'<row r="{last_row}"><c r="B{last_row}" t="s"><v>1</v></c></row>' if last_row > rows + 1 else "")
+        + "</sheetData>"
+        + (f'<mergeCells count="1"><mergeCell ref="{merge}"/></mergeCells>' if merge else "")
+        + "</worksheet>",
+        "xl/sharedStrings.xml": f'<?xml version="1.0" encoding="UTF-8"?><sst {ns}>{strings}</sst>',
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text_ in parts.items():
+            archive.writestr(name, text_)
+    return buffer.getvalue()
+
+
+def _refused_quickly(read, data: bytes, expected: str) -> None:
+    """``read(data)`` refuses the file in Chinese words within a few seconds (on a loaded machine:
+    the reading stops at the first cell beyond a bound, not after cleaning every copy)."""
+    from flask_babel import force_locale
+
+    from workshops.services.errors import InvalidInput
+
+    started = time.perf_counter()
+    with force_locale("zh_Hans_CN"):
+        with pytest.raises(InvalidInput) as refused:
+            read(data)
+        message = str(refused.value.message)
+    assert expected in message
+    assert time.perf_counter() - started < 3
+
+
+@pytest.mark.parametrize(
+    ("text", "rows", "columns", "nominations_message", "meeting_message"),
+    [
+        # One megabyte of text behind every cell: a meeting report cleaned each copy (hours).
+        ("A" * 1_000_000, 2000, 20, "单元格 A2 超过 2000 个字符", "单元格 A2 超过 10000 个字符"),
+        # Just under a cell's bound, 15,000 times: 30 million characters in all.
+        ("B" * 1999, 150, 100, "文字超过 10000000 个字符", "文字超过 20000000 个字符"),
+    ],
+)
+def test_a_workbook_of_repeated_shared_strings_is_refused_before_it_costs_minutes(
+    app, text, rows, columns, nominations_message, meeting_message
+):
+    from zoneinfo import ZoneInfo
+
+    from workshops.services import meeting_files
+    from workshops.services.spreadsheets import read_table
+
+    data = shared_strings_bomb(text, rows, columns)
+    assert len(data) < 2_500_000  # as small as the reported upload, or smaller
+    _refused_quickly(lambda d: read_table("list.xlsx", d), data, nominations_message)
+    _refused_quickly(lambda d: meeting_files.read_report(d, ZoneInfo("Asia/Shanghai")), data, meeting_message)
+
+
+def test_a_meeting_report_cell_of_a_megabyte_is_refused_in_a_csv_too(app):
+    from zoneinfo import ZoneInfo
+
+    from workshops.services import meeting_files
+
+    # A duration of 8,000 digits is that row's problem (said for the row, never parsed); a name of
+    # 100,000 characters is the file's.
+    data = ("Name,Duration\n" + "王芳," + "9" * 8000 + "\n" + "x" * 100_000 + ",60\n").encode()
+    _refused_quickly(lambda d: meeting_files.read_report(d, ZoneInfo("Asia/Shanghai")), data, "A3")
+
+
+@pytest.mark.parametrize("column", ["²", "٣", "9" * 8000, "-1", "1e999", "0x1"])
+def test_a_chosen_column_that_is_not_a_small_number_is_refused_in_words(app, column):
+    from workshops.services import meeting_reports
+    from workshops.services.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        meeting_reports._checked_mapping({"name": column, "duration": "2"}, ["Name", "Email", "Duration"])
+    assert "Choose one of the file's columns." in str(refused.value.errors["name"])
+    chosen = meeting_reports._checked_mapping({"name": "0", "duration": "2"}, ["Name", "Email", "Duration"])
+    assert chosen == {"name": 0, "duration": 2}
+
+
+# ---- any query string at the lists: never a 5xx ---------------------------------------------
+
+PARAMETERS = [
+    "status",
+    "mode",
+    "organisation_type",
+    "gender",
+    "city",
+    "q",
+    "format",
+    "page",
+    "session_id",
+    "from",
+    "to",
+    "action",
+    "actor",
+    "choose",
+]
+
+
+def _query_values():
+    from hypothesis import strategies as st
+
+    text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+    numbers = st.integers().map(str) | st.floats(allow_nan=True, allow_infinity=True).map(repr)
+    return st.sampled_from(NASTY + ["confirmed", "online", "tvet", "woman", "2026-03-31"]) | text | numbers
+
+
+def test_any_query_string_at_the_staff_and_api_lists_is_answered_without_a_5xx(
+    app, client, auth, make_user, make_workshop, db
+):
+    from urllib.parse import urlencode
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from workshops.models import Programme
+    from workshops.services import registration as registrations
+
+    workshop = make_workshop()
+    for n in range(3):
+        registrations.register(workshop.id, applicant(n))
+    programme = Programme(code="QA", name_en="Quality Apprenticeship", name_zh="学徒制")
+    db.session.add(programme)
+    db.session.commit()
+    auth.login(make_user(Role.ADMIN))
+    session = workshop.sessions[0].id
+    endpoints = [
+        "/",
+        "/staff/",
+        "/staff/workshops",
+        f"/staff/workshops/{workshop.id}",
+        f"/staff/workshops/{workshop.id}/registrations",
+        f"/staff/workshops/{workshop.id}/registrations/export.csv",
+        f"/staff/workshops/{workshop.id}/walk-in",
+        f"/staff/programmes/{programme.id}/report",
+        "/staff/audit",
+        f"/checkin/{workshop.id}",
+        "/api/v1/workshops/",
+        f"/api/v1/workshops/{workshop.id}/registrations",
+        f"/api/v1/workshops/{workshop.id}/roster",
+        f"/api/v1/workshops/{workshop.id}/search?session_id={session}",
+        f"/api/v1/workshops/{workshop.id}/survey/summary",
+    ]
+
+    @settings(
+        max_examples=int(os.environ.get("FUZZ_EXAMPLES", 25)),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        endpoint=st.sampled_from(endpoints),
+        query=st.lists(
+            st.tuples(st.sampled_from(PARAMETERS) | st.text(max_size=10), _query_values()), max_size=6
+        ),
+    )
+    def fuzz(endpoint, query):
+        separator = "&" if "?" in endpoint else "?"
+        url = endpoint + separator + urlencode(query)
+        try:
+            response = client.get(url)
+        finally:
+            db.session.rollback()  # what one request left open does not leak into the next
+        assert response.status_code < 500, url
+        if response.status_code in (400, 422) and not url.startswith("/api/"):
+            assert "<h1" in response.get_data(as_text=True), url  # a page with words, not a bare error
+
+    fuzz()
+
+
+def test_a_merged_range_that_copies_a_long_text_everywhere_is_refused(app):
+    from workshops.services.spreadsheets import read_table
+
+    # One cell of 1,999 characters merged over 198,900 cells (within the cells a workbook may have).
+    data = shared_strings_bomb("C" * 1999, 1, 1, merge="A2:CV1990")
+    _refused_quickly(lambda d: read_table("list.xlsx", d), data, "文字超过 10000000 个字符")

@@ -4,7 +4,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..models import AttendanceMode, OrganisationType, RegistrationStatus, WorkshopFormat
+from ..models import AttendanceMode, Gender, OrganisationType, RegistrationStatus, WorkshopFormat
 from ..routing import MAX_ID
 from ..services.checkin import CHECKS, Reason
 
@@ -296,9 +296,9 @@ class SurveySummarySchema(Schema):
 
 
 class SegmentQuerySchema(Schema):
-    mode = fields.Str(load_default="")
-    organisation_type = fields.Str(load_default="")
-    gender = fields.Str(load_default="")
+    mode = _filter(AttendanceMode)
+    organisation_type = _filter(OrganisationType)
+    gender = _filter(Gender)
     city = fields.Str(load_default="")
 
 
