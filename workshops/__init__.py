@@ -35,9 +35,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    if app.config.get("PROXY_FIX"):
-        # Behind nginx: trust one proxy for the client address and the HTTPS scheme.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    proxies = int(app.config.get("PROXY_FIX") or 0)  # True from a test's config is one proxy
+    if proxies:
+        # Behind nginx: the client address, scheme and host are what the last `proxies` hops
+        # say. Without PROXY_FIX no X-Forwarded-* header is believed (anyone can send one).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     _init_extensions(app)
     _register_blueprints(app)
     security.register(app)

@@ -44,6 +44,18 @@ def _int(name: str, default: int) -> int:
 MIN_SECRET_KEY_BYTES = 32
 
 
+def _proxies() -> int:
+    """PROXY_FIX: the number of trusted proxies; "true"/"yes"/"on" is one, "false"/empty none."""
+    value = (os.environ.get("PROXY_FIX") or "").strip().lower()
+    if value in {"", "0", "false", "no", "off"}:
+        return 0
+    if value in {"true", "yes", "on"}:
+        return 1
+    if value.isascii() and value.isdigit() and int(value) <= 5:
+        return int(value)
+    raise ConfigError(f"PROXY_FIX={value[:20]!r}: the number of reverse proxies in front (1 for one nginx).")
+
+
 def _secret_key(instance_path: Path, production: bool) -> str:
     key = os.environ.get("SECRET_KEY")
     if key and production and len(key.encode()) < MIN_SECRET_KEY_BYTES:
@@ -213,8 +225,11 @@ def load_config(instance_path: str) -> dict:
         "OUTBOX_RETRY_SECONDS": _int("OUTBOX_RETRY_SECONDS", 30),
         # Tasks a certificate batch is split into (one per worker process is right).
         "CERTIFICATE_WORKERS": _int("CERTIFICATE_WORKERS", 2),
+        # How many reverse proxies stand in front (1 = one nginx); 0, the default even in
+        # production, trusts no X-Forwarded-* header: reached directly, a client could name any
+        # address in X-Forwarded-For and so escape the rate limits.
+        "PROXY_FIX": _proxies(),
         # Cookies: secure by default in production (served over HTTPS there).
-        "PROXY_FIX": _bool("PROXY_FIX", production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .security import RefusedInput
+from .services.errors import InvalidInput
 
 
 def _wants_json() -> bool:
@@ -29,6 +30,16 @@ def register(app: Flask) -> None:
         return render_template(
             "errors/error.html", code=400, title=_("Please try again"), message=message
         ), 400
+
+    @app.errorhandler(InvalidInput)
+    def invalid_input(error: InvalidInput):
+        # What a view did not turn into a form's errors (a filter in a link): a 400 in words.
+        refused = RefusedInput(str(error.message))
+        refused.data = {
+            "message": str(error.message),
+            "errors": {k: [str(v)] for k, v in error.errors.items()},
+        }
+        return http_error(refused)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

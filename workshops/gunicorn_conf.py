@@ -9,7 +9,8 @@ import gc
 import multiprocessing
 import os
 
-bind = os.environ.get("BIND", "0.0.0.0:8000")
+# Loopback unless told: the app is meant to be reached through nginx on the same host (README).
+bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = os.environ.get("WORKER_CLASS", "sync")
 threads = int(os.environ.get("WEB_THREADS", 1))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 
 
@@ -32,6 +33,31 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+# The only responses a browser or a proxy may keep: the same for every visitor, nothing personal.
+# Everything else (tickets, survey links, personal data downloads, check-in, every staff page and
+# download, the API's people) is "no-store", so a shared phone or an office proxy keeps no copy.
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "public.index",
+        "public.workshop",
+        "public.workshop_calendar",
+        "public.privacy",
+        "checkin.service_worker",  # the scanner's script, the same for everyone ("no-cache")
+        "api_workshops.list_workshops",
+        "api_workshops.get_workshop",
+        "api-docs.openapi_json",
+    }
+)
+
+
+def _may_be_stored(response) -> bool:
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        return False
+    # A signed-in staff member's copy of a public page carries their name in its header.
+    return response.mimetype != "text/html" or not current_user.is_authenticated
 
 
 def _has_nul_character() -> bool:
@@ -80,4 +106,6 @@ def register(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
         if request.is_secure:  # behind HTTPS (a proxy sets X-Forwarded-Proto; see ProxyFix)
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if not _may_be_stored(response):  # over what a view set (send_file's "no-cache" keeps a copy)
+            headers["Cache-Control"] = "no-store, private"
         return response

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, jsonify
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
 from ..extensions import limiter
@@ -66,9 +67,14 @@ def register(data, workshop_id: int):
 @blp.alt_response(401, description="Not signed in")
 @blp.alt_response(403, description="Not your workshop")
 def list_registrations(query, workshop_id: int):
-    """A workshop's registrations, filtered and searched (staff only)."""
+    """A workshop's registrations, filtered and searched (staff only; each read is audited)."""
     workshop = staff_workshop(workshop_id)
-    return roster.registrations(workshop, roster.RosterFilter(**query))
+    return _as_seen(roster.read_list(workshop, current_user, roster.RosterFilter.from_args(query)), many=True)
+
+
+def _as_seen(value, many: bool = False):
+    """Only the fields the signed-in staff member sees on the registrations page."""
+    return jsonify(RegistrationSchema(many=many, only=roster.fields_seen_by(current_user)).dump(value))
 
 
 @blp.route("/registrations/<int:registration_id>")
@@ -78,4 +84,4 @@ def list_registrations(query, workshop_id: int):
 @blp.alt_response(404, description="No registration with this id")
 def get_registration(registration_id: int):
     """One registration (staff only)."""
-    return staff_registration(registration_id)
+    return _as_seen(staff_registration(registration_id))

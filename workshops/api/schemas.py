@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..models import AttendanceMode, Gender, OrganisationType, RegistrationStatus, WorkshopFormat
 from ..routing import MAX_ID
 from ..services.checkin import CHECKS, Reason
 
@@ -50,9 +52,22 @@ class WorkshopDetailSchema(WorkshopSchema):
     sessions = fields.List(fields.Nested(SessionSchema))
 
 
+def _filter(values, **kwargs) -> fields.Str:
+    """A filter naming one of a fixed list ("" for all): anything else is refused (422) in words."""
+    choices = ["", *(str(value) for value in values)]
+    return fields.Str(
+        load_default="",
+        validate=validate.OneOf(
+            choices, error=_l("This filter has no such value; choose one from the list.")
+        ),
+        metadata={"enum": choices},
+        **kwargs,
+    )
+
+
 class WorkshopQuerySchema(Schema):
     city = fields.Str(load_default="")
-    format = fields.Str(load_default="", metadata={"enum": ["", "onsite", "online", "hybrid"]})
+    format = _filter(WorkshopFormat)
 
 
 class RegistrationInSchema(Schema):
@@ -96,7 +111,9 @@ class RegistrationOutcomeSchema(Schema):
 
 
 class RegistrationSchema(Schema):
-    """A registration as staff see it (tokens are never exposed)."""
+    """A registration as staff see it (tokens are never exposed). An organiser gets the fields of
+    their registrations page only: id, workshop_id, names, contacts, organisation, its type, city,
+    mode, status and source."""
 
     id = fields.Int()
     workshop_id = fields.Int()
@@ -119,9 +136,9 @@ class RegistrationSchema(Schema):
 
 
 class RegistrationQuerySchema(Schema):
-    status = fields.Str(load_default="")
-    mode = fields.Str(load_default="")
-    organisation_type = fields.Str(load_default="")
+    status = _filter(RegistrationStatus)
+    mode = _filter(AttendanceMode)
+    organisation_type = _filter(OrganisationType)
     city = fields.Str(load_default="")
     q = fields.Str(load_default="", metadata={"description": "Search name, email, phone or organisation"})
 
@@ -282,9 +299,9 @@ class SurveySummarySchema(Schema):
 
 
 class SegmentQuerySchema(Schema):
-    mode = fields.Str(load_default="")
-    organisation_type = fields.Str(load_default="")
-    gender = fields.Str(load_default="")
+    mode = _filter(AttendanceMode)
+    organisation_type = _filter(OrganisationType)
+    gender = _filter(Gender)
     city = fields.Str(load_default="")
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Registration, RegistrationStatus, Workshop, WorkshopFormat, WorkshopStatus
 from ..models.base import utcnow
+from .errors import InvalidInput
 
 # Statuses that occupy a seat of their mode.
 SEAT_HOLDING = (RegistrationStatus.CONFIRMED,)
@@ -24,7 +26,9 @@ def upcoming_workshops(city: str = "", format: str = "", now: datetime | None = 
     )
     if city:
         query = query.where(Workshop.city == city)
-    if format in {f.value for f in WorkshopFormat}:
+    if format:
+        if format not in tuple(WorkshopFormat):  # a mistyped link: said, not silently ignored
+            raise InvalidInput({"format": _l("This filter has no such value; choose one from the list.")})
         query = query.where(Workshop.format == WorkshopFormat(format))
     return list(db.session.scalars(query))
 

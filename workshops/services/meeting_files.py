@@ -37,6 +37,12 @@ MAX_ROWS = 20_000  # data rows of a sheet: a full-day webinar of a few thousand 
 MAX_COLUMNS = 120  # a webinar adds a column per registration question
 HEADER_SEARCH_ROWS = 40  # a report's title, summary or preamble come before its header
 MAX_VALUE = 64  # a time or a duration longer than this is not one (and is never parsed)
+# A cell's text, and all the text read: an XLSX cell may point at one shared string of megabytes,
+# and 250,000 cells at the same one would be gigabytes to clean and match (minutes of CPU).
+# Longer than any name, device or answer to a webinar's question, and than a value that is read
+# to say what is wrong with it (a duration of 8,000 digits is one row's problem, not the file's).
+MAX_CELL_CHARS = 10_000
+MAX_TEXT_CHARS = 20_000_000  # 250,000 cells of 80 characters
 
 # The six things a coordinator can point at when a layout is not recognised.
 FIELDS = ("name", "email", "phone", "join", "leave", "duration")
@@ -279,6 +285,7 @@ def _csv_sheet(text: str) -> Sheet:
         for row in reader:
             if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:
                 raise _too_many_rows()
+            _check_lengths(row[:MAX_COLUMNS], start)
             rows.append(row[:MAX_COLUMNS])
             lines.append(start)
             start = reader.line_num + 1
@@ -289,6 +296,32 @@ def _csv_sheet(text: str) -> Sheet:
 
 def _too_many_rows() -> InvalidInput:
     return _problem(_l("The file has more than %(n)d rows; split it into smaller files.", n=MAX_ROWS))
+
+
+def _check_lengths(cells: list[str], line: int) -> int:
+    """The characters of a row, once no cell of it is longer than a meeting report's cell can be."""
+    total = 0
+    for index, cell in enumerate(cells):
+        if len(cell) > MAX_CELL_CHARS:
+            raise _problem(
+                _l(
+                    "Cell %(cell)s has more than %(n)d characters: is this the meeting's attendance report?",
+                    cell=f"{_column_letters(index)}{line}",
+                    n=MAX_CELL_CHARS,
+                )
+            )
+        total += len(cell)
+    return total
+
+
+def _column_letters(index: int) -> str:
+    """A column's letters in a spreadsheet program (0 → A, 26 → AA)."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
 
 
 def _cell_text(value) -> str:
@@ -326,7 +359,7 @@ def _xlsx_sheets(data: bytes) -> list[Sheet]:
     if unpacked > MAX_UNPACKED:
         raise _problem(_l("The file is larger than %(n)d MB.", n=MAX_UNPACKED // (1024 * 1024)))
     sheets = []
-    filled = 0
+    filled = chars = 0
     # openpyxl warns about what other tools write (no default style, unknown extensions).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -346,6 +379,15 @@ def _xlsx_sheets(data: bytes) -> list[Sheet]:
                     while cells and not cells[-1]:
                         cells.pop()
                     filled += len(cells)
+                    chars += _check_lengths(cells, len(rows) + 1)
+                    if chars > MAX_TEXT_CHARS:
+                        raise _problem(
+                            _l(
+                                "The workbook holds more than %(n)d characters of text. Delete the sheets"
+                                " and columns you do not need, or split it, and upload it again.",
+                                n=MAX_TEXT_CHARS,
+                            )
+                        )
                     if filled > MAX_CELLS:
                         raise _problem(
                             _l(

@@ -300,8 +300,9 @@ def _checked_mapping(mapping: dict | None, columns: list[str]) -> dict[str, int]
     for name, value in mapping.items():
         if name not in FIELDS or value in (None, ""):
             continue
-        text = str(value).strip()
-        if text.isdigit() and int(text) < len(columns):
+        text = str(value).strip()[:200]
+        # A column's number is a few ASCII digits ("²" is a digit to isdigit(), not to int()).
+        if text.isascii() and text.isdigit() and len(text) <= 4 and int(text) < len(columns):
             chosen[name] = int(text)
         elif label(text) in labels:
             chosen[name] = labels.index(label(text))

@@ -12,6 +12,7 @@ import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 
@@ -32,13 +33,26 @@ def _static_root() -> Path:
     return Path(current_app.static_folder).resolve()
 
 
-def _check_local(url: str, static_root: Path) -> None:
-    if url.startswith("file://"):
-        path = Path(url[len("file://") :].split("?")[0]).resolve()
-        if not path.is_relative_to(static_root):
-            raise BlockedURL(f"blocked: {url[:100]}")
-    elif not url.startswith("data:"):
+def _check_local(url: str, static_root: Path) -> str:
+    """The URL to fetch: a data: URI as it is, or a file under static/ as the file it really is.
+
+    The path is decoded first and then resolved (``..``, symlinks), and only that is checked and
+    fetched, so ``..%2F``, ``%2e%2e/`` or a symlink cannot lead out of static/ (checked before
+    decoding, ``file:///static/..%2F..%2Fetc/passwd`` looked like a file under static/)."""
+    if url.startswith("data:"):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
         raise BlockedURL(f"blocked: {url[:100]}")
+    path = unquote(parts.path)
+    # What is still encoded after one decoding was encoded twice; a backslash is a Windows path's
+    # separator: no file of ours is named with either.
+    if any(char in path for char in "%\\\x00") or not path.startswith("/"):
+        raise BlockedURL(f"blocked: {url[:100]}")
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(static_root):
+        raise BlockedURL(f"blocked: {url[:100]}")
+    return resolved.as_uri()
 
 
 @lru_cache(maxsize=1)
@@ -53,8 +67,7 @@ def _local_fetcher_class() -> type:
             self.static_root = static_root
 
         def fetch(self, url, headers=None):
-            _check_local(url, self.static_root)
-            return super().fetch(url, headers)
+            return super().fetch(_check_local(url, self.static_root), headers)
 
     return LocalFetcher
 

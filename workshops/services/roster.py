@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..models import Registration, Workshop
+from ..models import AttendanceMode, OrganisationType, Registration, RegistrationStatus, Workshop
 from . import audit
+from .errors import InvalidInput
 from .spreadsheets import write_csv, write_xlsx
+
+# The filters that name one of a fixed list: anything else is a mistyped link, answered in words
+# (compared with an enum column, PostgreSQL would refuse it with an error).
+CHOICES = {
+    "status": tuple(RegistrationStatus),
+    "mode": tuple(AttendanceMode),
+    "organisation_type": tuple(OrganisationType),
+}
 
 
 @dataclass
@@ -19,6 +29,11 @@ class RosterFilter:
     organisation_type: str = ""
     city: str = ""
     q: str = ""
+
+    def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in ("", *allowed):
+                raise InvalidInput({name: _l("This filter has no such value; choose one from the list.")})
 
     @classmethod
     def from_args(cls, args) -> RosterFilter:
@@ -52,6 +67,41 @@ def registrations(
             )
         query = query.where(or_(*conditions))
     return list(db.session.scalars(query.order_by(Registration.created_at, Registration.id).limit(limit)))
+
+
+# What every staff member of a workshop sees of a person on its registrations page (the page's
+# columns): an organiser at the door needs to find and reach people. The rest (gender, job title,
+# needs, language, consent) is for those who plan the workshop, in its edit page and export.
+SEEN_BY_ALL_STAFF = (
+    "id",
+    "workshop_id",
+    "full_name",
+    "latin_name",
+    "email",
+    "mobile",
+    "organisation",
+    "organisation_type",
+    "city",
+    "mode",
+    "status",
+    "source",
+)
+
+
+def fields_seen_by(user) -> tuple[str, ...] | None:
+    """The fields of a registration this staff member sees (None: every one)."""
+    return None if user.can_schedule else SEEN_BY_ALL_STAFF
+
+
+def read_list(workshop: Workshop, actor, wanted: RosterFilter | None = None) -> list[Registration]:
+    """The (filtered) list as a program reads it: it carries names and contacts, so like an
+    export it is audited (who, which workshop, which filters, how many people)."""
+    wanted = wanted or RosterFilter()
+    rows = registrations(workshop, wanted)
+    filters = {name: value for name, value in vars(wanted).items() if value}
+    audit.record("registration.list_read", workshop, actor, rows=len(rows), **filters)
+    db.session.commit()
+    return rows
 
 
 def counts(workshop: Workshop) -> dict[tuple[str, str], int]:

@@ -35,6 +35,9 @@ MAX_CELLS = 200_000  # cells written in the workbook's sheets, merged areas incl
 MAX_COLUMNS = 100
 MAX_CELL_CHARS = 2000
 MAX_LINES = 20_000  # how far down a sheet may go, blank rows included
+# All the text read. The XML's size does not bound it: every cell may point at the same shared
+# string, so 200,000 cells of one 2,000-character string would be 400 million characters to copy.
+MAX_TEXT_CHARS = 10_000_000  # 200,000 cells of 50 characters
 
 
 def neutralise(value):
@@ -204,9 +207,11 @@ def _csv_rows(text: str) -> list[list[str]]:
         raise _refuse(_l("This does not look like a CSV file."))
     rows: list[list[str]] = []
     reader = csv.reader(io.StringIO(text))
+    chars = 0
     try:
         for row in reader:
             rows.append(_bounded(row, len(rows) + 1))
+            chars = _within_text_bound(chars, rows[-1])
     except csv.Error as error:  # a field beyond csv's own limit (128 KiB), a stray quote
         if "field limit" in str(error):
             raise _refuse(
@@ -239,6 +244,20 @@ def _bounded(row: list[str], line: int) -> list[str]:
         if len(row[index]) > MAX_CELL_CHARS:
             raise _too_long(column_letter(index), line)
     return row[:width]
+
+
+def _within_text_bound(chars: int, row: list[str]) -> int:
+    """The characters read so far, this row's included, once they are within MAX_TEXT_CHARS."""
+    chars += sum(len(cell) for cell in row)
+    if chars > MAX_TEXT_CHARS:
+        raise _refuse(
+            _l(
+                "This file holds more than %(n)d characters of text, far more than a list of people:"
+                " is this the right file?",
+                n=MAX_TEXT_CHARS,
+            )
+        )
+    return chars
 
 
 def _too_wide(line: int, index: int) -> InvalidInput:
@@ -391,6 +410,7 @@ def cell_text(value) -> str:
 def _sheet_rows(sheet, merges: list[Merge]) -> list[list[str]]:
     """The sheet's rows as text, merged ranges filled, within the bounds."""
     rows: list[list[str]] = []
+    chars = 0
     sheet.reset_dimensions()  # a sheet's declared size may be wrong (too small, too big): read all
     try:
         with warnings.catch_warnings():
@@ -402,6 +422,7 @@ def _sheet_rows(sheet, merges: list[Merge]) -> list[list[str]]:
                 while width and values[width - 1] is None:
                     width -= 1
                 rows.append(_bounded([cell_text(value) for value in values[:width]], len(rows) + 1))
+                chars = _within_text_bound(chars, rows[-1])
     except InvalidInput:
         raise
     except Exception:  # the sheet's XML is parsed as it is read
@@ -418,6 +439,7 @@ def _sheet_rows(sheet, merges: list[Merge]) -> list[list[str]]:
                     cells.extend([""] * (column - len(cells)))
                 if not cells[column - 1].strip():
                     cells[column - 1] = value
+                    chars = _within_text_bound(chars, [value])  # a merged range copies its text too
     return rows
 
 

@@ -25,6 +25,7 @@ from ..models import (
 )
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
+from ..routing import MAX_ID
 from ..services import announcements, meeting_reports, nominations, roster, walk_ins
 from ..services import badges as badge_service
 from ..services import registration as registrations
@@ -186,7 +187,8 @@ def _walk_in_message(walk_in: walk_ins.WalkIn) -> tuple[str, str]:
 def walk_in(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
     # From the scanner page: register and check in at once.
-    session = db.session.get(Session, request.args.get("session_id", type=int) or 0)
+    session_id = request.args.get("session_id", type=int) or 0
+    session = db.session.get(Session, session_id) if 0 < session_id <= MAX_ID else None
     if session is not None and session.workshop_id != workshop.id:
         abort(404)  # a link to another workshop's session (the service refuses it too)
     form = WalkInForm()

@@ -301,6 +301,9 @@ def _report_period():
         value = request.args.get(name, "")
         try:
             day = dt.strptime(value, "%Y-%m-%d").replace(tzinfo=zone) if value else None
+            # Years a programme can have (9999-12-31 + 1 day, or 0001-01-01 in UTC, overflow).
+            if day is not None and not 2000 <= day.year <= 2999:
+                raise ValueError(value)
         except ValueError:
             day = None
             flash(_("Dates look like 2026-03-31."), "error")
