@@ -11,6 +11,7 @@ from ..services.errors import InvalidInput
 from ..urls import safe_next
 from . import bp
 from .forms import LoginForm, PasswordChangeForm
+from .permissions import forget_on_this_browser
 
 
 def _login_limit() -> str:
@@ -39,7 +40,7 @@ def login():
 def logout():
     logout_user()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("public.index"))
+    return forget_on_this_browser(redirect(url_for("public.index")))  # a door's phone forgets the roster
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
