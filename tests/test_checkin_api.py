@@ -574,9 +574,10 @@ def test_a_withdrawn_or_expired_link_tells_the_phone_to_forget(client, make_user
         scan(client, session, person(running, 2).ticket_token, "b"),
         client.post("/api/v1/checkin/sync", json={"scans": [{"session_id": session.id, "token": "x"}]}),
         client.get(f"/checkin/v/{link.token}"),
+        client.get("/checkin/"),
     ]
-    assert [r.status_code for r in refused] == [403] * 7
-    assert [r.headers.get("Clear-Site-Data") for r in refused] == ['"cache", "storage"'] * 7
+    assert [r.status_code for r in refused] == [403] * 8
+    assert [r.headers.get("Clear-Site-Data") for r in refused] == ['"cache", "storage"'] * 8
     assert refused[1].json["message"] == (
         "This check-in link does not work any more. Ask the coordinator for a new link."
     )

@@ -74,6 +74,8 @@ def choose_workshop():
     if link is not None and not current_user.is_authenticated:
         return redirect(url_for("checkin.choose_session", workshop_id=link.workshop_id))
     if not current_user.is_authenticated:
+        if held_link_id() is not None:  # a volunteer whose link expired or was withdrawn
+            return _link_refused()
         return redirect(url_for("auth.login", next=url_for("checkin.choose_workshop")))
     if current_user.can_schedule:
         workshops = db.session.scalars(
