@@ -401,3 +401,205 @@ def test_walk_in_of_someone_registered_without_their_ticket_checks_them_in(clien
         f"/staff/workshops/{running.id}/walk-in?session_id={session.id}", data=data, follow_redirects=True
     )
     assert "孙八 is already checked in." in again.get_data(as_text=True)
+
+
+# ---- a volunteer's link admits one person per action (issue 16) ---------------------------
+
+
+def volunteer(client, running, coordinator, label="Door B"):
+    """The test client enters with a fresh check-in link for ``running``, as a volunteer's phone."""
+    from workshops.services import checkin_access
+
+    link = checkin_access.create_link(running, label, datetime.now(UTC) + timedelta(hours=8), coordinator)
+    assert client.get(f"/checkin/v/{link.token}").status_code == 302
+    return link
+
+
+def by_name(session, registration, nonce, method="search"):
+    return {
+        "session_id": session.id,
+        "registration_id": registration.id,
+        "method": method,
+        "nonce": nonce,
+        "device": "phone-v",
+    }
+
+
+def test_a_links_batch_of_search_checkins_checks_in_nobody_and_says_why(client, make_user, running, db):
+    session = running.sessions[0]
+    link = volunteer(client, running, make_user(Role.COORDINATOR))
+    people = [person(running, n) for n in range(22)]
+    # The whole roster by name in one batch (one calls itself a QR scan: no ticket is no ticket),
+    # and two tickets really scanned.
+    scans = [by_name(session, p, f"n{n}", "qr" if n == 5 else "search") for n, p in enumerate(people[:20])]
+    scans += [
+        {"session_id": session.id, "token": p.ticket_token, "nonce": f"t{n}", "device": "phone-v"}
+        for n, p in enumerate(people[20:])
+    ]
+    results = client.post("/api/v1/checkin/sync", json={"scans": scans}).json["results"]
+    assert [r["reason"] for r in results] == ["ticket_needed"] * 20 + ["ok", "ok"]
+    assert {r["message"] for r in results[:20]} == {
+        "A check-in link checks people in by name only online, one at a time: scan their ticket."
+    }
+    checked_in = db.session.scalars(db.select(Attendance.registration_id)).all()
+    assert sorted(checked_in) == [people[20].id, people[21].id]
+    refused = db.session.scalars(db.select(ScanLog).where(ScanLog.reason == "ticket_needed")).all()
+    assert len(refused) == 20 and {(s.method, s.by_link_id) for s in refused} == {("search", link.id)}
+    # One at a time, online, the same volunteer may check someone in by name.
+    alone = client.post("/api/v1/checkin", json=by_name(session, people[0], "alone")).json
+    assert alone["reason"] == "ok"
+
+
+def test_a_links_search_checkins_in_chinese_say_why_in_chinese(client, make_user, running):
+    session = running.sessions[0]
+    volunteer(client, running, make_user(Role.COORDINATOR))
+    body = {"scans": [by_name(session, person(running), "zh")]}
+    answer = client.post("/api/v1/checkin/sync", json=body, headers={"Accept-Language": "zh-CN"}).json
+    assert answer["results"][0]["message"] == "签到链接只能在联网时按姓名逐一签到：请扫描其入场码。"
+
+
+def test_staff_keep_search_checkins_in_a_batch_each_in_the_audit_log(client, organiser, running, db):
+    from workshops.models import AuditEvent
+
+    session = running.sessions[0]
+    people = [person(running, n) for n in range(3)]
+    body = {"scans": [by_name(session, p, f"s{n}") for n, p in enumerate(people)]}
+    assert [r["reason"] for r in client.post("/api/v1/checkin/sync", json=body).json["results"]] == ["ok"] * 3
+    assert client.post("/api/v1/checkin/sync", json=body).status_code == 200  # sent again: no new check-in
+    audited = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "checkin.search_offline")
+    ).all()
+    assert sorted(e.details["registration_id"] for e in audited) == sorted(p.id for p in people)
+    assert {e.actor_id for e in audited} == {organiser.id}
+    # A ticket in a batch, or a check-in by name online, is not such an event.
+    client.post("/api/v1/checkin/sync", json={"scans": [{"session_id": session.id, "token": "x" * 43}]})
+    assert client.post("/api/v1/checkin", json=by_name(session, person(running, 9), "one")).json["ok"]
+    assert (
+        db.session.scalar(db.select(db.func.count()).where(AuditEvent.action == "checkin.search_offline"))
+        == 3
+    )
+
+
+def test_the_31st_search_checkin_through_a_link_in_an_hour_is_refused_and_the_coordinator_sees_it(
+    client, app, make_user, running, db
+):
+    session = running.sessions[0]
+    coordinator = make_user(Role.COORDINATOR)
+    volunteer(client, running, coordinator)
+    assert app.config["LINK_SEARCH_CHECKINS_PER_HOUR"] == 30
+    people = [person(running, n) for n in range(33)]
+    answers = [
+        client.post("/api/v1/checkin", json=by_name(session, p, f"n{n}")).json
+        for n, p in enumerate(people[:31])
+    ]
+    assert [a["reason"] for a in answers] == ["ok"] * 30 + ["search_limit"]
+    assert answers[30]["message"].startswith("This check-in link has checked in too many people by name")
+    # Undoing one does not buy another; a ticket still admits; another link has its own hour.
+    assert client.delete(f"/api/v1/attendances/{answers[0]['attendance_id']}").status_code == 204
+    assert client.post("/api/v1/checkin", json=by_name(session, people[32], "again")).json["reason"] == (
+        "search_limit"
+    )
+    assert scan(client, session, people[31].ticket_token, "ticket").json["reason"] == "ok"
+    other = app.test_client()
+    from workshops.services import checkin_access
+
+    link_c = checkin_access.create_link(
+        running, "Door C", datetime.now(UTC) + timedelta(hours=8), coordinator
+    )
+    other.get(f"/checkin/v/{link_c.token}")
+    assert other.post("/api/v1/checkin", json=by_name(session, people[32], "c")).json["reason"] == "ok"
+    # The coordinator's page: per link, check-ins by name in the last hour and the refused ones.
+    staff = app.test_client()
+    staff.post("/login", data={"email": coordinator.email, "password": "correct horse battery"})
+    page = staff.get(f"/staff/workshops/{running.id}").get_data(as_text=True)
+    door_b = page[page.index("Door B") : page.index("Door B") + 600]
+    assert "Checked in by name in the last hour: 30 of 30" in door_b and "refused: 2" in door_b
+    door_c = page[page.index("Door C") : page.index("Door C") + 600]
+    assert "Checked in by name in the last hour: 1 of 30" in door_c and "refused" not in door_c
+    # An hour later the link may again.
+    db.session.execute(db.update(ScanLog).values(received_at=datetime.now(UTC) - timedelta(minutes=61)))
+    db.session.commit()
+    assert client.post("/api/v1/checkin", json=by_name(session, people[0], "later")).json["reason"] == "ok"
+
+
+def test_a_link_checks_in_by_name_in_no_burst(make_app, make_user, running, db):
+    from workshops.services import checkin_access
+
+    app = make_app(RATELIMIT_ENABLED=True, LINK_SEARCH_CHECKIN_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    link = checkin_access.create_link(
+        running, "Door D", datetime.now(UTC) + timedelta(hours=8), make_user(Role.COORDINATOR)
+    )
+    client.get(f"/checkin/v/{link.token}")
+    session = running.sessions[0]
+    people = [person(running, n) for n in range(6)]
+    statuses = [
+        client.post("/api/v1/checkin", json=by_name(session, p, f"b{n}")).status_code
+        for n, p in enumerate(people[:4])
+    ]
+    assert statuses == [200, 200, 200, 429]
+    assert scan(client, session, people[4].ticket_token, "t").json["reason"] == "ok"  # tickets: no limit
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attendance)) == 4
+
+
+# ---- the phone forgets when it may no longer scan (issue 16) -------------------------------
+
+
+def test_signing_out_tells_the_browser_to_forget_the_scanner(client, organiser):
+    response = client.post("/logout")
+    assert response.status_code == 302
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_a_withdrawn_or_expired_link_tells_the_phone_to_forget(client, make_user, running, db):
+    from workshops.services import checkin_access
+
+    coordinator = make_user(Role.COORDINATOR)
+    session = running.sessions[0]
+    link = volunteer(client, running, coordinator)
+    working = [
+        client.get(f"/checkin/{running.id}/sessions/{session.id}"),
+        client.get(f"/api/v1/workshops/{running.id}/roster?session_id={session.id}"),
+        scan(client, session, person(running).ticket_token, "a"),
+    ]
+    assert [r.status_code for r in working] == [200, 200, 200]
+    assert all("Clear-Site-Data" not in r.headers for r in working)
+
+    checkin_access.revoke_link(link, coordinator)
+    refused = [
+        client.get(f"/checkin/{running.id}/sessions/{session.id}"),
+        client.get(f"/api/v1/workshops/{running.id}/roster?session_id={session.id}"),
+        client.get(f"/api/v1/workshops/{running.id}/search?session_id={session.id}&q=a"),
+        client.get(f"/api/v1/sessions/{session.id}/counters"),
+        scan(client, session, person(running, 2).ticket_token, "b"),
+        client.post("/api/v1/checkin/sync", json={"scans": [{"session_id": session.id, "token": "x"}]}),
+        client.get(f"/checkin/v/{link.token}"),
+        client.get("/checkin/"),
+    ]
+    assert [r.status_code for r in refused] == [403] * 8
+    assert [r.headers.get("Clear-Site-Data") for r in refused] == ['"cache", "storage"'] * 8
+    assert refused[1].json["message"] == (
+        "This check-in link does not work any more. Ask the coordinator for a new link."
+    )
+
+    expired = volunteer(client, running, coordinator, "Door E")
+    expired.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    gone = client.get(f"/api/v1/workshops/{running.id}/roster?session_id={session.id}")
+    assert gone.status_code == 403 and gone.headers["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_a_staff_refusal_does_not_wipe_the_phone(client, auth, make_user, running, make_workshop, db):
+    """An organiser of another workshop is refused here, but what their phone keeps for their own
+    workshop stays (no Clear-Site-Data: only an ended sign-in or link wipes)."""
+    outsider = make_user(Role.ORGANISER)
+    outsider.workshops.append(make_workshop(title_en="Other"))
+    db.session.commit()
+    auth.login(outsider)
+    refused = client.get(f"/api/v1/workshops/{running.id}/roster?session_id={running.sessions[0].id}")
+    assert refused.status_code == 403 and "Clear-Site-Data" not in refused.headers
+
+
+def test_the_scan_log_is_kept_by_no_cache(client, organiser, running):
+    log = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log")
+    assert log.status_code == 200 and log.headers["Cache-Control"] == "no-store"

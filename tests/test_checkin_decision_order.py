@@ -49,6 +49,7 @@ def test_the_roster_sends_the_table(client, auth, make_user, running, db):
     roster = client.get(f"/api/v1/workshops/{running.id}/roster?session_id={running.sessions[0].id}").json
     assert roster["decision_order"] == checkin.decision_order()
     assert [step["reason"] for step in roster["decision_order"]] == [
+        "ticket_needed",  # a volunteer's check-in by name in a batch: whoever it is
         "unknown_ticket",
         "wrong_workshop",
         "ok",  # the same scan sent again: its first answer
@@ -57,9 +58,10 @@ def test_the_roster_sends_the_table(client, auth, make_user, running, db):
         "pending_approval",
         "already_checked_in",
         "outside_session",
+        "search_limit",  # a new check-in by name through a link, over the hour's number
         "ok",
     ]
-    assert roster["decision_order"][3] == {
+    assert roster["decision_order"][4] == {
         "reason": "cancelled",
         "check": "status",
         "statuses": ["cancelled", "rejected"],

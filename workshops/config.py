@@ -221,6 +221,9 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # Generous: a factory hall or college shares one address behind NAT.
         "REGISTRATION_RATE_LIMIT": os.environ.get("REGISTRATION_RATE_LIMIT", "30 per minute;300 per hour"),
+        # Check-ins by name (no ticket seen) one volunteer's link may make in an hour.
+        "LINK_SEARCH_CHECKINS_PER_HOUR": _int("LINK_SEARCH_CHECKINS_PER_HOUR", 30),
+        "LINK_SEARCH_CHECKIN_RATE_LIMIT": os.environ.get("LINK_SEARCH_CHECKIN_RATE_LIMIT", "10 per minute"),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 12),
         "OUTBOX_RETRY_SECONDS": _int("OUTBOX_RETRY_SECONDS", 30),
         # Tasks a certificate batch is split into (one per worker process is right).

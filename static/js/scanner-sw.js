@@ -2,7 +2,13 @@
 // fetched from the network when possible (so a new release reaches phones the next time they
 // are online) and from this cache otherwise. Only answers that worked are kept; caches of
 // earlier versions of this worker are dropped.
-var CACHE = "workshops-scanner-v3";  // v3: the page runs on ES modules
+// Names are never kept here: only the scanner's own pages (which name nobody: the roster comes
+// from the API, which this worker leaves alone) and static files. The scan log, a volunteer's
+// link, anything else, and any answer marked no-store go to the network only, so a phone
+// signed out (or whose link was withdrawn) holds no page with a participant's name.
+var CACHE = "workshops-scanner-v4";  // v4: the scan log and other pages with names are not kept
+// The pages kept for offline use: /checkin/, /checkin/<workshop>, /checkin/<workshop>/sessions/<session>.
+var KEPT_PAGE = /^\/checkin\/(\d+(\/sessions\/\d+)?)?$/;
 // The scanner page's modules (static/js/scanner/, beside this file's source), kept when the
 // worker is installed: the first visit loads them before the worker is in control. (Kept
 // later anyway as the page fetches them through the worker; a test holds this list to the folder.)
@@ -27,13 +33,14 @@ self.addEventListener("activate", function (event) {
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) return;
-  if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/checkin/") === 0) {
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.pathname.indexOf("/static/") === 0 || KEPT_PAGE.test(url.pathname)) {
     var fresh = fetch(request).then(function (response) {
       if (response.status >= 500) {  // a server error mid-deploy: the kept copy is better
         return caches.match(request).then(function (hit) { return hit || response; });
       }
       if (!response.ok) return response;  // a sign-in redirect, a refused link: as the server says
+      if (/no-store/.test(response.headers.get("Cache-Control") || "")) return response;
       var copy = response.clone();  // only pages and files that worked are kept
       event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.put(request, copy); }));
       return response;

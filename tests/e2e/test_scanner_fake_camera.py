@@ -94,7 +94,7 @@ def test_scanner_keeps_working_offline_and_syncs_when_back(
     ).wait_for()  # the roster is kept (the page's CSP forbids eval-based waits)
 
     # The service worker keeps the page and its files (fetched again through it on this first visit).
-    kept = "caches.open('workshops-scanner-v3').then(c => c.match(location.href)).then(r => !!r)"
+    kept = "caches.open('workshops-scanner-v4').then(c => c.match(location.href)).then(r => !!r)"
     for _ in range(50):
         if page.evaluate(kept):
             break

@@ -53,7 +53,7 @@ def test_scanner_reloads_decides_and_syncs_with_the_server_gone(app, browser, ma
         page.click("button[type=submit]")
         page.goto(f"{base}/checkin/{workshop.id}/sessions/{workshop.sessions[0].id}")
         page.locator("#counters:not(:empty)").wait_for()
-        kept = "caches.open('workshops-scanner-v3').then(c => c.match(location.href)).then(r => !!r)"
+        kept = "caches.open('workshops-scanner-v4').then(c => c.match(location.href)).then(r => !!r)"
         for _ in range(50):
             if page.evaluate(kept):
                 break

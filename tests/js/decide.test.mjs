@@ -45,6 +45,12 @@ test("each check, on what the phone knows", () => {
   assert.equal(CHECKS.checked_in(facts({ earlier: { at: "t" } })), true);
   assert.equal(CHECKS.checked_in(facts()), false);
   assert.equal(CHECKS.otherwise(facts()), true);
+  // A volunteer's check-in by name (no ticket) is never decided on the phone for the queue;
+  // a ticket is, and staff's check-ins by name are.
+  assert.equal(CHECKS.link_search_in_batch(facts({ volunteer: true, byName: true })), true);
+  assert.equal(CHECKS.link_search_in_batch(facts({ volunteer: true, byName: false })), false);
+  assert.equal(CHECKS.link_search_in_batch(facts({ volunteer: false, byName: true })), false);
+  assert.equal(CHECKS.link_search_limit(facts({ volunteer: true, byName: true })), false);  // the server's count
 });
 
 test("outside the admission window, unless overridden (and without a window, never)", () => {

@@ -91,11 +91,40 @@ test("offline outside the session: an organiser's Admit anyway queues it with a 
 });
 
 test("a server that refuses is shown as a refusal, never decided offline", async () => {
-  const refuse = () => refusal(403, "You may not check people in.");
-  const { door: d, screen, store } = await door({ checkIn: refuse });
+  const refuse = () => refusal(429, "Too many attempts.");
+  const { door: d, screen, store, sync } = await door({ checkIn: refuse });
   await d.typed("ticket-one");
-  assert.deepEqual([screen.last().title, screen.last().detail], [TEXT.error, "You may not check people in."]);
+  assert.deepEqual([screen.last().title, screen.last().detail], [TEXT.error, "Too many attempts."]);
   assert.equal(store.queue.size, 0);
+  assert.deepEqual(sync.calls, []);
+});
+
+test("the link or the sign-in gone: the phone forgets (sync says how many scans are lost)", async () => {
+  const refuse = () => refusal(403, "This check-in link does not work any more.");
+  const { door: d, screen, sync } = await door({ checkIn: refuse });
+  await d.typed("ticket-one");
+  assert.deepEqual(sync.calls, [["forget", 403]]);
+  assert.equal(screen.last().detail, "This check-in link does not work any more.");
+});
+
+test("forgotten, then offline: nothing is decided or queued on the phone", async () => {
+  const { door: d, screen, state, store } = await door({});
+  state.close();
+  await d.typed("ticket-one");
+  assert.deepEqual([screen.last().tone, screen.last().detail], ["red", TEXT.forgotten_offline]);
+  assert.equal(store.queue.size, 0);
+});
+
+test("a volunteer's search pick offline is refused, not queued; a ticket is queued", async () => {
+  const order = [{ reason: "ticket_needed", check: "link_search_in_batch", statuses: [] }]
+    .concat((await roster([])).decision_order);
+  const { door: d, screen, state, store } = await door({}, { roster: { decision_order: order } });
+  state.volunteer = true;
+  await d.pick({ id: 1 });
+  assert.deepEqual([screen.last().tone, screen.last().title], ["red", TEXT.reasons.ticket_needed]);
+  assert.equal(store.queue.size, 0);
+  await d.typed("ticket-one");
+  assert.deepEqual([screen.last().tone, store.queue.size], ["green", 1]);
 });
 
 test("no decision order (a roster kept by an older page): offline it says the check-in failed", async () => {

@@ -16,12 +16,14 @@ export function fakeScreen() {
 }
 
 // IndexedDB as a Map; `full` makes writes to the queue fail, as a full storage would.
+// `forgotten` counts the calls to forget() (the whole database deleted).
 export function fakeStore(options) {
   const queue = new Map();
   const rosters = new Map();
   const full = () => (options && options.full) ? Promise.reject(new Error("QuotaExceededError")) : null;
   return {
-    queue, rosters,
+    queue, rosters, forgotten: 0,
+    forget() { this.forgotten += 1; queue.clear(); rosters.clear(); return Promise.resolve(); },
     roster: (id) => Promise.resolve(rosters.get(id)),
     keepRoster: (id, data) => Promise.resolve(rosters.set(id, data)),
     queued: () => Promise.resolve(Array.from(queue.values())),
@@ -59,6 +61,7 @@ export function fakeSync() {
     showQueue() { this.calls.push("showQueue"); },
     refreshCounters() { this.calls.push("refreshCounters"); },
     loadRoster() { this.calls.push("loadRoster"); return Promise.resolve(); },
+    forget(error) { this.calls.push(["forget", error.status]); return Promise.resolve(); },
   };
 }
 

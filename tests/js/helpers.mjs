@@ -31,12 +31,17 @@ export const TEXT = {
     pending_approval: "This registration is still waiting for approval.",
     wrong_workshop: "This ticket is for another workshop.",
     outside_session: "This session is not running now. Check the session, or override.",
+    ticket_needed: "A check-in link checks people in by name only online, one at a time: scan their ticket.",
+    search_limit: "This check-in link has checked in too many people by name in the last hour.",
   },
   outside_volunteer: "This session is not running now. Ask an organiser.",
   override: "Admit anyway",
   error: "Could not check in. Try again.",
   sync_refused: "The check-ins waiting on this phone were refused: {message}",
   sync_overruled: "Let in offline, not checked in by the server ({n}):",
+  forgotten: "This phone no longer keeps the participant list: {message}",
+  unsent: "{n} check-ins made offline could not be sent and were dropped.",
+  forgotten_offline: "This phone may no longer check people in here.",
 };
 
 export function sha256(text) {

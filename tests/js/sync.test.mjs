@@ -48,16 +48,56 @@ test("people the server refused are named in a notice that stays until read", as
   assert.equal(p.store.queue.size, 0);
 });
 
-test("offline the scans stay; refused (a link expired) they stay too, and the door is told", async () => {
+test("offline the scans stay; refused otherwise (a bad request) they stay too, and the door is told", async () => {
   const cut = parts({});
   queue(cut, "a", 1, 7);
   await cut.sync.sync();
   assert.deepEqual([cut.screen.online, cut.store.queue.size], [false, 1]);
-  const refused = parts({ sync: () => refusal(403, "This check-in link does not work.") });
+  const refused = parts({ sync: () => refusal(422, "Send at most 500 scans at a time.") });
   queue(refused, "a", 1, 7);
   await refused.sync.sync();
-  assert.deepEqual([refused.screen.online, refused.store.queue.size], [true, 1]);
-  assert.match(refused.screen.notices[0].message, /were refused: This check-in link does not work\./);
+  assert.deepEqual([refused.screen.online, refused.store.queue.size, refused.store.forgotten], [true, 1, 0]);
+  assert.match(refused.screen.notices[0].message, /were refused: Send at most 500 scans/);
+});
+
+for (const status of [401, 403, 410]) {
+  test(`the link or the sign-in gone (${status}): the phone forgets all and says how many scans are lost`,
+    async () => {
+      const p = parts({ sync: () => refusal(status, "This check-in link does not work any more.") });
+      p.state.useRoster(await roster([{ id: 7, ticket: "t7", name: "李华" }]));
+      queue(p, "a", 1, 7);
+      queue(p, "b", 1, 8);
+      queue(p, "c", 2, 9);  // another workshop's scan is lost with the rest
+      await p.sync.sync();
+      assert.equal(p.store.forgotten, 1);
+      assert.deepEqual([p.store.queue.size, p.store.rosters.size, p.state.roster.size], [0, 0, 0]);
+      assert.deepEqual([p.state.closed, p.state.queuedEntry({ id: 7 })], [true, undefined]);
+      const notice = p.screen.notices[p.screen.notices.length - 1];
+      assert.equal(notice.keep, true);
+      assert.equal(notice.message, "This phone no longer keeps the participant list: This check-in link"
+        + " does not work any more. 3 check-ins made offline could not be sent and were dropped.");
+      assert.deepEqual(p.screen.queued, { n: 0, label: "" });
+      await p.sync.sync();  // forgotten once: the notice stays as it is
+      assert.equal(p.store.forgotten, 1);
+    });
+}
+
+test("a roster or the counters refused (the link withdrawn): forgotten too, the count kept before", async () => {
+  const gone = () => refusal(403, "This check-in link does not work any more.");
+  const p = parts({ roster: gone, counters: gone });
+  p.store.rosters.set(10, await roster([{ id: 1, ticket: "t1" }]));
+  await p.sync.keptRoster();
+  queue(p, "a", 1, 1);
+  await p.sync.showQueue();  // the badge counted 1 ...
+  p.store.queue.clear();  // ... then the server's Clear-Site-Data emptied the store
+  await p.sync.loadRoster();
+  assert.deepEqual([p.store.forgotten, p.state.roster.size], [1, 0]);
+  assert.match(p.screen.notices[0].message, / 1 check-ins made offline could not be sent/);
+  const counters = parts({ counters: gone });
+  await counters.sync.refreshCounters();
+  assert.equal(counters.store.forgotten, 1);
+  assert.equal(counters.screen.notices[0].message,
+    "This phone no longer keeps the participant list: This check-in link does not work any more.");
 });
 
 test("one sync at a time: a second call while one is in flight joins it", async () => {

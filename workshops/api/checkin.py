@@ -6,11 +6,13 @@ volunteer's check-in link); session-authenticated, so CSRF-protected too.
 
 from __future__ import annotations
 
+import flask
+from flask import current_app, jsonify, make_response, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
-from ..auth.permissions import current_scanner
-from ..extensions import db
+from ..auth.permissions import current_scanner, forget_on_this_browser, held_link_id, link_gone
+from ..extensions import db, limiter
 from ..models import Attendance, CheckInMethod, Registration, Session, Workshop
 from ..models.base import utcnow
 from ..services import checkin, roster
@@ -34,6 +36,12 @@ WRITES = {"security": [{"signedIn": [], "csrf": []}]}
 
 
 def _refuse():
+    if link_gone():  # the volunteer's phone forgets the roster and queue it kept (scanner JS says how many)
+        message = _("This check-in link does not work any more. Ask the coordinator for a new link.")
+        # Answered as it is (the API's error handler would drop the header).
+        flask.abort(
+            forget_on_this_browser(make_response(jsonify(code=403, status="Forbidden", message=message), 403))
+        )
     abort(403, message=_("You may not check people in at this workshop."))
 
 
@@ -93,7 +101,7 @@ def _describe(result: checkin.CheckInResult, session: Session, nonce: str) -> di
     }
 
 
-def _redeem(scan: dict, session: Session, scanner: checkin.Scanner) -> dict:
+def _redeem(scan: dict, session: Session, scanner: checkin.Scanner, batch: bool = False) -> dict:
     registration = None
     if scan.get("registration_id"):
         registration = db.session.get(Registration, scan["registration_id"])
@@ -106,11 +114,24 @@ def _redeem(scan: dict, session: Session, scanner: checkin.Scanner) -> dict:
         nonce=scan["nonce"],
         scanned_at=scan["scanned_at"],
         override=scan["override"] and scanner.may_override,
+        batch=batch,
     )
     return _describe(result, session, scan["nonce"])
 
 
+def _not_by_name_through_a_link() -> bool:
+    body = request.get_json(silent=True)
+    return held_link_id() is None or not (isinstance(body, dict) and body.get("registration_id"))
+
+
+# A volunteer's link checks people in by name one request at a time, and not in a burst (the
+# hourly number is the decision order's: SEARCH_LIMIT).
 @blp.route("/checkin", methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LINK_SEARCH_CHECKIN_RATE_LIMIT"],
+    key_func=lambda: f"link-search:{held_link_id()}",
+    exempt_when=_not_by_name_through_a_link,
+)
 @blp.doc(**WRITES)
 @blp.arguments(CheckinInSchema())
 @blp.response(200, CheckinOutSchema)
@@ -139,7 +160,10 @@ def sync(batch):
         for where in {(s["session_id"], s["device"]) for s in batch["scans"]}
     }
     return {
-        "results": [_redeem(scan, *allowed[(scan["session_id"], scan["device"])]) for scan in batch["scans"]]
+        "results": [
+            _redeem(scan, *allowed[(scan["session_id"], scan["device"])], batch=True)
+            for scan in batch["scans"]
+        ]
     }
 
 

@@ -63,3 +63,19 @@ def current_link() -> CheckInLink | None:
 def current_scanner(workshop: Workshop | int, device: str = "") -> Scanner | None:
     """Who scans here from this browser: the signed-in staff member, or the volunteer's link."""
     return checkin_access.scanner_for(workshop, current_user, held_link_id(), device)
+
+
+def link_gone() -> bool:
+    """This browser entered with a volunteer's link that has since expired or been withdrawn."""
+    return held_link_id() is not None and current_link() is None
+
+
+# What a phone that may no longer scan is told to forget: the service worker's cache (the
+# scanner pages) and its storage (IndexedDB's roster of names and queued scans, the worker
+# itself). A lost phone then holds nothing of the roster. Logout sends it too.
+FORGET_THIS_BROWSER = '"cache", "storage"'
+
+
+def forget_on_this_browser(response):
+    response.headers["Clear-Site-Data"] = FORGET_THIS_BROWSER
+    return response

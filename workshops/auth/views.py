@@ -12,6 +12,7 @@ from ..services.errors import InvalidInput
 from ..urls import safe_next
 from . import bp
 from .forms import LoginForm, PasswordChangeForm
+from .permissions import forget_on_this_browser
 
 
 def _login_limit() -> str:
@@ -44,7 +45,7 @@ def logout():
         users.sign_out(current_user)  # every copy of the session cookie ends too
     logout_user()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("public.index"))
+    return forget_on_this_browser(redirect(url_for("public.index")))  # a door's phone forgets the roster
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

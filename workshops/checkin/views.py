@@ -16,7 +16,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..auth.permissions import current_link, current_scanner, enter_with_link, held_link_id
+from ..auth.permissions import (
+    current_link,
+    current_scanner,
+    enter_with_link,
+    forget_on_this_browser,
+    held_link_id,
+)
 from ..extensions import db, limiter
 from ..models import Session, Workshop, WorkshopStatus
 from ..models.base import utcnow
@@ -47,14 +53,17 @@ def _scannable(workshop_id: int) -> tuple[Workshop, Scanner]:
 
 
 def _link_refused():
-    return make_response(
-        render_template(
-            "errors/error.html",
-            code=403,
-            title=_("This check-in link does not work"),
-            message=_("It has expired or was withdrawn. Ask the coordinator for a new link."),
-        ),
-        403,
+    """A link that no longer works: said in words, and the phone forgets the roster it kept."""
+    return forget_on_this_browser(
+        make_response(
+            render_template(
+                "errors/error.html",
+                code=403,
+                title=_("This check-in link does not work"),
+                message=_("It has expired or was withdrawn. Ask the coordinator for a new link."),
+            ),
+            403,
+        )
     )
 
 
@@ -65,6 +74,8 @@ def choose_workshop():
     if link is not None and not current_user.is_authenticated:
         return redirect(url_for("checkin.choose_session", workshop_id=link.workshop_id))
     if not current_user.is_authenticated:
+        if held_link_id() is not None:  # a volunteer whose link expired or was withdrawn
+            return _link_refused()
         return redirect(url_for("auth.login", next=url_for("checkin.choose_workshop")))
     if current_user.can_schedule:
         workshops = db.session.scalars(
@@ -114,13 +125,17 @@ def scan_log(workshop_id: int, session_id: int):
     session = db.session.get(Session, session_id)
     if session is None or session.workshop_id != workshop.id:
         abort(404)
-    return render_template(
-        "checkin/scan_log.html",
-        workshop=workshop,
-        session=session,
-        scans=checkin.scan_log(session),
-        reason_label=checkin.reason_label,
+    response = make_response(
+        render_template(
+            "checkin/scan_log.html",
+            workshop=workshop,
+            session=session,
+            scans=checkin.scan_log(session),
+            reason_label=checkin.reason_label,
+        )
     )
+    response.headers["Cache-Control"] = "no-store"  # names: kept by no browser cache or service worker
+    return response
 
 
 @bp.route("/v/<token>")

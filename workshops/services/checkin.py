@@ -2,9 +2,10 @@
 
 The answer is a reason code (pretix's idea): ``ok``, ``already_checked_in``,
 ``unknown_ticket``, ``cancelled``, ``waitlisted``, ``pending_approval``,
-``wrong_workshop``, ``outside_session``. The order is one table, ``DECISION_ORDER``:
-``redeem`` walks it, and the roster carries it to the scanner page, whose offline
-decisions walk the same table. Every attempt is written to the scan log, failed
+``wrong_workshop``, ``outside_session``, and for a volunteer's link checking people in by
+name ``ticket_needed`` (not in a batch) and ``search_limit`` (not too many an hour). The order
+is one table, ``DECISION_ORDER``: ``redeem`` walks it, and the roster carries it to the
+scanner page, whose offline decisions walk the same table. Every attempt is written to the scan log, failed
 ones too. A repeated client nonce returns the first answer again, so a retried or
 re-synced scan never counts twice.
 """
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +40,7 @@ from ..models import (
     tokens,
 )
 from ..models.base import lock_for_update, utcnow
+from . import audit
 
 # Doors open before a session starts; people arrive late.
 EARLY = timedelta(minutes=90)
@@ -45,6 +48,9 @@ EARLY = timedelta(minutes=90)
 # event may sync days later; a volunteer's link works one day or two, and its phone syncs soon.
 OFFLINE_AT_MOST = timedelta(days=7)
 LINK_OFFLINE_AT_MOST = timedelta(hours=12)
+# A volunteer's link may check people in by name (no ticket seen) this many times an hour
+# (LINK_SEARCH_CHECKINS_PER_HOUR): attendance earns certificates, and a link travels by chat.
+SEARCH_WINDOW = timedelta(hours=1)
 
 
 class Reason(StrEnum):
@@ -56,6 +62,8 @@ class Reason(StrEnum):
     PENDING_APPROVAL = "pending_approval"
     WRONG_WORKSHOP = "wrong_workshop"
     OUTSIDE_SESSION = "outside_session"
+    TICKET_NEEDED = "ticket_needed"
+    SEARCH_LIMIT = "search_limit"
 
     @property
     def message(self):
@@ -70,6 +78,13 @@ class Reason(StrEnum):
             Reason.PENDING_APPROVAL: _l("This registration is still waiting for approval."),
             Reason.WRONG_WORKSHOP: _l("This ticket is for another workshop."),
             Reason.OUTSIDE_SESSION: _l("This session is not running now. Check the session, or override."),
+            Reason.TICKET_NEEDED: _l(
+                "A check-in link checks people in by name only online, one at a time: scan their ticket."
+            ),
+            Reason.SEARCH_LIMIT: _l(
+                "This check-in link has checked in too many people by name in the last hour: "
+                "scan their ticket, or ask an organiser."
+            ),
         }[self]
 
 
@@ -97,6 +112,9 @@ class Step:
 # The decision order, written once. redeem() walks it; the roster sends it to the scanner
 # page, which walks it offline on what the phone knows.
 DECISION_ORDER: tuple[Step, ...] = (
+    # Through a volunteer's link, a check-in by name is one person per request, online: a batch
+    # of them (an offline queue, or a script) could mark a whole roster attended, no ticket seen.
+    Step(Reason.TICKET_NEEDED, "link_search_in_batch"),
     Step(Reason.UNKNOWN_TICKET, "no_ticket"),
     Step(Reason.WRONG_WORKSHOP, "other_workshop"),
     Step(Reason.OK, "same_scan"),  # this very scan, sent again: its first answer
@@ -105,6 +123,7 @@ DECISION_ORDER: tuple[Step, ...] = (
     Step(Reason.PENDING_APPROVAL, "status", (RegistrationStatus.PENDING,)),
     Step(Reason.ALREADY_CHECKED_IN, "checked_in"),
     Step(Reason.OUTSIDE_SESSION, "outside_window"),  # unless overridden
+    Step(Reason.SEARCH_LIMIT, "link_search_limit"),  # a new check-in by name through a link, too many
     Step(Reason.OK, "otherwise"),  # a new check-in
 )
 
@@ -252,12 +271,16 @@ def redeem(
     nonce: str = "",
     scanned_at: datetime | None = None,
     override: bool = False,
+    batch: bool = False,
 ) -> CheckInResult:
     """Check a ticket (or a registration found by search) into a session.
 
-    The person's row is locked, then DECISION_ORDER decides (see ``_decide``).
+    The person's row is locked, then DECISION_ORDER decides (see ``_decide``). ``batch``: the
+    scan comes with others, from a phone's offline queue (``/checkin/sync``).
     """
     scanner = scanner or Scanner()
+    if registration is not None and scanner.link_id is not None:
+        method = CheckInMethod.SEARCH  # no ticket seen: by name, whatever the phone calls it
     now = utcnow()
     # A device's time is believed between the earliest this scanner could have scanned and now.
     # Outside that (a phone whose clock reset, a clock ahead, a backdated scan) the scan counts
@@ -265,13 +288,15 @@ def redeem(
     moment = scanned_at if scanned_at and scanner.earliest_scan(now) <= scanned_at <= now else now
     nonce = (nonce or "")[:64]
     registration_id = registration.id if registration is not None else None
+    how = _How(scanner, method, batch, now)
+    new = False  # a check-in written now (not an answer, not a replay's first answer)
     for attempt in (1, 2):  # once more if a racing scan of the same person won
         earlier = None
         if registration_id:
             registration, earlier = _locked_registration(session, registration_id=registration_id)
         elif token:
             registration, earlier = _locked_registration(session, token=token)
-        result = _decide(session, registration, earlier, scanner, method, nonce, moment, override)
+        result = _decide(session, registration, earlier, how, nonce, moment, override)
         attendance = result.attendance
         if not result.ok or attendance is None or attendance.id is not None:
             break  # answered without a new check-in
@@ -279,6 +304,7 @@ def redeem(
         registration_id = attendance.registration_id
         try:
             _record(attendance)
+            new = True
             break
         except IntegrityError:
             # Two scans of the same person raced and the other one won. (A scan that waited for the
@@ -288,6 +314,17 @@ def redeem(
             db.session.rollback()
             if attempt == 2:
                 raise
+    if new and batch and method == CheckInMethod.SEARCH and result.attendance is not None:
+        # Staff may still send check-ins by name from an offline queue: they answer for them, so
+        # each is in the audit log (a volunteer's link may not: TICKET_NEEDED).
+        audit.record(
+            "checkin.search_offline",
+            result.attendance,
+            db.session.get(User, scanner.user_id) if scanner.user_id else None,
+            session_id=session.id,
+            registration_id=result.attendance.registration_id,
+            device=scanner.device[:100],
+        )
     # A plain insert: the log is only ever written here and read in bulk, so it skips the unit of work.
     db.session.execute(
         ScanLog.__table__.insert(),
@@ -312,6 +349,21 @@ def redeem(
 
 
 @dataclass(frozen=True, slots=True)
+class _How:
+    """How a scan came: who scans, by which method, alone or in a batch, and when it arrived."""
+
+    scanner: Scanner
+    method: CheckInMethod
+    batch: bool
+    now: datetime
+
+    @property
+    def link_search(self) -> bool:
+        """A check-in by name (no ticket seen) through a volunteer's link."""
+        return self.method == CheckInMethod.SEARCH and self.scanner.link_id is not None
+
+
+@dataclass(frozen=True, slots=True)
 class _Scan:
     """What a decision looks at: the person's row (locked, or None) and their check-in at this
     session (or None)."""
@@ -322,6 +374,7 @@ class _Scan:
     nonce: str
     moment: datetime
     override: bool
+    how: _How
 
     @property
     def person(self) -> Registration:
@@ -334,6 +387,7 @@ class _Scan:
 # Each check of DECISION_ORDER, by name. A check runs only once the checks before it did not
 # hold (so from other_workshop on there is a registration).
 CHECKS: dict[str, Callable[[_Scan, Step], bool]] = {
+    "link_search_in_batch": lambda scan, step: scan.how.batch and scan.how.link_search,
     "no_ticket": lambda scan, step: scan.registration is None,
     "other_workshop": lambda scan, step: scan.person.workshop_id != scan.session.workshop_id,
     "same_scan": lambda scan, step: (
@@ -342,18 +396,42 @@ CHECKS: dict[str, Callable[[_Scan, Step], bool]] = {
     "status": lambda scan, step: scan.person.status in step.statuses,
     "checked_in": lambda scan, step: scan.earlier is not None,
     "outside_window": lambda scan, step: not scan.override and not session_running(scan.session, scan.moment),
+    "link_search_limit": lambda scan, step: scan.how.link_search and _link_search_limit_reached(scan),
     "otherwise": lambda scan, step: True,
 }
 # The answers that carry the person's check-in at this session (when and by whom).
 _WITH_ATTENDANCE = (Reason.OK, Reason.ALREADY_CHECKED_IN)
 
 
-def _decide(session, registration, earlier, scanner, method, nonce, moment, override) -> CheckInResult:
+def search_checkins_by_link(link_id: int, workshop_id: int, now: datetime) -> int:
+    """People this link checked in by name in the last hour. The scan log counts them: a check-in
+    undone still counts (undoing does not buy another), a scan sent again does not."""
+    counted = db.session.scalar(
+        select(func.count(ScanLog.registration_id.distinct())).where(
+            ScanLog.workshop_id == workshop_id,  # indexed
+            ScanLog.by_link_id == link_id,
+            ScanLog.method == CheckInMethod.SEARCH.value,
+            ScanLog.reason == Reason.OK.value,
+            ScanLog.received_at >= now - SEARCH_WINDOW,
+        )
+    )
+    return counted or 0
+
+
+def _link_search_limit_reached(scan: _Scan) -> bool:
+    link_id = scan.how.scanner.link_id
+    assert link_id is not None  # only asked of a link's check-in by name
+    done = search_checkins_by_link(link_id, scan.session.workshop_id, scan.how.now)
+    return done >= current_app.config["LINK_SEARCH_CHECKINS_PER_HOUR"]
+
+
+def _decide(session, registration, earlier, how: _How, nonce, moment, override) -> CheckInResult:
     """The decision itself: the first step of DECISION_ORDER whose check holds.
 
     ``registration`` is already locked (or None), ``earlier`` its check-in at this session.
     """
-    scan = _Scan(session, registration, earlier, nonce, moment, override)
+    scanner, method = how.scanner, how.method
+    scan = _Scan(session, registration, earlier, nonce, moment, override, how)
     step = next(step for step in DECISION_ORDER if CHECKS[step.check](scan, step))
     if step.check != "otherwise":
         return CheckInResult(step.reason, registration, earlier if step.reason in _WITH_ATTENDANCE else None)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import CheckInLink, Workshop, tokens
+from ..models import CheckInLink, CheckInMethod, ScanLog, Workshop, tokens
 from ..models.base import utcnow
 from . import audit
-from .checkin import Scanner
+from .checkin import SEARCH_WINDOW, Reason, Scanner
 from .errors import InvalidInput
 
 
@@ -63,3 +64,32 @@ def scanner_for(workshop: Workshop | int, user, link_id: int | None, device: str
     if link is not None and link.workshop_id == workshop_id:
         return Scanner(link_id=link.id, device=device, since=link.created_at)
     return None
+
+
+@dataclass(frozen=True)
+class ByName:
+    """A link's check-ins by name (no ticket seen) in the last hour, for the coordinator."""
+
+    checked_in: int = 0
+    refused: int = 0  # in an offline batch, or over the hourly limit
+
+
+def checkins_by_name(workshop: Workshop) -> dict[int, ByName]:
+    """Per link of the workshop: the people it checked in by name in the last hour (counted as
+    the hourly limit counts them) and the check-ins by name refused."""
+    refusals = (Reason.TICKET_NEEDED.value, Reason.SEARCH_LIMIT.value)
+    rows = db.session.execute(
+        select(
+            ScanLog.by_link_id,
+            func.count(ScanLog.registration_id.distinct()).filter(ScanLog.reason == Reason.OK.value),
+            func.count().filter(ScanLog.reason.in_(refusals)),
+        )
+        .where(
+            ScanLog.workshop_id == workshop.id,
+            ScanLog.by_link_id.is_not(None),
+            ScanLog.method == CheckInMethod.SEARCH.value,
+            ScanLog.received_at >= utcnow() - SEARCH_WINDOW,
+        )
+        .group_by(ScanLog.by_link_id)
+    )
+    return {link_id: ByName(done, refused) for link_id, done, refused in rows if link_id is not None}

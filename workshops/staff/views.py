@@ -76,6 +76,7 @@ def workshop(workshop_id: int):
         action_form=FlaskForm(),
         link_form=CheckInLinkForm(),
         links=_links(workshop),
+        by_name=checkin_access.checkins_by_name(workshop),
     )
 
 

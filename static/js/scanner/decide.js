@@ -4,8 +4,12 @@
 // Pure: no DOM, no storage, no network.
 
 // What each check of the table means on the phone. `facts` is what state.facts() gathers:
-// { person, workshopId, earlier: {at, nonce} | null, nonce, at: Date, override, window }.
+// { person, workshopId, earlier: {at, nonce} | null, nonce, at: Date, override, window,
+//   volunteer (scanning through a link), byName (a search pick: no ticket seen) }.
 export const CHECKS = {
+  // Every decision made here is one for the offline queue, which goes up in a batch: a
+  // volunteer's check-in by name is refused at once (the server would refuse it in the batch).
+  link_search_in_batch: (facts) => !!facts.volunteer && !!facts.byName,
   no_ticket: (facts) => !facts.person,
   // The roster holds this workshop's people only, without a workshop_id: on the phone, never.
   other_workshop: (facts) => "workshop_id" in facts.person && facts.person.workshop_id !== facts.workshopId,
@@ -13,6 +17,9 @@ export const CHECKS = {
   status: (facts, step) => (step.statuses || []).includes(facts.person.status),
   checked_in: (facts) => !!facts.earlier,
   outside_window: (facts) => !facts.override && outside(facts.window, facts.at),
+  // Only the server counts a link's check-ins by name (every phone's); on the phone a
+  // volunteer's never gets this far (link_search_in_batch).
+  link_search_limit: () => false,
   otherwise: () => true,
 };
 

@@ -5,7 +5,7 @@
 // { api, store, state, screen, sync, text, mayOverride, device, clock }.
 import { decide } from "./decide.js";
 import { shownPerson, view } from "./answers.js";
-import { queuedScan } from "./queue.js";
+import { queuedScan, scanningEnded } from "./queue.js";
 import { digest, newNonce, RepeatFilter } from "./tickets.js";
 
 export function createDoor(deps) {
@@ -55,6 +55,7 @@ export function createDoor(deps) {
       screen.setOnline(true);
       answer(Object.assign(reply, { retry: scan }), seq);
     }, (error) => {
+      if (scanningEnded(error)) sync.forget(error);
       if (error.status) return showError(seq, error.message);
       screen.setOnline(false);
       return decideHere(scan, seq);
@@ -67,6 +68,7 @@ export function createDoor(deps) {
   }
 
   function decideHere(scan, seq) {
+    if (state.closed) return showError(seq, text.forgotten_offline);  // nothing left to decide with
     return findPerson(scan).then((person) => {
       const step = decide(state.order, state.facts(scan, person));
       if (step.check === "otherwise") return admitHere(scan, person, seq);

@@ -17,8 +17,10 @@ import { createCamera } from "./camera.js";
 import { createDoor } from "./door.js";
 import { createScreen } from "./screen.js";
 import { createSync } from "./sync.js";
+import { scanningEnded } from "./queue.js";
 import { DoorState } from "./state.js";
-import { keepPageOffline } from "./offline-page.js";
+import { forgetPageOffline, keepPageOffline } from "./offline-page.js";
+import { format } from "./answers.js";
 import { openStore } from "./store.js";
 import { unlockSoundOnFirstTap } from "./feedback.js";
 
@@ -42,15 +44,16 @@ function start(root) {
   // The order the server rendered into the page: the phone can decide even if the only roster
   // it has was kept by an older version of this page.
   state.order = JSON.parse(root.dataset.decisionOrder || "null");
+  state.volunteer = !!root.dataset.volunteer;
   const screen = createScreen(document, text);
   const api = createApi(root.dataset.api, root.dataset.csrf);
   const store = openStore();
-  const sync = createSync({ api, store, state, screen, text });
+  const sync = createSync({ api, store, state, screen, text, forgetPage: forgetPageOffline });
   // Organisers may admit outside the session's time; volunteers not.
   const mayOverride = !!root.dataset.mayOverride;
   const door = createDoor({ api, store, state, screen, sync, text, mayOverride, device: deviceId() });
   const search = (q) => api.search(state.workshopId, state.sessionId, q)
-    .catch(() => state.search(q))  // offline: name or organisation
+    .catch((error) => (scanningEnded(error) ? sync.forget(error).then(() => []) : state.search(q)))  // offline
     .then((people) => screen.renderResults(people, door.pick));
   screen.onInputs({ code: door.typed, search: search, undo: door.undoLast });
   const $ = (id) => document.getElementById(id);
@@ -59,6 +62,7 @@ function start(root) {
   unlockSoundOnFirstTap(document);
   keepUpToDate(sync, screen);
   keepPageOffline(root);
+  warnBeforeSignOut(sync, store, text);
   camera.start();
   // The copy kept on the phone first (the camera and the decisions need not wait for the
   // network), then a fresh one.
@@ -67,6 +71,19 @@ function start(root) {
     sync.sync();
   });
   screen.focusCode();
+}
+
+// Signing out makes the phone forget what it keeps (the server's Clear-Site-Data), the queue
+// too: the queue goes up first if it can, and what is left is counted before anything is lost.
+function warnBeforeSignOut(sync, store, text) {
+  const form = document.querySelector("form[action$='/logout']");
+  if (!form) return;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sync.sync().then(() => store.queuedCount()).catch(() => 0).then((n) => {
+      if (!n || window.confirm(format(text.sign_out_unsent, { n: n }))) form.submit();
+    });
+  });
 }
 
 // The queue goes up when the network is back and every 10 s; other doors check people in too,

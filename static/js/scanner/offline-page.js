@@ -20,3 +20,14 @@ function fetchAgain(root) {
     if (url) fetch(url, { credentials: "same-origin" }).catch(() => {});
   }
 }
+
+// The phone may no longer scan here (signed out, the link withdrawn): the pages kept for
+// offline use go, and the worker with them. The server's Clear-Site-Data does the same where
+// the browser knows that header; this is for the browsers that do not.
+export function forgetPageOffline() {
+  const kept = typeof caches === "undefined" ? Promise.resolve() : caches.keys().then((names) =>
+    Promise.all(names.filter((name) => name.indexOf("workshops-scanner") === 0).map((name) => caches.delete(name))));
+  const worker = !("serviceWorker" in navigator) ? Promise.resolve() : navigator.serviceWorker.getRegistrations()
+    .then((registrations) => Promise.all(registrations.map((r) => r.unregister())));
+  return Promise.all([kept, worker]).catch(() => {});
+}

@@ -5,6 +5,21 @@ import { format } from "./answers.js";
 
 export const BATCH = 200;  // scans sent at a time (the server takes up to 500)
 
+// The server's answer that this phone may not scan here any more: signed out elsewhere, the
+// volunteer's link expired or withdrawn. The phone then forgets the roster and the queue.
+const GONE = [401, 403, 410];
+
+export function scanningEnded(error) {
+  return !!error && GONE.includes(error.status);
+}
+
+// What the door is told then: why, and how many check-ins made offline were dropped unsent
+// (nobody can send them now; the people may need checking in again by an organiser).
+export function forgottenNotice(lost, message, text) {
+  const why = format(text.forgotten, { message: message || "" });
+  return lost ? why + " " + format(text.unsent, { n: lost }) : why;
+}
+
 // What is kept of a scan admitted offline: the scan, plus what the phone needs to know of it
 // (the workshop, the person); those two are not sent.
 export function queuedScan(scan, workshopId, personId) {

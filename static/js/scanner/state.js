@@ -18,6 +18,16 @@ export class DoorState {
     // The server's decision order (see decide.js): the page's own copy until a roster brings
     // one (a roster kept by an older page has none).
     this.order = null;
+    this.volunteer = false;      // scanning through a volunteer's link (not signed in as staff)
+    this.closed = false;         // the link or the sign-in stopped working: the phone forgot all
+  }
+
+  // The link (or the sign-in) no longer works: nothing of the roster stays in memory either.
+  close() {
+    this.roster = new Map();
+    this.checkedIn = new Map();
+    this.recent = new Map();
+    this.closed = true;
   }
 
   // Take a roster (fresh, or the copy kept on the phone). A slower, older answer than the
@@ -112,6 +122,8 @@ export class DoorState {
       at: new Date(scan.scanned_at),
       override: !!scan.override,
       window: this.window,
+      volunteer: this.volunteer,
+      byName: !scan.token && !!scan.registration_id,
     };
   }
 

@@ -26,11 +26,26 @@ function run(db, storeName, mode, action) {
   });
 }
 
+// The whole database gone (the link or the sign-in stopped working). Our own connection is
+// closed first, or the deletion would wait for it; a database already cleared by the server's
+// Clear-Site-Data is fine too.
+function remove(db, name) {
+  return db.then((opened) => opened.close(), () => {}).then(() => new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  }));
+}
+
 export function openStore(name) {
-  const db = open(name || "workshops-checkin");
+  name = name || "workshops-checkin";
+  const db = open(name);
   db.catch(() => {});  // no IndexedDB here: every call below rejects, the page goes on online
-  const use = (storeName, mode, action) => db.then((opened) => run(opened, storeName, mode, action));
+  let forgotten = false;
+  const use = (storeName, mode, action) => forgotten
+    ? Promise.reject(new Error("forgotten"))
+    : db.then((opened) => run(opened, storeName, mode, action));
   return {
+    forget: () => { forgotten = true; return remove(db, name); },
     roster: (sessionId) => use("rosters", "readonly", (s) => s.get(sessionId)),
     keepRoster: (sessionId, data) => use("rosters", "readwrite", (s) => s.put(data, sessionId)),
     queued: () => use("queue", "readonly", (s) => s.getAll()),
