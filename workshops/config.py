@@ -197,6 +197,10 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # Generous: a factory hall or college shares one address behind NAT.
         "REGISTRATION_RATE_LIMIT": os.environ.get("REGISTRATION_RATE_LIMIT", "30 per minute;300 per hour"),
+        # Per client address and workshop, the form and the API together (a seat filler's budget).
+        "REGISTRATION_RATE_LIMIT_PER_WORKSHOP": os.environ.get(
+            "REGISTRATION_RATE_LIMIT_PER_WORKSHOP", "10 per hour"
+        ),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 12),
         "OUTBOX_RETRY_SECONDS": _int("OUTBOX_RETRY_SECONDS", 30),
         # Tasks a certificate batch is split into (one per worker process is right).
