@@ -399,3 +399,22 @@ def test_registration_is_limited_per_address_and_workshop(make_app, make_worksho
         f"/workshops/{workshop.id}/register", data=form_data(6), environ_base={"REMOTE_ADDR": "10.0.0.9"}
     )
     assert another_address.status_code == 302
+
+
+def test_a_walk_in_or_nomination_vouches_for_an_unconfirmed_hold(app, make_workshop, db):
+    workshop = make_workshop(confirm_contact=True, onsite_capacity=1)
+    hold = registrations.register(workshop.id, applicant(1)).registration
+    walk_in = registrations.register(workshop.id, applicant(1), source=RegistrationSource.WALK_IN)
+    assert walk_in.registration.id == hold.id and walk_in.outcome == Outcome.CONFIRMED
+    assert kinds(db, "person1@example.org") == ["contact_check", "confirmation"]
+
+
+def test_the_donor_report_does_not_count_holds(app, make_workshop, db):
+    from workshops.models import Programme
+    from workshops.services import reports
+
+    programme = Programme(code="QA", name_en="Quality Apprenticeship", name_zh="高质量学徒制")
+    workshop = make_workshop(confirm_contact=True, programme=programme)
+    registrations.register(workshop.id, applicant(1))
+    registrations.register(workshop.id, applicant(2), source=RegistrationSource.IMPORT)
+    assert reports.programme_report(programme)["registrations"] == 1

@@ -347,6 +347,17 @@ def register(
         raise UnknownWorkshop(_l("This workshop does not exist."))
     contact = check_applicant(applicant, workshop, require_consent=not staff)
     _check_open(workshop, now, staff)
+    if existing is not None and existing.status == Status.UNVERIFIED and staff and not _expired(existing):
+        # Staff registering someone whose own hold is still unconfirmed vouch for them: the hold
+        # becomes their registration (a nominee who registered online too keeps the place).
+        workshop, existing = _locked(existing)
+        if existing.status == Status.UNVERIFIED:
+            _settle_hold(workshop, existing, approval=source != RegistrationSource.WALK_IN)
+            if actor is not None:
+                audit.record("registration.create", existing, actor, source=source.value)
+            db.session.commit()
+            outbox.kick()
+            return RegistrationResult(existing, Outcome(existing.status.value))
     if existing is not None and not _expired(existing):
         if notify:
             _resend_at_most_hourly(existing)
@@ -493,7 +504,18 @@ def confirm_contact(token: str) -> Registration:
         if promoted:
             outbox.kick()
         raise LinkNotValid(LINK_EXPIRED)
-    if workshop.approval_required:
+    _settle_hold(workshop, registration)
+    audit.record("registration.confirm_contact", registration, None, result=registration.status.value)
+    db.session.commit()
+    outbox.kick()
+    return registration
+
+
+def _settle_hold(workshop: Workshop, registration: Registration, approval: bool = True) -> None:
+    """An unverified hold becomes a registration: confirmed if it held a seat (or one is free now),
+    else waitlisted; pending when the workshop needs approval. Its usual email is queued.
+    Call with the workshop locked."""
+    if approval and workshop.approval_required:
         status = Status.PENDING
     elif registration.holds_seat or has_free_seat(workshop, registration.mode):
         status = Status.CONFIRMED
@@ -503,10 +525,6 @@ def confirm_contact(token: str) -> Registration:
     registration.holds_seat = False
     registration.hold_expires_at = None
     outbox.queue_status_email(registration)
-    audit.record("registration.confirm_contact", registration, None, result=status.value)
-    db.session.commit()
-    outbox.kick()
-    return registration
 
 
 def cancel_as_spam(workshop: Workshop, registration_ids: list[int], actor) -> int:
