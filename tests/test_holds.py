@@ -418,3 +418,33 @@ def test_the_donor_report_does_not_count_holds(app, make_workshop, db):
     registrations.register(workshop.id, applicant(1))
     registrations.register(workshop.id, applicant(2), source=RegistrationSource.IMPORT)
     assert reports.programme_report(programme)["registrations"] == 1
+
+
+def test_a_hold_declined_by_staff_sends_nothing_and_frees_its_seat(app, make_workshop, make_user, db):
+    workshop = make_workshop(confirm_contact=True, onsite_capacity=1)
+    hold = registrations.register(workshop.id, applicant(1)).registration
+    registrations.reject(hold, make_user(Role.COORDINATOR), "Looks automated")
+    assert kinds(db, "person1@example.org") == ["contact_check"]
+    assert registrations.seats_held(workshop, "onsite") == 0
+
+
+def test_a_phone_only_person_gets_the_link_by_text_where_texts_are_sent(client, make_workshop, db, tmp_path):
+    log = tmp_path / "sms.log"
+    client.application.config.update(SMS_PROVIDER="log", SMS_LOG_FILE=str(log), SMS_SIGN_NAME="")
+    workshop = make_workshop(confirm_contact=True)
+    response = client.post(f"/workshops/{workshop.id}/register", data=form_data(1, email=None, language="zh"))
+    assert response.status_code == 200 and "Check your inbox" in response.get_data(as_text=True)
+    hold = db.session.scalars(db.select(Registration)).one()
+    assert hold.status == Status.UNVERIFIED and hold.holds_seat
+    [text] = db.session.scalars(db.select(OutboxMessage)).all()
+    assert (text.channel, text.kind) == ("sms", "contact_check")
+    sent = log.read_text(encoding="utf-8")
+    assert "请在30分钟内确认" in sent and hold.manage_token not in sent
+    path = re.search(r"https?://[^/\s]+(/confirm/\S+)", sent).group(1)
+    assert client.post(path).status_code == 302
+    db.session.refresh(hold)
+    assert hold.status == Status.CONFIRMED
+    assert [m.kind for m in db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id))] == [
+        "contact_check",
+        "confirmation",
+    ]

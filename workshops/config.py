@@ -60,7 +60,14 @@ def _secret_key(instance_path: Path, production: bool) -> str:
 
 # The message kinds a text can be sent for (services.sms.SMS_KINDS): SMS_TEMPLATE_<KIND> is the
 # provider's template code for it (in Chinese), SMS_TEMPLATE_<KIND>_EN an English one.
-SMS_TEMPLATE_KINDS = ("CONFIRMATION", "PROMOTED", "SURVEY_INVITATION", "SURVEY_REMINDER", "CERTIFICATE_READY")
+SMS_TEMPLATE_KINDS = (
+    "CONTACT_CHECK",
+    "CONFIRMATION",
+    "PROMOTED",
+    "SURVEY_INVITATION",
+    "SURVEY_REMINDER",
+    "CERTIFICATE_READY",
+)
 SMS_PROVIDERS = ("", "log", "aliyun")
 
 

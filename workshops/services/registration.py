@@ -36,7 +36,7 @@ from ..models import (
 )
 from ..models.base import lock_for_update, utcnow
 from ..models.tokens import new_token
-from . import audit, confirmation_links, contacts, outbox
+from . import audit, confirmation_links, contacts, outbox, sms
 from .errors import InvalidInput, NotAllowed
 
 Status = RegistrationStatus
@@ -370,7 +370,9 @@ def register(
     _expired_count, promoted = _expire_holds_of(workshop)  # their seats pass on before we count
     # Someone who is not staff proves the address is theirs before the place is theirs: until
     # then it is a hold, on a seat if one is free (so nobody else takes it meanwhile).
-    hold = public and workshop.confirm_contact and bool(contact.email)
+    # The link goes by email, or by text to someone who gave only a mobile when texts are sent
+    # (without SMS such a person cannot be sent one: confirmed at once, within the rate limits).
+    hold = public and workshop.confirm_contact and bool(contact.email or sms.sends(EmailKind.CONTACT_CHECK))
     holds_seat = False
     if hold:
         status = Status.UNVERIFIED
@@ -632,11 +634,13 @@ def _leave(
         db.session.rollback()
         raise NotAllowed(_l("This registration is already cancelled or was declined."))
     held_seat = _takes_seat(registration)
+    unverified = registration.status == Status.UNVERIFIED
     registration.status = status
     registration.holds_seat = False
     registration.hold_expires_at = None
     registration.decision_reason = reason
-    outbox.queue_status_email(registration)
+    if not unverified:  # nobody has shown an unverified address is theirs: nothing more goes there
+        outbox.queue_status_email(registration)
     audit.record(
         f"registration.{'cancel' if status == Status.CANCELLED else 'reject'}",
         registration,
