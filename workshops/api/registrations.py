@@ -8,7 +8,11 @@ from flask_smorest import Blueprint, abort
 
 from ..extensions import limiter
 from ..models import RegistrationSource
-from ..registration.views import client_and_workshop, registration_limit_per_workshop
+from ..registration.views import (
+    client_and_workshop,
+    registration_limit_per_workshop,
+    too_many_registrations,
+)
 from ..services import registration as registrations
 from ..services import roster
 from ..services.errors import InvalidInput, NotAllowed
@@ -28,7 +32,10 @@ blp = Blueprint("api_registrations", __name__, description="Registrations")
 @blp.route("/workshops/<int:workshop_id>/registrations", methods=["POST"])
 @limiter.limit(lambda: current_app.config["REGISTRATION_RATE_LIMIT"])
 @limiter.shared_limit(
-    registration_limit_per_workshop, scope="register-per-workshop", key_func=client_and_workshop
+    registration_limit_per_workshop,
+    scope="register-per-workshop",
+    key_func=client_and_workshop,
+    error_message=too_many_registrations,
 )
 @blp.arguments(RegistrationInSchema())
 @blp.response(201, RegistrationOutcomeSchema)

@@ -36,6 +36,11 @@ def client_and_workshop() -> str:
     return f"register:{get_remote_address()}:{(request.view_args or {}).get('workshop_id')}"
 
 
+def too_many_registrations() -> str:
+    """What the API's 429 says (the page's 429 says it in its own words), in the reader's language."""
+    return _("Too many registrations from your connection for this workshop. Please try again later.")
+
+
 def render_workshop_page(workshop, form=None, status=200):
     """The public workshop page with its registration form (or why registration is closed)."""
     return render_template(
@@ -57,7 +62,10 @@ def registration_form(workshop) -> RegistrationForm:
 @bp.route("/workshops/<int:workshop_id>/register", methods=["POST"])
 @limiter.limit(_registration_limit)
 @limiter.shared_limit(
-    registration_limit_per_workshop, scope="register-per-workshop", key_func=client_and_workshop
+    registration_limit_per_workshop,
+    scope="register-per-workshop",
+    key_func=client_and_workshop,
+    error_message=too_many_registrations,
 )
 def register(workshop_id: int):
     workshop = catalogue.published_workshop(workshop_id)
