@@ -219,6 +219,10 @@ def make_workshop(app):
             onsite_capacity=40,
             online_capacity=200,
             training_hours=Decimal("12"),
+            # Off here: most tests are about what follows the email link (and register through
+            # the form or the API in one step). Tests of the holds ask for confirm_contact=True,
+            # which is what a new workshop has (model and staff form default).
+            confirm_contact=False,
         )
         with_sessions = overrides.pop("with_sessions", True)
         values.update(overrides)

@@ -64,3 +64,20 @@ class QueryCounter:
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+def confirmation_link(mailbox, address: str) -> str:
+    """The path of the confirmation link in the last email the real SMTP server got for this address."""
+    import re
+
+    [*_, message] = [m for m in mailbox.to(address) if "/confirm/" in m.get_body(("plain",)).get_content()]
+    text = message.get_body(("plain",)).get_content()
+    return re.search(r"https?://[^/\s]+(/confirm/\S+)", text).group(1)
+
+
+def follow_confirmation_link(client, mailbox, address: str):
+    """What the person does: open the link from the email, then press the page's one button."""
+    path = confirmation_link(mailbox, address)
+    page = client.get(path)
+    assert page.status_code == 200
+    return client.post(path)

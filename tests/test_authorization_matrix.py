@@ -118,6 +118,8 @@ MATRIX = [
     ("staff.confirm_job", "POST", "/staff/jobs/{j}/confirm", SCHED),
     ("staff.meeting_report_decision", "POST", "/staff/jobs/{j}/meeting-report", SCHED),
     ("staff.rotate_ticket", "POST", "/staff/workshops/{a}/registrations/{r}/rotate-ticket", SCHED),
+    # No selection sent: refused with a message, nothing cancelled (tests/test_holds.py cancels).
+    ("staff.cancel_as_spam", "POST", "/staff/workshops/{a}/registrations/spam", SCHED),
     ("staff.cancel_registration", "POST", "/staff/workshops/{a}/registrations/{r}/cancel", SCHED),
     ("staff.change_question", "POST", "/staff/workshops/{a}/survey/questions/{q}/delete", SCHED),
     ("staff.revoke_checkin_link", "POST", "/staff/workshops/{a}/checkin-links/{spare_link_id}/revoke", SCHED),

@@ -82,7 +82,14 @@ def _secret_key(instance_path: Path, production: bool) -> str:
 
 # The message kinds a text can be sent for (services.sms.SMS_KINDS): SMS_TEMPLATE_<KIND> is the
 # provider's template code for it (in Chinese), SMS_TEMPLATE_<KIND>_EN an English one.
-SMS_TEMPLATE_KINDS = ("CONFIRMATION", "PROMOTED", "SURVEY_INVITATION", "SURVEY_REMINDER", "CERTIFICATE_READY")
+SMS_TEMPLATE_KINDS = (
+    "CONTACT_CHECK",
+    "CONFIRMATION",
+    "PROMOTED",
+    "SURVEY_INVITATION",
+    "SURVEY_REMINDER",
+    "CERTIFICATE_READY",
+)
 SMS_PROVIDERS = ("", "log", "aliyun")
 
 
@@ -224,6 +231,10 @@ def load_config(instance_path: str) -> dict:
         # Check-ins by name (no ticket seen) one volunteer's link may make in an hour.
         "LINK_SEARCH_CHECKINS_PER_HOUR": _int("LINK_SEARCH_CHECKINS_PER_HOUR", 30),
         "LINK_SEARCH_CHECKIN_RATE_LIMIT": os.environ.get("LINK_SEARCH_CHECKIN_RATE_LIMIT", "10 per minute"),
+        # Per client address and workshop, the form and the API together (a seat filler's budget).
+        "REGISTRATION_RATE_LIMIT_PER_WORKSHOP": os.environ.get(
+            "REGISTRATION_RATE_LIMIT_PER_WORKSHOP", "10 per hour"
+        ),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 12),
         "OUTBOX_RETRY_SECONDS": _int("OUTBOX_RETRY_SECONDS", 30),
         # Tasks a certificate batch is split into (one per worker process is right).

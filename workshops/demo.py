@@ -157,6 +157,8 @@ def _events(programme: Programme) -> list[Workshop]:
             ends_at=(qa_start + day).replace(hour=17),
             registration_closes_at=qa_start - timedelta(days=2),
             approval_required=True,
+            # Closed nominations, approved by a coordinator: no email link needed to hold a place.
+            confirm_contact=False,
             onsite_capacity=40,
             online_capacity=200,
             training_hours=Decimal("12.0"),

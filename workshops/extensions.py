@@ -62,6 +62,7 @@ def beat_schedule(job_sweep_seconds: float) -> dict[str, dict]:
         "worker-heartbeat": ("worker.heartbeat", 30.0),
         "stalled-jobs": ("jobs.resume_stalled", job_sweep_seconds),
         "waiting-lists": ("registrations.promote_waiting_lists", 300.0),
+        "registration-holds": ("registrations.expire_holds", 60.0),  # seat decisions count them out anyway
         "retention-purge": ("privacy.purge_expired", 3600.0),  # import previews expire by the hour
     }
     return {entry: {"task": task, "schedule": seconds} for entry, (task, seconds) in every.items()}

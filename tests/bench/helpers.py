@@ -16,7 +16,10 @@ import sqlalchemy as sa
 def insert_workshop(
     url: str, onsite=100000, online=100000, starts_in=timedelta(days=30), hours=8
 ) -> tuple[int, int]:
-    """A published hybrid workshop with one session; returns (workshop id, session id)."""
+    """A published hybrid workshop with one session; returns (workshop id, session id).
+
+    Without the email link (confirm_contact false): the benchmarks measure the seat decision and
+    count confirmed seats, as closed nominations have them; tests/test_holds.py covers the holds."""
     engine = sa.create_engine(url)
     start = datetime.now(UTC) + starts_in
     end = start + timedelta(hours=hours)
@@ -27,10 +30,10 @@ def insert_workshop(
                 "INSERT INTO workshop (title_en, title_zh, description_en,"
                 " description_zh, format, status, city, venue,"
                 " meeting_url, timezone, starts_at, ends_at, onsite_capacity,"
-                " online_capacity, approval_required,"
+                " online_capacity, approval_required, confirm_contact,"
                 " training_hours, created_at, updated_at) VALUES ('Bench', '压测',"
                 " '', '', 'hybrid', 'published',"
-                " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false,"
+                " 'Chongqing', '', '', 'Asia/Shanghai', :s, :e, :on, :ol, false, false,"
                 " 8, now(), now()) RETURNING id"
             ),
             {"s": naive(start), "e": naive(end), "on": onsite, "ol": online},

@@ -9,6 +9,11 @@ from flask_smorest import Blueprint, abort
 
 from ..extensions import limiter
 from ..models import RegistrationSource
+from ..registration.views import (
+    client_and_workshop,
+    registration_limit_per_workshop,
+    too_many_registrations,
+)
 from ..services import registration as registrations
 from ..services import roster
 from ..services.errors import InvalidInput, NotAllowed
@@ -27,16 +32,33 @@ blp = Blueprint("api_registrations", __name__, description="Registrations")
 
 @blp.route("/workshops/<int:workshop_id>/registrations", methods=["POST"])
 @limiter.limit(lambda: current_app.config["REGISTRATION_RATE_LIMIT"])
+@limiter.shared_limit(
+    registration_limit_per_workshop,
+    scope="register-per-workshop",
+    key_func=client_and_workshop,
+    error_message=too_many_registrations,
+)
 @blp.arguments(RegistrationInSchema())
 @blp.response(201, RegistrationOutcomeSchema)
 @blp.alt_response(
-    200, schema=RegistrationOutcomeSchema, description="Already registered: the confirmation is re-sent"
+    202,
+    schema=RegistrationOutcomeSchema,
+    description="Held for 30 minutes: the place is kept once the link emailed to the person is followed",
 )
+@blp.alt_response(
+    200,
+    schema=RegistrationOutcomeSchema,
+    description="Already registered: the person's email is sent again (at most once an hour)",
+)
+@blp.alt_response(429, description="Too many registrations from this address")
 @blp.alt_response(404, description="No published workshop with this id")
 @blp.alt_response(409, description="Registration is closed")
 @blp.alt_response(422, description="Invalid details, field by field")
 def register(data, workshop_id: int):
-    """Register for a published workshop. No account needed; the ticket link is emailed."""
+    """Register for a published workshop. No account needed; the ticket link is emailed.
+
+    Where the workshop asks for it (the default), a registration with an email is only held until
+    the person follows the link emailed to them: nothing personal, and no ticket link, is answered."""
     try:
         result = registrations.register(
             workshop_id, Applicant.from_mapping(data), source=RegistrationSource.API
@@ -53,6 +75,12 @@ def register(data, workshop_id: int):
             "status": result.registration.status.value,
             "ticket_url": None,
         }, 200
+    if result.outcome == Outcome.UNVERIFIED:
+        return {
+            "outcome": result.outcome.value,
+            "status": result.registration.status.value,
+            "ticket_url": None,
+        }, 202
     ticket_url = external_url("registration.ticket", token=result.registration.manage_token)
     return {
         "outcome": result.outcome.value,

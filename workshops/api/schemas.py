@@ -100,7 +100,9 @@ class RegistrationInSchema(Schema):
 
 
 class RegistrationOutcomeSchema(Schema):
-    outcome = fields.Str(metadata={"enum": ["confirmed", "waitlisted", "pending", "already_registered"]})
+    outcome = fields.Str(
+        metadata={"enum": ["confirmed", "waitlisted", "pending", "unverified", "already_registered"]}
+    )
     status = fields.Str()
     ticket_url = fields.Str(
         allow_none=True,

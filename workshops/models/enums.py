@@ -60,10 +60,14 @@ class RegistrationStatus(Labelled):
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    # A public registration whose email link has not been followed yet: a hold, for at most
+    # HOLD_MINUTES, on a seat (or a place in line) that nobody else gets meanwhile.
+    UNVERIFIED = "unverified"
 
     @classmethod
     def labels(cls):
         return {
+            cls.UNVERIFIED: _l("Email not confirmed yet (hold)"),
             cls.PENDING: _l("Pending approval"),
             cls.CONFIRMED: _l("Confirmed"),
             cls.WAITLISTED: _l("Waiting list"),
@@ -74,7 +78,7 @@ class RegistrationStatus(Labelled):
     @classmethod
     def active(cls) -> tuple[RegistrationStatus, ...]:
         """Statuses that hold a place (or a place in line) at the workshop."""
-        return (cls.PENDING, cls.CONFIRMED, cls.WAITLISTED)
+        return (cls.PENDING, cls.CONFIRMED, cls.WAITLISTED, cls.UNVERIFIED)
 
 
 class RegistrationSource(Labelled):

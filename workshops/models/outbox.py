@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them
 class EmailKind(enum.StrEnum):
     """What an outbox email is about; each kind has its subject and template in services.outbox."""
 
+    CONTACT_CHECK = "contact_check"  # the link that turns an unverified hold into a registration
     CONFIRMATION = "confirmation"
     PROMOTED = "promoted"  # a seat came free for someone on the waiting list
     WAITLISTED = "waitlisted"

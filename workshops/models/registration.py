@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    Boolean,
     ForeignKey,
     Index,
     String,
@@ -32,7 +33,7 @@ from .tokens import new_token, selector_index
 if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
     from .workshop import Workshop
 
-_ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted')"
+_ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted', 'unverified')"
 # A person may give only an email or only a mobile: "" (none given) is nobody's contact.
 _ACTIVE_EMAIL = f"{_ACTIVE} AND email <> ''"
 _ACTIVE_MOBILE = f"{_ACTIVE} AND mobile <> ''"
@@ -90,6 +91,11 @@ class Registration(Base):
         enum_column(RegistrationSource, "registration_source"), default=RegistrationSource.WEB
     )
     decision_reason: Mapped[str] = mapped_column(Text, default="")
+    # An unverified (public, email not yet confirmed) registration: until when it holds its
+    # place, and whether that place is a seat (it found one free) or only a chance to join the
+    # line. Both cleared when the link is followed.
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    holds_seat: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     manage_token: Mapped[str] = mapped_column(String(64), default=new_token)
     ticket_token: Mapped[str] = mapped_column(String(64), default=new_token)
@@ -103,8 +109,23 @@ class Registration(Base):
         return self.status in RegistrationStatus.active()
 
     @classmethod
+    def seat_clause(cls, now):
+        """Takes a seat of its mode: confirmed, or an unverified hold on a seat not yet expired.
+
+        The one definition of a taken seat (registration decisions and the public seat count): an
+        expired hold stops counting at once, whether or not the sweep has cancelled it yet."""
+        return or_(
+            cls.status == RegistrationStatus.CONFIRMED,
+            and_(
+                cls.status == RegistrationStatus.UNVERIFIED,
+                cls.holds_seat.is_(True),
+                cls.hold_expires_at > now,
+            ),
+        )
+
+    @classmethod
     def active_clause(cls):
-        """``status IN ('pending', 'confirmed', 'waitlisted')`` with the values written into the SQL.
+        """``status IN ('pending', 'confirmed', 'waitlisted', 'unverified')``, values written into the SQL.
 
         As bound parameters, PostgreSQL's generic plan for a prepared statement cannot
         prove the partial index ``uq_registration_active_email`` applies, and a duplicate

@@ -63,6 +63,9 @@ class Workshop(Bilingual, Base):
     approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
     # Registering needs an email or a mobile number; with this, both.
     asks_email_and_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A public registration (form or API) holds its place only once its email link is followed
+    # (seats for real people, no mail-bombing); off for closed nominations.
+    confirm_contact: Mapped[bool] = mapped_column(Boolean, default=True)
     training_hours: Mapped[Decimal] = mapped_column(Numeric(5, 1), default=Decimal("0"))
     # Certificates: sessions a person must attend (empty: all onsite, one online) and the survey.
     certificate_min_sessions: Mapped[int | None] = mapped_column(Integer)

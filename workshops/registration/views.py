@@ -6,6 +6,7 @@ import json
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
 from ..forms import apply_errors, select_choices
@@ -23,6 +24,21 @@ from .forms import ConfirmForm, ModeSwitchForm, RegistrationForm
 
 def _registration_limit() -> str:
     return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+def registration_limit_per_workshop() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT_PER_WORKSHOP"]
+
+
+def client_and_workshop() -> str:
+    """One client address at one workshop (the form and the API count together): nobody fills a
+    workshop's seats from one address, and a busy venue's shared Wi-Fi still registers for others."""
+    return f"register:{get_remote_address()}:{(request.view_args or {}).get('workshop_id')}"
+
+
+def too_many_registrations() -> str:
+    """What the API's 429 says (the page's 429 says it in its own words), in the reader's language."""
+    return _("Too many registrations from your connection for this workshop. Please try again later.")
 
 
 def render_workshop_page(workshop, form=None, status=200):
@@ -45,6 +61,12 @@ def registration_form(workshop) -> RegistrationForm:
 
 @bp.route("/workshops/<int:workshop_id>/register", methods=["POST"])
 @limiter.limit(_registration_limit)
+@limiter.shared_limit(
+    registration_limit_per_workshop,
+    scope="register-per-workshop",
+    key_func=client_and_workshop,
+    error_message=too_many_registrations,
+)
 def register(workshop_id: int):
     workshop = catalogue.published_workshop(workshop_id)
     if workshop is None:
@@ -63,9 +85,31 @@ def register(workshop_id: int):
     except NotAllowed as error:
         flash(error.message, "error")
         return render_workshop_page(workshop, form, 409)
-    if result.outcome == Outcome.ALREADY_REGISTERED:
-        return render_template("registration/already.html", workshop=workshop), 200
+    if result.outcome in (Outcome.ALREADY_REGISTERED, Outcome.UNVERIFIED):
+        # The same page whether the address was new or known, and whether a message went out
+        # now or within the last hour: it tells a stranger nothing about whom it names.
+        return render_template("registration/check_inbox.html", workshop=workshop), 200
     return redirect(url_for("registration.ticket", token=result.registration.manage_token, new=1))
+
+
+@bp.route("/confirm/<token>")
+@limiter.limit("30 per minute")
+def confirm_contact_page(token: str):
+    """The link in the email opens a page with one button: a mail scanner that fetches every link
+    does not confirm anything (the POST does), the person does."""
+    return render_template("registration/confirm.html", token=token, form=ConfirmForm())
+
+
+@bp.route("/confirm/<token>", methods=["POST"])
+@limiter.limit("30 per minute")
+def confirm_contact(token: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        registration = registrations.confirm_contact(token)
+    except NotAllowed as error:
+        return render_template("registration/confirm.html", token=None, problem=error.message), 410
+    return redirect(url_for("registration.ticket", token=registration.manage_token, new=1))
 
 
 def _by_token(token: str):

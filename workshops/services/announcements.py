@@ -37,7 +37,8 @@ AUDIENCES = {
     "confirmed": (RegistrationStatus.CONFIRMED,),
     "waitlisted": (RegistrationStatus.WAITLISTED,),
     "pending": (RegistrationStatus.PENDING,),
-    "active": RegistrationStatus.active(),
+    # Not the unverified holds: nobody has shown those addresses are theirs (a spammer's list).
+    "active": (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED),
 }
 
 
@@ -125,6 +126,7 @@ def _message_for(registration: Registration, announcement: Announcement) -> Outb
             "registration": registration,
             "body": body,
             "subject": subject,
+            "title": registration.workshop.localized("title", language),
             "ticket_url": external_url("registration.ticket", token=registration.manage_token),
         }
         return OutboxMessage(

@@ -8,12 +8,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Registration, RegistrationStatus, Workshop, WorkshopFormat, WorkshopStatus
+from ..models import Registration, Workshop, WorkshopFormat, WorkshopStatus
 from ..models.base import utcnow
 from .errors import InvalidInput
-
-# Statuses that occupy a seat of their mode.
-SEAT_HOLDING = (RegistrationStatus.CONFIRMED,)
 
 
 def upcoming_workshops(city: str = "", format: str = "", now: datetime | None = None) -> list[Workshop]:
@@ -61,7 +58,7 @@ def seats_taken(workshop_ids: list[int]) -> dict[tuple[int, str], int]:
         return {}
     rows = db.session.execute(
         select(Registration.workshop_id, Registration.mode, func.count())
-        .where(Registration.workshop_id.in_(workshop_ids), Registration.status.in_(SEAT_HOLDING))
+        .where(Registration.workshop_id.in_(workshop_ids), Registration.seat_clause(utcnow()))
         .group_by(Registration.workshop_id, Registration.mode)
     )
     return {(wid, str(mode)): count for wid, mode, count in rows}

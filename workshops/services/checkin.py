@@ -120,7 +120,8 @@ DECISION_ORDER: tuple[Step, ...] = (
     Step(Reason.OK, "same_scan"),  # this very scan, sent again: its first answer
     Step(Reason.CANCELLED, "status", (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED)),
     Step(Reason.WAITLISTED, "status", (RegistrationStatus.WAITLISTED,)),
-    Step(Reason.PENDING_APPROVAL, "status", (RegistrationStatus.PENDING,)),
+    # An unverified hold (email link not followed) is no registration yet: not admitted either.
+    Step(Reason.PENDING_APPROVAL, "status", (RegistrationStatus.PENDING, RegistrationStatus.UNVERIFIED)),
     Step(Reason.ALREADY_CHECKED_IN, "checked_in"),
     Step(Reason.OUTSIDE_SESSION, "outside_window"),  # unless overridden
     Step(Reason.SEARCH_LIMIT, "link_search_limit"),  # a new check-in by name through a link, too many

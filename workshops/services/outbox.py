@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from celery import shared_task
@@ -29,6 +29,7 @@ from ..models import Channel, EmailKind, OutboxMessage, OutboxStatus, Registrati
 from ..models.base import utcnow
 from ..urls import external_url
 from . import calendar, sms, tickets
+from .confirmation_links import confirmation_token
 from .survey_links import survey_token
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,13 @@ STATUS_EMAIL = {
     RegistrationStatus.PENDING: EmailKind.PENDING,
     RegistrationStatus.REJECTED: EmailKind.REJECTED,
     RegistrationStatus.CANCELLED: EmailKind.CANCELLED,
+    RegistrationStatus.UNVERIFIED: EmailKind.CONTACT_CHECK,
 }
 
 
 def _subject(kind: str, title: str) -> str:
     subjects: dict[str, str] = {
+        EmailKind.CONTACT_CHECK: _("Confirm your email to keep your place: %(title)s", title=title),
         EmailKind.CONFIRMATION: _("Your registration is confirmed: %(title)s", title=title),
         EmailKind.PROMOTED: _("A seat is free — you are now confirmed: %(title)s", title=title),
         EmailKind.WAITLISTED: _("You are on the waiting list: %(title)s", title=title),
@@ -135,6 +138,10 @@ def render(message: OutboxMessage) -> None:
             "join_url": external_url("registration.join", token=registration.ticket_token),
         }
         template = "registration"
+        if message.kind == EmailKind.CONTACT_CHECK:
+            context["confirm_url"] = external_url(
+                "registration.confirm_contact", token=confirmation_token(registration)
+            )
         if message.kind == EmailKind.CERTIFICATE_READY:
             template = "certificate"
         elif message.kind in (EmailKind.SURVEY_INVITATION, EmailKind.SURVEY_REMINDER, EmailKind.SURVEY_LINK):
@@ -143,6 +150,29 @@ def render(message: OutboxMessage) -> None:
         message.subject = _subject(message.kind, title)
         message.body_text = render_template(f"emails/{template}.txt", **context)
         message.body_html = render_template(f"emails/{template}.html", **context)
+
+
+def written_since(registration: Registration, since: datetime) -> bool:
+    """Whether any message to this registration was queued since then (a re-send's quiet hour)."""
+    return bool(
+        db.session.scalar(
+            select(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.registration_id == registration.id, OutboxMessage.created_at >= since)
+                .exists()
+            )
+        )
+    )
+
+
+def withdraw_unsent(registration_ids: list[int]) -> int:
+    """Drop the messages not yet sent to these registrations (spam: nothing more goes to them)."""
+    if not registration_ids:
+        return 0
+    unsent = OutboxMessage.__table__.delete().where(
+        OutboxMessage.registration_id.in_(registration_ids), OutboxMessage.status == OutboxStatus.PENDING
+    )
+    return getattr(db.session.execute(unsent), "rowcount", 0) or 0
 
 
 KICK_WINDOW = 1.0  # seconds

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -36,10 +36,17 @@ from ..models import (
 )
 from ..models.base import lock_for_update, utcnow
 from ..models.tokens import new_token
-from . import audit, contacts, outbox
+from . import audit, confirmation_links, contacts, outbox, sms
 from .errors import InvalidInput, NotAllowed
 
 Status = RegistrationStatus
+# How long an unverified public registration holds its place (the email link is valid as long).
+HOLD_FOR = timedelta(minutes=30)
+# "Already registered" sends the person's email again at most this often (no mail-bombing).
+RESEND_AT_MOST_EVERY = timedelta(hours=1)
+# Where a public registration comes from: these need their email link followed (if the workshop
+# asks); staff-made ones (walk-ins, imports) do not.
+PUBLIC_SOURCES = (RegistrationSource.WEB, RegistrationSource.API)
 LIMITS = {
     "full_name": 200,
     "latin_name": 200,
@@ -89,6 +96,7 @@ class Outcome(StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     PENDING = "pending"
+    UNVERIFIED = "unverified"  # held until the email link is followed
     ALREADY_REGISTERED = "already_registered"
 
 
@@ -204,6 +212,7 @@ SEAT_RULES = (
     "onsite_capacity",
     "online_capacity",
     "approval_required",
+    "confirm_contact",
     "registration_opens_at",
     "registration_closes_at",
     "ends_at",
@@ -246,7 +255,7 @@ _SEATS_HELD = (
     .where(
         Registration.workshop_id == bindparam("workshop_id"),
         Registration.mode == bindparam("mode"),
-        Registration.status == Status.CONFIRMED,
+        Registration.seat_clause(bindparam("now")),
     )
 )
 
@@ -264,8 +273,9 @@ def _workshop_and_active(workshop_id: int, contact: Contact) -> tuple[Workshop |
 
 
 def seats_held(workshop: Workshop, mode: str) -> int:
+    """Confirmed seats and unexpired holds on a seat (an expired hold no longer counts, swept or not)."""
     return db.session.execute(
-        _SEATS_HELD, {"workshop_id": workshop.id, "mode": AttendanceMode(mode)}
+        _SEATS_HELD, {"workshop_id": workshop.id, "mode": AttendanceMode(mode), "now": utcnow()}
     ).scalar_one()
 
 
@@ -327,6 +337,7 @@ def register(
     """
     now = now or utcnow()
     staff = source in (RegistrationSource.WALK_IN, RegistrationSource.IMPORT)
+    public = source in PUBLIC_SOURCES and actor is None
     # Before the lock, in one query: someone already registered needs no seat (the
     # unique index still catches two first attempts racing each other, see below).
     given = Contact(normalised_email(contacts.nfkc(applicant.email)), usable_mobile(applicant.mobile))
@@ -336,16 +347,37 @@ def register(
         raise UnknownWorkshop(_l("This workshop does not exist."))
     contact = check_applicant(applicant, workshop, require_consent=not staff)
     _check_open(workshop, now, staff)
-    if existing is not None:
+    if existing is not None and existing.status == Status.UNVERIFIED and staff and not _expired(existing):
+        # Staff registering someone whose own hold is still unconfirmed vouch for them: the hold
+        # becomes their registration (a nominee who registered online too keeps the place).
+        workshop, existing = _locked(existing)
+        if existing.status == Status.UNVERIFIED:
+            _settle_hold(workshop, existing, approval=source != RegistrationSource.WALK_IN)
+            if actor is not None:
+                audit.record("registration.create", existing, actor, source=source.value)
+            db.session.commit()
+            outbox.kick()
+            return RegistrationResult(existing, Outcome(existing.status.value))
+    if existing is not None and not _expired(existing):
         if notify:
-            outbox.queue_status_email(existing)
+            _resend_at_most_hourly(existing)
         db.session.commit()
         outbox.kick()
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
 
     lock_for_seat_decision(workshop)  # every seat decision of this workshop now waits for ours
     _check_open(workshop, now, staff)  # it may have been cancelled or closed meanwhile
-    if workshop.approval_required and source != RegistrationSource.WALK_IN:
+    _expired_count, promoted = _expire_holds_of(workshop)  # their seats pass on before we count
+    # Someone who is not staff proves the address is theirs before the place is theirs: until
+    # then it is a hold, on a seat if one is free (so nobody else takes it meanwhile).
+    # The link goes by email, or by text to someone who gave only a mobile when texts are sent
+    # (without SMS such a person cannot be sent one: confirmed at once, within the rate limits).
+    hold = public and workshop.confirm_contact and bool(contact.email or sms.sends(EmailKind.CONTACT_CHECK))
+    holds_seat = False
+    if hold:
+        status = Status.UNVERIFIED
+        holds_seat = not workshop.approval_required and has_free_seat(workshop, applicant.mode)
+    elif workshop.approval_required and source != RegistrationSource.WALK_IN:
         status = Status.PENDING
     elif has_free_seat(workshop, applicant.mode):
         status = Status.CONFIRMED
@@ -361,6 +393,8 @@ def register(
         organisation_type=OrganisationType(applicant.organisation_type),
         gender=Gender(applicant.gender),
         mobile=contact.mobile,
+        hold_expires_at=utcnow() + HOLD_FOR if hold else None,
+        holds_seat=holds_seat,
         **{name: getattr(applicant, name) for name in COPIED_AS_GIVEN},
     )
     db.session.add(registration)
@@ -378,7 +412,161 @@ def register(
         audit.record("registration.create", registration, actor, source=source.value)
     db.session.commit()
     outbox.kick()
-    return RegistrationResult(registration, Outcome(status.value))
+    return RegistrationResult(registration, Outcome(status.value), promoted)
+
+
+def _expired(registration: Registration) -> bool:
+    """An unverified hold past its time: no longer anybody's place, whether swept yet or not."""
+    return (
+        registration.status == Status.UNVERIFIED
+        and registration.hold_expires_at is not None
+        and registration.hold_expires_at <= utcnow()
+    )
+
+
+def _resend_at_most_hourly(registration: Registration) -> None:
+    """The person's current email again ("already registered"), unless one was queued to them in
+    the last hour: registering a victim's address 25 times sends them one email, not 25."""
+    if not outbox.written_since(registration, utcnow() - RESEND_AT_MOST_EVERY):
+        outbox.queue_status_email(registration)
+
+
+def _expire_holds_of(workshop: Workshop) -> tuple[int, list[Registration]]:
+    """Cancel the workshop's unverified holds whose time is up; seats they held go to the line.
+
+    Call with the workshop locked. No email: the person never confirmed the address. Returns how
+    many expired and who was promoted."""
+    due = db.session.scalars(
+        select(Registration).where(
+            Registration.workshop_id == workshop.id,
+            Registration.status == Status.UNVERIFIED,
+            Registration.hold_expires_at <= utcnow(),
+        )
+    ).all()
+    freed = set()
+    for registration in due:
+        if registration.holds_seat:
+            freed.add(registration.mode)
+        registration.status = Status.CANCELLED
+        registration.decision_reason = "Email not confirmed within 30 minutes"
+        registration.holds_seat = False
+        registration.hold_expires_at = None
+    if due:
+        db.session.flush()  # before a new registration of the same address is inserted
+    return len(due), [person for mode in sorted(freed) for person in promote_waitlist(workshop, mode)]
+
+
+def expire_holds() -> int:
+    """The sweep: cancel every unverified hold past its time, one workshop at a time (the seat
+    decisions count expired holds as free anyway; this passes their seats to the waiting list)."""
+    workshop_ids = db.session.scalars(
+        select(Registration.workshop_id)
+        .where(Registration.status == Status.UNVERIFIED, Registration.hold_expires_at <= utcnow())
+        .distinct()
+    ).all()
+    expired = 0
+    promoted = False
+    for workshop_id in workshop_ids:
+        count, people = _expire_holds_of(lock_workshop(workshop_id))
+        db.session.commit()  # one workshop at a time: each lock is short
+        expired += count
+        promoted = promoted or bool(people)
+    if promoted:
+        outbox.kick()
+    return expired
+
+
+LINK_EXPIRED = _l(
+    "This confirmation link has expired and the place was not kept. Register again if seats are free."
+)
+
+
+class LinkNotValid(NotAllowed):
+    """The email link is unknown, forged, or its hold has expired."""
+
+
+def confirm_contact(token: str) -> Registration:
+    """The person followed the link in their email: the hold becomes their registration.
+
+    Confirmed if it held a seat (or one is free now), else on the waiting list; pending when the
+    workshop needs approval. Then the usual email (ticket, waiting list, pending) follows. A link
+    followed twice answers the same; an expired one asks the person to register again."""
+    registration = confirmation_links.registration_for_token(token)
+    if registration is None:
+        raise LinkNotValid(_l("This confirmation link is not valid. Register again from the workshop page."))
+    workshop, registration = _locked(registration)
+    if registration.status != Status.UNVERIFIED:
+        db.session.rollback()
+        if registration.is_active:
+            return registration  # confirmed already (the link was opened twice)
+        raise LinkNotValid(LINK_EXPIRED)
+    if _expired(registration):
+        _count, promoted = _expire_holds_of(workshop)
+        db.session.commit()
+        if promoted:
+            outbox.kick()
+        raise LinkNotValid(LINK_EXPIRED)
+    _settle_hold(workshop, registration)
+    audit.record("registration.confirm_contact", registration, None, result=registration.status.value)
+    db.session.commit()
+    outbox.kick()
+    return registration
+
+
+def _settle_hold(workshop: Workshop, registration: Registration, approval: bool = True) -> None:
+    """An unverified hold becomes a registration: confirmed if it held a seat (or one is free now),
+    else waitlisted; pending when the workshop needs approval. Its usual email is queued.
+    Call with the workshop locked."""
+    if approval and workshop.approval_required:
+        status = Status.PENDING
+    elif registration.holds_seat or has_free_seat(workshop, registration.mode):
+        status = Status.CONFIRMED
+    else:
+        status = Status.WAITLISTED
+    registration.status = status
+    registration.holds_seat = False
+    registration.hold_expires_at = None
+    outbox.queue_status_email(registration)
+
+
+def cancel_as_spam(workshop: Workshop, registration_ids: list[int], actor) -> int:
+    """Cancel many registrations of one workshop as spam, in one transaction: no email to them
+    (unsent ones are withdrawn too), one audit event, and the seats they held pass on to the line.
+
+    Only active registrations of this workshop are touched; others among the ids are ignored."""
+    if not registration_ids:
+        raise InvalidInput({"registrations": _l("Select the registrations to cancel as spam.")})
+    workshop = lock_workshop(workshop.id)
+    chosen = db.session.scalars(
+        select(Registration).where(
+            Registration.workshop_id == workshop.id,
+            Registration.id.in_(registration_ids),
+            Registration.active_clause(),
+        )
+    ).all()
+    freed = set()
+    for registration in chosen:
+        if _takes_seat(registration):
+            freed.add(registration.mode)
+        registration.status = Status.CANCELLED
+        registration.decision_reason = "Cancelled as spam"
+        registration.holds_seat = False
+        registration.hold_expires_at = None
+    ids = [registration.id for registration in chosen]
+    outbox.withdraw_unsent(ids)
+    audit.record("registration.cancel_spam", workshop, actor, registrations=ids, count=len(ids))
+    db.session.flush()
+    for mode in sorted(freed):
+        promote_waitlist(workshop, mode)
+    db.session.commit()
+    outbox.kick()
+    return len(ids)
+
+
+def _takes_seat(registration: Registration) -> bool:
+    return registration.status == Status.CONFIRMED or (
+        registration.status == Status.UNVERIFIED and registration.holds_seat and not _expired(registration)
+    )
 
 
 def promote_waitlist(workshop: Workshop, mode: str) -> list[Registration]:
@@ -445,10 +633,14 @@ def _leave(
     if not registration.is_active:
         db.session.rollback()
         raise NotAllowed(_l("This registration is already cancelled or was declined."))
-    held_seat = registration.status == Status.CONFIRMED
+    held_seat = _takes_seat(registration)
+    unverified = registration.status == Status.UNVERIFIED
     registration.status = status
+    registration.holds_seat = False
+    registration.hold_expires_at = None
     registration.decision_reason = reason
-    outbox.queue_status_email(registration)
+    if not unverified:  # nobody has shown an unverified address is theirs: nothing more goes there
+        outbox.queue_status_email(registration)
     audit.record(
         f"registration.{'cancel' if status == Status.CANCELLED else 'reject'}",
         registration,
@@ -522,6 +714,9 @@ def switch_mode(registration: Registration, mode: str, actor=None) -> list[Regis
     if not registration.is_active:
         db.session.rollback()
         raise NotAllowed(_l("This registration is already cancelled or was declined."))
+    if registration.status == Status.UNVERIFIED:
+        db.session.rollback()
+        raise NotAllowed(_l("Confirm your email address first: follow the link we sent you."))
     old_mode, held_seat = registration.mode, registration.status == Status.CONFIRMED
     if registration.status in (Status.CONFIRMED, Status.WAITLISTED):
         if not has_free_seat(workshop, mode):
@@ -596,6 +791,12 @@ def find_by_manage_token(token: str) -> Registration | None:
         select(Registration).where(tokens.matches(Registration.manage_token, token))
     )
     return tokens.pick(candidates, "manage_token", token)
+
+
+@shared_task(name="registrations.expire_holds", ignore_result=True)
+def expire_holds_task() -> int:
+    """Beat: cancel unverified holds past their 30 minutes, so their seats pass on."""
+    return expire_holds()
 
 
 @shared_task(name="registrations.promote_waiting_lists", ignore_result=True)

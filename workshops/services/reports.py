@@ -154,7 +154,11 @@ def programme_report(
     registrations_total = db.session.scalar(
         select(func.count())
         .select_from(Registration)
-        .where(Registration.workshop_id.in_(ids), Registration.status.in_(RegistrationStatus.active()))
+        .where(
+            Registration.workshop_id.in_(ids),
+            Registration.status.in_(RegistrationStatus.active()),
+            Registration.status != RegistrationStatus.UNVERIFIED,  # an unconfirmed hold is nobody yet
+        )
     )
     confirmed_total = sum(confirmed.values())
     attended_total = sum(attended.values())

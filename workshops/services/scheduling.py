@@ -36,6 +36,7 @@ class WorkshopDetails:
     online_capacity: int = 0
     approval_required: bool = False
     asks_email_and_mobile: bool = False
+    confirm_contact: bool = True
     training_hours: Decimal = Decimal("0")
     programme_id: int | None = None
 

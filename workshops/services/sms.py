@@ -42,6 +42,7 @@ from ..i18n import CATALOGUES
 from ..models import EmailKind, OutboxMessage, Registration
 from ..models.base import utcnow
 from ..urls import external_url
+from .confirmation_links import confirmation_token
 from .contacts import InvalidMobile, normalise_mobile
 from .survey_links import survey_token
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 # The kinds a text is sent for; every other status is told by email only.
 SMS_KINDS = (
+    EmailKind.CONTACT_CHECK,  # a phone-only public registration's link (the email's, by text)
     EmailKind.CONFIRMATION,
     EmailKind.PROMOTED,
     EmailKind.SURVEY_INVITATION,
@@ -119,6 +121,7 @@ def signed(body: str) -> str:
 
 # In the current locale. The provider's templates must say the same (README, "Text messages").
 _WORDINGS: dict[str, Callable[..., str]] = {
+    EmailKind.CONTACT_CHECK: lambda **v: _("Keep your place at %(title)s, confirm in 30 min: %(link)s", **v),
     EmailKind.CONFIRMATION: lambda **v: _("Confirmed: %(title)s. Ticket: %(link)s", **v),
     EmailKind.PROMOTED: lambda **v: _("You have a seat now: %(title)s. Ticket: %(link)s", **v),
     EmailKind.SURVEY_INVITATION: lambda **v: _("Thanks for attending %(title)s. Feedback: %(link)s", **v),
@@ -133,6 +136,9 @@ def _link(kind: str, registration: Registration) -> tuple[str, str]:
     if kind in SURVEY_KINDS:
         token = survey_token(registration)
         return external_url("surveys.answer", token=token), token
+    if kind == EmailKind.CONTACT_CHECK:
+        token = confirmation_token(registration)
+        return external_url("registration.confirm_contact", token=token), token
     return external_url("registration.ticket", token=registration.manage_token), registration.manage_token
 
 

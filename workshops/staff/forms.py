@@ -88,6 +88,13 @@ class WorkshopForm(FlaskForm):
     asks_email_and_mobile = BooleanField(
         _l("Registrations need both an email and a mobile number (otherwise either is enough)")
     )
+    confirm_contact = BooleanField(
+        _l(
+            "Public registrations keep their place only once the person follows the link emailed to them"
+            " (turn off for closed nominations)"
+        ),
+        default=True,
+    )
     training_hours = DecimalField(
         _l("Training hours"),
         places=1,
@@ -118,6 +125,7 @@ class WorkshopForm(FlaskForm):
             online_capacity=self.online_capacity.data,
             approval_required=self.approval_required.data,
             asks_email_and_mobile=self.asks_email_and_mobile.data,
+            confirm_contact=self.confirm_contact.data,
             training_hours=self.training_hours.data,
             programme_id=self.programme_id.data or None,
         )

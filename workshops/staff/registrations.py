@@ -6,6 +6,7 @@ from typing import assert_never
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -112,6 +113,32 @@ def cancel_registration(workshop_id: int, registration_id: int):
         lambda r: registrations.cancel(r, current_user, reason),
         _("Registration cancelled."),
     )
+
+
+@bp.route("/workshops/<int:workshop_id>/registrations/spam", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def cancel_as_spam(workshop_id: int):
+    """Many registrations cancelled as spam in one action (a seat filler's or a mail-bomber's)."""
+    workshop = workshop_for_staff(workshop_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    ids = [
+        int(value) for value in request.form.getlist("registration") if value.isdigit() and len(value) <= 12
+    ]
+    try:
+        count = registrations.cancel_as_spam(workshop, ids, current_user)
+    except (InvalidInput, NotAllowed) as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            ngettext(
+                "%(num)d registration cancelled as spam; no email was sent.",
+                "%(num)d registrations cancelled as spam; no email was sent.",
+                count,
+            ),
+            "success",
+        )
+    return _back(workshop_id)
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/move-up", methods=["POST"])
