@@ -7,7 +7,7 @@
   turn it off).
 
 Revision ID: b7c2e4f6a8d1
-Revises: d8e3b5a1f6c2
+Revises: 5c9e2a7f4b1d
 Create Date: 2026-12-01 16:20:00
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.exc import SAWarning
 
 revision = 'b7c2e4f6a8d1'
-down_revision = 'd8e3b5a1f6c2'
+down_revision = '5c9e2a7f4b1d'
 branch_labels = None
 depends_on = None
 
