@@ -602,4 +602,4 @@ def test_a_staff_refusal_does_not_wipe_the_phone(client, auth, make_user, runnin
 
 def test_the_scan_log_is_kept_by_no_cache(client, organiser, running):
     log = client.get(f"/checkin/{running.id}/sessions/{running.sessions[0].id}/log")
-    assert log.status_code == 200 and log.headers["Cache-Control"] == "no-store"
+    assert log.status_code == 200 and "no-store" in log.headers["Cache-Control"]

@@ -15,6 +15,18 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def _first_message(errors) -> str:
+    """The first words in webargs' nested errors ({"query": {"gender": ["..."]}})."""
+    if isinstance(errors, str):
+        return errors
+    values = errors.values() if isinstance(errors, dict) else errors if isinstance(errors, list) else ()
+    for value in values:
+        found = _first_message(value)
+        if found:
+            return found
+    return ""
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -54,6 +66,8 @@ def register(app: Flask) -> None:
             errors = data.get("errors") or data.get("messages")
             if errors:
                 body["errors"] = errors
+                if "message" not in data:  # webargs names no message: the first field's says it
+                    body["message"] = _first_message(errors) or body["message"]
             return jsonify(body), error.code
         titles = {
             400: _("Bad request"),

@@ -53,6 +53,12 @@ PUBLIC_ENDPOINTS = frozenset(
 )
 
 
+# The scanner's own pages name nobody (the roster comes from the API): the service worker keeps them
+# so the door keeps working when the venue Wi-Fi drops. "private, no-cache": only this browser keeps
+# them, asking the server first when it can; Clear-Site-Data at sign-out or a dead link removes them.
+SCANNER_PAGES = frozenset({"checkin.choose_workshop", "checkin.choose_session", "checkin.scanner"})
+
+
 def _may_be_stored(response) -> bool:
     if request.endpoint not in PUBLIC_ENDPOINTS:
         return False
@@ -106,6 +112,8 @@ def register(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
         if request.is_secure:  # behind HTTPS (a proxy sets X-Forwarded-Proto; see ProxyFix)
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if not _may_be_stored(response):  # over what a view set (send_file's "no-cache" keeps a copy)
+        if request.endpoint in SCANNER_PAGES:
+            headers["Cache-Control"] = "private, no-cache"
+        elif not _may_be_stored(response):  # over what a view set (send_file's "no-cache" keeps a copy)
             headers["Cache-Control"] = "no-store, private"
         return response

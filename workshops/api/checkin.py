@@ -169,7 +169,7 @@ def sync(batch):
 
 @blp.route("/workshops/<int:workshop_id>/roster")
 @blp.doc(**READS)
-@blp.arguments(RosterQuerySchema(), location="query")
+@blp.arguments(RosterQuerySchema(), location="query", error_status_code=400)
 @blp.response(200, RosterSchema)
 @blp.alt_response(403, description="Not allowed to scan at this workshop")
 @blp.alt_response(404, description="Unknown workshop, or no such session in it")
@@ -191,7 +191,7 @@ def get_roster(query, workshop_id: int):
 
 @blp.route("/workshops/<int:workshop_id>/search")
 @blp.doc(**READS)
-@blp.arguments(SearchQuerySchema(), location="query")
+@blp.arguments(SearchQuerySchema(), location="query", error_status_code=400)
 @blp.response(200, PersonSchema(many=True))
 @blp.alt_response(403, description="Not allowed to scan at this workshop")
 @blp.alt_response(404, description="Unknown workshop, or no such session in it")

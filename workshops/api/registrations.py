@@ -90,7 +90,7 @@ def register(data, workshop_id: int):
 
 
 @blp.route("/workshops/<int:workshop_id>/registrations", methods=["GET"])
-@blp.arguments(RegistrationQuerySchema(), location="query")
+@blp.arguments(RegistrationQuerySchema(), location="query", error_status_code=400)
 @blp.response(200, RegistrationSchema(many=True))
 @blp.alt_response(401, description="Not signed in")
 @blp.alt_response(403, description="Not your workshop")

@@ -16,7 +16,7 @@ blp = Blueprint("api_surveys", __name__, description="Surveys and feedback")
 
 
 @blp.route("/workshops/<int:workshop_id>/survey/summary")
-@blp.arguments(SegmentQuerySchema(), location="query")
+@blp.arguments(SegmentQuerySchema(), location="query", error_status_code=400)
 @blp.response(200, SurveySummarySchema)
 @blp.alt_response(400, description="A filter value that is not one of its choices")
 @blp.alt_response(401, description="Not signed in")

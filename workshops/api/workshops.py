@@ -17,7 +17,7 @@ def _with_seats(workshops):
 
 
 @blp.route("/")
-@blp.arguments(WorkshopQuerySchema(), location="query")
+@blp.arguments(WorkshopQuerySchema(), location="query", error_status_code=400)
 @blp.response(200, WorkshopSchema(many=True))
 def list_workshops(query):
     """Upcoming published workshops, soonest first."""
