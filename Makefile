@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The suite runs on this many pytest-xdist workers, each with its own PostgreSQL and Redis database.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint format bench prod-check install system-deps translations clean
 
@@ -47,7 +49,7 @@ format: install
 
 test: install translations lint
 	@bash .ci/system-deps test
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -n $(TEST_WORKERS) --dist loadfile
 
 # Two gunicorn app servers on PostgreSQL, a Celery worker on Redis: a registration storm,
 # then faults (the worker killed mid-job, SMTP and Redis down).

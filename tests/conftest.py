@@ -18,6 +18,38 @@ from flask import g
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.pop("APP_ENV", None)
 
+
+def _own_databases_per_worker() -> None:
+    """Under pytest-xdist (`make test` runs two workers) each worker gets its own PostgreSQL
+    database and Redis database: the fixtures drop and rebuild a whole schema, and tests count
+    what Redis holds. Databases made next to TEST_DATABASE_URL's (tests/stack.py) follow."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ...
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not worker:
+        return
+    if url.startswith("postgresql"):
+        base = sa.make_url(url).set(drivername="postgresql+psycopg")
+        name = f"{base.database}_{worker}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+                if not exists:
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except sa.exc.OperationalError:
+            return  # unreachable: the database_url fixture says so in words
+        finally:
+            admin.dispose()
+        os.environ["TEST_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
+    redis = os.environ.get("TEST_REDIS_URL")
+    if redis:
+        number = int(redis.rsplit("/", 1)[1] or 0)
+        index = int(worker.removeprefix("gw"))
+        os.environ["TEST_REDIS_URL"] = f"{redis.rsplit('/', 1)[0]}/{(number - index) % 16}"
+
+
+_own_databases_per_worker()
+
 from workshops import create_app  # noqa: E402
 from workshops.extensions import db as _db  # noqa: E402
 from workshops.models import Role, Session, User, Workshop, WorkshopFormat, WorkshopStatus  # noqa: E402

@@ -551,6 +551,16 @@ def test_signing_out_tells_the_browser_to_forget_the_scanner(client, organiser):
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
 
 
+def test_every_way_of_signing_out_tells_the_browser_to_forget(client, auth, make_user):
+    auth.login(make_user(Role.ORGANISER))
+    everywhere = client.post("/account/sign-out-everywhere")
+    assert everywhere.status_code == 302 and everywhere.headers["Clear-Site-Data"] == '"cache", "storage"'
+    auth.login(make_user(Role.ORGANISER))
+    switched = client.get("/login?switch=1")  # "sign in as someone else" from a 403 page
+    assert switched.status_code == 200 and switched.headers["Clear-Site-Data"] == '"cache", "storage"'
+    assert "Clear-Site-Data" not in client.get("/login").headers  # nobody signed out: nothing to forget
+
+
 def test_a_withdrawn_or_expired_link_tells_the_phone_to_forget(client, make_user, running, db):
     from workshops.services import checkin_access
 

@@ -268,6 +268,8 @@ def test_an_organiser_reads_through_the_api_what_their_page_shows_and_each_read_
     [event] = list(events)
     assert (event.actor_id, event.target_type, event.target_id) == (organiser.id, "workshop", workshop.id)
     assert event.details == {"rows": 1, "status": "confirmed"}
+    [one] = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "registration.read"))
+    assert (one.actor_id, one.target_type, one.target_id) == (organiser.id, "registration", person.id)
     auth.logout()
 
     coordinator = make_user(Role.COORDINATOR)

@@ -111,5 +111,5 @@ def _as_seen(value, many: bool = False):
 @blp.alt_response(403, description="Not your workshop")
 @blp.alt_response(404, description="No registration with this id")
 def get_registration(registration_id: int):
-    """One registration (staff only)."""
-    return _as_seen(staff_registration(registration_id))
+    """One registration (staff only; each read is audited)."""
+    return _as_seen(roster.read_one(staff_registration(registration_id), current_user))

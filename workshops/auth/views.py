@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.config import COOKIE_NAME
@@ -22,11 +22,13 @@ def _login_limit() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
+    switched = False
     if current_user.is_authenticated:
         if request.args.get("switch") != "1":
             return redirect(url_for("staff.dashboard"))
         users.sign_out(current_user)
         logout_user()  # from a 403 page: sign in as someone else
+        switched = True
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -36,7 +38,9 @@ def login():
         else:
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("staff.dashboard")))
-    return render_template("auth/login.html", form=form)
+    page = render_template("auth/login.html", form=form)
+    # Someone else signs in on this phone next: it keeps nothing of the one who left.
+    return forget_on_this_browser(make_response(page)) if switched else page
 
 
 @bp.route("/logout", methods=["POST"])
@@ -75,4 +79,4 @@ def sign_out_everywhere():
     users.sign_out_everywhere(current_user)
     logout_user()
     flash(_("You are signed out on every device."), "info")
-    return redirect(url_for("public.index"))
+    return forget_on_this_browser(redirect(url_for("public.index")))

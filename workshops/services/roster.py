@@ -104,6 +104,13 @@ def read_list(workshop: Workshop, actor, wanted: RosterFilter | None = None) -> 
     return rows
 
 
+def read_one(registration: Registration, actor) -> Registration:
+    """One person's registration as a program reads it: audited like the list."""
+    audit.record("registration.read", registration, actor)
+    db.session.commit()
+    return registration
+
+
 def counts(workshop: Workshop) -> dict[tuple[str, str], int]:
     """Registrations per (status, mode)."""
     rows = db.session.execute(
