@@ -25,8 +25,9 @@ def _own_databases_per_worker() -> None:
     what Redis holds. Databases made next to TEST_DATABASE_URL's (tests/stack.py) follow."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ...
     url = os.environ.get("TEST_DATABASE_URL", "")
-    if not worker:
-        return
+    if not worker or os.environ.get("TESTS_WORKER_DATABASES") == worker:
+        return  # not under xdist, or done already (this module is also imported by name)
+    os.environ["TESTS_WORKER_DATABASES"] = worker
     if url.startswith("postgresql"):
         base = sa.make_url(url).set(drivername="postgresql+psycopg")
         name = f"{base.database}_{worker}"
