@@ -17,27 +17,40 @@ import pytest
 import sqlalchemy as sa
 
 from tests import meeting_exports as export
-from tests.helpers import applicant, form_data
+from tests.helpers import applicant, follow_confirmation_link, form_data
 from tests.test_surveys import answers
 from workshops.extensions import db as _db
 from workshops.models import (
     AuditEvent,
     Certificate,
+    EmailKind,
     Job,
     JobFile,
     JobStatus,
     OutboxMessage,
     Registration,
+    RegistrationStatus,
     Role,
     ScanLog,
+    SignInThrottle,
 )
-from workshops.services import certificates, checkin, meeting_reports, nominations, outbox, privacy, surveys
+from workshops.services import (
+    certificates,
+    checkin,
+    meeting_reports,
+    nominations,
+    outbox,
+    privacy,
+    surveys,
+    users,
+)
 from workshops.services import registration as registrations
 
 NAME, LATIN = "周晓云", "Zhou Xiaoyun"
 EMAIL = "zhou.xiaoyun@example.org"
 MOBILE, NATIONAL = "+8613912345678", "13912345678"
 IP = "203.0.113.77"
+ELSEWHERE = {"REMOTE_ADDR": "198.51.100.23"}
 NEVER_REGISTERED = ("欧阳明远", "ouyang.mingyuan@example.org", "13700001111")
 DEVICE, NONCE = "Door phone 7", "nonce-zhou-7f3a"
 
@@ -92,13 +105,15 @@ def traces(needles: list[str]) -> list[str]:
 
 @pytest.fixture
 def everywhere(app, client, make_workshop, make_user, mailbox, tmp_path, db):
-    """A person registered in public (email, mobile, free fields) from their own address, then
-    nominated in an import, found in a meeting report, scanned at the door, mailed and texted,
-    answering the survey in free text, holding a certificate, and downloading their data."""
+    """A person registered in public (email, mobile, free fields) from their own address, their
+    seat held until they followed the email's link, then nominated in an import, found in a
+    meeting report, scanned at the door, mailed and texted, asking the room poster for their
+    survey link, answering the survey in free text, holding a certificate, their address typed
+    at the staff sign-in, and downloading their data."""
     app.config.update(SMS_PROVIDER="log", SMS_LOG_FILE=str(tmp_path / "sms.log"), SMS_SIGN_NAME="")
     mailbox.start()
     coordinator = make_user(Role.COORDINATOR)
-    workshop = make_workshop()
+    workshop = make_workshop(confirm_contact=True)  # as every new workshop: the email link first
     me = {"REMOTE_ADDR": IP}
     response = client.post(
         f"/workshops/{workshop.id}/register",
@@ -115,6 +130,10 @@ def everywhere(app, client, make_workshop, make_user, mailbox, tmp_path, db):
     assert response.status_code in (200, 302), response.get_data(as_text=True)
     person = db.session.scalars(sa.select(Registration).filter_by(email=EMAIL)).one()
     assert person.mobile == MOBILE and person.latin_name == LATIN
+    assert person.status == RegistrationStatus.UNVERIFIED
+    assert follow_confirmation_link(client, mailbox, EMAIL).status_code in (200, 302)
+    db.session.refresh(person)
+    assert person.status == RegistrationStatus.CONFIRMED
 
     # The workshop is on now: the door, the meeting and the survey.
     now = datetime.now(UTC)
@@ -155,6 +174,8 @@ def everywhere(app, client, make_workshop, make_user, mailbox, tmp_path, db):
     surveys.apply_template(survey, None)
     survey.opens_at = now - timedelta(hours=1)
     db.session.commit()
+    # The room poster: they ask for their link, which is mailed to them.
+    assert client.post(f"/survey/{workshop.id}", data={"contact": EMAIL}, environ_base=me).status_code == 200
     surveys.submit(survey, person, answers(survey, suggestions=f"{NAME} here: call me on {NATIONAL}"))
     colleague = registrations.register(workshop.id, applicant(5)).registration
     surveys.submit(survey, colleague, answers(survey, suggestions=f"Thanks to {LATIN} for the notes"))
@@ -167,6 +188,12 @@ def everywhere(app, client, make_workshop, make_user, mailbox, tmp_path, db):
     outbox.deliver_due()
     assert mailbox.to(EMAIL), "the emails reached the SMTP server"
     assert db.session.scalars(sa.select(OutboxMessage).filter_by(channel="sms", status="sent")).first()
+    mailed = db.session.scalars(sa.select(OutboxMessage.kind).filter_by(recipient=EMAIL, status="sent"))
+    assert {EmailKind.CONTACT_CHECK, EmailKind.SURVEY_LINK} <= set(mailed)
+
+    # Someone types their address at the staff sign-in (they have no account).
+    client.post("/login", data={"email": EMAIL, "password": "Not-a-password-1"}, environ_base=ELSEWHERE)
+    assert db.session.get(SignInThrottle, users.sign_in_key(EMAIL)).failures == 1
 
     # The person looks at their data, from their own address.
     assert client.get(f"/r/{person.manage_token}/my-data.json", environ_base=me).status_code == 200
@@ -203,6 +230,13 @@ def test_a_person_deleted_at_their_request_is_found_in_no_table(client, everywhe
     actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"privacy.export", "privacy.delete", "certificate.grant", "registration.import_preview"} <= actions
     assert db.session.get(Certificate, certificate.id).withdrawn_at is not None
+    # The failed sign-in with their address is a security record and stays, only as a keyed hash
+    # (the grep above finds no address in clear); so does the throttle's count: erasing must not
+    # reset a lockout.
+    [failed] = db.session.scalars(sa.select(AuditEvent).filter_by(action="user.sign_in_failed")).all()
+    assert failed.details == {"email_key": users.sign_in_key(EMAIL), "reason": "unknown account"}
+    assert failed.ip == ELSEWHERE["REMOTE_ADDR"]
+    assert db.session.get(SignInThrottle, users.sign_in_key(EMAIL)).failures == 1
 
 
 def test_the_retention_purge_erases_the_same_way(app, everywhere, db):
@@ -245,6 +279,10 @@ def test_the_download_lists_everything_held_about_the_person(client, everywhere,
     sent = [m for m in data["messages"] if m["status"] == "sent"]
     kinds = {(m["kind"], m["channel"]) for m in sent}
     assert {("confirmation", "email"), ("confirmation", "sms"), ("certificate_ready", "email")} <= kinds
+    # The email link that kept their seat, and the survey link the room poster sent, are emails too.
+    assert {("contact_check", "email"), ("survey_link", "email")} <= kinds
+    link = next(m for m in sent if m["kind"] == "survey_link")
+    assert link["to"] == EMAIL and link["subject"].startswith("Your personal survey link") and link["body"]
     email = next(m for m in sent if m["channel"] == "email" and m["kind"] == "confirmation")
     assert email["to"] == EMAIL and email["subject"] and NAME in email["body"] and email["sent_at"]
     [door] = data["attendance"]
@@ -300,3 +338,37 @@ def test_erasing_one_person_leaves_the_others_rows_whole(app, make_workshop, db)
         "people": [{"registration_id": 99}],
         "note": "—",
     }
+
+
+def test_erasing_a_person_leaves_other_events_from_their_address_alone(client, make_workshop, make_user, db):
+    """The venue's network is one address for everyone behind it, and whoever tried passwords from
+    an address could register from it and press "Delete my data": only the person's own events
+    lose the address, never another participant's, never a sign-in's or a lockout's."""
+    staff = make_user(Role.COORDINATOR)
+    workshop = make_workshop()
+    venue = {"REMOTE_ADDR": IP}
+    for _ in range(5):
+        client.post("/login", data={"email": staff.email, "password": "guess-guess"}, environ_base=venue)
+    for n in (1, 2):
+        response = client.post(f"/workshops/{workshop.id}/register", data=form_data(n), environ_base=venue)
+        assert response.status_code in (200, 302)
+    leaving, staying = (
+        db.session.scalars(sa.select(Registration).filter_by(email=f"person{n}@example.org")).one()
+        for n in (1, 2)
+    )
+
+    for someone in (leaving, staying):  # each downloads their data: an event from the venue
+        assert client.get(f"/r/{someone.manage_token}/my-data.json", environ_base=venue).status_code == 200
+
+    def ips(**where) -> list[str]:
+        db.session.expire_all()
+        return list(db.session.scalars(sa.select(AuditEvent.ip).filter_by(**where)))
+
+    assert ips(target_type="registration", target_id=leaving.id) and ips(action="user.sign_in_locked")
+    response = client.post(f"/r/{leaving.manage_token}/delete", environ_base=venue)
+    assert response.status_code == 200
+
+    assert set(ips(target_type="registration", target_id=leaving.id)) == {""}
+    assert set(ips(target_type="registration", target_id=staying.id)) == {IP}
+    assert ips(action="user.sign_in_failed") == [IP] * 5
+    assert ips(action="user.sign_in_locked") == [IP]

@@ -1,6 +1,7 @@
 """Sign-in that tells nothing and cannot be hammered: per-address backoff stored in the database,
 the same answer (words and time) for an account that does not exist."""
 
+import hashlib
 import re
 import statistics
 import time
@@ -164,5 +165,32 @@ def test_addresses_quiet_for_a_day_are_forgotten(clock, db):
     with pytest.raises(users.SignInRefused):
         users.authenticate("today@example.org", "x")
     assert db.session.scalars(select(SignInThrottle.email_hash)).all() == [
-        users._email_hash("today@example.org")
+        users.sign_in_key("today@example.org")
     ]
+
+
+def test_an_address_that_opens_no_account_is_kept_only_as_a_keyed_hash(app, client, db):
+    """People type a private address, or their password, into the email field: neither the audit
+    log nor the throttle holds it, nor a plain hash a list of addresses would reverse."""
+    typed = "My-Passw0rd-in-the-wrong-field"
+    for _ in range(5):
+        assert answer(client, typed) == WRONG
+    answer(client, "private.person@example.org")
+
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.action for e in events] == ["user.sign_in_failed"] * 5 + ["user.sign_in_locked"] + [
+        "user.sign_in_failed"
+    ]
+    stored = " ".join(str(e.details) for e in events) + " ".join(
+        db.session.scalars(select(SignInThrottle.email_hash))
+    )
+    for plain in (typed, "private.person@example.org"):
+        assert plain.lower() not in stored.lower()
+        assert hashlib.sha256(plain.lower().encode()).hexdigest() not in stored
+    # The repeated attempts are still one address's: the same key in the log and the throttle.
+    key = users.sign_in_key(typed)
+    assert {e.details["email_key"] for e in events[:6]} == {key}
+    assert db.session.get(SignInThrottle, key).locked_until is not None
+    # Keyed with SECRET_KEY: without the key, the address does not give the key.
+    app.config["SECRET_KEY"] = "another-secret-key-of-at-least-32-bytes"
+    assert users.sign_in_key(typed) != key

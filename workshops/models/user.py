@@ -139,8 +139,9 @@ def load_with_assignments(session, session_token: str) -> User | None:
 class SignInThrottle(Base):
     """Failed sign-ins with one email address, known or not: the per-account backoff.
 
-    In the database, so that it holds across every app server. The address is kept only as a
-    hash: an unknown address may be someone's mistyped private one.
+    In the database, so that it holds across every app server. The address is kept only as its
+    keyed hash (``services.users.sign_in_key``): an unknown address may be someone's mistyped
+    private one. Rows live a day at most; they are security state, not personal data to erase.
     """
 
     __tablename__ = "sign_in_throttle"

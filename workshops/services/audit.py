@@ -6,10 +6,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy import and_, false, or_, select
 
 from ..extensions import db
 from ..models import AuditEvent
+
+# Staff accounts' sign-ins, failures and lockouts: kept whole whatever is erased (see ``forget``).
+SECURITY_RECORDS = "user."
 
 
 def record(action: str, target, actor=None, **details) -> AuditEvent:
@@ -40,28 +43,25 @@ def forget(
 ) -> None:
     """A person is erased (``services.privacy.erase``); the trail keeps what was done and when.
 
-    Events ``about`` the person's own rows ((table, id): their registration, their certificate)
-    lose the address they came from and every word of free text (a reason, a subject: only
-    numbers and yes/no stay). The addresses the person used themselves (events with no staff
-    actor) are removed from every other event without an actor too. Events ``near`` them (their
-    workshop, its imports) keep their details, with ``scrub`` taking out what names the person.
+    Events ``about`` the person's own rows ((table, id): their registration, their certificate,
+    their survey responses) lose the address they came from and every word of free text (a
+    reason, a subject: only numbers and yes/no stay). Events ``near`` them (their workshop, its
+    imports) keep their details, with ``scrub`` taking out what names the person.
+
+    No other event loses its address, even one from the same address: that address is also
+    the venue's network for everyone else behind it, and the sign-in events (``user.*``) are the
+    lockout's trail, which "Delete my data" must not be able to wipe for whoever tried passwords
+    from there.
     """
     about, near = list(about), list(near)
-    theirs = db.session.scalars(select(AuditEvent).where(_targeting(about))).all()
-    addresses = {event.ip for event in theirs if event.actor_id is None and event.ip}
-    for event in theirs:
+    theirs = select(AuditEvent).where(_targeting(about), ~AuditEvent.action.startswith(SECURITY_RECORDS))
+    for event in db.session.scalars(theirs):
         event.ip = ""
         event.details = {
             key: value
             for key, value in (event.details or {}).items()
             if isinstance(value, (int, float, bool, type(None)))
         }
-    if addresses:
-        db.session.execute(
-            update(AuditEvent)
-            .where(AuditEvent.actor_id.is_(None), AuditEvent.ip.in_(sorted(addresses)))
-            .values(ip="")
-        )
     for event in db.session.scalars(select(AuditEvent).where(_targeting(near))):
         cleaned = scrub(event.details or {})
         if cleaned != event.details:

@@ -256,13 +256,17 @@ def erase(registration: Registration, *, at_request: bool) -> bool:
         return False
     marks = Marks.of(registration)
     workshop = registration.workshop
+    # Read before their answers are unlinked from them: the audit events about these are theirs.
+    responses = db.session.scalars(select(Response.id).where(Response.registration_id == registration.id))
+    about = [("registration", registration.id), *(("response", id_) for id_ in responses)]
     _forget_messages(registration)
     _forget_answers(registration, marks)
     _forget_check_ins(registration)
     certificate = _forget_certificate(registration, at_request)
     jobs = _forget_in_jobs(registration, marks)
     _forget_in_mappings(workshop, marks)
-    about = [("registration", registration.id)] + ([("certificate", certificate.id)] if certificate else [])
+    if certificate is not None:
+        about.append(("certificate", certificate.id))
     audit.forget(about, [("workshop", workshop.id), *jobs], marks.scrub)
     # Someone who gave only a phone is known by it: without it all of them would be one person.
     registration.email = pseudonym(registration.email or registration.mobile)

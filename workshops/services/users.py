@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -77,8 +79,18 @@ def create_user(email: str, role: Role | str, password: str, name: str = "", act
     return user
 
 
-def _email_hash(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+def sign_in_key(email: str) -> str:
+    """What the throttle and the audit log know of a typed address: an HMAC keyed with SECRET_KEY
+    (a plain hash of an address is reversed with a list of addresses), so that one address's
+    attempts are still counted and grouped together. An address typed at sign-in that opens no
+    account may be someone's private one, or even a password typed in the wrong field.
+
+    Rows keyed the earlier way (an unsalted SHA-256: the same 64 hex characters, so no migration)
+    are simply never matched again and go with the quiet-day cleanup of ``_count_failure``; a lock
+    running at the upgrade ends early (it would have lasted an hour at most).
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"sign-in:" + email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def _lockout_length(lockouts: int) -> timedelta:
@@ -100,7 +112,7 @@ def authenticate(email: str, password: str) -> User:
     Every answer is in the audit log, the password never.
     """
     typed = email.strip()[:254]
-    key = _email_hash(typed)
+    key = sign_in_key(typed)
     now = utcnow()
     throttle = db.session.scalar(
         select(SignInThrottle)
@@ -123,9 +135,11 @@ def authenticate(email: str, password: str) -> User:
         db.session.commit()
         return user
     locked_until = _count_failure(key, now)
-    audit.record("user.sign_in_failed", user, None, email=typed, reason=reason)
+    # The account is the event's target; an address that opens none is kept only as its key.
+    typed_as = {"email": typed} if user is not None else {"email_key": key}
+    audit.record("user.sign_in_failed", user, None, **typed_as, reason=reason)
     if locked_until is not None:
-        audit.record("user.sign_in_locked", user, None, email=typed, until=locked_until.isoformat())
+        audit.record("user.sign_in_locked", user, None, **typed_as, until=locked_until.isoformat())
     db.session.commit()
     raise SignInRefused(WRONG_EMAIL_OR_PASSWORD)
 
