@@ -452,3 +452,41 @@ def test_a_phone_only_person_gets_the_link_by_text_where_texts_are_sent(client, 
         "contact_check",
         "confirmation",
     ]
+
+
+# -- review findings: bad links, strangers, texts, the line, cancelled workshops, erasure ----------
+
+
+def test_a_malformed_confirmation_link_is_not_valid_never_an_error(client, make_workshop, db):
+    workshop = make_workshop(confirm_contact=True)
+    hold = registrations.register(workshop.id, applicant(1)).registration
+    tokens = [
+        "².x",  # a digit to str.isdigit, not to int
+        f"{hold.id}.é",  # compare_digest refuses non-ASCII text
+        f"{hold.id}.{'é' * 32}",
+        "99999999999.x",  # beyond PostgreSQL's integers
+        f"{2**31}.x",
+        "0.x",
+    ]
+    for token in tokens:
+        assert client.get(f"/confirm/{token}").status_code == 200, token  # the page with the button
+        response = client.post(f"/confirm/{token}", headers={"Accept-Language": "zh-CN"})
+        assert response.status_code == 410, token
+        assert "确认链接无效" in response.get_data(as_text=True), token
+    db.session.refresh(hold)
+    assert hold.status == Status.UNVERIFIED
+
+
+def test_spam_cancel_ignores_ids_no_registration_can_have(client, auth, make_user, make_workshop, db):
+    workshop = make_workshop()
+    spam = registrations.register(workshop.id, applicant(1)).registration
+    auth.login(make_user(Role.COORDINATOR))
+    url = f"/staff/workshops/{workshop.id}/registrations/spam"
+    response = client.post(url, data={"registration": ["²", "999999999999", "2147483648", "０"]})
+    assert response.status_code == 302
+    page = client.get(f"/staff/workshops/{workshop.id}/registrations").get_data(as_text=True)
+    assert "Select the registrations to cancel as spam." in page
+    response = client.post(
+        url, data={"registration": ["²", "999999999999", str(spam.id)]}, follow_redirects=True
+    )
+    assert "1 registration cancelled as spam; no email was sent." in response.get_data(as_text=True)
