@@ -490,3 +490,35 @@ def test_spam_cancel_ignores_ids_no_registration_can_have(client, auth, make_use
         url, data={"registration": ["²", "999999999999", str(spam.id)]}, follow_redirects=True
     )
     assert "1 registration cancelled as spam; no email was sent." in response.get_data(as_text=True)
+
+
+def test_the_api_tells_a_stranger_nothing_about_a_registered_address(client, make_workshop, mailbox, db):
+    mailbox.start()
+    workshop = make_workshop(confirm_contact=True)
+    url = f"/api/v1/workshops/{workshop.id}/registrations"
+    payload = {k: v for k, v in form_data(1).items() if k != "consent"} | {"consent": True}
+    new = client.post(url, json=payload)
+    held = client.post(url, json=payload)  # the hold exists: same answer as a new one
+    registrations.confirm_contact(_token(person(db, "person1@example.org")))
+    confirmed = client.post(url, json=payload | {"full_name": "Someone Else"})
+    by_phone = client.post(url, json=payload | {"email": "other@example.org"})  # known by its mobile
+    expected = (202, {"outcome": "unverified", "status": "unverified", "ticket_url": None})
+    for response in (new, held, confirmed, by_phone):
+        assert (response.status_code, response.json) == expected
+    assert person(db, "person1@example.org").status == Status.CONFIRMED
+    assert person(db, "other@example.org") is None
+
+
+def test_the_link_goes_by_email_only_when_there_is_an_email(client, make_workshop, db, tmp_path):
+    # Else whoever typed in a stranger's email with their own phone confirms it by text (and the
+    # texts are paid for).
+    log = tmp_path / "sms.log"
+    client.application.config.update(SMS_PROVIDER="log", SMS_LOG_FILE=str(log), SMS_SIGN_NAME="")
+    workshop = make_workshop(confirm_contact=True)
+    client.post(f"/workshops/{workshop.id}/register", data=form_data(1))  # email and mobile
+    hold = person(db, "person1@example.org")
+    assert hold.status == Status.UNVERIFIED and hold.mobile
+    registrations.resend_confirmation(hold)
+    messages = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(m.channel, m.kind) for m in messages] == [("email", "contact_check")] * 2
+    assert not log.exists() or "/confirm/" not in log.read_text(encoding="utf-8")
