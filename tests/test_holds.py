@@ -522,3 +522,47 @@ def test_the_link_goes_by_email_only_when_there_is_an_email(client, make_worksho
     messages = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).all()
     assert [(m.channel, m.kind) for m in messages] == [("email", "contact_check")] * 2
     assert not log.exists() or "/confirm/" not in log.read_text(encoding="utf-8")
+
+
+def test_confirming_a_hold_does_not_jump_the_waiting_list(app, make_workshop, db):
+    workshop = make_workshop(confirm_contact=True, onsite_capacity=1)
+    first = registrations.register(workshop.id, applicant(1)).registration
+    assert first.holds_seat
+    waiting = registrations.register(workshop.id, applicant(2), source=RegistrationSource.IMPORT)
+    assert waiting.outcome == Outcome.WAITLISTED
+    late = registrations.register(workshop.id, applicant(3)).registration
+    assert late.status == Status.UNVERIFIED and not late.holds_seat
+    expire(db, first)  # the seat is free, but nobody has swept the hold yet
+    assert registrations.confirm_contact(_token(late)).status == Status.WAITLISTED
+    db.session.refresh(waiting.registration)
+    db.session.refresh(first)
+    assert waiting.registration.status == Status.CONFIRMED and first.status == Status.CANCELLED
+
+
+def test_a_free_seat_goes_to_the_waiting_list_before_a_confirmed_hold(app, make_workshop, db):
+    workshop = make_workshop(confirm_contact=True, onsite_capacity=1)
+    registrations.register(workshop.id, applicant(1), source=RegistrationSource.IMPORT)
+    waiting = registrations.register(workshop.id, applicant(2), source=RegistrationSource.IMPORT).registration
+    late = registrations.register(workshop.id, applicant(3)).registration
+    workshop.onsite_capacity = 2  # raised by a data fix: the waiting list was not promoted yet
+    db.session.commit()
+    assert registrations.confirm_contact(_token(late)).status == Status.WAITLISTED
+    assert waiting.status == Status.WAITLISTED
+
+
+def test_a_cancelled_workshop_cannot_be_confirmed_into(client, make_workshop, mailbox, db):
+    from workshops.models import WorkshopStatus
+
+    mailbox.start()
+    workshop = make_workshop(confirm_contact=True)
+    client.post(f"/workshops/{workshop.id}/register", data=form_data(1))
+    path = confirmation_link(mailbox, "person1@example.org")
+    workshop.status = WorkshopStatus.CANCELLED
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        registrations.confirm_contact(path.rpartition("/")[2])
+    response = client.post(path)
+    assert response.status_code == 410
+    assert "This workshop has been cancelled" in response.get_data(as_text=True)
+    assert person(db, "person1@example.org").status == Status.UNVERIFIED
+    assert kinds(db, "person1@example.org") == ["contact_check"]
