@@ -884,3 +884,24 @@ def test_line_numbers_are_the_rows_a_spreadsheet_shows_with_blank_rows_between(m
         "warnings": [],
         "skipped": [1, 2, 5, 6],
     }
+
+
+@pytest.mark.parametrize("notify", [True, False])
+def test_a_nominee_with_an_unconfirmed_hold_is_imported_into_it(make_workshop, db, notify):
+    # Registered online, link not followed yet: the import vouches for them and they keep the place
+    # (not "already registered", which left them to lose it when the hold expired).
+    from workshops.services import registration as registrations
+
+    workshop = make_workshop(format=ONSITE, confirm_contact=True)
+    hold = registrations.register(
+        workshop.id, Applicant(full_name="周雨", email="zhou.yu@cqjg.example.cn", mode="onsite", consent=True)
+    ).registration
+    assert hold.status == RegistrationStatus.UNVERIFIED
+    before = count(db, OutboxMessage)
+    data = xlsx([["姓名", "电子邮箱"], ["周雨", "zhou.yu@cqjg.example.cn"]])
+    report = nominations.import_file(workshop, "list.xlsx", data, notify=notify)
+    assert outcome(report)["created"] == [(2, "周雨", "zhou.yu@cqjg.example.cn", "")]
+    assert outcome(report)["refused"] == []
+    db.session.refresh(hold)
+    assert hold.status == RegistrationStatus.CONFIRMED and len(people(db, workshop)) == 1
+    assert count(db, OutboxMessage) == before + (1 if notify else 0)  # notify=False: no email

@@ -92,3 +92,19 @@ def test_the_staff_page_says_the_email_is_registered_already(client, auth, make_
     }
     page = client.post(f"/staff/workshops/{workshop.id}/walk-in", data=data, follow_redirects=True)
     assert "This email or mobile number is already registered (Confirmed)." in page.get_data(as_text=True)
+
+
+def test_a_walk_in_does_not_confirm_someone_elses_hold_of_their_address(make_workshop, actor, db):
+    # A spammer registered the walk-in's address under another name: at the door, that hold is not
+    # the person standing there (they are told so; nobody is let in, the hold stays unconfirmed).
+    workshop = make_workshop(confirm_contact=True)
+    hold = registrations.register(workshop.id, applicant(1, full_name="Spam Bot")).registration
+    assert hold.status == RegistrationStatus.UNVERIFIED
+    walk_in = admit_walk_in(workshop, applicant(1, full_name="Li Hua"), actor, workshop.sessions[0])
+    assert walk_in.outcome == WalkInOutcome.CONTACT_OF_SOMEONE_ELSE and walk_in.check_in is None
+    db.session.refresh(hold)
+    assert hold.status == RegistrationStatus.UNVERIFIED and attendances(db) == []
+    # The same name is the person's own hold: staff vouch for it and let them in.
+    own = admit_walk_in(workshop, applicant(1, full_name="spam  bot"), actor, workshop.sessions[0])
+    assert own.registration.id == hold.id and own.registration.status == RegistrationStatus.CONFIRMED
+    assert own.check_in is not None and own.check_in.ok

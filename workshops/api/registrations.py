@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
 from ..extensions import limiter
-from ..models import RegistrationSource
+from ..models import RegistrationSource, RegistrationStatus
 from ..registration.views import (
     client_and_workshop,
     registration_limit_per_workshop,
@@ -43,12 +43,11 @@ blp = Blueprint("api_registrations", __name__, description="Registrations")
 @blp.alt_response(
     202,
     schema=RegistrationOutcomeSchema,
-    description="Held for 30 minutes: the place is kept once the link emailed to the person is followed",
-)
-@blp.alt_response(
-    200,
-    schema=RegistrationOutcomeSchema,
-    description="Already registered: the person's email is sent again (at most once an hour)",
+    description=(
+        "Held for 30 minutes: the place is kept once the link emailed to the person is followed. "
+        "Also the answer when the email or mobile is registered already (the person's email is sent "
+        "again, at most once an hour): the API never tells who is registered."
+    ),
 )
 @blp.alt_response(429, description="Too many registrations from this address")
 @blp.alt_response(404, description="No published workshop with this id")
@@ -58,7 +57,8 @@ def register(data, workshop_id: int):
     """Register for a published workshop. No account needed; the ticket link is emailed.
 
     Where the workshop asks for it (the default), a registration with an email is only held until
-    the person follows the link emailed to them: nothing personal, and no ticket link, is answered."""
+    the person follows the link emailed to them: nothing personal, and no ticket link, is answered.
+    An email or mobile registered already gets that same answer (202, ``unverified``)."""
     try:
         result = registrations.register(
             workshop_id, Applicant.from_mapping(data), source=RegistrationSource.API
@@ -69,18 +69,12 @@ def register(data, workshop_id: int):
         abort(404, message=_("No published workshop with this id."))
     except NotAllowed as error:
         abort(409, message=str(error.message))
-    if result.outcome == Outcome.ALREADY_REGISTERED:
-        return {
-            "outcome": result.outcome.value,
-            "status": result.registration.status.value,
-            "ticket_url": None,
-        }, 200
-    if result.outcome == Outcome.UNVERIFIED:
-        return {
-            "outcome": result.outcome.value,
-            "status": result.registration.status.value,
-            "ticket_url": None,
-        }, 202
+    if result.outcome in (Outcome.ALREADY_REGISTERED, Outcome.UNVERIFIED):
+        # Whoever knows an email or a mobile could post it: "already registered" answers exactly
+        # what a new registration held for its link does (the person's own email tells them the
+        # rest), so the answer never says who is registered, nor their status.
+        held = {"outcome": Outcome.UNVERIFIED.value, "status": RegistrationStatus.UNVERIFIED.value}
+        return {**held, "ticket_url": None}, 202
     ticket_url = external_url("registration.ticket", token=result.registration.manage_token)
     return {
         "outcome": result.outcome.value,

@@ -101,13 +101,16 @@ class RegistrationInSchema(Schema):
 
 class RegistrationOutcomeSchema(Schema):
     outcome = fields.Str(
-        metadata={"enum": ["confirmed", "waitlisted", "pending", "unverified", "already_registered"]}
+        metadata={
+            "enum": ["confirmed", "waitlisted", "pending", "unverified"],
+            "description": "unverified also for an email or mobile registered already (nobody learns who is)",
+        }
     )
     status = fields.Str()
     ticket_url = fields.Str(
         allow_none=True,
         metadata={
-            "description": "The personal ticket page (omitted for an existing registration: it is emailed)"
+            "description": "The personal ticket page (none for a hold or a known address: it is emailed)"
         },
     )
 

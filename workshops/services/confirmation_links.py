@@ -18,6 +18,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import Registration
+from ..routing import MAX_ID
 
 
 def _signature(registration: Registration) -> str:
@@ -33,8 +34,13 @@ def confirmation_token(registration: Registration) -> str:
 
 def registration_for_token(token: str) -> Registration | None:
     """The registration this link was made for, or None (malformed, forged, rotated, erased)."""
-    registration_id, _, signature = (token or "").partition(".")
-    if not registration_id.isdigit() or len(token) > 80:
+    token = token or ""
+    registration_id, _, signature = token.partition(".")
+    # ASCII only: "²" counts as a digit to str.isdigit, and compare_digest refuses non-ASCII text;
+    # the id within the database's integers (a longer one is an error there, not a miss).
+    if len(token) > 80 or not (token.isascii() and registration_id.isdigit()):
+        return None
+    if not 0 < int(registration_id) <= MAX_ID:
         return None
     registration = db.session.get(Registration, int(registration_id))
     if registration is None or not hmac.compare_digest(signature, _signature(registration)):

@@ -623,11 +623,14 @@ class _Reader:
 
 def _registered(workshop: Workshop) -> dict[tuple[str, str], str]:
     """The emails and mobiles of the workshop's active registrations, with their statuses'
-    labels (one query for the whole file)."""
+    labels (one query for the whole file). Not unconfirmed holds: the import vouches for the
+    person, so registering them settles their hold (``registration.register``) and they keep the place."""
     found: dict[tuple[str, str], str] = {}
     for email, mobile, status in db.session.execute(
         select(Registration.email, Registration.mobile, Registration.status).where(
-            Registration.workshop_id == workshop.id, Registration.active_clause()
+            Registration.workshop_id == workshop.id,
+            Registration.active_clause(),
+            Registration.status != RegistrationStatus.UNVERIFIED,
         )
     ):
         label = str(RegistrationStatus(status).label)

@@ -135,6 +135,11 @@ def normalised_email(address: str) -> str:
         return ""
 
 
+def same_name(registered: str, typed: str) -> bool:
+    """Names as people type them: case and spaces do not matter (“Li Hua”, “lihua”, “李 华”)."""
+    return "".join(registered.split()).casefold() == "".join((typed or "").split()).casefold()
+
+
 def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: bool = True) -> Contact:
     """Refuse details that cannot make a registration; returns the normalised contact.
 
@@ -347,12 +352,20 @@ def register(
         raise UnknownWorkshop(_l("This workshop does not exist."))
     contact = check_applicant(applicant, workshop, require_consent=not staff)
     _check_open(workshop, now, staff)
-    if existing is not None and existing.status == Status.UNVERIFIED and staff and not _expired(existing):
+    if (
+        existing is not None
+        and existing.status == Status.UNVERIFIED
+        and staff
+        and not _expired(existing)
+        # At the door staff see the person, not whose address it is: a walk-in typing an address
+        # held under another name (a spammer's hold of it, say) must not confirm that name.
+        and (source != RegistrationSource.WALK_IN or same_name(existing.full_name, applicant.full_name))
+    ):
         # Staff registering someone whose own hold is still unconfirmed vouch for them: the hold
         # becomes their registration (a nominee who registered online too keeps the place).
         workshop, existing = _locked(existing)
         if existing.status == Status.UNVERIFIED:
-            _settle_hold(workshop, existing, approval=source != RegistrationSource.WALK_IN)
+            _settle_hold(workshop, existing, approval=source != RegistrationSource.WALK_IN, notify=notify)
             if actor is not None:
                 audit.record("registration.create", existing, actor, source=source.value)
             db.session.commit()
@@ -490,7 +503,8 @@ def confirm_contact(token: str) -> Registration:
 
     Confirmed if it held a seat (or one is free now), else on the waiting list; pending when the
     workshop needs approval. Then the usual email (ticket, waiting list, pending) follows. A link
-    followed twice answers the same; an expired one asks the person to register again."""
+    followed twice answers the same; an expired one asks the person to register again. Refused
+    when the workshop was cancelled (or unpublished) meanwhile."""
     registration = confirmation_links.registration_for_token(token)
     if registration is None:
         raise LinkNotValid(_l("This confirmation link is not valid. Register again from the workshop page."))
@@ -506,6 +520,11 @@ def confirm_contact(token: str) -> Registration:
         if promoted:
             outbox.kick()
         raise LinkNotValid(LINK_EXPIRED)
+    if workshop.status != WorkshopStatus.PUBLISHED:
+        # Cancelled (or unpublished) since the hold was made: nothing to confirm into. A
+        # registration window that closed meanwhile does not count: the hold was made in time.
+        db.session.rollback()
+        raise NotAllowed(registration_closed_reason(workshop, utcnow()))
     _settle_hold(workshop, registration)
     audit.record("registration.confirm_contact", registration, None, result=registration.status.value)
     db.session.commit()
@@ -513,20 +532,43 @@ def confirm_contact(token: str) -> Registration:
     return registration
 
 
-def _settle_hold(workshop: Workshop, registration: Registration, approval: bool = True) -> None:
-    """An unverified hold becomes a registration: confirmed if it held a seat (or one is free now),
-    else waitlisted; pending when the workshop needs approval. Its usual email is queued.
+def _settle_hold(
+    workshop: Workshop, registration: Registration, approval: bool = True, notify: bool = True
+) -> None:
+    """An unverified hold becomes a registration: confirmed if it held a seat, or if one is free
+    now and nobody of its mode waits for one (the waiting list came first); else waitlisted;
+    pending when the workshop needs approval. Its usual email is queued (``notify``).
     Call with the workshop locked."""
+    _expire_holds_of(workshop)  # seats of expired holds go to the line before anyone else
     if approval and workshop.approval_required:
         status = Status.PENDING
-    elif registration.holds_seat or has_free_seat(workshop, registration.mode):
+    elif registration.holds_seat or (
+        not _anyone_waits(workshop, registration.mode) and has_free_seat(workshop, registration.mode)
+    ):
         status = Status.CONFIRMED
     else:
         status = Status.WAITLISTED
     registration.status = status
     registration.holds_seat = False
     registration.hold_expires_at = None
-    outbox.queue_status_email(registration)
+    if notify:
+        outbox.queue_status_email(registration)
+
+
+def _anyone_waits(workshop: Workshop, mode: str) -> bool:
+    return bool(
+        db.session.scalar(
+            select(
+                select(Registration.id)
+                .where(
+                    Registration.workshop_id == workshop.id,
+                    Registration.mode == AttendanceMode(mode),
+                    Registration.status == Status.WAITLISTED,
+                )
+                .exists()
+            )
+        )
+    )
 
 
 def cancel_as_spam(workshop: Workshop, registration_ids: list[int], actor) -> int:

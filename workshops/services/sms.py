@@ -194,8 +194,14 @@ def sends(kind: str) -> bool:
 
 
 def number_for(registration: Registration, kind: str) -> str:
-    """The E.164 number a text of this kind goes to, or "" when none is sent."""
+    """The E.164 number a text of this kind goes to, or "" when none is sent.
+
+    The confirmation link proves the contact the registration is known by: the mailbox when there
+    is an email (a link by text too would let whoever typed in someone else's address confirm it
+    from their own phone, and pays for their texts), the phone only when there is none."""
     if not registration.mobile or not sends(kind):
+        return ""
+    if kind == EmailKind.CONTACT_CHECK and registration.email:
         return ""
     try:
         return normalise_mobile(registration.mobile)

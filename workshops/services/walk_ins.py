@@ -11,7 +11,7 @@ from ..models import CheckInMethod, Registration, RegistrationSource, Registrati
 from . import checkin
 from . import registration as registrations
 from .errors import NotAllowed
-from .registration import Applicant, Outcome
+from .registration import Applicant, Outcome, same_name
 
 
 class WalkInOutcome(StrEnum):
@@ -31,11 +31,6 @@ class WalkIn:
     outcome: WalkInOutcome
     registration: Registration  # the new registration, or the one found under the email or mobile
     check_in: checkin.CheckInResult | None = None  # when a session was given and they could be let in
-
-
-def same_name(registered: str, typed: str) -> bool:
-    """Names as people type them: case and spaces do not matter (“Li Hua”, “lihua”, “李 华”)."""
-    return "".join(registered.split()).casefold() == "".join((typed or "").split()).casefold()
 
 
 def admit_walk_in(workshop: Workshop, applicant: Applicant, actor, session: Session | None = None) -> WalkIn:

@@ -122,8 +122,12 @@ def cancel_as_spam(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
+    # Only ids a registration can have: ASCII digits ("²" is a digit to str.isdigit) within the
+    # database's integers; anything else cannot name one of this workshop's registrations.
     ids = [
-        int(value) for value in request.form.getlist("registration") if value.isdigit() and len(value) <= 12
+        int(value)
+        for value in request.form.getlist("registration")
+        if value.isascii() and value.isdigit() and len(value) <= 12 and 0 < int(value) <= MAX_ID
     ]
     try:
         count = registrations.cancel_as_spam(workshop, ids, current_user)
