@@ -118,7 +118,10 @@ def test_an_expired_hold_passes_its_seat_to_the_waiting_list(app, make_workshop,
     db.session.refresh(hold)
     db.session.refresh(waiting)
     assert hold.status == Status.CANCELLED and waiting.status == Status.CONFIRMED
-    assert kinds(db, "person1@example.org") == ["contact_check"]  # no email about the expiry
+    # No email about the expiry (the person, never confirmed, is erased: see below).
+    assert [
+        m.kind for m in db.session.scalars(db.select(OutboxMessage).filter_by(registration_id=hold.id))
+    ] == ["contact_check"]
     assert kinds(db, "person2@example.org")[-1] == "promoted"
     with pytest.raises(NotAllowed, match="expired"):
         registrations.confirm_contact(_token(hold))
@@ -140,11 +143,13 @@ def test_an_expired_link_says_so(client, make_workshop, mailbox, db):
     mailbox.start()
     workshop = make_workshop(confirm_contact=True)
     client.post(f"/workshops/{workshop.id}/register", data=form_data(1))
-    expire(db, person(db, "person1@example.org"))
+    hold = person(db, "person1@example.org")
+    expire(db, hold)
     response = follow_confirmation_link(client, mailbox, "person1@example.org")
     assert response.status_code == 410
     assert "expired" in response.get_data(as_text=True)
-    assert person(db, "person1@example.org").status == Status.CANCELLED
+    db.session.refresh(hold)
+    assert hold.status == Status.CANCELLED
     forged = client.post("/confirm/1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     assert forged.status_code == 410 and "not valid" in forged.get_data(as_text=True)
 
@@ -566,3 +571,34 @@ def test_a_cancelled_workshop_cannot_be_confirmed_into(client, make_workshop, ma
     assert "This workshop has been cancelled" in response.get_data(as_text=True)
     assert person(db, "person1@example.org").status == Status.UNVERIFIED
     assert kinds(db, "person1@example.org") == ["contact_check"]
+
+
+def test_holds_never_confirmed_are_erased_not_kept(client, auth, make_user, make_workshop, db):
+    from workshops.services import privacy
+
+    def erased(registration):
+        db.session.refresh(registration)
+        return (
+            registration.status == Status.CANCELLED
+            and registration.email.endswith("@invalid")
+            and (registration.full_name, registration.mobile, registration.organisation)
+            == (privacy.ANONYMOUS, "", "")
+        )
+
+    workshop = make_workshop(confirm_contact=True)
+    swept = registrations.register(workshop.id, applicant(1, full_name="Victim One")).registration
+    inline = registrations.register(workshop.id, applicant(2, full_name="Victim Two")).registration
+    kept = registrations.register(workshop.id, applicant(3, full_name="Still Holding")).registration
+    expire(db, inline)
+    with pytest.raises(NotAllowed):  # following the expired link cancels it there and then
+        registrations.confirm_contact(_token(inline))
+    assert erased(inline) and not erased(swept)
+    expire(db, swept)
+    assert registrations.expire_holds() == 1  # the beat's sweep
+    assert erased(swept)
+    db.session.refresh(kept)
+    assert kept.full_name == "Still Holding" and kept.status == Status.UNVERIFIED
+
+    auth.login(make_user(Role.COORDINATOR))
+    client.post(f"/staff/workshops/{workshop.id}/registrations/spam", data={"registration": [str(kept.id)]})
+    assert erased(kept)

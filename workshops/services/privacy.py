@@ -342,6 +342,17 @@ def purge_expired(now: datetime | None = None) -> int:
     return anonymise_ended_before((now or utcnow()) - timedelta(days=days))
 
 
+# ---- registrations nobody confirmed ------------------------------------------------------------
+
+
+@registrations.never_confirmed.connect
+def _erase_never_confirmed(_workshop: Workshop, people: list[Registration]) -> None:
+    """Holds that expired and registrations cancelled as spam: nobody showed the address was theirs
+    (it may be a victim's), so they are erased now, in the transaction that cancels them."""
+    for registration in people:
+        erase(registration, at_request=False)
+
+
 # ---- the person's own download and deletion ---------------------------------------------------
 
 REGISTRATION_FIELDS = (

@@ -14,6 +14,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from blinker import Namespace
 from celery import shared_task
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -47,6 +48,11 @@ RESEND_AT_MOST_EVERY = timedelta(hours=1)
 # Where a public registration comes from: these need their email link followed (if the workshop
 # asks); staff-made ones (walk-ins, imports) do not.
 PUBLIC_SOURCES = (RegistrationSource.WEB, RegistrationSource.API)
+# Sent with the registrations cancelled before anyone showed their address was theirs (holds that
+# expired, registrations cancelled as spam): whoever typed them in may have typed a stranger's
+# details, so privacy (which builds on this module) erases them in the same transaction rather
+# than keeping them for the retention period.
+never_confirmed = Namespace().signal("registrations-never-confirmed")
 LIMITS = {
     "full_name": 200,
     "latin_name": 200,
@@ -447,8 +453,8 @@ def _resend_at_most_hourly(registration: Registration) -> None:
 def _expire_holds_of(workshop: Workshop) -> tuple[int, list[Registration]]:
     """Cancel the workshop's unverified holds whose time is up; seats they held go to the line.
 
-    Call with the workshop locked. No email: the person never confirmed the address. Returns how
-    many expired and who was promoted."""
+    Call with the workshop locked. No email: the person never confirmed the address (and is erased,
+    ``never_confirmed``). Returns how many expired and who was promoted."""
     due = db.session.scalars(
         select(Registration).where(
             Registration.workshop_id == workshop.id,
@@ -465,6 +471,7 @@ def _expire_holds_of(workshop: Workshop) -> tuple[int, list[Registration]]:
         registration.holds_seat = False
         registration.hold_expires_at = None
     if due:
+        never_confirmed.send(workshop, people=due)
         db.session.flush()  # before a new registration of the same address is inserted
     return len(due), [person for mode in sorted(freed) for person in promote_waitlist(workshop, mode)]
 
@@ -574,6 +581,7 @@ def _anyone_waits(workshop: Workshop, mode: str) -> bool:
 def cancel_as_spam(workshop: Workshop, registration_ids: list[int], actor) -> int:
     """Cancel many registrations of one workshop as spam, in one transaction: no email to them
     (unsent ones are withdrawn too), one audit event, and the seats they held pass on to the line.
+    Their people are erased (``never_confirmed``): staff judged them not real registrations.
 
     Only active registrations of this workshop are touched; others among the ids are ignored."""
     if not registration_ids:
@@ -597,6 +605,7 @@ def cancel_as_spam(workshop: Workshop, registration_ids: list[int], actor) -> in
     ids = [registration.id for registration in chosen]
     outbox.withdraw_unsent(ids)
     audit.record("registration.cancel_spam", workshop, actor, registrations=ids, count=len(ids))
+    never_confirmed.send(workshop, people=list(chosen))
     db.session.flush()
     for mode in sorted(freed):
         promote_waitlist(workshop, mode)
