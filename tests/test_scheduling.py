@@ -93,7 +93,9 @@ def test_coordinator_schedules_a_two_day_hybrid_workshop_that_the_public_can_imp
     "overrides, message",
     [
         ({"ends_at": f"{NEXT_YEAR}-03-30T09:00"}, "The workshop must end after it starts."),
-        ({"onsite_capacity": "-5"}, "Capacity cannot be negative."),
+        ({"onsite_capacity": "-5"}, "Between 0 and 100,000 seats."),
+        ({"online_capacity": "99999999999"}, "Between 0 and 100,000 seats."),  # a database error before
+        ({"timezone": "Europe/Geneva"}, "Not a valid choice."),  # not a zone: a 500 once it was offered
         (
             {"registration_closes_at": f"{NEXT_YEAR}-04-02T09:00"},
             "Registration must close before the workshop ends.",
@@ -111,6 +113,63 @@ def test_bad_workshop_details_get_a_clear_message_and_nothing_is_saved(
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(Workshop)) == 0
+
+
+def test_every_offered_zone_saves_a_workshop(client, coordinator, db):
+    from zoneinfo import ZoneInfo
+
+    from workshops.services.scheduling import TIMEZONES
+
+    for zone in TIMEZONES:
+        ZoneInfo(zone)  # exists in the zone database
+        response = client.post("/staff/workshops/new", data=workshop_form(timezone=zone, title_en=zone))
+        assert response.status_code == 302, zone
+    saved = db.session.scalars(db.select(Workshop.timezone).order_by(Workshop.id)).all()
+    assert saved == list(TIMEZONES)
+
+
+def _last_sunday(year: int, month: int) -> int:
+    from calendar import monthrange
+
+    last = monthrange(year, month)[1]
+    return max(day for day in range(last - 6, last + 1) if datetime(year, month, day).weekday() == 6)
+
+
+@pytest.mark.parametrize(
+    "month, said",
+    [
+        (3, "This time does not exist on the venue's clock"),  # 02:30 is skipped in Zurich
+        (10, "This time happens twice on the venue's clock"),  # 02:30 comes twice
+    ],
+)
+def test_a_time_the_clocks_skip_or_repeat_is_refused(client, coordinator, db, month, said):
+    day = f"{NEXT_YEAR}-{month:02d}-{_last_sunday(NEXT_YEAR, month):02d}"
+    form = workshop_form(
+        timezone="Europe/Zurich", starts_at=f"{day}T02:30", ends_at=f"{day}T17:00", registration_closes_at=""
+    )
+    response = client.post("/staff/workshops/new", data=form)
+    assert response.status_code == 200 and said in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Workshop)) == 0
+    # An hour later is one moment, and saves.
+    later = dict(form, starts_at=f"{day}T03:30")
+    assert client.post("/staff/workshops/new", data=later).status_code == 302
+
+
+def test_publishing_needs_seats_in_every_mode_the_format_offers(client, coordinator, make_workshop, db):
+    from workshops.models import WorkshopFormat
+
+    for format_, seats, missing in (
+        (WorkshopFormat.ONSITE, {"onsite_capacity": 0, "online_capacity": 50}, "onsite"),
+        (WorkshopFormat.HYBRID, {"onsite_capacity": 40, "online_capacity": 0}, "online"),
+        (WorkshopFormat.ONLINE, {"onsite_capacity": 40, "online_capacity": 0}, "online"),
+    ):
+        workshop = make_workshop(format=format_, status=WorkshopStatus.DRAFT, **seats)
+        response = client.post(f"/staff/workshops/{workshop.id}/publish", follow_redirects=True)
+        assert f"Set the {missing} seats before publishing." in response.get_data(as_text=True)
+        assert db.session.get(Workshop, workshop.id).status == WorkshopStatus.DRAFT
+    ready = make_workshop(format=WorkshopFormat.ONSITE, status=WorkshopStatus.DRAFT, online_capacity=0)
+    client.post(f"/staff/workshops/{ready.id}/publish")
+    assert db.session.get(Workshop, ready.id).status == WorkshopStatus.PUBLISHED
 
 
 def test_bad_input_is_explained_in_chinese(client, coordinator):

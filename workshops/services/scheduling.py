@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +13,11 @@ from ..extensions import db
 from ..models import Programme, Session, Workshop, WorkshopFormat, WorkshopStatus
 from . import audit, outbox, registration
 from .errors import InvalidInput, NotAllowed
+
+# The zones the workshop form offers: where the programme's workshops take place or are run from.
+# Each is tested to exist in the zone database (there is no "Europe/Geneva": Switzerland is Zurich).
+TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Bangkok", "Europe/Zurich", "UTC")
+MAX_CAPACITY = 100_000  # seats of one mode: far above any hall, far below the database's integer
 
 
 @dataclass
@@ -59,17 +64,33 @@ class ProgrammeDetails:
     description_zh: str = ""
 
 
+def wall_clock_problem(value: datetime | None):
+    """Why a time typed on a venue's clock is not one moment: it falls in the hour the clocks skip
+    (it would silently move by an hour) or in the hour they repeat (it would be one of two)."""
+    if value is None or value.tzinfo is None:
+        return None
+    there = value.replace(tzinfo=None)
+    if value.astimezone(UTC).astimezone(value.tzinfo).replace(tzinfo=None) != there:
+        return _l("This time does not exist on the venue's clock (the clocks go forward then).")
+    if value.replace(fold=0).utcoffset() != value.replace(fold=1).utcoffset():
+        return _l("This time happens twice on the venue's clock (the clocks go back then): choose another.")
+    return None
+
+
 def check_workshop(details: WorkshopDetails) -> None:
     """Refuse workshop details that cannot describe a real event."""
     errors = {}
+    for field in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+        problem = wall_clock_problem(getattr(details, field))
+        if problem:
+            errors[field] = problem
     if not details.title_en.strip() and not details.title_zh.strip():
         errors["title_en"] = _l("Give the workshop a title in English or Chinese.")
     if details.ends_at <= details.starts_at:
         errors["ends_at"] = _l("The workshop must end after it starts.")
-    if details.onsite_capacity < 0:
-        errors["onsite_capacity"] = _l("Capacity cannot be negative.")
-    if details.online_capacity < 0:
-        errors["online_capacity"] = _l("Capacity cannot be negative.")
+    for field in ("onsite_capacity", "online_capacity"):
+        if not 0 <= getattr(details, field) <= MAX_CAPACITY:
+            errors[field] = _l("Between 0 and %(most)s seats.", most=f"{MAX_CAPACITY:,}")
     if details.training_hours < 0:
         errors["training_hours"] = _l("Training hours cannot be negative.")
     if details.registration_closes_at and details.registration_closes_at > details.ends_at:
@@ -152,14 +173,11 @@ def publish_workshop(workshop: Workshop, actor) -> Workshop:
     """Make a draft visible on the public list. A cancelled workshop stays cancelled."""
     if workshop.status == WorkshopStatus.CANCELLED:
         raise NotAllowed(_l("A cancelled workshop cannot be published again; duplicate it instead."))
-    if (
-        workshop.format != WorkshopFormat.ONLINE
-        and workshop.onsite_capacity == 0
-        and workshop.online_capacity == 0
-    ):
-        raise NotAllowed(_l("Set a capacity before publishing."))
-    if workshop.format == WorkshopFormat.ONLINE and workshop.online_capacity == 0:
-        raise NotAllowed(_l("Set a capacity before publishing."))
+    # Every mode the format offers needs seats: an onsite workshop with no onsite seat fills nobody.
+    if workshop.format != WorkshopFormat.ONLINE and workshop.onsite_capacity == 0:
+        raise NotAllowed(_l("Set the onsite seats before publishing."))
+    if workshop.format != WorkshopFormat.ONSITE and workshop.online_capacity == 0:
+        raise NotAllowed(_l("Set the online seats before publishing."))
     workshop.status = WorkshopStatus.PUBLISHED
     audit.record("workshop.publish", workshop, actor)
     db.session.commit()
@@ -176,6 +194,10 @@ def cancel_workshop(workshop: Workshop, actor, reason: str = "") -> Workshop:
 
 def _check_session(workshop: Workshop, details: SessionDetails) -> None:
     errors = {}
+    for field in ("starts_at", "ends_at"):
+        problem = wall_clock_problem(getattr(details, field))
+        if problem:
+            errors[field] = problem
     if not details.title_en.strip() and not details.title_zh.strip():
         errors["title_en"] = _l("Give the session a title in English or Chinese.")
     if details.ends_at <= details.starts_at:

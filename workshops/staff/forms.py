@@ -22,11 +22,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..forms import select_choices
 from ..models import WorkshopFormat
-from ..services.scheduling import ProgrammeDetails, SessionDetails, WorkshopDetails
+from ..services.scheduling import MAX_CAPACITY, TIMEZONES, ProgrammeDetails, SessionDetails, WorkshopDetails
 from ..services.surveys import QuestionDetails
 
 TIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-TIMEZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Bangkok", "Europe/Geneva", "UTC"]
 
 
 def _text(field) -> str:
@@ -73,7 +72,9 @@ class WorkshopForm(FlaskForm):
         default=0,
         validators=[
             InputRequired(_l("Enter a number.")),
-            NumberRange(min=0, message=_l("Capacity cannot be negative.")),
+            NumberRange(
+                min=0, max=MAX_CAPACITY, message=_l("Between 0 and %(most)s seats.", most=f"{MAX_CAPACITY:,}")
+            ),
         ],
     )
     online_capacity = IntegerField(
@@ -81,7 +82,9 @@ class WorkshopForm(FlaskForm):
         default=0,
         validators=[
             InputRequired(_l("Enter a number.")),
-            NumberRange(min=0, message=_l("Capacity cannot be negative.")),
+            NumberRange(
+                min=0, max=MAX_CAPACITY, message=_l("Between 0 and %(most)s seats.", most=f"{MAX_CAPACITY:,}")
+            ),
         ],
     )
     approval_required = BooleanField(_l("Registrations need a coordinator's approval"))
