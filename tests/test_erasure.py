@@ -61,13 +61,18 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-HEADER = ["姓名", "手机", "邮箱", "单位", "参会方式"]
-ME_ROW = [NAME, "139-1234-5678", EMAIL, "重庆工程职业技术学院", "线下"]
+# As enterprises send them (../shared/REAL_FILES.md): a title row, 序号, the list, the filler's line.
+TITLE = ["重庆市高质量学徒制能力建设研讨会报名表"]
+HEADER = ["序号", "姓名", "手机", "邮箱", "单位", "参会方式"]
+ME_ROW = ["1", NAME, "139-1234-5678", EMAIL, "重庆工程职业技术学院", "线下"]
+FILLER = ["填表人：周敏", "", "联系电话：13900001111", "", "", ""]
 NOMINATIONS = csv_bytes(
     [
+        TITLE,
         HEADER,
         ME_ROW,
-        [NEVER_REGISTERED[0], NEVER_REGISTERED[2], NEVER_REGISTERED[1], "重庆工程职业技术学院", "线下"],
+        ["2", NEVER_REGISTERED[0], NEVER_REGISTERED[2], NEVER_REGISTERED[1], "重庆工程职业技术学院", "线下"],
+        FILLER,
     ]
 )
 
@@ -145,7 +150,9 @@ def everywhere(app, client, make_workshop, make_user, mailbox, tmp_path, db):
 
     # Nominations imports listing them: one done (they were registered already), and one left in
     # preview that also lists someone never registered.
-    done = nominations.preview_import(workshop, "nominations.csv", csv_bytes([HEADER, ME_ROW]), coordinator)
+    done = nominations.preview_import(
+        workshop, "nominations.csv", csv_bytes([TITLE, HEADER, ME_ROW, FILLER]), coordinator
+    )
     nominations.confirm_import(done, coordinator)
     nominations.preview_import(workshop, f"{NAME}-list.csv", NOMINATIONS, coordinator)
 
