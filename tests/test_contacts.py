@@ -51,6 +51,9 @@ def test_a_mobile_is_stored_in_e164_with_china_assumed(typed, stored):
         "call me",
         "138****5678",  # a masked number from a meeting export
         "+1234567",  # too short to be anyone's
+        # Other scripts' digits are digits to str.isdigit, but no SMS provider dials them.
+        "+44 ٧٩١١ ١٢٣٤٥٦",
+        "+86 ১৩৮১২৩৪৫৬৭৮",
     ],
 )
 def test_what_cannot_be_a_mobile_says_why(app, typed):

@@ -15,10 +15,14 @@ import sqlalchemy as sa
 from tests.bench.helpers import create_staff, insert_people, insert_workshop, login
 from tests.stack import Stack, wait_until
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-    reason="needs PostgreSQL (TEST_DATABASE_URL)",
-)
+# One stack (gunicorn, worker, SMTP) serves the whole module: its tests stay on one xdist worker.
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+        reason="needs PostgreSQL (TEST_DATABASE_URL)",
+    ),
+    pytest.mark.xdist_group("fault_stack"),
+]
 
 
 @pytest.fixture(scope="module")

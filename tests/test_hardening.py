@@ -579,3 +579,13 @@ def test_a_merged_range_that_copies_a_long_text_everywhere_is_refused(app):
     # One cell of 1,999 characters merged over 198,900 cells (within the cells a workbook may have).
     data = shared_strings_bomb("C" * 1999, 1, 1, merge="A2:CV1990")
     _refused_quickly(lambda d: read_table("list.xlsx", d), data, "文字超过 10000000 个字符")
+
+
+def test_an_error_keeps_its_own_headers_in_both_the_page_and_the_json(client):
+    """A 405 says what is allowed (RFC 9110 requires Allow), in the API's JSON and on a page."""
+    api = client.get("/api/v1/checkin")
+    assert api.status_code == 405 and api.is_json
+    assert "POST" in api.headers["Allow"]
+    page = client.get("/staff/workshops/1/cancel")
+    assert page.status_code == 405 and page.mimetype == "text/html"
+    assert "POST" in page.headers["Allow"]

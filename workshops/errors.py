@@ -27,6 +27,14 @@ def _first_message(errors) -> str:
     return ""
 
 
+def _headers(error: HTTPException) -> list[tuple[str, str]]:
+    """The error's own headers (a 405's Allow, a 429's Retry-After, smorest's ``abort(headers=)``),
+    without its Content-Type: the body here is ours."""
+    own = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    extra = (getattr(error, "data", None) or {}).get("headers") or {}
+    return own + list(dict(extra).items())
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -68,7 +76,7 @@ def register(app: Flask) -> None:
                 body["errors"] = errors
                 if "message" not in data:  # webargs names no message: the first field's says it
                     body["message"] = _first_message(errors) or body["message"]
-            return jsonify(body), error.code
+            return jsonify(body), error.code, _headers(error)
         titles = {
             400: _("Bad request"),
             403: _("You do not have access to this page"),
@@ -94,4 +102,5 @@ def register(app: Flask) -> None:
                 message=message,
             ),
             error.code,
+            _headers(error),
         )

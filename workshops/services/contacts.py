@@ -59,7 +59,8 @@ def normalise_mobile(raw: str | None) -> str:
         digits = "+" + digits[2:]
     international = digits.startswith("+")
     digits = digits.lstrip("+")
-    if not digits.isdigit():
+    # ASCII only: str.isdigit also takes other scripts' digits, which no SMS provider dials.
+    if not (digits.isascii() and digits.isdigit()):
         raise InvalidMobile(_l("A phone number has digits only, with spaces, dashes or a leading +."))
     if not international:
         if len(digits) == 13 and digits.startswith(CHINA + "1"):
