@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD
-from workshops.models import AuditEvent, Role, SignInThrottle
+from workshops.models import AuditEvent, Role, SignInThrottle, User
 from workshops.models.base import utcnow
 from workshops.services import users
 
@@ -194,3 +194,33 @@ def test_an_address_that_opens_no_account_is_kept_only_as_a_keyed_hash(app, clie
     # Keyed with SECRET_KEY: without the key, the address does not give the key.
     app.config["SECRET_KEY"] = "another-secret-key-of-at-least-32-bytes"
     assert users.sign_in_key(typed) != key
+
+
+def test_an_open_session_cannot_be_used_to_guess_the_password(client, auth, make_user, clock, db):
+    """Someone who finds a coordinator's computer signed in tries passwords on the password
+    form: five wrong ones lock it, and sign-in with that address, for the same time."""
+    user = make_user(Role.COORDINATOR)
+    auth.login(user)
+
+    def change(current: str) -> str:
+        new = "a brand new passphrase"
+        response = client.post(
+            "/account/password", data={"current_password": current, "new_password": new, "confirm": new}
+        )
+        if response.status_code == 302:
+            return "changed"
+        found = re.search(r'id="current_password-error">([^<]*)<', response.get_data(as_text=True))
+        return found.group(1) if found else response.get_data(as_text=True)[:200]
+
+    assert [change(f"guess {n}") for n in range(5)] == ["Your current password is not correct."] * 5
+    refused = "Too many wrong passwords. Try again in 1 min."
+    assert change(PASSWORD) == refused  # locked: even the right one
+    db.session.expire_all()
+    assert db.session.get(User, user.id).check_password(PASSWORD)
+    failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.password_change_failed"))
+    assert len(failed.all()) == 5
+    client.post("/logout", data={})
+    assert answer(client, user.email, PASSWORD) == locked(1)
+    clock.advance(minutes=2)
+    auth.login(user)
+    assert change(PASSWORD) == "changed"

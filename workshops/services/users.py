@@ -114,13 +114,9 @@ def authenticate(email: str, password: str) -> User:
     typed = email.strip()[:254]
     key = sign_in_key(typed)
     now = utcnow()
-    throttle = db.session.scalar(
-        select(SignInThrottle)
-        .where(SignInThrottle.email_hash == key)
-        .execution_options(populate_existing=True)
-    )
-    if throttle is not None and throttle.locked_until is not None and now < throttle.locked_until:
-        raise SignInRefused(_locked_message(throttle.locked_until, now))
+    locked_until = _locked_until(key, now)
+    if locked_until is not None:
+        raise SignInRefused(_locked_message(locked_until, now))
     user = find_user(typed)
     if user is None:
         check_password_of_nobody(password)
@@ -142,6 +138,18 @@ def authenticate(email: str, password: str) -> User:
         audit.record("user.sign_in_locked", user, None, **typed_as, until=locked_until.isoformat())
     db.session.commit()
     raise SignInRefused(WRONG_EMAIL_OR_PASSWORD)
+
+
+def _locked_until(key: str, now: datetime) -> datetime | None:
+    """Until when this address is locked, or None."""
+    throttle = db.session.scalar(
+        select(SignInThrottle)
+        .where(SignInThrottle.email_hash == key)
+        .execution_options(populate_existing=True)
+    )
+    if throttle is not None and throttle.locked_until is not None and now < throttle.locked_until:
+        return throttle.locked_until
+    return None
 
 
 def _count_failure(key: str, now: datetime) -> datetime | None:
@@ -206,7 +214,19 @@ def set_disabled(user: User, disabled: bool, actor: User | None = None) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """Set a new password after checking the current one; every session of the account ends
     (the caller signs the current one in again with the new token)."""
+    # A session left open on a shared computer must not let its finder guess the password (and
+    # so keep the account after it signs out): wrong current passwords count towards the same
+    # lock as failed sign-ins with the account's address.
+    key, now = sign_in_key(user.email), utcnow()
+    locked_until = _locked_until(key, now)
+    if locked_until is not None:
+        minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
+        message = _l("Too many wrong passwords. Try again in %(minutes)d min.", minutes=minutes)
+        raise InvalidInput({"current_password": message})
     if not user.check_password(current):
+        _count_failure(key, now)
+        audit.record("user.password_change_failed", user, user)
+        db.session.commit()
         raise InvalidInput({"current_password": _l("Your current password is not correct.")})
     _check_password(new, "new_password")
     user.set_password(new)
