@@ -95,6 +95,13 @@ MATRIX = [
     ("staff.certificate_decision", "POST", "/staff/workshops/{a}/certificates/{r}/grant", SCHED),
     ("staff.add_certificate_asset", "POST", "/staff/workshops/{a}/certificates/assets", SCHED),
     ("staff.download_certificates", "GET", "/staff/workshops/{a}/certificates/all.zip", SCHED),
+    # No such asset: a 404 past authorisation (tests/test_certificate_assets.py removes real ones).
+    (
+        "staff.remove_certificate_asset",
+        "POST",
+        "/staff/workshops/{a}/certificates/assets/999999/remove",
+        SCHED,
+    ),
     ("checkin.choose_workshop", "GET", "/checkin/", CHECKIN_HOME),
     ("checkin.choose_session", "GET", "/checkin/{a}", SCAN_PAGE),
     ("checkin.scanner", "GET", "/checkin/{a}/sessions/{s}", SCAN_PAGE),
@@ -118,6 +125,7 @@ MATRIX = [
     ("staff.confirm_job", "POST", "/staff/jobs/{j}/confirm", SCHED),
     ("staff.meeting_report_decision", "POST", "/staff/jobs/{j}/meeting-report", SCHED),
     ("staff.rotate_ticket", "POST", "/staff/workshops/{a}/registrations/{r}/rotate-ticket", SCHED),
+    ("staff.switch_registration_mode", "POST", "/staff/workshops/{a}/registrations/{r}/mode", SCHED),
     # No selection sent: refused with a message, nothing cancelled (tests/test_holds.py cancels).
     ("staff.cancel_as_spam", "POST", "/staff/workshops/{a}/registrations/spam", SCHED),
     ("staff.cancel_registration", "POST", "/staff/workshops/{a}/registrations/{r}/cancel", SCHED),

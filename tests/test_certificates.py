@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.helpers import applicant
-from workshops.models import Programme, RegistrationSource, Role
+from workshops.models import CheckInMethod, Programme, RegistrationSource, Role
 from workshops.services import certificates, checkin
 from workshops.services import registration as registrations
 
@@ -25,9 +25,18 @@ def person(workshop, n=1, sessions=2, **extra):
     registration = registrations.register(
         workshop.id, applicant(n, **extra), source=RegistrationSource.WALK_IN
     ).registration
+    # Online people attend online (their join link), the others at the door (their ticket).
+    method = CheckInMethod.JOIN_LINK if extra.get("mode") == "online" else CheckInMethod.QR
     for session in workshop.sessions[:sessions]:
-        checkin.redeem(session, registration=registration, override=True)
+        checkin.redeem(session, registration=registration, override=True, method=method)
     return registration
+
+
+def issued(*people):
+    """Issue as the background job does (a download never issues)."""
+    for registration in people:
+        assert certificates.issue_if_eligible(registration) is not None
+    return people[0]
 
 
 def run(*args, **kwargs):
@@ -35,7 +44,7 @@ def run(*args, **kwargs):
 
 
 def test_certificate_pdf_reads_back_and_its_qr_verifies(client, ended, db, tmp_path, make_user):
-    registration = person(ended, full_name="李华", latin_name="Li Hua")
+    registration = issued(person(ended, full_name="李华", latin_name="Li Hua"))
     response = client.get(f"/r/{registration.manage_token}/certificate.pdf")
     assert response.mimetype == "application/pdf"
     path = tmp_path / "certificate.pdf"
@@ -72,9 +81,11 @@ def test_certificate_pdf_reads_back_and_its_qr_verifies(client, ended, db, tmp_p
 
 def test_the_same_serial_every_time_and_sequential_per_programme(client, ended, db):
     first, second = person(ended, 1), person(ended, 2)
-    client.get(f"/r/{first.manage_token}/certificate.pdf")
-    client.get(f"/r/{second.manage_token}/certificate.pdf")
-    client.get(f"/r/{first.manage_token}/certificate.pdf")
+    issued(first)
+    issued(second)
+    issued(first)
+    for registration in (first, second, first):
+        assert client.get(f"/r/{registration.manage_token}/certificate.pdf").mimetype == "application/pdf"
     serials = db.session.scalars(
         db.select(certificates.Certificate.serial).order_by(certificates.Certificate.id)
     ).all()
@@ -98,12 +109,12 @@ def test_ineligible_people_get_a_page_that_says_why(client, ended, db):
 
 
 def test_online_participants_need_one_session(client, ended):
-    online = person(ended, 1, sessions=1, mode="online")
+    online = issued(person(ended, 1, sessions=1, mode="online"))
     assert client.get(f"/r/{online.manage_token}/certificate.pdf").mimetype == "application/pdf"
 
 
 def test_tampered_or_unknown_codes_are_not_found(client, ended):
-    registration = person(ended, 1)
+    registration = issued(person(ended, 1))
     client.get(f"/r/{registration.manage_token}/certificate.pdf")
     for code in ("nope", "x" * 300, "QA-2026-000001"):
         response = client.get(f"/verify/{code}")
@@ -121,8 +132,8 @@ def test_long_names_and_titles_stay_on_one_page(client, ended, db, tmp_path):
         "高质量学徒制与技能发展能力建设研讨会（试点企业、职业院校、社会伙伴及地方人社部门专场）" * 2
     )
     db.session.commit()
-    registration = person(
-        ended, 1, full_name="Maria Fernandes-Oliveira da Silva Pereira de Albuquerque e Castro"
+    registration = issued(
+        person(ended, 1, full_name="Maria Fernandes-Oliveira da Silva Pereira de Albuquerque e Castro")
     )
     path = tmp_path / "long.pdf"
     path.write_bytes(client.get(f"/r/{registration.manage_token}/certificate.pdf").data)
@@ -213,7 +224,7 @@ def test_grant_and_revoke_need_a_reason_and_are_audited(client, auth, make_user,
 
 
 def test_certificate_api(client, auth, make_user, ended, db):
-    registration = person(ended, 1)
+    registration = issued(person(ended, 1))
     client.get(f"/r/{registration.manage_token}/certificate.pdf")
     code = db.session.scalars(db.select(certificates.Certificate.code)).one()
     public = client.get(f"/api/v1/certificates/{code}").json
@@ -371,7 +382,7 @@ def test_a_workshop_without_a_programme_shows_only_its_own_logos_and_signatories
         (alone, "张校长"),
         (ended, "项目主任"),
     ):  # the programme's, having none of its own
-        registration = person(workshop, 1)
+        registration = issued(person(workshop, 1))
         path = tmp_path / f"{workshop.id}.pdf"
         path.write_bytes(client.get(f"/r/{registration.manage_token}/certificate.pdf").data)
         text = run("pdftotext", str(path), "-")

@@ -105,8 +105,9 @@ def test_worker_killed_mid_certificate_batch_completes_once(stack):
     from workshops.services import certificates
 
     people = 150
-    # Started yesterday, ends tomorrow: the day-1 session is over, beat's own sweep leaves it alone.
-    workshop_id, session_id = insert_workshop(stack.url, starts_in=timedelta(days=-1), hours=48)
+    # Ended (certificates are earned only then) more than the 30 days beat's own sweep looks back:
+    # only the batch issues them.
+    workshop_id, session_id = insert_workshop(stack.url, starts_in=timedelta(days=-40), hours=48)
     insert_people(stack.url, workshop_id, people)
     engine = sa.create_engine(stack.url)
     with engine.begin() as conn:
@@ -115,8 +116,8 @@ def test_worker_killed_mid_certificate_batch_completes_once(stack):
         )
         conn.execute(
             sa.text(
-                "INSERT INTO attendance (registration_id, session_id, checked_in_at, method, device)"
-                " SELECT id, :s, now(), 'qr', 'door' FROM registration WHERE workshop_id = :w"
+                "INSERT INTO attendance (registration_id, session_id, checked_in_at, method, mode, device)"
+                " SELECT id, :s, now(), 'qr', 'onsite', 'door' FROM registration WHERE workshop_id = :w"
             ),
             {"s": session_id, "w": workshop_id},
         )

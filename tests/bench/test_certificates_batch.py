@@ -42,8 +42,8 @@ def _attend_everyone(url, workshop_id, session_id):
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO attendance (registration_id, session_id, checked_in_at, method, device) "
-                "SELECT id, :s, now(), 'qr', 'bench' FROM registration WHERE workshop_id = :w"
+                "INSERT INTO attendance (registration_id, session_id, checked_in_at, method, mode, device) "
+                "SELECT id, :s, now(), 'qr', 'onsite', 'bench' FROM registration WHERE workshop_id = :w"
             ),
             {"s": session_id, "w": workshop_id},
         )

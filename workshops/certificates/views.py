@@ -29,10 +29,13 @@ def verify(code: str):
 @bp.route("/r/<token>/certificate.pdf")
 @limiter.limit("20 per minute")
 def download(token: str):
+    """The participant's own certificate, if issued; else the page saying what is missing."""
     registration = registrations.find_by_manage_token(token)
     if registration is None:
         abort(404)
-    certificate = certificates.issue_if_eligible(registration)
+    # Only a certificate already issued (by the background job or a coordinator): a download
+    # never issues one, so nothing is decided on a GET.
+    certificate = certificates.issued_certificate(registration)
     if certificate is None:
         state = certificates.eligibility(registration)
         return render_template(

@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
-from .enums import CheckInMethod, enum_column
+from .enums import AttendanceMode, CheckInMethod, enum_column
 
 if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
     from .checkin import CheckInLink
@@ -31,6 +31,9 @@ class Attendance(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     method: Mapped[CheckInMethod] = mapped_column(enum_column(CheckInMethod, "checkin_method"))
+    # How the person attended this session (not how they are registered now): certificates are
+    # judged on it, so switching mode afterwards changes nothing (``mode_of``).
+    mode: Mapped[AttendanceMode] = mapped_column(enum_column(AttendanceMode, "attendance_mode"))
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     by_link_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_link.id", ondelete="SET NULL"))
     device: Mapped[str] = mapped_column(String(100), default="")
@@ -45,3 +48,18 @@ class Attendance(Base):
     session: Mapped[Session] = relationship()  # noqa: F821
     by_user: Mapped[User | None] = relationship()  # noqa: F821
     by_link: Mapped[CheckInLink | None] = relationship()  # noqa: F821
+
+
+# Check-ins that only happen in one place: a ticket scanned or a walk-in at the door, a join
+# link or a meeting report online. A search or a manual check-in takes the registration's mode.
+_METHOD_MODES = {
+    CheckInMethod.QR: AttendanceMode.ONSITE,
+    CheckInMethod.WALK_IN: AttendanceMode.ONSITE,
+    CheckInMethod.JOIN_LINK: AttendanceMode.ONLINE,
+    CheckInMethod.MEETING_IMPORT: AttendanceMode.ONLINE,
+}
+
+
+def mode_of(method: CheckInMethod, registered_mode: str) -> AttendanceMode:
+    """The mode a check-in by ``method`` was attended in, for a person registered in ``registered_mode``."""
+    return _METHOD_MODES.get(CheckInMethod(method), AttendanceMode(registered_mode))

@@ -67,9 +67,12 @@ class Workshop(Bilingual, Base):
     # (seats for real people, no mail-bombing); off for closed nominations.
     confirm_contact: Mapped[bool] = mapped_column(Boolean, default=True)
     training_hours: Mapped[Decimal] = mapped_column(Numeric(5, 1), default=Decimal("0"))
-    # Certificates: sessions a person must attend (empty: all onsite, one online) and the survey.
+    # Certificates: sessions a person must attend onsite (empty: all) and the survey.
     certificate_min_sessions: Mapped[int | None] = mapped_column(Integer)
     certificate_requires_survey: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ... and online: sessions (empty: one), or instead minutes in all (from meeting reports).
+    certificate_online_sessions: Mapped[int | None] = mapped_column(Integer)
+    certificate_online_minutes: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -132,7 +132,10 @@ def ticket(token: str):
         registration=registration,
         workshop=workshop,
         certificate_state=certificates.eligibility(registration) if workshop.starts_at <= utcnow() else None,
-        switch_form=switch if other_modes and registration.is_active else None,
+        # Once the workshop has started the mode is what was attended (staff may still change it).
+        switch_form=switch
+        if other_modes and registration.is_active and workshop.starts_at > utcnow()
+        else None,
         cancel_form=ConfirmForm(),
         just_registered=request.args.get("new") == "1",
     )

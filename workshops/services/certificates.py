@@ -7,11 +7,12 @@ one; a certificate keeps its serial forever, so regenerating gives the same PDF.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from celery import shared_task
@@ -40,43 +41,121 @@ from ..models import (
 )
 from ..models.base import lock_for_update, utcnow
 from ..urls import external_url
-from . import audit, jobs, outbox, pdf, surveys, tickets
+from . import audit, certificate_assets, jobs, outbox, pdf, surveys, tickets
 from .certificate_assets import assets_of
 from .errors import InvalidInput, NotAllowed
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What earns a certificate. Onsite: sessions attended at the venue (None: all). Online:
+    sessions attended online (None: one) or, if set, minutes online in all (meeting reports
+    carry them; a join link alone counts no minutes). And the survey, if asked."""
+
+    onsite_sessions: int | None = None
+    online_sessions: int | None = None
+    online_minutes: int | None = None
+    requires_survey: bool = False
+
+    @classmethod
+    def of(cls, workshop: Workshop) -> Rules:
+        return cls(
+            onsite_sessions=workshop.certificate_min_sessions,
+            online_sessions=workshop.certificate_online_sessions,
+            online_minutes=workshop.certificate_online_minutes,
+            requires_survey=bool(workshop.certificate_requires_survey),
+        )
+
+    def apply_to(self, workshop: Workshop) -> None:
+        workshop.certificate_min_sessions = self.onsite_sessions
+        workshop.certificate_online_sessions = self.online_sessions
+        workshop.certificate_online_minutes = self.online_minutes
+        workshop.certificate_requires_survey = self.requires_survey
+
+    def progress(self, workshop: Workshop, attended: Attended) -> dict[AttendanceMode, Progress]:
+        """How far the person got under each mode's rule, counting only what they attended in it."""
+        total = max(len(workshop.sessions), 1)
+        onsite = Progress(attended.onsite, min(self.onsite_sessions or total, total), "sessions")
+        if self.online_minutes:
+            online = Progress(attended.online_minutes, self.online_minutes, "minutes")
+        else:
+            online = Progress(attended.online, min(self.online_sessions or 1, total), "sessions")
+        return {AttendanceMode.ONSITE: onsite, AttendanceMode.ONLINE: online}
+
+
+@dataclass(frozen=True)
+class Attended:
+    """What a person's check-ins show: sessions attended in each mode, and minutes online."""
+
+    onsite: int = 0
+    online: int = 0
+    online_minutes: int = 0
+
+    def modes(self) -> set[AttendanceMode]:
+        return {
+            mode
+            for mode, count in ((AttendanceMode.ONSITE, self.onsite), (AttendanceMode.ONLINE, self.online))
+            if count
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    needed: int
+    unit: str  # "sessions" or "minutes"
+
+    @property
+    def met(self) -> bool:
+        return self.done >= self.needed
 
 
 @dataclass
 class Eligibility:
     eligible: bool
-    attended: int
-    required: int
+    attended: int  # sessions attended, in either mode
+    required: int  # what the rule of the person's registered mode asks (sessions, or minutes online)
     survey_needed: bool
     survey_done: bool
     certificate: Certificate | None
+    ended: bool = True
+    # The rule of each mode the person is judged by (registered in, or attended in), and how far they got.
+    progress: dict[AttendanceMode, Progress] = field(default_factory=dict)
+
+    @property
+    def attendance_met(self) -> bool:
+        return any(p.met for p in self.progress.values())
 
     @property
     def missing(self) -> list:
         """What the person still lacks, in words."""
         reasons = []
-        if self.attended < self.required:
-            reasons.append(
-                _l(
-                    "Attendance: %(done)d of the %(needed)d sessions required.",
-                    done=self.attended,
-                    needed=self.required,
-                )
+        if not self.ended:
+            reasons.append(_l("The workshop has not ended yet: certificates are issued after it."))
+        if not self.attendance_met:
+            reasons.extend(
+                _progress_words(mode, p, alone=len(self.progress) == 1) for mode, p in self.progress.items()
             )
         if self.survey_needed and not self.survey_done:
             reasons.append(_l("The feedback survey is not answered yet."))
         return reasons
 
 
+def _progress_words(mode: AttendanceMode, progress: Progress, *, alone: bool):
+    numbers = {"done": progress.done, "needed": progress.needed}
+    if progress.unit == "minutes":
+        return _l("Time online: %(done)d of the %(needed)d minutes required.", **numbers)
+    if alone:
+        return _l("Attendance: %(done)d of the %(needed)d sessions required.", **numbers)
+    if mode == AttendanceMode.ONSITE:
+        return _l("Attended at the venue: %(done)d of the %(needed)d sessions required.", **numbers)
+    return _l("Attended online: %(done)d of the %(needed)d sessions required.", **numbers)
+
+
 def sessions_required(workshop: Workshop, registration: Registration) -> int:
-    """The workshop's setting, else all sessions onsite and one online."""
-    total = max(len(workshop.sessions), 1)
-    if workshop.certificate_min_sessions:
-        return min(workshop.certificate_min_sessions, total)
-    return 1 if registration.mode == AttendanceMode.ONLINE else total
+    """Sessions the rule of the person's registered mode asks for (minutes online: see ``Rules``)."""
+    progress = Rules.of(workshop).progress(workshop, Attended())[AttendanceMode(registration.mode)]
+    return progress.needed
 
 
 def _survey(workshop: Workshop) -> Survey | None:
@@ -86,40 +165,70 @@ def _survey(workshop: Workshop) -> Survey | None:
 def _judge(
     registration: Registration,
     workshop: Workshop,
+    rules: Rules,
     survey_needed: bool,
-    attended: int,
+    attended: Attended,
     survey_done: bool,
     certificate: Certificate | None,
 ) -> Eligibility:
     """The rule itself, on facts already loaded (see ``eligibility``)."""
-    required = sessions_required(workshop, registration)
+    every_mode = rules.progress(workshop, attended)
+    registered = AttendanceMode(registration.mode)
+    judged_by = {registered} | attended.modes()
+    progress = {mode: p for mode, p in every_mode.items() if mode in judged_by}
+    ended = workshop.ends_at <= utcnow()
     earned = (
         registration.status == RegistrationStatus.CONFIRMED
-        and attended >= required
+        and ended
+        and any(p.met for p in every_mode.values())
         and (survey_done or not survey_needed)
     )
     if certificate is not None and certificate.granted_by_hand:
         earned = certificate.valid
-    return Eligibility(earned, attended, required, survey_needed, survey_done, certificate)
+    return Eligibility(
+        earned,
+        attended.onsite + attended.online,
+        every_mode[registered].needed,
+        survey_needed,
+        survey_done,
+        certificate,
+        ended,
+        progress,
+    )
 
 
-def _eligibilities(workshop: Workshop, people: Sequence[Registration], among) -> list[Eligibility]:
-    """The eligibility of each of the workshop's ``people``, their facts loaded for all at once.
+def _eligibilities(
+    workshop: Workshop, people: Sequence[Registration], among, rules: Rules | None = None
+) -> list[Eligibility]:
+    """The eligibility of each of the workshop's ``people``, their facts loaded for all at once
+    (under the workshop's rules, or the ``rules`` given: a preview of a change).
 
     ``among`` names the same people to SQL (their ids, or a query of their ids), so the
     number of queries does not grow with the number of people.
     """
     if not people:
         return []
-    attended = dict(
-        db.session.execute(
-            select(Attendance.registration_id, func.count())
-            .where(Attendance.registration_id.in_(among))
-            .group_by(Attendance.registration_id)
-        ).all()
-    )
+    rules = rules or Rules.of(workshop)
+    attended: dict[int, dict[AttendanceMode, tuple[int, int]]] = {}
+    for rid, mode, sessions, minutes in db.session.execute(
+        select(
+            Attendance.registration_id,
+            Attendance.mode,
+            func.count(),
+            func.coalesce(func.sum(Attendance.minutes), 0),
+        )
+        .where(Attendance.registration_id.in_(among))
+        .group_by(Attendance.registration_id, Attendance.mode)
+    ):
+        attended.setdefault(rid, {})[AttendanceMode(mode)] = (sessions, int(minutes or 0))
+
+    def facts(rid: int) -> Attended:
+        modes = attended.get(rid, {})
+        onsite, online = modes.get(AttendanceMode.ONSITE, (0, 0)), modes.get(AttendanceMode.ONLINE, (0, 0))
+        return Attended(onsite=onsite[0], online=online[0], online_minutes=int(online[1]))
+
     survey = _survey(workshop)
-    survey_needed = bool(workshop.certificate_requires_survey and survey is not None and survey.questions)
+    survey_needed = bool(rules.requires_survey and survey is not None and survey.questions)
     answered = surveys.answered_among(survey, among) if survey is not None else set()
     issued = {
         certificate.registration_id: certificate
@@ -131,8 +240,9 @@ def _eligibilities(workshop: Workshop, people: Sequence[Registration], among) ->
         _judge(
             person,
             workshop,
+            rules,
             survey_needed,
-            attended.get(person.id, 0),
+            facts(person.id),
             person.id in answered,
             issued.get(person.id),
         )
@@ -143,21 +253,28 @@ def _eligibilities(workshop: Workshop, people: Sequence[Registration], among) ->
 def eligibility(registration: Registration) -> Eligibility:
     """Whether the person has earned a certificate, and what they still lack.
 
-    Earned when confirmed, with the sessions required attended, and the survey answered if
-    the workshop asks for it and it has questions; a certificate granted by hand counts
-    instead, until it is revoked.
+    Earned once the workshop has ended, when confirmed, with the attendance a mode's rule asks
+    for recorded in that mode (an onsite person who switches to online afterwards is still
+    judged on the sessions attended at the venue), and the survey answered if the workshop asks
+    for it and it has questions; a certificate granted by hand counts instead, until revoked.
     """
     return _eligibilities(registration.workshop, [registration], [registration.id])[0]
 
 
-def eligibility_of_confirmed(workshop: Workshop) -> list[tuple[Registration, Eligibility]]:
+def _confirmed(workshop: Workshop):
+    return (Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
+
+
+def eligibility_of_confirmed(
+    workshop: Workshop, rules: Rules | None = None
+) -> list[tuple[Registration, Eligibility]]:
     """Every confirmed person of the workshop, in name order, with their eligibility.
 
     The rule of ``eligibility``, in the same few queries for 5 people or 500.
     """
-    confirmed = (Registration.workshop_id == workshop.id, Registration.status == RegistrationStatus.CONFIRMED)
+    confirmed = _confirmed(workshop)
     people = db.session.scalars(select(Registration).where(*confirmed).order_by(Registration.full_name)).all()
-    states = _eligibilities(workshop, people, select(Registration.id).where(*confirmed))
+    states = _eligibilities(workshop, people, select(Registration.id).where(*confirmed), rules)
     return list(zip(people, states, strict=True))
 
 
@@ -183,16 +300,8 @@ def _next_serial(workshop: Workshop) -> str:
     return f"{prefix}-{year}-{counter.last:06d}"
 
 
-def issue(registration: Registration, *, by_hand: bool = False, reason: str = "", actor=None) -> Certificate:
-    """The person's certificate, issued once (with the next serial) and reused afterwards."""
-    existing = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
-    if existing is not None:
-        if by_hand and not existing.valid:
-            existing.revoked_at, existing.revoke_reason = None, ""
-            existing.granted_by_hand, existing.grant_reason = True, reason
-            audit.record("certificate.grant", existing, actor, reason=reason)
-            db.session.commit()
-        return existing
+def _add_certificate(registration: Registration, *, by_hand: bool, reason: str, actor) -> Certificate:
+    """A new certificate in the current transaction (the next serial), its email queued."""
     certificate = Certificate(
         registration=registration,
         serial=_next_serial(registration.workshop),
@@ -206,6 +315,20 @@ def issue(registration: Registration, *, by_hand: bool = False, reason: str = ""
         audit.record(
             "certificate.grant" if by_hand else "certificate.issue", certificate, actor, reason=reason
         )
+    return certificate
+
+
+def issue(registration: Registration, *, by_hand: bool = False, reason: str = "", actor=None) -> Certificate:
+    """The person's certificate, issued once (with the next serial) and reused afterwards."""
+    existing = db.session.scalar(select(Certificate).where(Certificate.registration_id == registration.id))
+    if existing is not None:
+        if by_hand and not existing.valid:
+            existing.revoked_at, existing.revoke_reason = None, ""
+            existing.granted_by_hand, existing.grant_reason = True, reason
+            audit.record("certificate.grant", existing, actor, reason=reason)
+            db.session.commit()
+        return existing
+    certificate = _add_certificate(registration, by_hand=by_hand, reason=reason, actor=actor)
     try:
         db.session.commit()
     except IntegrityError:  # issued meanwhile by another worker: use theirs
@@ -218,10 +341,18 @@ def issue(registration: Registration, *, by_hand: bool = False, reason: str = ""
 
 
 def issue_if_eligible(registration: Registration) -> Certificate | None:
+    """Issue the person's certificate if they have earned it (the background job, a coordinator's
+    batch: never a participant's download, which only serves one already issued)."""
     state = eligibility(registration)
     if state.certificate is not None:
         return state.certificate if state.certificate.valid else None
     return issue(registration) if state.eligible else None
+
+
+def issued_certificate(registration: Registration) -> Certificate | None:
+    """The person's certificate if it has been issued and still vouches for them, else None."""
+    certificate = certificate_of(registration)
+    return certificate if certificate is not None and certificate.valid else None
 
 
 @surveys.answers_received.connect
@@ -284,11 +415,8 @@ def by_code(code: str) -> Certificate | None:
 
 
 def _assets(workshop: Workshop) -> tuple[list, list]:
-    """The workshop's own logos/signatories, else its programme's."""
-    available: list[CertificateAsset] = assets_of(workshop)
-    assets = [a for a in available if a.workshop_id == workshop.id] or [
-        a for a in available if a.workshop_id != workshop.id
-    ]
+    """The logos and signatories on the workshop's certificates: its programme's, then its own."""
+    assets: list[CertificateAsset] = assets_of(workshop)
     logos = [pdf.image_data_uri(a.image, a.content_type) for a in assets if a.kind == "logo" and a.image]
     signatories = [
         {
@@ -302,6 +430,44 @@ def _assets(workshop: Workshop) -> tuple[list, list]:
         if a.kind == "signatory"
     ]
     return logos, signatories
+
+
+@certificate_assets.assets_changed.connect
+def _rerender_after_asset_change(_asset, workshop_ids: list[int], actor, **_extra) -> list[Job]:
+    """The certificates of these workshops show a logo or signatory that changed: their kept
+    PDFs are stale (cleared: a download meanwhile renders afresh), and one job per workshop
+    renders them again with its merged PDF. Other workshops' certificates are not touched."""
+    if not workshop_ids:
+        return []
+    of_these = select(Registration.id).where(Registration.workshop_id.in_(workshop_ids))
+    db.session.execute(
+        Certificate.__table__.update().where(Certificate.registration_id.in_(of_these)).values(pdf=None)
+    )
+    queued = []
+    for workshop_id in workshop_ids:
+        holders = db.session.scalars(
+            select(Certificate.registration_id)
+            .join(Registration)
+            .where(
+                Registration.workshop_id == workshop_id,
+                Certificate.revoked_at.is_(None),
+                Certificate.withdrawn_at.is_(None),
+            )
+            .order_by(Certificate.registration_id)
+        ).all()
+        if holders:
+            job = Job(
+                kind=JobKind.CERTIFICATES,
+                status=JobStatus.QUEUED,
+                workshop_id=workshop_id,
+                created_by_id=getattr(actor, "id", None),
+                total=len(holders),
+                payload={"registrations": list(holders), "rerender": True},
+            )
+            db.session.add(job)
+            queued.append(job)
+    db.session.flush()
+    return queued
 
 
 def name_size(name: str) -> str:
@@ -351,13 +517,113 @@ def pdf_of(certificate: Certificate) -> bytes:
 CHUNK = 50
 
 
-def set_rules(workshop: Workshop, *, min_sessions: int | None, requires_survey: bool, actor) -> None:
-    """The workshop's certificate rules: sessions to attend (None: all onsite, one online) and
-    whether the survey is required too."""
-    workshop.certificate_min_sessions = min_sessions
-    workshop.certificate_requires_survey = requires_survey
-    audit.record("certificate.settings", workshop, actor, min_sessions=min_sessions, survey=requires_survey)
-    db.session.commit()
+# The revocation reason of a certificate the rules no longer earn: such a certificate comes back
+# if the rules change back (one revoked by a coordinator's decision does not).
+RULE_CHANGED = "rule changed"
+
+
+@dataclass
+class RuleChange:
+    """Who would gain or lose a certificate if the workshop's rules became ``rules``."""
+
+    rules: Rules
+    gains: list[Registration]
+    losses: list[Registration]
+
+    @property
+    def changes_anyone(self) -> bool:
+        return bool(self.gains or self.losses)
+
+    @property
+    def digest(self) -> str:
+        """What the coordinator was shown: a confirmation counts only for the same lists."""
+        listed = f"{sorted(r.id for r in self.gains)}|{sorted(r.id for r in self.losses)}"
+        return hashlib.sha256(listed.encode()).hexdigest()[:32]
+
+
+def _regains(certificate: Certificate | None) -> bool:
+    return certificate is None or (
+        certificate.revoked_at is not None and certificate.revoke_reason == RULE_CHANGED
+    )
+
+
+def preview_rules(workshop: Workshop, rules: Rules) -> RuleChange:
+    """The people a change of rules would give a certificate (earned now and not before, or
+    taken away by an earlier change of rules) and take one from (holders who would not earn it;
+    certificates granted by hand are kept). Nothing is changed."""
+    now = eligibility_of_confirmed(workshop)
+    then = eligibility_of_confirmed(workshop, rules)
+    gains, losses = [], []
+    for (person, before), (_same, after) in zip(now, then, strict=True):
+        certificate = after.certificate
+        if after.eligible and not (certificate is not None and certificate.valid):
+            if _regains(certificate) and (not before.eligible or certificate is not None):
+                gains.append(person)
+        elif (
+            certificate is not None
+            and certificate.valid
+            and not certificate.granted_by_hand
+            and not after.eligible
+        ):
+            losses.append(person)
+    return RuleChange(rules, gains, losses)
+
+
+def set_rules(workshop: Workshop, rules: Rules, actor, *, confirmed: str | None = None) -> RuleChange:
+    """Change the workshop's certificate rules, and issue or revoke what the change decides.
+
+    When anyone would gain or lose a certificate, nothing is saved unless ``confirmed`` is the
+    digest of the preview the coordinator saw (``preview_rules``); a change in between (a
+    check-in, a certificate issued) asks again. Rules, certificates issued and certificates
+    revoked (reason "rule changed") are one transaction, audited.
+    """
+    lock_for_update(db.session, Workshop.__table__, Workshop.id == workshop.id)
+    db.session.scalars(select(Workshop.id).where(Workshop.id == workshop.id).with_for_update()).one()
+    change = preview_rules(workshop, rules)
+    if change.changes_anyone and confirmed != change.digest:
+        db.session.rollback()
+        raise RulesNeedConfirming(change)
+    rules.apply_to(workshop)
+    audit.record(
+        "certificate.settings",
+        workshop,
+        actor,
+        min_sessions=rules.onsite_sessions,
+        online_sessions=rules.online_sessions,
+        online_minutes=rules.online_minutes,
+        survey=rules.requires_survey,
+        gains=len(change.gains),
+        losses=len(change.losses),
+    )
+    now = utcnow()
+    for person in change.gains:
+        certificate = certificate_of(person)
+        if certificate is None:
+            _add_certificate(person, by_hand=False, reason=RULE_CHANGED, actor=actor)
+        else:
+            certificate.revoked_at, certificate.revoke_reason = None, ""
+            audit.record("certificate.restore", certificate, actor, reason=RULE_CHANGED)
+    for person in change.losses:
+        certificate = certificate_of(person)
+        assert certificate is not None  # a loss is a holder
+        certificate.revoked_at, certificate.revoke_reason = now, RULE_CHANGED
+        audit.record("certificate.revoke", certificate, actor, reason=RULE_CHANGED)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the background job issued one meanwhile: look again
+        db.session.rollback()
+        raise RulesNeedConfirming(preview_rules(workshop, rules)) from None
+    if change.gains:
+        outbox.kick()
+    return change
+
+
+class RulesNeedConfirming(NotAllowed):
+    """A change of rules that gives or takes certificates, not (or no longer) confirmed."""
+
+    def __init__(self, change: RuleChange):
+        super().__init__(_l("Check who would gain or lose a certificate, then confirm."))
+        self.change = change
 
 
 def last_batch(workshop: Workshop, *, finished: bool = False) -> Job | None:

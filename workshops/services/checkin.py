@@ -39,6 +39,7 @@ from ..models import (
     WorkshopStatus,
     tokens,
 )
+from ..models.attendance import mode_of
 from ..models.base import lock_for_update, utcnow
 from . import audit
 
@@ -441,6 +442,7 @@ def _decide(session, registration, earlier, how: _How, nonce, moment, override) 
         session_id=session.id,
         checked_in_at=moment,
         method=method,
+        mode=mode_of(method, scan.person.mode),
         by_user_id=scanner.user_id,
         by_link_id=scanner.link_id,
         device=scanner.device[:100],

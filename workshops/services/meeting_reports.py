@@ -39,6 +39,7 @@ from sqlalchemy.orm import load_only
 from ..extensions import db
 from ..models import (
     Attendance,
+    AttendanceMode,
     CheckInMethod,
     Job,
     JobFile,
@@ -743,6 +744,7 @@ def _record(session: Session, job: Job, person: dict) -> None:
             session_id=session.id,
             checked_in_at=at,
             method=CheckInMethod.MEETING_IMPORT,
+            mode=AttendanceMode.ONLINE,
             by_user_id=job.created_by_id,
             device="meeting report",
             client_nonce=nonce,

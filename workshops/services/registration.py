@@ -757,8 +757,17 @@ def move_up(registration: Registration, actor) -> None:
 
 
 def switch_mode(registration: Registration, mode: str, actor=None) -> list[Registration]:
-    """Move a registration to the other mode if a seat is free there; the old seat is passed on."""
+    """Move a registration to the other mode if a seat is free there; the old seat is passed on.
+
+    A participant may switch only until the workshop starts (attendance, and the certificate it
+    earns, belong to the mode attended in); after that only staff (``actor``) may, audited.
+    """
     workshop, registration = _locked(registration)
+    if actor is None and workshop.starts_at <= utcnow():
+        db.session.rollback()
+        raise NotAllowed(
+            _l("The workshop has started: the way you attend can no longer be changed. Ask the organisers.")
+        )
     if mode not in workshop.modes or mode == registration.mode:
         db.session.rollback()
         raise InvalidInput({"mode": _l("Choose the other attendance mode.")})
@@ -775,8 +784,9 @@ def switch_mode(registration: Registration, mode: str, actor=None) -> list[Regis
             raise NotAllowed(_l("There is no free seat in that mode. You keep your current place."))
         registration.status = Status.CONFIRMED
     registration.mode = AttendanceMode(mode)
-    outbox.queue_status_email(registration)
-    audit.record("registration.switch_mode", registration, actor, mode=mode)
+    if workshop.ends_at > utcnow():  # a ticket for an event that is over would only confuse
+        outbox.queue_status_email(registration)
+    audit.record("registration.switch_mode", registration, actor, mode=mode, old_mode=old_mode.value)
     promoted = promote_waitlist(workshop, old_mode) if held_seat else []
     db.session.commit()
     outbox.kick()

@@ -21,21 +21,40 @@ from .forms import CertificateSettingsForm, SignatoryForm
 def certificates_page(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
     settings = CertificateSettingsForm(obj=workshop)
+    preview = None
     if settings.validate_on_submit():
-        certificates.set_rules(
-            workshop,
-            min_sessions=settings.certificate_min_sessions.data,
+        rules = certificates.Rules(
+            onsite_sessions=settings.certificate_min_sessions.data,
+            online_sessions=settings.certificate_online_sessions.data,
+            online_minutes=settings.certificate_online_minutes.data,
             requires_survey=settings.certificate_requires_survey.data,
-            actor=current_user,
         )
-        flash(_("Certificate rules saved."), "success")
-        return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
+        confirmed = request.form.get("confirm_digest") or None
+        try:
+            change = certificates.set_rules(workshop, rules, current_user, confirmed=confirmed)
+        except certificates.RulesNeedConfirming as asked:
+            preview = asked.change  # nothing saved: the page lists who gains and who loses
+            if confirmed:
+                flash(_("Who would gain or lose a certificate changed meanwhile: check again."), "error")
+        else:
+            flash(_("Certificate rules saved."), "success")
+            if change.changes_anyone:
+                flash(
+                    _(
+                        "Certificates issued: %(gains)d; revoked: %(losses)d.",
+                        gains=len(change.gains),
+                        losses=len(change.losses),
+                    ),
+                    "success",
+                )
+            return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
     rows = certificates.eligibility_of_confirmed(workshop)
     return render_template(
         "staff/certificates.html",
         workshop=workshop,
         rows=rows,
         settings=settings,
+        preview=preview,
         action_form=FlaskForm(),
         asset_form=SignatoryForm(),
         last_job=certificates.last_batch(workshop),
@@ -115,12 +134,18 @@ def download_certificates(workshop_id: int, fmt: str):
 def add_certificate_asset(workshop_id: int):
     workshop = workshop_for_staff(workshop_id)
     form = SignatoryForm()
+    back = redirect(url_for("staff.certificates_page", workshop_id=workshop.id))
     if not form.validate_on_submit():
-        abort(400)
+        if "csrf_token" in form.errors or not form.is_submitted():
+            abort(400)
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return back
     new = certificate_assets.NewAsset(
         kind=form.kind.data,
         image=form.image.data.read() if form.image.data else None,
         for_programme=form.for_programme.data,
+        position=form.position.data or 0,
         **{name: form[name].data or "" for name in ("name_en", "name_zh", "title_en", "title_zh")},
     )
     try:
@@ -129,4 +154,18 @@ def add_certificate_asset(workshop_id: int):
         flash(error.message, "error")
     else:
         flash(_("Added to the certificates."), "success")
+    return back
+
+
+@bp.route("/workshops/<int:workshop_id>/certificates/assets/<int:asset_id>/remove", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def remove_certificate_asset(workshop_id: int, asset_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    asset = certificate_assets.asset_of(workshop, asset_id)
+    if asset is None:  # another workshop's (or programme's): not this page's to remove
+        abort(404)
+    certificate_assets.remove_asset(asset, current_user)
+    flash(_("Removed from the certificates; they are being rendered again."), "success")
     return redirect(url_for("staff.certificates_page", workshop_id=workshop.id))

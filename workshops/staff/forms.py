@@ -309,8 +309,16 @@ class QuestionForm(FlaskForm):
 
 class CertificateSettingsForm(FlaskForm):
     certificate_min_sessions = IntegerField(
-        _l("Sessions a person must attend (empty: all onsite, one online)"),
+        _l("Sessions to attend at the venue (empty: all)"),
         validators=[Optional(), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))],
+    )
+    certificate_online_sessions = IntegerField(
+        _l("Sessions to attend online (empty: one)"),
+        validators=[Optional(), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))],
+    )
+    certificate_online_minutes = IntegerField(
+        _l("Or instead: minutes online in all, from meeting reports (empty: count sessions)"),
+        validators=[Optional(), NumberRange(min=1, max=10000, message=_l("Between 1 and 10,000."))],
     )
     certificate_requires_survey = BooleanField(_l("The feedback survey must be answered too"))
 
@@ -325,3 +333,7 @@ class SignatoryForm(FlaskForm):
     title_en = StringField(_l("Title (English)"), validators=[Length(max=200)])
     title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=200)])
     image = FileField(_l("Image (PNG or JPEG: the logo, or the signature)"))
+    position = IntegerField(
+        _l("Order on the certificate (smaller first; the programme's come before the workshop's)"),
+        validators=[Optional(), NumberRange(min=0, max=99, message=_l("Between 0 and 99."))],
+    )

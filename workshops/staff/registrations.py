@@ -167,6 +167,19 @@ def resend_registration(workshop_id: int, registration_id: int):
     )
 
 
+@bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>/mode", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def switch_registration_mode(workshop_id: int, registration_id: int):
+    """A coordinator changes how someone attends, also once the workshop has started (audited)."""
+    mode = request.form.get("mode", "")
+    return _decide(
+        workshop_id,
+        registration_id,
+        lambda r: registrations.switch_mode(r, mode, current_user),
+        _("Attendance mode changed."),
+    )
+
+
 @bp.route("/workshops/<int:workshop_id>/registrations/<int:registration_id>", methods=["GET", "POST"])
 @requires_role(*SCHEDULERS)
 def edit_registration(workshop_id: int, registration_id: int):
@@ -181,8 +194,16 @@ def edit_registration(workshop_id: int, registration_id: int):
         else:
             flash(_("Details saved."), "success")
             return redirect(url_for("staff.registrations_list", workshop_id=workshop_id))
+    other_modes = [
+        (m, AttendanceMode(m).label) for m in registration.workshop.modes if m != registration.mode
+    ]
     return render_template(
-        "staff/registration_form.html", workshop=registration.workshop, registration=registration, form=form
+        "staff/registration_form.html",
+        workshop=registration.workshop,
+        registration=registration,
+        form=form,
+        other_modes=other_modes if registration.is_active else [],
+        action_form=FlaskForm(),
     )
 
 
