@@ -26,7 +26,7 @@ from . import audit, pdf
 from .feedback import nps_of, too_few
 from .privacy import pseudonym
 from .spreadsheets import write_xlsx
-from .surveys import TEMPLATE
+from .surveys import TEMPLATE, ResponseRate, response_rates
 
 COMPARED = [key for key, kind, *_ in TEMPLATE if kind in ("rating", "nps")]
 
@@ -90,6 +90,9 @@ def programme_report(
             .group_by(Survey.workshop_id)
         ).all()
     )
+    # Who was asked, and how many of them answered: counts of people, not answers, so they are
+    # shown for an anonymous survey too (as its number of responses is).
+    rates = response_rates(ids)
 
     # An anonymous survey with too few answers shows no figures here either (the same rule as
     # its own summary): its few answers would be those of the people known to have answered.
@@ -121,6 +124,9 @@ def programme_report(
                 if confirmed.get(w.id)
                 else None,
                 "responses": responses.get(w.id, 0),
+                "invited": rates.get(w.id, ResponseRate()).invited,
+                "answered": rates.get(w.id, ResponseRate()).answered,
+                "response_rate": rates.get(w.id, ResponseRate()).percent,
                 "certificates": issued.get(w.id, 0),
                 "satisfaction": round(sum(satisfaction) / len(satisfaction), 2) if satisfaction else None,
                 "nps": nps_of(dict(buckets.get((w.id, "recommend"), {}))),
@@ -162,6 +168,9 @@ def programme_report(
     )
     confirmed_total = sum(confirmed.values())
     attended_total = sum(attended.values())
+    overall = ResponseRate(
+        sum(rate.invited for rate in rates.values()), sum(rate.answered for rate in rates.values())
+    )
     return {
         "programme": programme,
         "start": start,
@@ -174,6 +183,9 @@ def programme_report(
         "registrations": registrations_total,
         "confirmed": confirmed_total,
         "attendance_rate": round(100 * attended_total / confirmed_total, 1) if confirmed_total else None,
+        "invited": overall.invited,
+        "answered": overall.answered,
+        "response_rate": overall.percent,
         "breakdown": {name: dict(counter.most_common()) for name, counter in breakdown.items()},
         "compared": COMPARED,
         "people_seen": db.session.scalar(
@@ -193,6 +205,9 @@ def report_xlsx(report: dict, actor) -> bytes:
         ["Attendances", report["attendances"]],
         ["Attendance rate (%)", report["attendance_rate"]],
         ["Certificates issued", report["certificates"]],
+        ["Invited to the survey", report["invited"]],
+        ["Answered (of those invited)", report["answered"]],
+        ["Response rate (%)", report["response_rate"]],
     ]
     workshops = [
         [
@@ -203,7 +218,9 @@ def report_xlsx(report: dict, actor) -> bytes:
             w["confirmed"],
             w["attended"],
             w["no_show_rate"],
-            w["responses"],
+            w["invited"],
+            w["answered"],
+            w["response_rate"],
             w["certificates"],
             w["satisfaction"],
             w["nps"],
@@ -222,7 +239,9 @@ def report_xlsx(report: dict, actor) -> bytes:
                 "Confirmed",
                 "Attended",
                 "No-show (%)",
-                "Responses",
+                "Invited to the survey",
+                "Answered (of those invited)",
+                "Response rate (%)",
                 "Certificates",
                 "Satisfaction (1-5)",
                 "NPS",
