@@ -154,6 +154,37 @@ def test_a_manual_check_in_the_next_day_is_reminded_days_after_its_own_invitatio
     assert sent[early.email] == (now, now + 3 * DAY) and sent[late.email] == (now + DAY, now + 4 * DAY)
 
 
+def test_a_phone_that_syncs_its_offline_scans_after_the_invitations_gets_its_people_invited(
+    client, auth, make_user, ended, survey, db
+):
+    organiser = make_user(Role.ORGANISER)
+    organiser.workshops.append(ended)
+    db.session.commit()
+    online_already = attendee(ended, 1)
+    scanned_offline = registered(ended, 2)
+    assert surveys.send_due_invitations()["invited"] == 1
+    # The door phone of Day 2 lost the Wi-Fi and comes back online now, with its queue.
+    day2 = ended.sessions[1]
+    auth.login(organiser)
+    batch = {
+        "scans": [
+            {
+                "session_id": day2.id,
+                "token": scanned_offline.ticket_token,
+                "nonce": "phone-a-1",
+                "device": "phone-a",
+                "scanned_at": (day2.starts_at + 20 * M).isoformat(),
+            }
+        ]
+    }
+    [result] = client.post("/api/v1/checkin/sync", json=batch).json["results"]
+    assert result["reason"] == "ok"
+    assert surveys.send_due_invitations() == {"invited": 1, "reminded": 0}
+    client.post("/api/v1/checkin/sync", json=batch)  # the same queue sent again
+    assert surveys.send_due_invitations() == {"invited": 0, "reminded": 0}
+    assert messages(db, "survey_invitation") == [online_already.email, scanned_offline.email]
+
+
 def test_nobody_is_reminded_who_answered_or_after_the_survey_closed_and_zero_days_means_none(
     ended, survey, db
 ):
