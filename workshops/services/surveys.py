@@ -8,7 +8,7 @@ the ticket page's link.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from blinker import Namespace
 from celery import shared_task
@@ -518,14 +518,9 @@ def _surveys_due(now: datetime) -> list[int]:
     to_remind = {
         survey_id
         for survey_id, days, earliest in waiting
-        if earliest is not None and _aware(earliest) + timedelta(days=days) <= now
+        if earliest is not None and earliest + timedelta(days=days) <= now
     }
     return sorted(to_invite | to_remind)
-
-
-def _aware(moment: datetime) -> datetime:
-    """An aggregate (MIN) comes back without the column's type: naive UTC on SQLite."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _sweep(survey_id: int, now: datetime) -> tuple[int, int]:
