@@ -115,6 +115,7 @@ def programme_report(
         satisfaction = [
             m for m in (mean(w.id, k) for k in ("relevance", "content", "facilitators", "organisation")) if m
         ]
+        rate = rates.get(w.id, ResponseRate())
         per_workshop.append(
             {
                 "workshop": w,
@@ -124,9 +125,9 @@ def programme_report(
                 if confirmed.get(w.id)
                 else None,
                 "responses": responses.get(w.id, 0),
-                "invited": rates.get(w.id, ResponseRate()).invited,
-                "answered": rates.get(w.id, ResponseRate()).answered,
-                "response_rate": rates.get(w.id, ResponseRate()).percent,
+                "invited": rate.invited,
+                "answered": rate.answered,
+                "response_rate": rate.percent,
                 "certificates": issued.get(w.id, 0),
                 "satisfaction": round(sum(satisfaction) / len(satisfaction), 2) if satisfaction else None,
                 "nps": nps_of(dict(buckets.get((w.id, "recommend"), {}))),
@@ -168,9 +169,7 @@ def programme_report(
     )
     confirmed_total = sum(confirmed.values())
     attended_total = sum(attended.values())
-    overall = ResponseRate(
-        sum(rate.invited for rate in rates.values()), sum(rate.answered for rate in rates.values())
-    )
+    overall = ResponseRate(sum(r.invited for r in rates.values()), sum(r.answered for r in rates.values()))
     return {
         "programme": programme,
         "start": start,
