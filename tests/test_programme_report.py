@@ -50,6 +50,7 @@ def test_programme_report_counts_people_once_and_compares_workshops(
     registrations.register(second.id, applicant(3), source=RegistrationSource.WALK_IN)  # a no-show
     survey = surveys.survey_for(first)
     surveys.apply_template(survey, coordinator)
+    assert surveys.send_due_invitations()["invited"] == 2  # the second workshop has no survey
     surveys.submit(
         survey,
         same_person[0],
@@ -68,18 +69,24 @@ def test_programme_report_counts_people_once_and_compares_workshops(
     assert by_title["Second"]["no_show_rate"] == 50.0
     assert by_title["First"]["satisfaction"] == 4.0 and by_title["First"]["nps"] == 100
     assert by_title["First"]["means"]["relevance"] == 5.0
+    first_rate = [by_title["First"][key] for key in ("invited", "answered", "response_rate")]
+    assert first_rate == [2, 1, 50.0] and by_title["Second"]["response_rate"] is None
+    assert [report[key] for key in ("invited", "answered", "response_rate")] == [2, 1, 50.0]
 
     only_recent = reports.programme_report(programme, start=now - timedelta(days=20))
     assert only_recent["workshops_held"] == 1 and only_recent["unique_participants"] == 1
 
     auth.login(coordinator)
     page = client.get(f"/staff/programmes/{programme.id}/report").get_data(as_text=True)
-    assert "Unique participants: 2" in page
+    assert "Unique participants: 2" in page and "1 answered of 2 invited (50.0%)" in page
     book = load_workbook(io.BytesIO(client.get(f"/staff/programmes/{programme.id}/report.xlsx").data))
     assert book["Overview"]["B3"].value == 2
+    overview = {row[0].value: row[1].value for row in book["Overview"].iter_rows(min_row=2)}
+    assert overview["Invited to the survey"] == 2 and overview["Response rate (%)"] == 50.0
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(client.get(f"/staff/programmes/{programme.id}/report.pdf").data)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "项目报告" in text and "Unique participants" in text and "高质量学徒制" in text
+    assert "受邀 2 人，已回复 1 人" in text and "1 answered of 2 invited" in text
     bad = client.get(f"/staff/programmes/{programme.id}/report?from=31/03/2026", follow_redirects=True)
     assert "Dates look like 2026-03-31." in bad.get_data(as_text=True)

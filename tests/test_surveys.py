@@ -154,6 +154,7 @@ def test_summary_figures_match_hand_computed_values(ended, survey, db):
         for n in range(5)
     ]
     registered(ended, 9)
+    assert surveys.send_due_invitations()["invited"] == 5  # the rate counts the people invited
     given = [  # relevance, recommend, apply (index), suggestions
         ("5", "10", ["0"], "More case studies"),
         ("4", "9", ["1"], ""),
@@ -188,6 +189,7 @@ def test_downloads_xlsx_csv_and_pdf(client, auth, make_user, ended, survey, db, 
     for n in range(3):
         person = attendee(ended, n, full_name=["李华", "=cmd|' /C calc'!A0", "Maria"][n])
         surveys.submit(survey, person, answers(survey, suggestions=["好", "=1+1", "ok"][n]))
+    surveys.send_due_invitations()  # they answered already (the poster's link): invited, not emailed
     auth.login(make_user(Role.COORDINATOR))
     base = f"/staff/workshops/{ended.id}/survey"
     raw = load_workbook(io.BytesIO(client.get(f"{base}/responses.xlsx").data)).active
@@ -197,12 +199,13 @@ def test_downloads_xlsx_csv_and_pdf(client, auth, make_user, ended, survey, db, 
     summary = load_workbook(io.BytesIO(client.get(f"{base}/summary.xlsx").data))
     assert summary.sheetnames[0] == "Overview" and len(summary.sheetnames) == 1 + len(survey.questions)
     overview = [[c.value for c in row] for row in summary["Overview"].iter_rows()]
-    assert any(row[:2] == ["Responded", 3] for row in overview)
+    figures = [row[:2] for row in overview]
+    assert ["Invited", 3] in figures and ["Answered (of those invited)", 3] in figures
     pdf = tmp_path / "summary.pdf"
     pdf.write_bytes(client.get(f"{base}/summary.pdf").data)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "反馈汇总" in text and "Feedback summary" in text and "本次研讨会与您的工作相关程度如何" in text
-    assert "回复率" in text and "100.0%" in text
+    assert "回复率" in text and "100.0%" in text and "3 answered of 3 invited" in text
     csv_text = client.get(f"{base}/responses.csv").data.decode("utf-8-sig")
     assert "李华" in csv_text
 
@@ -288,10 +291,12 @@ def test_builder_adds_reorders_and_copies_questions(client, auth, make_user, end
 
 
 def test_survey_summary_api(client, auth, make_user, ended, survey):
-    surveys.submit(survey, attendee(ended, 1), answers(survey, relevance="5"))
+    person, _absent = attendee(ended, 1), attendee(ended, 2)
+    surveys.send_due_invitations()
+    surveys.submit(survey, person, answers(survey, relevance="5"))
     assert client.get(f"/api/v1/workshops/{ended.id}/survey/summary").status_code == 401
     auth.login(make_user(Role.COORDINATOR))
     data = client.get(f"/api/v1/workshops/{ended.id}/survey/summary").json
-    assert data["responded"] == 1
+    assert (data["invited"], data["responded"], data["response_rate"]) == (2, 1, 50.0)
     relevance = next(item for item in data["questions"] if item["key"] == "relevance")
     assert relevance["distribution"]["5"] == 1 and relevance["mean"] == 5.0

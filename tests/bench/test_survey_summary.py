@@ -56,6 +56,13 @@ def test_survey_summary_exports(bench_database_url, monkeypatch):
             ),
             response_rows,
         )
+        db.session.execute(  # everyone was invited (the response rate counts the invited)
+            sa.text(
+                "INSERT INTO survey_invitation (survey_id, registration_id, invited_at)"
+                " SELECT :s, id, now() FROM registration WHERE workshop_id = :w"
+            ),
+            {"s": survey.id, "w": workshop_id},
+        )
         response_ids = db.session.scalars(
             sa.text("SELECT id FROM response WHERE survey_id = :s ORDER BY id"), {"s": survey.id}
         ).all()

@@ -297,9 +297,11 @@ class SurveySummarySchema(Schema):
     suppressed = fields.Bool(
         metadata={"description": "An anonymous survey's group too small to show: no answers are given"}
     )
-    invited = fields.Int()
-    responded = fields.Int(allow_none=True)
-    response_rate = fields.Float(allow_none=True)
+    invited = fields.Int(
+        metadata={"description": "People invited to the survey who still take part (not every attendee)"}
+    )
+    responded = fields.Int(allow_none=True, metadata={"description": "How many of the invited answered"})
+    response_rate = fields.Float(allow_none=True, metadata={"description": "responded / invited, in %"})
     questions = fields.List(fields.Nested(QuestionSummarySchema))
 
 

@@ -22,7 +22,7 @@ from .job import Job, JobFile, JobKind, JobStatus
 from .outbox import Channel, EmailKind, OutboxMessage
 from .programme import Programme
 from .registration import Registration
-from .survey import Answer, Question, Response, Survey, SurveyParticipation
+from .survey import Answer, Question, Response, Survey, SurveyInvitation, SurveyParticipation
 from .user import SignInThrottle, User, workshop_organiser
 from .workshop import Session, Workshop
 
@@ -34,6 +34,7 @@ __all__ = [
     "Question",
     "Response",
     "Survey",
+    "SurveyInvitation",
     "SurveyParticipation",
     "Attendance",
     "AttendanceMode",

@@ -39,9 +39,8 @@ class Survey(Bilingual, Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # default: when the workshop ends
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Days from each person's own invitation to their reminder (0: no reminder).
     reminder_after_days: Mapped[int] = mapped_column(Integer, default=3)
-    invitations_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reminders_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     workshop: Mapped[Workshop] = relationship()  # noqa: F821
@@ -145,3 +144,23 @@ class SurveyParticipation(Base):
     registration_id: Mapped[int] = mapped_column(
         ForeignKey("registration.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class SurveyInvitation(Base):
+    """One person asked to answer a survey: invited once, reminded at most once.
+
+    Kept per person, not per survey, because attendance keeps arriving after the first
+    invitations (a meeting report imported the next morning, an offline phone's late sync):
+    whoever has no row yet is invited at the next sweep. The primary key is what stops two
+    sweeps from inviting anyone twice.
+    """
+
+    __tablename__ = "survey_invitation"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
+    # Indexed for the response rate, which asks per person whether they were invited.
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registration.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

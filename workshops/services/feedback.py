@@ -24,10 +24,9 @@ from ..models import (
     Response,
     Survey,
 )
-from . import audit, pdf
+from . import audit, pdf, surveys
 from .errors import InvalidInput
 from .spreadsheets import write_csv, write_xlsx
-from .surveys import attended
 
 FILTERS = ("mode", "organisation_type", "gender", "city")
 # The values each filter may take (the city is free text: an unknown one matches nobody).
@@ -151,15 +150,14 @@ def nps_of(distribution: dict[int, int]) -> int | None:
     return round(100 * (promoters - detractors) / total)
 
 
-def invited_count(survey: Survey, segment: Segment) -> int:
-    query = (
-        select(func.count())
-        .select_from(Registration)
-        .where(Registration.workshop_id == survey.workshop_id, attended())
+def response_rate(survey: Survey, segment: Segment) -> surveys.ResponseRate:
+    """Of the people invited in this group, how many answered (``surveys.response_rates``).
+
+    The group is chosen by what the registrations say now, for both figures alike.
+    """
+    return surveys.response_rate(
+        survey, *(getattr(Registration, name) == value for name, value in segment.active().items())
     )
-    for name, value in segment.active().items():
-        query = query.where(getattr(Registration, name) == value)
-    return db.session.execute(query).scalar_one()
 
 
 def summary(survey: Survey, segment: Segment | None = None, text_limit: int | None = 200) -> dict:
@@ -169,19 +167,18 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     medians and NPS follow from those few buckets.
     """
     segment = segment or Segment()
-    invited = invited_count(survey, segment)
+    rate = response_rate(survey, segment)
     if suppressed(survey, segment):
         return {
             "survey": survey,
             "segment": segment,
             "suppressed": True,
-            "invited": invited,
+            "invited": rate.invited,
             "responded": None,
             "response_rate": None,
             "questions": [],
         }
     responses = _responses(survey, segment).subquery()
-    responded = db.session.execute(select(func.count()).select_from(responses)).scalar_one()
     per_question = {q.id: QuestionSummary(q) for q in survey.questions}
     counted = db.session.execute(
         select(Answer.question_id, Answer.number, func.count())
@@ -227,9 +224,11 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
         "survey": survey,
         "segment": segment,
         "suppressed": False,
-        "invited": invited,
-        "responded": responded,
-        "response_rate": round(100 * responded / invited, 1) if invited else None,
+        # "N answered of M invited": the same people in both (the figures below count every
+        # answer kept, including those of people no longer taking part).
+        "invited": rate.invited,
+        "responded": rate.answered,
+        "response_rate": rate.percent,
         "questions": list(per_question.values()),
     }
 
@@ -376,7 +375,7 @@ def export_raw(survey: Survey, fmt: str, actor, segment: Segment | None = None) 
 def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None) -> bytes:
     """An overview sheet plus one sheet per question."""
     result = summary(survey, segment, text_limit=None)
-    overview: list[list] = [["Invited (attendees)", result["invited"]]]
+    overview: list[list] = [["Invited", result["invited"]]]
     for name, value in result["segment"].active().items():
         overview.append([f"Filter: {name}", value])
     if result["suppressed"]:
@@ -387,7 +386,10 @@ def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None) -
         audit.record("survey.export_summary", survey, actor, format="xlsx")
         db.session.commit()
         return write_xlsx(sheets)
-    overview[1:1] = [["Responded", result["responded"]], ["Response rate (%)", result["response_rate"]]]
+    overview[1:1] = [
+        ["Answered (of those invited)", result["responded"]],
+        ["Response rate (%)", result["response_rate"]],
+    ]
     overview.append([])
     overview.append(["Question", "Type", "Answers", "Mean", "Median", "NPS"])
     sheets = {

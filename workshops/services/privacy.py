@@ -20,7 +20,7 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 from sqlalchemy import delete as delete_rows
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, insert, or_, select, update
 
 from ..extensions import db
 from ..models import (
@@ -39,6 +39,7 @@ from ..models import (
     Response,
     ScanLog,
     Survey,
+    SurveyParticipation,
     Workshop,
 )
 from ..models.base import utcnow
@@ -175,6 +176,20 @@ def _forget_answers(registration: Registration, marks: Marks) -> None:
         .where(Answer.response_id.in_(response_ids), Answer.number.is_(None))
         .values(text="")
         .execution_options(synchronize_session=False)
+    )
+    # That they answered stays, as an anonymous survey keeps it (a row apart from the answers): the
+    # response rate of a workshop past its retention period does not fall when its people go.
+    db.session.execute(
+        insert(SurveyParticipation).from_select(
+            ["survey_id", "registration_id"],
+            select(Response.survey_id, Response.registration_id).where(
+                Response.registration_id == registration.id,
+                ~exists().where(
+                    SurveyParticipation.survey_id == Response.survey_id,
+                    SurveyParticipation.registration_id == registration.id,
+                ),
+            ),
+        )
     )
     db.session.execute(
         update(Response)

@@ -26,7 +26,7 @@ from . import audit, pdf
 from .feedback import nps_of, too_few
 from .privacy import pseudonym
 from .spreadsheets import write_xlsx
-from .surveys import TEMPLATE
+from .surveys import TEMPLATE, ResponseRate, response_rates
 
 COMPARED = [key for key, kind, *_ in TEMPLATE if kind in ("rating", "nps")]
 
@@ -90,6 +90,9 @@ def programme_report(
             .group_by(Survey.workshop_id)
         ).all()
     )
+    # Who was asked, and how many of them answered: counts of people, not answers, so they are
+    # shown for an anonymous survey too (as its number of responses is).
+    rates = response_rates(ids)
 
     # An anonymous survey with too few answers shows no figures here either (the same rule as
     # its own summary): its few answers would be those of the people known to have answered.
@@ -112,6 +115,7 @@ def programme_report(
         satisfaction = [
             m for m in (mean(w.id, k) for k in ("relevance", "content", "facilitators", "organisation")) if m
         ]
+        rate = rates.get(w.id, ResponseRate())
         per_workshop.append(
             {
                 "workshop": w,
@@ -121,6 +125,9 @@ def programme_report(
                 if confirmed.get(w.id)
                 else None,
                 "responses": responses.get(w.id, 0),
+                "invited": rate.invited,
+                "answered": rate.answered,
+                "response_rate": rate.percent,
                 "certificates": issued.get(w.id, 0),
                 "satisfaction": round(sum(satisfaction) / len(satisfaction), 2) if satisfaction else None,
                 "nps": nps_of(dict(buckets.get((w.id, "recommend"), {}))),
@@ -162,6 +169,7 @@ def programme_report(
     )
     confirmed_total = sum(confirmed.values())
     attended_total = sum(attended.values())
+    overall = ResponseRate(sum(r.invited for r in rates.values()), sum(r.answered for r in rates.values()))
     return {
         "programme": programme,
         "start": start,
@@ -174,6 +182,9 @@ def programme_report(
         "registrations": registrations_total,
         "confirmed": confirmed_total,
         "attendance_rate": round(100 * attended_total / confirmed_total, 1) if confirmed_total else None,
+        "invited": overall.invited,
+        "answered": overall.answered,
+        "response_rate": overall.percent,
         "breakdown": {name: dict(counter.most_common()) for name, counter in breakdown.items()},
         "compared": COMPARED,
         "people_seen": db.session.scalar(
@@ -193,6 +204,9 @@ def report_xlsx(report: dict, actor) -> bytes:
         ["Attendances", report["attendances"]],
         ["Attendance rate (%)", report["attendance_rate"]],
         ["Certificates issued", report["certificates"]],
+        ["Invited to the survey", report["invited"]],
+        ["Answered (of those invited)", report["answered"]],
+        ["Response rate (%)", report["response_rate"]],
     ]
     workshops = [
         [
@@ -203,7 +217,9 @@ def report_xlsx(report: dict, actor) -> bytes:
             w["confirmed"],
             w["attended"],
             w["no_show_rate"],
-            w["responses"],
+            w["invited"],
+            w["answered"],
+            w["response_rate"],
             w["certificates"],
             w["satisfaction"],
             w["nps"],
@@ -222,7 +238,9 @@ def report_xlsx(report: dict, actor) -> bytes:
                 "Confirmed",
                 "Attended",
                 "No-show (%)",
-                "Responses",
+                "Invited to the survey",
+                "Answered (of those invited)",
+                "Response rate (%)",
                 "Certificates",
                 "Satisfaction (1-5)",
                 "NPS",

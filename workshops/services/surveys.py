@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from blinker import Namespace
 from celery import shared_task
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -25,10 +25,13 @@ from ..models import (
     OutboxMessage,
     Question,
     Registration,
+    RegistrationStatus,
     Response,
     Survey,
+    SurveyInvitation,
     SurveyParticipation,
     Workshop,
+    WorkshopStatus,
 )
 from ..models.base import lock_for_update, utcnow
 from ..models.survey import QUESTION_KINDS
@@ -347,16 +350,6 @@ def attended():
     return exists().where(Attendance.registration_id == Registration.id)
 
 
-def attendees(survey: Survey) -> list[Registration]:
-    return list(
-        db.session.scalars(
-            select(Registration)
-            .where(Registration.workshop_id == survey.workshop_id, attended())
-            .order_by(Registration.id)
-        )
-    )
-
-
 def _answered_by(survey: Survey):
     """Where answering is recorded per person: an anonymous survey's answers name nobody, so
     its participation rows do."""
@@ -380,37 +373,210 @@ def answered_among(survey: Survey, people) -> set[int]:
     return set(db.session.scalars(select(column).where(table.survey_id == survey.id, column.in_(people))))
 
 
-def send_due_invitations(now: datetime | None = None) -> dict:
-    """Invite attendees once their workshop has ended; remind those who have not answered."""
-    now = now or utcnow()
-    invited = reminded = 0
-    surveys = db.session.scalars(
-        select(Survey)
-        .join(Workshop)
+def taking_part():
+    """A condition: the registration is one of the workshop's people (confirmed).
+
+    Only they are invited or reminded, and only they count as invited: someone cancelled or
+    rejected (their workshop cancelled, or who asked to be forgotten) is asked nothing more
+    and drops out of the response rate.
+    """
+    return Registration.status == RegistrationStatus.CONFIRMED
+
+
+def invited():
+    """A condition: the person was invited to their workshop's survey and still takes part.
+
+    The response rate's "invited", on the summary page, its downloads, the API and the
+    programme report: it counts whom the sweep asked, not everyone who attended.
+    """
+    return taking_part() & exists().where(SurveyInvitation.registration_id == Registration.id)
+
+
+def answered():
+    """A condition: the person answered their workshop's survey (a named survey's response, or the
+    participation row an anonymous one keeps, and erasing a person leaves)."""
+    return or_(
+        exists().where(Response.registration_id == Registration.id),
+        exists().where(SurveyParticipation.registration_id == Registration.id),
+    )
+
+
+@dataclass(frozen=True)
+class ResponseRate:
+    """How many were invited, and how many of those answered."""
+
+    invited: int = 0
+    answered: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.answered / self.invited, 1) if self.invited else None
+
+
+def response_rates(workshop_ids: list[int], *where) -> dict[int, ResponseRate]:
+    """Each workshop's response rate: of the people invited, how many answered.
+
+    Both figures count the same people, so the rate never passes 100%: an answer from
+    someone no longer taking part still counts in the figures of the answers, not here.
+    ``where``: conditions on the registrations (a filter of the summary page).
+    """
+    rows = db.session.execute(
+        select(
+            Registration.workshop_id,
+            func.count(),
+            func.coalesce(func.sum(case((answered(), 1), else_=0)), 0),
+        )
+        .where(Registration.workshop_id.in_(workshop_ids), invited(), *where)
+        .group_by(Registration.workshop_id)
+    )
+    return {workshop_id: ResponseRate(count, int(yes)) for workshop_id, count, yes in rows}
+
+
+def response_rate(survey: Survey, *where) -> ResponseRate:
+    return response_rates([survey.workshop_id], *where).get(survey.workshop_id, ResponseRate())
+
+
+def _reachable():
+    """A condition: an invitation can reach the person (an email, or a mobile where texts go)."""
+    if sms.sends(EmailKind.SURVEY_INVITATION):
+        return or_(Registration.email != "", Registration.mobile != "")
+    return Registration.email != ""
+
+
+def _inviting(survey: Survey, now: datetime) -> bool:
+    """Whether the survey asks people now: open, and its workshop over (and not cancelled)."""
+    workshop = survey.workshop
+    return workshop.ends_at <= now and workshop.status != WorkshopStatus.CANCELLED and is_open(survey, now)
+
+
+def _open_surveys(now: datetime):
+    """The ids of the surveys that ask people now (``_inviting``, in SQL)."""
+    return (
+        select(Survey.id)
+        .correlate(None)
+        .join(Workshop, Workshop.id == Survey.workshop_id)
         .where(
             Workshop.ends_at <= now,
+            Workshop.status != WorkshopStatus.CANCELLED,
+            func.coalesce(Survey.opens_at, Workshop.ends_at) <= now,
             or_(Survey.closes_at.is_(None), Survey.closes_at > now),
-            or_(Survey.invitations_sent_at.is_(None), Survey.reminders_sent_at.is_(None)),
+            exists().where(Question.survey_id == Survey.id),
         )
+    )
+
+
+def _waiting_for_invitation():
+    """A condition on a survey and a registration: an attendee of the survey's workshop who takes
+    part, can be reached, and has not been invited."""
+    return and_(
+        Registration.workshop_id == Survey.workshop_id,
+        taking_part(),
+        attended(),
+        _reachable(),
+        ~exists().where(
+            SurveyInvitation.survey_id == Survey.id, SurveyInvitation.registration_id == Registration.id
+        ),
+    )
+
+
+def _unreminded(survey_id):
+    """Invitations of the survey still waiting for their reminder: the person takes part and
+    has not answered."""
+    return (
+        select(SurveyInvitation, Registration)
+        .join(Registration, Registration.id == SurveyInvitation.registration_id)
+        .where(SurveyInvitation.survey_id == survey_id, SurveyInvitation.reminded_at.is_(None))
+        .where(taking_part(), ~answered())
+    )
+
+
+def _surveys_due(now: datetime) -> list[int]:
+    """The open surveys with someone to invite or to remind now, in id order (so that two
+    sweeps take the surveys' locks in the same order)."""
+    open_ids = _open_surveys(now)
+    to_invite = set(
+        db.session.scalars(
+            select(Survey.id).where(Survey.id.in_(open_ids), exists().where(_waiting_for_invitation()))
+        )
+    )
+    # Each person is reminded a set number of days after their own invitation; the earliest
+    # invitation still waiting tells whether a survey has a reminder due. Counted here, not in
+    # SQL, because date arithmetic differs between the databases.
+    waiting = db.session.execute(
+        select(Survey.id, Survey.reminder_after_days, func.min(SurveyInvitation.invited_at))
+        .join(SurveyInvitation, SurveyInvitation.survey_id == Survey.id)
+        .join(Registration, Registration.id == SurveyInvitation.registration_id)
+        .where(
+            Survey.id.in_(open_ids),
+            Survey.reminder_after_days > 0,
+            SurveyInvitation.reminded_at.is_(None),
+            taking_part(),
+            ~answered(),
+        )
+        .group_by(Survey.id, Survey.reminder_after_days)
+    )
+    to_remind = {
+        survey_id
+        for survey_id, days, earliest in waiting
+        if earliest is not None and earliest + timedelta(days=days) <= now
+    }
+    return sorted(to_invite | to_remind)
+
+
+def _sweep(survey_id: int, now: datetime) -> tuple[int, int]:
+    """Invite and remind whoever is due in one survey, in one transaction: (invited, reminded).
+
+    The survey's row is locked first and everything is read again after: a second sweep
+    waits, then finds these people invited or reminded already.
+    """
+    lock_for_update(db.session, Survey.__table__, Survey.id == survey_id)
+    survey = db.session.get(Survey, survey_id, with_for_update=True, populate_existing=True)
+    if survey is None or not _inviting(survey, now):
+        db.session.rollback()
+        return 0, 0
+    invited = reminded = 0
+    people = db.session.scalars(
+        select(Registration)
+        .join(Survey, Survey.workshop_id == Registration.workshop_id)
+        .where(Survey.id == survey_id, _waiting_for_invitation())
+        .order_by(Registration.id)
     ).all()
-    for survey in surveys:
-        if not is_open(survey, now):
-            continue
-        if survey.invitations_sent_at is None:
-            for registration in attendees(survey):
-                outbox.queue_registration_email(registration, EmailKind.SURVEY_INVITATION)
-                invited += 1
-            survey.invitations_sent_at = now
-            db.session.commit()
-        elif survey.reminder_after_days and now >= survey.invitations_sent_at + timedelta(
-            days=survey.reminder_after_days
+    # Someone who answered already (with the link from the room poster) is not asked again, but
+    # counts as invited: they were given the link.
+    done = answered_among(survey, [registration.id for registration in people])
+    for registration in people:
+        if not registration.email and not sms.number_for(registration, EmailKind.SURVEY_INVITATION):
+            continue  # a mobile that cannot take a text: nobody to ask
+        if registration.id not in done:
+            outbox.queue_registration_email(registration, EmailKind.SURVEY_INVITATION)
+        db.session.add(SurveyInvitation(survey_id=survey_id, registration_id=registration.id, invited_at=now))
+        invited += 1
+    if survey.reminder_after_days:
+        due_before = now - timedelta(days=survey.reminder_after_days)
+        for invitation, registration in db.session.execute(
+            _unreminded(survey_id).where(SurveyInvitation.invited_at <= due_before).order_by(Registration.id)
         ):
-            for registration in attendees(survey):
-                if not has_answered(survey, registration):
-                    outbox.queue_registration_email(registration, EmailKind.SURVEY_REMINDER)
-                    reminded += 1
-            survey.reminders_sent_at = now
-            db.session.commit()
+            outbox.queue_registration_email(registration, EmailKind.SURVEY_REMINDER)
+            invitation.reminded_at = now
+            reminded += 1
+    try:
+        db.session.commit()
+    except IntegrityError:  # another sweep invited someone first (SQLite has no row lock to wait on)
+        db.session.rollback()
+        return 0, 0
+    return invited, reminded
+
+
+def send_due_invitations(now: datetime | None = None) -> dict:
+    """Invite attendees once their workshop has ended, and whoever is recorded as attended later
+    at the next sweep; remind each, once, a set number of days after their own invitation,
+    unless they have answered. Each person is invited once, however many sweeps run at once.
+    """
+    now = now or utcnow()
+    invited = reminded = 0
+    for survey_id in _surveys_due(now):
+        more_invited, more_reminded = _sweep(survey_id, now)
+        invited, reminded = invited + more_invited, reminded + more_reminded
     if invited or reminded:
         outbox.kick()
     return {"invited": invited, "reminded": reminded}
@@ -611,5 +777,6 @@ def answers_of(survey: Survey, registration: Registration) -> dict[str, list[str
 
 @shared_task(name="surveys.invite", ignore_result=True)
 def send_due_invitations_task() -> dict:
-    """Beat: invite attendees when a workshop ends, and remind them after the set days."""
+    """Beat: invite attendees when a workshop ends, late attendees at the next sweep, and remind
+    each after the set days."""
     return send_due_invitations()

@@ -245,7 +245,7 @@ class SurveySettingsForm(FlaskForm):
     opens_at = DateTimeLocalField(_l("Opens"), format=TIME_FORMAT, validators=[Optional()])
     closes_at = DateTimeLocalField(_l("Closes"), format=TIME_FORMAT, validators=[Optional()])
     reminder_after_days = IntegerField(
-        _l("Remind those who have not answered after (days; 0 = no reminder)"),
+        _l("Remind those who have not answered, this many days after their invitation (0 = no reminder)"),
         default=3,
         validators=[
             InputRequired(_l("Enter a number.")),

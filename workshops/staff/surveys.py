@@ -56,6 +56,7 @@ def _builder(survey: Survey, settings=None, question_form=None, status=200):
         others=others,
         opens_at=surveys.opens_at(survey),
         is_open=surveys.is_open(survey),
+        rate=surveys.response_rate(survey),
     ), status
 
 
