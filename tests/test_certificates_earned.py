@@ -216,6 +216,29 @@ def test_online_people_earn_by_minutes_from_the_meeting_report(ended, make_user,
     assert certificates.eligibility(clicked).progress["online"].done == 0
 
 
+def test_a_join_link_followed_by_the_report_gains_the_reports_minutes(ended, make_user, db):
+    """They clicked their join link (an attendance with no minutes); the report imported the next
+    morning says how long they stayed: the attendance keeps its time and method, and gains the
+    minutes a minutes rule needs. Importing the report again changes nothing."""
+    ended.certificate_online_minutes = 240
+    db.session.commit()
+    clicked = person(ended, 8, mode="online", days=[0, 1], full_name="赵敏", email="zhao@example.org")
+    coordinator = make_user(Role.COORDINATOR)
+    for _again in range(2):
+        for day in (0, 1):
+            session = ended.sessions[day]
+            report = zoom_report(session, [("赵敏", "zhao@example.org", 150)])
+            job = meeting_reports.preview_report(ended, session, "zoom.csv", report, 30, coordinator)
+            meeting_reports.import_now(job, coordinator)
+    rows = db.session.execute(
+        db.select(checkin.Attendance.method, checkin.Attendance.minutes).where(
+            checkin.Attendance.registration_id == clicked.id
+        )
+    ).all()
+    assert sorted(rows) == [(CheckInMethod.JOIN_LINK, 150)] * 2
+    assert certificates.eligibility(clicked).eligible
+
+
 def test_each_mode_has_its_own_rule(ended, db):
     ended.certificate_min_sessions = 2  # at the venue: two of the three days
     ended.certificate_online_sessions = None  # online: one (the default)

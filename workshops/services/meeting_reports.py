@@ -771,6 +771,26 @@ def _record(session: Session, job: Job, person: dict) -> None:
         db.session.rollback()
 
 
+def _add_minutes_to_earlier(session: Session, payload: dict) -> None:
+    """People already recorded online (they followed their join link) keep that attendance, and
+    gain the report's minutes: the link says they came, only the platform says how long they
+    stayed, which an online certificate rule in minutes needs. Idempotent: the longer stay wins."""
+    for person in payload.get("people", []):
+        if person["status"] != "already" or not person.get("minutes"):
+            continue
+        db.session.execute(
+            Attendance.__table__.update()
+            .where(
+                Attendance.registration_id == person["registration_id"],
+                Attendance.session_id == session.id,
+                Attendance.mode == AttendanceMode.ONLINE,
+                (Attendance.minutes.is_(None)) | (Attendance.minutes < person["minutes"]),
+            )
+            .values(minutes=person["minutes"])
+        )
+    db.session.commit()
+
+
 def run_meeting_import(job_id: int) -> None:
     """Record attendance (method: meeting report) for everyone the preview counted; idempotent."""
     runner = jobs.claim(job_id)
@@ -796,6 +816,7 @@ def run_meeting_import(job_id: int) -> None:
         _record(session, job, person)
         db.session.execute(Job.__table__.update().where(Job.id == job_id).values(done=Job.done + 1))
         db.session.commit()
+    _add_minutes_to_earlier(session, job.payload)
     # Counted from the database, so that a run resumed after a crash still reports the whole job.
     recorded = (
         db.session.scalar(
