@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..forms import select_choices
 from ..models import WorkshopFormat
+from ..services.reminders import MAX_DAYS_BEFORE as MAX_REMINDER_DAYS
 from ..services.scheduling import MAX_CAPACITY, TIMEZONES, ProgrammeDetails, SessionDetails, WorkshopDetails
 from ..services.surveys import QuestionDetails
 
@@ -108,6 +109,31 @@ class WorkshopForm(FlaskForm):
         ],
     )
 
+    sends_reminders = BooleanField(
+        _l("Remind participants before the workshop (and online participants an hour before each session)"),
+        default=True,
+    )
+    reminder_days_before = IntegerField(
+        _l("Days before the first day"),
+        default=1,
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(
+                min=0,
+                max=MAX_REMINDER_DAYS,
+                message=_l("Between 0 and %(most)s days.", most=MAX_REMINDER_DAYS),
+            ),
+        ],
+    )
+    reminder_hour = IntegerField(
+        _l("At this hour (venue's clock, 0-23)"),
+        default=18,
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(min=0, max=23, message=_l("An hour between 0 and 23.")),
+        ],
+    )
+
     def details(self) -> WorkshopDetails:
         zone = self.timezone.data
         return WorkshopDetails(
@@ -131,6 +157,9 @@ class WorkshopForm(FlaskForm):
             confirm_contact=self.confirm_contact.data,
             training_hours=self.training_hours.data,
             programme_id=self.programme_id.data or None,
+            sends_reminders=self.sends_reminders.data,
+            reminder_days_before=self.reminder_days_before.data,
+            reminder_hour=self.reminder_hour.data,
         )
 
 
