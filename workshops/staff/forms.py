@@ -34,6 +34,11 @@ def _text(field) -> str:
     return (field.data or "").strip()
 
 
+def _number(field, usual: int) -> int:
+    """An optional number field's value, or the usual one when left empty."""
+    return usual if field.data is None else field.data
+
+
 def aware(value: datetime | None, zone: str) -> datetime | None:
     """A wall-clock time typed for a venue, made aware in the venue's zone."""
     return value.replace(tzinfo=ZoneInfo(zone)) if value else None
@@ -113,11 +118,12 @@ class WorkshopForm(FlaskForm):
         _l("Remind participants before the workshop (and online participants an hour before each session)"),
         default=True,
     )
+    # Left empty (or not sent by an older page), the usual: 1 day before, at 18:00.
     reminder_days_before = IntegerField(
         _l("Days before the first day"),
         default=1,
         validators=[
-            InputRequired(_l("Enter a number.")),
+            Optional(),
             NumberRange(
                 min=0,
                 max=MAX_REMINDER_DAYS,
@@ -128,10 +134,7 @@ class WorkshopForm(FlaskForm):
     reminder_hour = IntegerField(
         _l("At this hour (venue's clock, 0-23)"),
         default=18,
-        validators=[
-            InputRequired(_l("Enter a number.")),
-            NumberRange(min=0, max=23, message=_l("An hour between 0 and 23.")),
-        ],
+        validators=[Optional(), NumberRange(min=0, max=23, message=_l("An hour between 0 and 23."))],
     )
 
     def details(self) -> WorkshopDetails:
@@ -158,8 +161,8 @@ class WorkshopForm(FlaskForm):
             training_hours=self.training_hours.data,
             programme_id=self.programme_id.data or None,
             sends_reminders=self.sends_reminders.data,
-            reminder_days_before=self.reminder_days_before.data,
-            reminder_hour=self.reminder_hour.data,
+            reminder_days_before=_number(self.reminder_days_before, 1),
+            reminder_hour=_number(self.reminder_hour, 18),
         )
 
 
