@@ -183,6 +183,24 @@ def test_an_hour_before_each_online_session_online_people_get_their_join_link(
     assert not any(part.get_content_type() == "image/png" for part in sent[1].walk())
 
 
+def test_someone_who_switches_to_online_after_the_reminder_gets_the_join_link_an_hour_before(
+    app, db, make_workshop, mailbox
+):
+    mailbox.start()
+    workshop = summer_workshop(make_workshop)
+    person = register(workshop, 0, mode="onsite", language="en")
+    reminders.send_due_reminders(reminders.reminder_due_at(workshop) + MINUTE)
+    [day_before] = reminder_emails(mailbox)
+    assert "/j/" not in texts(day_before)[0]
+    registrations.switch_mode(person, "online")  # the evening before, from the ticket page
+    assert reminders.send_due_reminders(workshop.sessions[0].starts_at - 59 * MINUTE) == {
+        "day_before": 0,  # reminded of this start already
+        "hour_before": 1,
+    }
+    [hour_before] = reminder_emails(mailbox, EmailKind.SESSION_REMINDER)
+    assert f"/j/{person.ticket_token}" in texts(hour_before)[0]
+
+
 def test_no_hour_before_reminder_without_a_meeting_link_or_for_an_onsite_workshop(app, db, make_workshop):
     no_link = summer_workshop(make_workshop, meeting_url="")
     register(no_link, 1, mode="online")
