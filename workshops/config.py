@@ -89,6 +89,8 @@ SMS_TEMPLATE_KINDS = (
     "SURVEY_INVITATION",
     "SURVEY_REMINDER",
     "CERTIFICATE_READY",
+    "REMINDER",
+    "SESSION_REMINDER",
 )
 SMS_PROVIDERS = ("", "log", "aliyun")
 
@@ -220,6 +222,8 @@ def load_config(instance_path: str) -> dict:
         # handed out again (a 50-certificate chunk takes seconds, so minutes is ample).
         "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 300),
         "JOB_SWEEP_SECONDS": _int("JOB_SWEEP_SECONDS", 60),
+        # How often beat looks for reminders that are due (services.reminders): every few minutes.
+        "REMINDER_SWEEP_SECONDS": _int("REMINDER_SWEEP_SECONDS", 300),
         # Personal data of workshops that ended longer ago than this is anonymised by beat.
         "DATA_RETENTION_DAYS": _int("DATA_RETENTION_DAYS", 730),
         # An import preview holds its file's people: unconfirmed this long, beat removes it.

@@ -49,7 +49,7 @@ limiter = Limiter(key_func=get_remote_address)
 api = Api()
 
 
-def beat_schedule(job_sweep_seconds: float) -> dict[str, dict]:
+def beat_schedule(job_sweep_seconds: float, reminder_sweep_seconds: float = 300.0) -> dict[str, dict]:
     """What beat runs, and how often (seconds); tasks are named, so this module imports none.
 
     The entries keep their names across releases: beat's schedule file remembers when each ran
@@ -64,6 +64,7 @@ def beat_schedule(job_sweep_seconds: float) -> dict[str, dict]:
         "waiting-lists": ("registrations.promote_waiting_lists", 300.0),
         "registration-holds": ("registrations.expire_holds", 60.0),  # seat decisions count them out anyway
         "retention-purge": ("privacy.purge_expired", 3600.0),  # import previews expire by the hour
+        "reminders": ("reminders.send_due", reminder_sweep_seconds),  # out within minutes of its hour
     }
     return {entry: {"task": task, "schedule": seconds} for entry, (task, seconds) in every.items()}
 
@@ -83,7 +84,9 @@ def init_celery(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     # The tasks themselves are declared with @shared_task in the services that own them.
-    celery_app.conf.beat_schedule = beat_schedule(float(app.config["JOB_SWEEP_SECONDS"]))
+    celery_app.conf.beat_schedule = beat_schedule(
+        float(app.config["JOB_SWEEP_SECONDS"]), float(app.config.get("REMINDER_SWEEP_SECONDS", 300))
+    )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

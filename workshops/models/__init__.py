@@ -22,6 +22,7 @@ from .job import Job, JobFile, JobKind, JobStatus
 from .outbox import Channel, EmailKind, OutboxMessage
 from .programme import Programme
 from .registration import Registration
+from .reminder import SentReminder
 from .survey import Answer, Question, Response, Survey, SurveyInvitation, SurveyParticipation
 from .user import SignInThrottle, User, workshop_organiser
 from .workshop import Session, Workshop
@@ -66,4 +67,5 @@ __all__ = [
     "WorkshopFormat",
     "WorkshopStatus",
     "workshop_organiser",
+    "SentReminder",
 ]

@@ -29,6 +29,8 @@ class EmailKind(enum.StrEnum):
     SURVEY_LINK = "survey_link"  # asked for at the room poster: the personal link, sent, never shown
     CERTIFICATE_READY = "certificate_ready"
     ANNOUNCEMENT = "announcement"  # a coordinator's message (written whole, not from a template)
+    REMINDER = "reminder"  # before the workshop (services.reminders, written whole when due)
+    SESSION_REMINDER = "session_reminder"  # an hour before an online session, with the join link
 
 
 class Channel(enum.StrEnum):

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, true
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
@@ -34,6 +34,8 @@ class Workshop(Bilingual, Base):
             " OR registration_opens_at < registration_closes_at",
             name="registration_opens_before_close",
         ),
+        CheckConstraint("reminder_days_before BETWEEN 0 AND 30", name="reminder_days_before_in_range"),
+        CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +75,11 @@ class Workshop(Bilingual, Base):
     # ... and online: sessions (empty: one), or instead minutes in all (from meeting reports).
     certificate_online_sessions: Mapped[int | None] = mapped_column(Integer)
     certificate_online_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Reminders (services.reminders): this many days before the first day, at this hour on the
+    # venue's clock, and an hour before each online session; or none when off.
+    sends_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    reminder_days_before: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    reminder_hour: Mapped[int] = mapped_column(Integer, default=18, server_default="18")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Programme, Session, Workshop, WorkshopFormat, WorkshopStatus
-from . import audit, outbox, registration
+from . import audit, outbox, registration, reminders
 from .errors import InvalidInput, NotAllowed
 
 # The zones the workshop form offers: where the programme's workshops take place or are run from.
@@ -44,6 +44,9 @@ class WorkshopDetails:
     confirm_contact: bool = True
     training_hours: Decimal = Decimal("0")
     programme_id: int | None = None
+    sends_reminders: bool = True
+    reminder_days_before: int = 1
+    reminder_hour: int = 18
 
 
 @dataclass
@@ -110,8 +113,29 @@ def check_workshop(details: WorkshopDetails) -> None:
         errors["timezone"] = _l("Unknown time zone.")
     if details.programme_id is not None and db.session.get(Programme, details.programme_id) is None:
         errors["programme_id"] = _l("Unknown programme.")
+    errors.update(_reminder_problems(details, errors))
     if errors:
         raise InvalidInput(errors)
+
+
+def _reminder_problems(details: WorkshopDetails, errors: dict) -> dict:
+    """Reminder settings that say no moment before the workshop (checked even when reminders are
+    off, so turning them on later cannot store a time the database refuses)."""
+    problems = {}
+    if not 0 <= details.reminder_days_before <= reminders.MAX_DAYS_BEFORE:
+        problems["reminder_days_before"] = _l("Between 0 and %(most)s days.", most=reminders.MAX_DAYS_BEFORE)
+    if not 0 <= details.reminder_hour <= 23:
+        problems["reminder_hour"] = _l("An hour between 0 and 23.")
+    if problems or not details.sends_reminders or "timezone" in errors or "starts_at" in errors:
+        return problems
+    moment = reminders.reminder_moment(
+        details.starts_at, details.timezone, details.reminder_days_before, details.reminder_hour
+    )
+    if moment >= details.starts_at:
+        problems["reminder_hour"] = _l(
+            "The reminder would go out after the workshop starts: choose an earlier hour or more days."
+        )
+    return problems
 
 
 def create_workshop(details: WorkshopDetails, actor) -> Workshop:

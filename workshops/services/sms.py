@@ -56,6 +56,8 @@ SMS_KINDS = (
     EmailKind.SURVEY_INVITATION,
     EmailKind.SURVEY_REMINDER,
     EmailKind.CERTIFICATE_READY,
+    EmailKind.REMINDER,  # before the workshop, to those who gave only a mobile (services.reminders)
+    EmailKind.SESSION_REMINDER,
 )
 SURVEY_KINDS = {EmailKind.SURVEY_INVITATION, EmailKind.SURVEY_REMINDER}
 MAX_SEGMENTS = 2
@@ -127,6 +129,8 @@ _WORDINGS: dict[str, Callable[..., str]] = {
     EmailKind.SURVEY_INVITATION: lambda **v: _("Thanks for attending %(title)s. Feedback: %(link)s", **v),
     EmailKind.SURVEY_REMINDER: lambda **v: _("Reminder: your feedback on %(title)s: %(link)s", **v),
     EmailKind.CERTIFICATE_READY: lambda **v: _("Certificate ready: %(title)s. Download: %(link)s", **v),
+    EmailKind.REMINDER: lambda **v: _("Reminder: %(title)s is coming up. Ticket: %(link)s", **v),
+    EmailKind.SESSION_REMINDER: lambda **v: _("Starting within the hour: %(title)s. Join: %(link)s", **v),
 }
 
 
@@ -139,6 +143,8 @@ def _link(kind: str, registration: Registration) -> tuple[str, str]:
     if kind == EmailKind.CONTACT_CHECK:
         token = confirmation_token(registration)
         return external_url("registration.confirm_contact", token=token), token
+    if kind == EmailKind.SESSION_REMINDER:  # the online participant's personal join link
+        return external_url("registration.join", token=registration.ticket_token), registration.ticket_token
     return external_url("registration.ticket", token=registration.manage_token), registration.manage_token
 
 

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..forms import select_choices
 from ..models import WorkshopFormat
+from ..services.reminders import MAX_DAYS_BEFORE as MAX_REMINDER_DAYS
 from ..services.scheduling import MAX_CAPACITY, TIMEZONES, ProgrammeDetails, SessionDetails, WorkshopDetails
 from ..services.surveys import QuestionDetails
 
@@ -31,6 +32,11 @@ TIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 def _text(field) -> str:
     """A text field's value, trimmed; an absent optional field is empty."""
     return (field.data or "").strip()
+
+
+def _number(field, usual: int) -> int:
+    """An optional number field's value, or the usual one when left empty."""
+    return usual if field.data is None else field.data
 
 
 def aware(value: datetime | None, zone: str) -> datetime | None:
@@ -108,6 +114,29 @@ class WorkshopForm(FlaskForm):
         ],
     )
 
+    sends_reminders = BooleanField(
+        _l("Remind participants before the workshop (and online participants an hour before each session)"),
+        default=True,
+    )
+    # Left empty (or not sent by an older page), the usual: 1 day before, at 18:00.
+    reminder_days_before = IntegerField(
+        _l("Days before the first day"),
+        default=1,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=0,
+                max=MAX_REMINDER_DAYS,
+                message=_l("Between 0 and %(most)s days.", most=MAX_REMINDER_DAYS),
+            ),
+        ],
+    )
+    reminder_hour = IntegerField(
+        _l("At this hour (venue's clock, 0-23)"),
+        default=18,
+        validators=[Optional(), NumberRange(min=0, max=23, message=_l("An hour between 0 and 23."))],
+    )
+
     def details(self) -> WorkshopDetails:
         zone = self.timezone.data
         return WorkshopDetails(
@@ -131,6 +160,9 @@ class WorkshopForm(FlaskForm):
             confirm_contact=self.confirm_contact.data,
             training_hours=self.training_hours.data,
             programme_id=self.programme_id.data or None,
+            sends_reminders=self.sends_reminders.data,
+            reminder_days_before=_number(self.reminder_days_before, 1),
+            reminder_hour=_number(self.reminder_hour, 18),
         )
 
 
