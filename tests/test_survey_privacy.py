@@ -109,6 +109,35 @@ def test_unknown_and_absent_people_are_sent_nothing(client, ended, survey, db, m
     assert db.session.scalars(db.select(OutboxMessage)).all() == [] and mailbox.messages == []
 
 
+def test_a_poster_that_outlived_its_survey_says_so_and_sends_nothing(client, ended, survey, db, mailbox):
+    person = attendee(ended, 4)
+    forget_outbox(db)
+    mailbox.start()
+    survey.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    answer = client.post(f"/survey/{ended.id}", data={"contact": person.email}).get_data(as_text=True)
+    assert "The feedback survey of this workshop is closed." in answer and SENT not in answer
+    page = client.get(f"/survey/{ended.id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "本次活动的反馈问卷已关闭" in page and 'name="contact"' not in page
+    # Before it opens (a poster put up in the morning of the last day), the same: nothing sent.
+    survey.closes_at, survey.opens_at = None, utcnow() + timedelta(hours=2)
+    db.session.commit()
+    early = client.post(f"/survey/{ended.id}", data={"contact": person.email}).get_data(as_text=True)
+    assert "The feedback survey is not open yet." in early
+    assert db.session.scalars(db.select(OutboxMessage)).all() == [] and mailbox.messages == []
+    # A cancelled workshop (one day held) invites nobody, and its poster sends nothing.
+    survey.opens_at, ended.status = None, "cancelled"
+    db.session.commit()
+    cancelled = client.post(f"/survey/{ended.id}", data={"contact": person.email}).get_data(as_text=True)
+    assert "The feedback survey of this workshop is closed." in cancelled
+    assert db.session.scalars(db.select(OutboxMessage)).all() == [] and mailbox.messages == []
+    # Open again: the lookup works as before.
+    ended.status = "published"
+    db.session.commit()
+    assert SENT in client.post(f"/survey/{ended.id}", data={"contact": person.email}).get_data(as_text=True)
+    assert [row.kind for row in db.session.scalars(db.select(OutboxMessage))] == ["survey_link"]
+
+
 def test_a_mobile_typed_gets_the_link_by_text(app, client, ended, survey, db, tmp_path):
     log = tmp_path / "sms.log"
     app.config.update(SMS_PROVIDER="log", SMS_LOG_FILE=str(log), SMS_SIGN_NAME="")

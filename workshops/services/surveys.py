@@ -631,6 +631,18 @@ def find_attendee(workshop: Workshop, contact: str) -> Registration | None:
     )
 
 
+def poster_state(workshop: Workshop, now: datetime | None = None) -> str:
+    """What the room poster's page can offer: "open", "not_yet" (before the survey opens) or
+    "closed" (closed, or no questions). It is the same for everyone and names nobody."""
+    now = now or utcnow()
+    survey = db.session.scalar(select(Survey).where(Survey.workshop_id == workshop.id))
+    if survey is None or not survey.questions or workshop.status == WorkshopStatus.CANCELLED:
+        return "closed"  # a cancelled workshop invites nobody: its poster sends nothing either
+    if is_open(survey, now):
+        return "open"
+    return "not_yet" if now < opens_at(survey) else "closed"
+
+
 def send_link(workshop: Workshop, contact: str, now: datetime | None = None) -> None:
     """The room poster: send an attendee their personal link, and tell the asker nothing.
 
@@ -641,6 +653,8 @@ def send_link(workshop: Workshop, contact: str, now: datetime | None = None) -> 
     reminder counts), so the poster cannot be used to flood an inbox.
     """
     now = now or utcnow()
+    if poster_state(workshop, now) != "open":
+        return  # a closed survey's link leads nowhere: sending it would only be a message
     registration = find_attendee(workshop, contact)
     if registration is None:
         return

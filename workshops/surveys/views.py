@@ -104,6 +104,9 @@ def find(workshop_id: int):
     workshop = db.session.get(Workshop, workshop_id)
     if workshop is None or workshop.status == "draft":
         abort(404)
+    state = surveys.poster_state(workshop)
+    if state != "open":  # the poster outlived its survey, or is up too early: say so, ask nothing
+        return render_template("surveys/find.html", workshop=workshop, form=None, state=state)
     form = FindForm()
     if form.validate_on_submit():
         if not (form.contact.data or "").strip():
