@@ -22,11 +22,14 @@ from .job import Job, JobFile, JobKind, JobStatus
 from .outbox import Channel, EmailKind, OutboxMessage
 from .programme import Programme
 from .registration import Registration
+from .schedule_change import CancelledCalendarEvent, ChangeNotice
 from .survey import Answer, Question, Response, Survey, SurveyParticipation
 from .user import SignInThrottle, User, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
+    "CancelledCalendarEvent",
+    "ChangeNotice",
     "Certificate",
     "CertificateAsset",
     "SerialCounter",

@@ -70,6 +70,9 @@ class Workshop(Bilingual, Base):
     # Certificates: sessions a person must attend (empty: all onsite, one online) and the survey.
     certificate_min_sessions: Mapped[int | None] = mapped_column(Integer)
     certificate_requires_survey: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The calendar files' SEQUENCE: raised whenever what they say changes, so a calendar that holds
+    # the events updates them (services.calendar).
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
