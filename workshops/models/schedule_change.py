@@ -51,9 +51,9 @@ class ChangeNotice(Base):
     items: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    def items_for(self, mode: str, language: str) -> list[ChangedItem]:
-        """What a person attending in ``mode`` is told, in ``language``."""
-        hidden = ONLINE_ONLY if mode == "onsite" else ONSITE_ONLY
+    def items_for(self, mode: str | None, language: str) -> list[ChangedItem]:
+        """What a person attending in ``mode`` is told, in ``language`` (no mode: everything)."""
+        hidden = {"onsite": ONLINE_ONLY, "online": ONSITE_ONLY}.get(str(mode), frozenset())
         other = "en" if language == "zh" else "zh"
         return [
             ChangedItem(
@@ -61,7 +61,7 @@ class ChangeNotice(Base):
                 title=item.get(f"title_{language}") or item.get(f"title_{other}") or "",
                 old=_moments(item.get("old")),
                 new=_moments(item.get("new")),
-                room=item.get("room", "") if mode == "onsite" else "",
+                room=item.get("room", "") if mode != "online" else "",
             )
             for item in self.items
             if item["what"] not in hidden
