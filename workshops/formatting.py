@@ -59,8 +59,9 @@ def local_span(starts_at: datetime, ends_at: datetime, zone=None) -> str:
     """E.g. '31 Mar 2027, 09:00–17:00 (GMT+08:00)', with the end's date when it is another day."""
     tz = _zone(zone)
     start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
-    first = f"{local_date(start, zone)}, {local_time(start, zone)}"
-    last = f"{local_date(end, zone)}, {local_time(end, zone)} {_offset(end)}"
+    comma = " " if get_locale() is not None and get_locale().language == "zh" else ", "
+    first = f"{local_date(start, zone)}{comma}{local_time(start, zone)}"
+    last = f"{local_date(end, zone)}{comma}{local_time(end, zone)} {_offset(end)}"
     if start.utcoffset() != end.utcoffset():  # the clocks change in between: both offsets
         return f"{first} {_offset(start)} – {last}"
     if start.date() == end.date():
