@@ -443,3 +443,49 @@ def test_each_save_is_one_notice_and_the_old_times_are_those_before_it(
         {e["sequence"] for e in calendar_of(m)[0].walk("VEVENT")} for m in mailbox.to(people["en"].email)
     ]
     assert sequences == [{1}, {2}]  # each file says how many changes the calendar has seen
+
+
+def test_the_question_carries_the_csrf_token_and_a_forged_move_moves_nothing(
+    make_app, make_user, make_workshop, db
+):
+    from tests.conftest import PASSWORD
+    from tests.test_sessions import csrf_token
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    coordinator = make_user(Role.COORDINATOR)
+    workshop = three_session_workshop(make_workshop)
+    register_people(workshop)
+    clear_outbox(db)
+    browser = app.test_client()
+    token = csrf_token(browser.get("/login").get_data(as_text=True))
+    browser.post("/login", data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token})
+    url = f"/staff/workshops/{workshop.id}/move"
+
+    forged = browser.post(url, data={"starts_at": f"{NEXT_YEAR}-04-01T09:00", "notify": "yes"})
+    assert forged.status_code == 400
+    db.session.expire_all()
+    assert local(db.session.get(Workshop, workshop.id).starts_at, SHANGHAI) == datetime(NEXT_YEAR, 3, 31, 9)
+
+    page = browser.get(f"/staff/workshops/{workshop.id}").get_data(as_text=True)
+    assert f'value="{NEXT_YEAR}-03-31T09:00"' in page and "Move workshop" in page  # today's start, to edit
+    token = csrf_token(page)
+    question = browser.post(url, data={"starts_at": f"{NEXT_YEAR}-04-01T09:00", "csrf_token": token})
+    hidden = dict(
+        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', question.get_data(as_text=True))
+    )
+    assert hidden["csrf_token"] == token
+    assert browser.post(url, data={**hidden, "notify": "yes"}).status_code == 302
+    db.session.expire_all()
+    assert local(db.session.get(Workshop, workshop.id).starts_at, SHANGHAI) == datetime(NEXT_YEAR, 4, 1, 9)
+    assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 4  # texts are off
+
+
+def test_calendar_downloads_declare_utf8_and_the_method_in_the_file(client, make_workshop, db):
+    workshop = three_session_workshop(make_workshop, title_zh="高质量学徒制·重庆")
+    [person] = [registrations.register(workshop.id, applicant(1, language="zh")).registration]
+    for url in (f"/workshops/{workshop.id}/calendar.ics", f"/r/{person.manage_token}/calendar.ics"):
+        response = client.get(url, headers={"Accept-Language": "zh-CN"})
+        assert response.headers["Content-Type"] == "text/calendar; charset=utf-8; method=PUBLISH"
+        ics = Calendar.from_ical(response.data)
+        assert str(ics["method"]) == "PUBLISH"
+        assert [str(e["summary"]) for e in ics.walk("VEVENT")][0] == "高质量学徒制·重庆 — 第一天"
