@@ -92,7 +92,13 @@ def register_people(workshop) -> dict:
         people[key] = result.registration
     registrations.cancel(people["cancelled"])
     registrations.reject(people["rejected"], None, "Not from a pilot enterprise")
-    assert people["waitlisted"].status == "waitlisted"
+    workshop.confirm_contact = True  # a public registration whose email link nobody followed
+    people["unverified"] = registrations.register(workshop.id, applicant(8, language="en")).registration
+    workshop.confirm_contact = False
+    from workshops.extensions import db
+
+    db.session.commit()
+    assert people["waitlisted"].status == "waitlisted" and people["unverified"].status == "unverified"
     return people
 
 
@@ -157,7 +163,7 @@ def test_moving_a_workshop_by_a_day_moves_its_sessions_and_tells_each_person_onc
     outbox.deliver_due()  # whatever the kick after the save left
     told = {key: mailbox.to(people[key].email) for key in ("en", "zh", "online", "waitlisted")}
     assert {key: len(messages) for key, messages in told.items()} == dict.fromkeys(told, 1)
-    for key in ("cancelled", "rejected"):
+    for key in ("cancelled", "rejected", "unverified"):
         assert mailbox.to(people[key].email) == []
     assert len(mailbox.messages) == 4
 
@@ -489,3 +495,21 @@ def test_calendar_downloads_declare_utf8_and_the_method_in_the_file(client, make
         ics = Calendar.from_ical(response.data)
         assert str(ics["method"]) == "PUBLISH"
         assert [str(e["summary"]) for e in ics.walk("VEVENT")][0] == "高质量学徒制·重庆 — 第一天"
+
+
+def test_a_registration_that_has_opened_stays_open_and_its_close_moves(coordinator, make_workshop, db):
+    from workshops.services import scheduling
+
+    now = datetime.now(UTC)
+    opened = three_session_workshop(make_workshop, registration_opens_at=now - timedelta(days=1))
+    later = three_session_workshop(make_workshop, registration_opens_at=now + timedelta(days=30))
+    for workshop in (opened, later):
+        opens, closes = workshop.registration_opens_at, workshop.registration_closes_at
+        scheduling.move_workshop(workshop, datetime(NEXT_YEAR, 4, 7, 9), coordinator)
+        db.session.expire_all()
+        moved = db.session.get(Workshop, workshop.id)
+        assert moved.registration_closes_at == closes + timedelta(days=7)
+        # People registering now can go on; an opening still to come moves with the workshop.
+        expected = opens if workshop is opened else opens + timedelta(days=7)
+        assert moved.registration_opens_at == expected
+        assert local(moved.sessions[0].starts_at, SHANGHAI) == datetime(NEXT_YEAR, 4, 7, 9)
