@@ -191,7 +191,7 @@ def test_moving_a_workshop_by_a_day_moves_its_sessions_and_tells_each_person_onc
 
     # The person who gave only a mobile gets a short text, in Chinese, with their ticket link.
     [line] = [x for x in texts.read_text(encoding="utf-8").splitlines() if "workshop_changed" in x]
-    assert "[workshop_changed, zh, " in line and "的时间或地点有变动" in line
+    assert "[workshop_changed, zh, " in line and "”有变动，详情：" in line
     assert people["phone"].manage_token in line
 
     event = db.session.scalars(db.select(AuditEvent).filter_by(action="workshop.change_told")).one()

@@ -215,6 +215,7 @@ def move_workshop(workshop: Workshop, new_start: datetime, actor, notify: bool |
                     }
                 )
     if by == timedelta(0):
+        db.session.rollback()  # nothing to move: the lock goes
         return workshop
     events, before = calendar.events(workshop), change_notices.snapshot(workshop)
     for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
@@ -340,11 +341,12 @@ def update_session(session: Session, details: SessionDetails, actor, notify: boo
     for name, value in asdict(details).items():
         setattr(session, name, value)
     _dates_around_agenda(workshop, old_first, old_last)
-    try:
-        check_workshop(_details_of(workshop))
-    except InvalidInput:
-        db.session.rollback()  # nothing of the refused change stays in the session
-        raise
+    if (workshop.starts_at, workshop.ends_at) != (before.starts_at, before.ends_at):
+        try:
+            check_workshop(_details_of(workshop))
+        except InvalidInput:
+            db.session.rollback()  # nothing of the refused change stays in the session
+            raise
     audit.record("session.update", session, actor, workshop_id=session.workshop_id)
     calendar.record_change(workshop, events)
     told = change_notices.settle(workshop, before, actor, notify)

@@ -128,7 +128,7 @@ _WORDINGS: dict[str, Callable[..., str]] = {
     EmailKind.SURVEY_INVITATION: lambda **v: _("Thanks for attending %(title)s. Feedback: %(link)s", **v),
     EmailKind.SURVEY_REMINDER: lambda **v: _("Reminder: your feedback on %(title)s: %(link)s", **v),
     EmailKind.CERTIFICATE_READY: lambda **v: _("Certificate ready: %(title)s. Download: %(link)s", **v),
-    EmailKind.WORKSHOP_CHANGED: lambda **v: _("Changed: %(title)s. New time or place: %(link)s", **v),
+    EmailKind.WORKSHOP_CHANGED: lambda **v: _("Changed: %(title)s. What is new: %(link)s", **v),
 }
 
 
