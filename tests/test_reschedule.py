@@ -513,3 +513,25 @@ def test_a_registration_that_has_opened_stays_open_and_its_close_moves(coordinat
         expected = opens if workshop is opened else opens + timedelta(days=7)
         assert moved.registration_opens_at == expected
         assert local(moved.sessions[0].starts_at, SHANGHAI) == datetime(NEXT_YEAR, 4, 7, 9)
+
+
+@pytest.mark.parametrize(
+    "value, said",
+    [
+        ("9999-12-31T23:00", "Choose a start between the years 2000 and 2999."),
+        ("0001-01-01T00:00", "Choose a start between the years 2000 and 2999."),
+        ("not a date", "Not a valid datetime value."),
+        ("", "Enter the start date and time."),
+    ],
+)
+def test_a_move_to_no_real_start_is_explained_and_moves_nothing(
+    client, coordinator, make_workshop, db, value, said
+):
+    workshop = three_session_workshop(make_workshop)
+    response = client.post(
+        f"/staff/workshops/{workshop.id}/move", data={"starts_at": value}, follow_redirects=True
+    )
+    assert response.status_code == 200 and said in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert local(db.session.get(Workshop, workshop.id).starts_at, SHANGHAI) == datetime(NEXT_YEAR, 3, 31, 9)
+    assert db.session.get(Workshop, workshop.id).calendar_sequence == 0

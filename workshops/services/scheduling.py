@@ -178,6 +178,8 @@ def move_workshop(workshop: Workshop, new_start: datetime, actor, notify: bool |
         raise NotAllowed(_l("A cancelled workshop cannot be moved."))
     zone = workshop.zone
     new_start = new_start.replace(tzinfo=zone) if new_start.tzinfo is None else new_start.astimezone(zone)
+    if not 2000 <= new_start.year <= 2999:  # and the moved times stay within what a date can hold
+        raise InvalidInput({"starts_at": _l("Choose a start between the years 2000 and 2999.")})
     problem = wall_clock_problem(new_start)
     if problem:
         raise InvalidInput({"starts_at": problem})
