@@ -17,6 +17,7 @@ from icalendar import Calendar
 from tests.helpers import applicant
 from workshops.models import (
     AuditEvent,
+    ChangeNotice,
     OutboxMessage,
     RegistrationSource,
     Role,
@@ -535,3 +536,47 @@ def test_a_move_to_no_real_start_is_explained_and_moves_nothing(
     db.session.expire_all()
     assert local(db.session.get(Workshop, workshop.id).starts_at, SHANGHAI) == datetime(NEXT_YEAR, 3, 31, 9)
     assert db.session.get(Workshop, workshop.id).calendar_sequence == 0
+
+
+def test_the_first_session_replaces_the_whole_workshop_event_and_a_room_change_tells_onsite_people(
+    client, coordinator, make_workshop, mailbox, db
+):
+    mailbox.start()
+    workshop = make_workshop(with_sessions=False, meeting_url=MEETING)
+    onsite = registrations.register(workshop.id, applicant(1, language="en")).registration
+    online = registrations.register(workshop.id, applicant(2, language="zh", mode="online")).registration
+    clear_outbox(db, mailbox)
+    [whole] = Calendar.from_ical(client.get(f"/workshops/{workshop.id}/calendar.ics").data).walk("VEVENT")
+    session = {
+        "title_en": "Panel",
+        "title_zh": "座谈",
+        "room": "Hall B",
+        "starts_at": f"{NEXT_YEAR}-03-31T14:00",
+        "ends_at": f"{NEXT_YEAR}-03-31T16:00",
+    }
+    page = client.post(f"/staff/workshops/{workshop.id}/sessions", data=session).get_data(as_text=True)
+    assert "New session “Panel”: Mar 31, " in page and "14:00–16:00 (GMT+08:00), Hall B" in page
+    assert "2 people would be told" in page
+    assert (
+        client.post(f"/staff/workshops/{workshop.id}/sessions", data={**session, "notify": "yes"}).status_code
+        == 302
+    )
+    [panel] = db.session.get(Workshop, workshop.id).sessions
+    for person in (onsite, online):
+        [message] = mailbox.to(person.email)
+        events = events_by_uid(calendar_of(message)[0])
+        assert (
+            str(events[str(whole["uid"])]["status"]) == "CANCELLED"
+        )  # the calendar drops the day-long event
+        assert str(events[f"session-{panel.id}@workshops"].get("status", "")) == ""
+    online_text = mailbox.to(online.email)[0].get_body(("plain",)).get_content()
+    assert "新增日程“座谈”" in online_text and "Hall B" not in online_text  # the room is for those who come
+
+    mailbox.messages.clear()
+    moved_room = {**session, "room": "Hall C"}
+    url = f"/staff/workshops/{workshop.id}/sessions/{panel.id}"
+    page = client.post(url, data=moved_room).get_data(as_text=True)
+    assert "Room of “Panel”: Hall B → Hall C" in page and "1 person would be told" in page
+    assert client.post(url, data={**moved_room, "notify": "yes"}).status_code == 302
+    assert [m["To"] for m in mailbox.messages] == [onsite.email]
+    assert db.session.scalar(db.select(db.func.count()).select_from(ChangeNotice)) == 2
