@@ -91,7 +91,8 @@ def record_change(workshop: Workshop, before: dict[str, EventDetails]) -> bool:
     after = events(workshop)
     if after == before:
         return False
-    workshop.calendar_sequence += 1
+    # Counted by the database: two changes saved at once each raise it (each calendar update counts).
+    workshop.calendar_sequence = Workshop.calendar_sequence + 1
     # An event that is back (the whole workshop's, once its last session is removed) is no longer cancelled.
     db.session.execute(delete(CancelledCalendarEvent).where(CancelledCalendarEvent.uid.in_(list(after))))
     if workshop.status != WorkshopStatus.DRAFT:

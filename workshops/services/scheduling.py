@@ -300,10 +300,19 @@ def _check_session(workshop: Workshop, details: SessionDetails, within_dates: bo
         raise InvalidInput(errors)
 
 
+def _locked_agenda(workshop_id: int) -> Workshop:
+    """The workshop, locked, with its agenda as it is now: two agenda changes saved at once are
+    compared (and told) one after the other."""
+    workshop = registration.lock_workshop(workshop_id)
+    db.session.expire(workshop, ["sessions"])
+    return workshop
+
+
 def add_session(workshop: Workshop, details: SessionDetails, actor, notify: bool | None = None) -> Session:
     """Add a part of the agenda; it must lie within the workshop's dates (one far outside them
     is a typo more often than a plan). Telling people: as ``update_workshop``."""
     _check_session(workshop, details)
+    workshop = _locked_agenda(workshop.id)
     events, before = calendar.events(workshop), change_notices.snapshot(workshop)
     session = Session(workshop=workshop, **asdict(details))
     db.session.add(session)
@@ -335,8 +344,8 @@ def _dates_around_agenda(workshop: Workshop, old_first: datetime, old_last: date
 def update_session(session: Session, details: SessionDetails, actor, notify: bool | None = None) -> Session:
     """Change a part of the agenda. Moved outside the workshop's dates, the dates follow it
     (``_dates_around_agenda``). Telling people: as ``update_workshop``."""
-    workshop = session.workshop
-    _check_session(workshop, details, within_dates=False)
+    _check_session(session.workshop, details, within_dates=False)
+    workshop = _locked_agenda(session.workshop_id)
     events, before = calendar.events(workshop), change_notices.snapshot(workshop)
     old_first = min(s.starts_at for s in workshop.sessions)
     old_last = max(s.ends_at for s in workshop.sessions)
@@ -361,7 +370,7 @@ def update_session(session: Session, details: SessionDetails, actor, notify: boo
 def delete_session(session: Session, actor, notify: bool | None = None) -> None:
     """Remove a part of the agenda; calendars that hold it are sent it as cancelled with the next
     change notice. Telling people: as ``update_workshop``."""
-    workshop = session.workshop
+    workshop = _locked_agenda(session.workshop_id)
     events, before = calendar.events(workshop), change_notices.snapshot(workshop)
     audit.record("session.delete", session, actor, workshop_id=session.workshop_id, title=session.title_en)
     workshop.sessions.remove(session)
