@@ -580,3 +580,40 @@ def test_the_first_session_replaces_the_whole_workshop_event_and_a_room_change_t
     assert client.post(url, data={**moved_room, "notify": "yes"}).status_code == 302
     assert [m["To"] for m in mailbox.messages] == [onsite.email]
     assert db.session.scalar(db.select(db.func.count()).select_from(ChangeNotice)) == 2
+
+
+def test_two_agenda_changes_saved_at_once_are_two_calendar_updates_and_two_notices(
+    app, coordinator, make_workshop, db
+):
+    from tests.test_concurrency import run_together
+    from workshops.extensions import db as _db
+    from workshops.services import scheduling
+    from workshops.services.scheduling import SessionDetails
+
+    workshop = three_session_workshop(make_workshop)
+    registrations.register(workshop.id, applicant(1, language="en"))
+    clear_outbox(db)
+    ids = [s.id for s in workshop.sessions[:2]]
+
+    def new_room(n):
+        with app.app_context():
+            session = _db.session.get(Session, ids[n])
+            details = SessionDetails(
+                title_en=session.title_en,
+                title_zh=session.title_zh,
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                room=f"Hall {n + 2}",
+            )
+            scheduling.update_session(
+                session, details, _db.session.get(type(coordinator), coordinator.id), notify=True
+            )
+
+    run_together(2, new_room)
+    db.session.expire_all()
+    assert db.session.get(Workshop, workshop.id).calendar_sequence == 2
+    notices = db.session.scalars(db.select(ChangeNotice).order_by(ChangeNotice.id)).all()
+    # Each told its own change: the second was compared with the agenda the first had saved.
+    assert sorted(n.items[0]["new"] for n in notices) == ["Hall 2", "Hall 3"]
+    assert [len(n.items) for n in notices] == [1, 1]
+    assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 2
