@@ -66,6 +66,7 @@ MATRIX = [
     ("staff.edit_workshop", "GET", "/staff/workshops/{a}/edit", SCHED),
     ("staff.edit_session", "GET", "/staff/workshops/{a}/sessions/{s}", SCHED),
     ("staff.add_session", "POST", "/staff/workshops/{a}/sessions", SCHED),
+    ("staff.move_workshop", "POST", "/staff/workshops/{a}/move", SCHED),
     ("staff.assign_organisers", "POST", "/staff/workshops/{a}/organisers", SCHED),
     ("staff.registrations_list", "GET", "/staff/workshops/{a}/registrations", STAFF_WS),
     ("staff.edit_registration", "GET", "/staff/workshops/{a}/registrations/{r}", SCHED),

@@ -91,6 +91,7 @@ SMS_TEMPLATE_KINDS = (
     "CERTIFICATE_READY",
     "REMINDER",
     "SESSION_REMINDER",
+    "WORKSHOP_CHANGED",
 )
 SMS_PROVIDERS = ("", "log", "aliyun")
 

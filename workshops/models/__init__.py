@@ -23,11 +23,14 @@ from .outbox import Channel, EmailKind, OutboxMessage
 from .programme import Programme
 from .registration import Registration
 from .reminder import SentReminder
+from .schedule_change import CancelledCalendarEvent, ChangeNotice
 from .survey import Answer, Question, Response, Survey, SurveyInvitation, SurveyParticipation
 from .user import SignInThrottle, User, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
+    "CancelledCalendarEvent",
+    "ChangeNotice",
     "Certificate",
     "CertificateAsset",
     "SerialCounter",

@@ -12,6 +12,7 @@ from .enums import OutboxStatus, enum_column
 
 if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
     from .registration import Registration
+    from .schedule_change import ChangeNotice
 
 
 class EmailKind(enum.StrEnum):
@@ -31,6 +32,7 @@ class EmailKind(enum.StrEnum):
     ANNOUNCEMENT = "announcement"  # a coordinator's message (written whole, not from a template)
     REMINDER = "reminder"  # before the workshop (services.reminders, written whole when due)
     SESSION_REMINDER = "session_reminder"  # an hour before an online session, with the join link
+    WORKSHOP_CHANGED = "workshop_changed"  # the time, place or meeting link changed (old → new)
 
 
 class Channel(enum.StrEnum):
@@ -75,4 +77,10 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # A WORKSHOP_CHANGED email's content: the change it tells (old → new).
+    change_notice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("change_notice.id", ondelete="SET NULL"), index=True
+    )
+
     registration: Mapped[Registration | None] = relationship()  # noqa: F821
+    change_notice: Mapped[ChangeNotice | None] = relationship()  # noqa: F821

@@ -80,6 +80,9 @@ class Workshop(Bilingual, Base):
     sends_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     reminder_days_before: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     reminder_hour: Mapped[int] = mapped_column(Integer, default=18, server_default="18")
+    # The calendar files' SEQUENCE: raised whenever what they say changes, so a calendar that holds
+    # the events updates them (services.calendar).
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -45,7 +45,7 @@ def workshop_calendar(workshop_id: int):
     body = calendar.workshop_ics(workshop, url, current_language())
     return Response(
         body,
-        mimetype="text/calendar",
+        content_type=calendar.CONTENT_TYPE,
         headers={"Content-Disposition": f'attachment; filename="workshop-{workshop.id}.ics"'},
     )
 

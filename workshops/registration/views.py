@@ -158,7 +158,7 @@ def ticket_calendar(token: str):
     body = calendar.workshop_ics(registration.workshop, url, registration.language)
     return Response(
         body,
-        mimetype="text/calendar",
+        content_type=calendar.CONTENT_TYPE,
         headers={"Content-Disposition": f'attachment; filename="workshop-{registration.workshop_id}.ics"'},
     )
 

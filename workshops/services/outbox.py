@@ -61,6 +61,7 @@ def _subject(kind: str, title: str) -> str:
         EmailKind.SURVEY_REMINDER: _("Reminder: your feedback on %(title)s", title=title),
         EmailKind.SURVEY_LINK: _("Your personal survey link: %(title)s", title=title),
         EmailKind.CERTIFICATE_READY: _("Your certificate is ready: %(title)s", title=title),
+        EmailKind.WORKSHOP_CHANGED: _("Changed: %(title)s — the new details", title=title),
     }
     return subjects[kind]
 
@@ -144,6 +145,9 @@ def render(message: OutboxMessage) -> None:
             )
         if message.kind == EmailKind.CERTIFICATE_READY:
             template = "certificate"
+        elif message.kind == EmailKind.WORKSHOP_CHANGED:
+            template = "workshop_changed"
+            context["notice"] = message.change_notice
         elif message.kind in (EmailKind.SURVEY_INVITATION, EmailKind.SURVEY_REMINDER, EmailKind.SURVEY_LINK):
             template = "survey"
             context["survey_url"] = external_url("surveys.answer", token=survey_token(registration))
@@ -208,10 +212,12 @@ def _attachments(message: OutboxMessage):
         if name == "ticket_qr":
             png = tickets.ticket_qr_png(registration.ticket_token)
             yield "ticket.png", "image/png", png, {"Content-ID": "<ticket-qr>"}, "inline"
-        elif name == "calendar":
+        elif name in ("calendar", "calendar_update"):  # an update also cancels removed sessions' events
             url = external_url("public.workshop", workshop_id=registration.workshop_id)
-            ics = calendar.workshop_ics(registration.workshop, url, registration.language)
-            yield "workshop.ics", "text/calendar", ics, {}, "attachment"
+            ics = calendar.workshop_ics(
+                registration.workshop, url, registration.language, with_removed=name == "calendar_update"
+            )
+            yield "workshop.ics", calendar.CONTENT_TYPE, ics, {}, "attachment"
 
 
 def _send(message: OutboxMessage) -> None:

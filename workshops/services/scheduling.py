@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Programme, Session, Workshop, WorkshopFormat, WorkshopStatus
-from . import audit, outbox, registration, reminders
+from ..models.base import utcnow
+from . import audit, calendar, change_notices, outbox, registration, reminders
 from .errors import InvalidInput, NotAllowed
 
 # The zones the workshop form offers: where the programme's workshops take place or are run from.
@@ -149,16 +150,20 @@ def create_workshop(details: WorkshopDetails, actor) -> Workshop:
     return workshop
 
 
-def update_workshop(workshop: Workshop, details: WorkshopDetails, actor) -> Workshop:
+def update_workshop(
+    workshop: Workshop, details: WorkshopDetails, actor, notify: bool | None = None
+) -> Workshop:
     """Change a workshop's details; the agenda must still fit inside its dates.
 
-    Seats added by a capacity increase go to the waiting list at once.
+    Seats added by a capacity increase go to the waiting list at once. A change of time, place or
+    meeting link of a published workshop needs ``notify`` decided (``change_notices.settle``).
     """
     check_workshop(details)
     workshop = registration.lock_workshop(workshop.id)
     outside = [s for s in workshop.sessions if s.starts_at < details.starts_at or s.ends_at > details.ends_at]
     if outside:
         raise InvalidInput({"starts_at": _l("Some sessions fall outside these dates; move them first.")})
+    events, before = calendar.events(workshop), change_notices.snapshot(workshop)
     changed = {}
     for name, value in asdict(details).items():
         if getattr(workshop, name) != value:
@@ -166,8 +171,95 @@ def update_workshop(workshop: Workshop, details: WorkshopDetails, actor) -> Work
             setattr(workshop, name, value)
     audit.record("workshop.update", workshop, actor, changed=sorted(changed))
     promoted = [r for mode in workshop.modes for r in registration.promote_waitlist(workshop, mode)]
+    calendar.record_change(workshop, events)
+    told = change_notices.settle(workshop, before, actor, notify)
     db.session.commit()
-    if promoted:
+    if promoted or told:
+        outbox.kick()
+    return workshop
+
+
+def _details_of(workshop: Workshop) -> WorkshopDetails:
+    return WorkshopDetails(**{name: getattr(workshop, name) for name in WorkshopDetails.__dataclass_fields__})
+
+
+def _on_the_wall(moment: datetime, zone, by: timedelta) -> datetime:
+    """The moment ``by`` later on the venue's clock: a 09:00 session moved by a day is at 09:00
+    the next day, also when the clocks change in between (then it is 23 or 25 hours later)."""
+    return (moment.astimezone(zone).replace(tzinfo=None) + by).replace(tzinfo=zone)
+
+
+def move_workshop(workshop: Workshop, new_start: datetime, actor, notify: bool | None = None) -> Workshop:
+    """Move a workshop to a new start in one step: its end, every session and the registration
+    window move with it, by the same time on the venue's clock.
+
+    Rules: the new start and every moved time must each be one moment on the venue's clock (not
+    in an hour the clocks skip or repeat); the registration opening stays where it is once it has
+    passed (people registering now can go on); the result must pass ``check_workshop``. A
+    published workshop's people are told, or not, as ``notify`` says (``change_notices.settle``).
+    """
+    if workshop.status == WorkshopStatus.CANCELLED:
+        raise NotAllowed(_l("A cancelled workshop cannot be moved."))
+    zone = workshop.zone
+    new_start = new_start.replace(tzinfo=zone) if new_start.tzinfo is None else new_start.astimezone(zone)
+    if not 2000 <= new_start.year <= 2999:  # and the moved times stay within what a date can hold
+        raise InvalidInput({"starts_at": _l("Choose a start between the years 2000 and 2999.")})
+    problem = wall_clock_problem(new_start)
+    if problem:
+        raise InvalidInput({"starts_at": problem})
+    workshop = registration.lock_workshop(workshop.id)
+    by = new_start.replace(tzinfo=None) - workshop.starts_at.astimezone(zone).replace(tzinfo=None)
+
+    def moved(moment: datetime) -> datetime:
+        return _on_the_wall(moment, zone, by)
+
+    opens = workshop.registration_opens_at
+    details = replace(
+        _details_of(workshop),
+        starts_at=moved(workshop.starts_at),
+        ends_at=moved(workshop.ends_at),
+        registration_opens_at=opens if opens is None or opens <= utcnow() else moved(opens),
+        registration_closes_at=(
+            moved(workshop.registration_closes_at) if workshop.registration_closes_at else None
+        ),
+    )
+    sessions = {s.id: (moved(s.starts_at), moved(s.ends_at)) for s in workshop.sessions}
+    try:
+        check_workshop(details)
+    except InvalidInput as error:
+        raise InvalidInput({"starts_at": next(iter(error.errors.values()))}) from None
+    for session in workshop.sessions:
+        for when in sessions[session.id]:
+            if wall_clock_problem(when):
+                raise InvalidInput(
+                    {
+                        "starts_at": _l(
+                            "The session “%(title)s” would fall in an hour the venue's clocks skip or"
+                            " repeat: choose another start.",
+                            title=session.title,
+                        )
+                    }
+                )
+    if by == timedelta(0):
+        db.session.rollback()  # nothing to move: the lock goes
+        return workshop
+    events, before = calendar.events(workshop), change_notices.snapshot(workshop)
+    for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+        setattr(workshop, name, getattr(details, name))
+    for session in workshop.sessions:
+        session.starts_at, session.ends_at = sessions[session.id]
+    audit.record(
+        "workshop.move",
+        workshop,
+        actor,
+        old_start=before.starts_at.isoformat(),
+        new_start=details.starts_at.isoformat(),
+        sessions=len(sessions),
+    )
+    calendar.record_change(workshop, events)
+    told = change_notices.settle(workshop, before, actor, notify)
+    db.session.commit()
+    if told:
         outbox.kick()
     return workshop
 
@@ -216,7 +308,7 @@ def cancel_workshop(workshop: Workshop, actor, reason: str = "") -> Workshop:
     return workshop
 
 
-def _check_session(workshop: Workshop, details: SessionDetails) -> None:
+def _check_session(workshop: Workshop, details: SessionDetails, within_dates: bool = True) -> None:
     errors = {}
     for field in ("starts_at", "ends_at"):
         problem = wall_clock_problem(getattr(details, field))
@@ -226,36 +318,91 @@ def _check_session(workshop: Workshop, details: SessionDetails) -> None:
         errors["title_en"] = _l("Give the session a title in English or Chinese.")
     if details.ends_at <= details.starts_at:
         errors["ends_at"] = _l("The session must end after it starts.")
-    elif details.starts_at < workshop.starts_at or details.ends_at > workshop.ends_at:
+    elif within_dates and (details.starts_at < workshop.starts_at or details.ends_at > workshop.ends_at):
         errors["starts_at"] = _l("The session must take place within the workshop's dates.")
     if errors:
         raise InvalidInput(errors)
 
 
-def add_session(workshop: Workshop, details: SessionDetails, actor) -> Session:
-    """Add a part of the agenda; it must lie within the workshop's dates."""
+def _locked_agenda(workshop_id: int) -> Workshop:
+    """The workshop, locked, with its agenda as it is now: two agenda changes saved at once are
+    compared (and told) one after the other."""
+    workshop = registration.lock_workshop(workshop_id)
+    db.session.expire(workshop, ["sessions"])
+    return workshop
+
+
+def add_session(workshop: Workshop, details: SessionDetails, actor, notify: bool | None = None) -> Session:
+    """Add a part of the agenda; it must lie within the workshop's dates (one far outside them
+    is a typo more often than a plan). Telling people: as ``update_workshop``."""
     _check_session(workshop, details)
+    workshop = _locked_agenda(workshop.id)
+    events, before = calendar.events(workshop), change_notices.snapshot(workshop)
     session = Session(workshop=workshop, **asdict(details))
     db.session.add(session)
     db.session.flush()
     audit.record("session.create", session, actor, workshop_id=workshop.id)
+    calendar.record_change(workshop, events)
+    told = change_notices.settle(workshop, before, actor, notify)
     db.session.commit()
+    if told:
+        outbox.kick()
     return session
 
 
-def update_session(session: Session, details: SessionDetails, actor) -> Session:
-    _check_session(session.workshop, details)
+def _dates_around_agenda(workshop: Workshop, old_first: datetime, old_last: datetime) -> None:
+    """The workshop's dates after a session moved: they stretch to hold the agenda, and a start
+    (or end) that was the agenda's first start (last end) follows it. So sessions can be moved
+    one by one, each save a whole change, without widening the dates first and shrinking after.
+    A shrinking end stays after the registration's close."""
+    first = min(s.starts_at for s in workshop.sessions)
+    last = max(s.ends_at for s in workshop.sessions)
+    start = first if first < workshop.starts_at or workshop.starts_at == old_first else workshop.starts_at
+    end = last if last > workshop.ends_at or workshop.ends_at == old_last else workshop.ends_at
+    closes = workshop.registration_closes_at
+    if closes is not None and end < closes:
+        end = max(last, min(workshop.ends_at, closes))
+    workshop.starts_at, workshop.ends_at = start, end
+
+
+def update_session(session: Session, details: SessionDetails, actor, notify: bool | None = None) -> Session:
+    """Change a part of the agenda. Moved outside the workshop's dates, the dates follow it
+    (``_dates_around_agenda``). Telling people: as ``update_workshop``."""
+    _check_session(session.workshop, details, within_dates=False)
+    workshop = _locked_agenda(session.workshop_id)
+    events, before = calendar.events(workshop), change_notices.snapshot(workshop)
+    old_first = min(s.starts_at for s in workshop.sessions)
+    old_last = max(s.ends_at for s in workshop.sessions)
     for name, value in asdict(details).items():
         setattr(session, name, value)
+    _dates_around_agenda(workshop, old_first, old_last)
+    if (workshop.starts_at, workshop.ends_at) != (before.starts_at, before.ends_at):
+        try:
+            check_workshop(_details_of(workshop))
+        except InvalidInput:
+            db.session.rollback()  # nothing of the refused change stays in the session
+            raise
     audit.record("session.update", session, actor, workshop_id=session.workshop_id)
+    calendar.record_change(workshop, events)
+    told = change_notices.settle(workshop, before, actor, notify)
     db.session.commit()
+    if told:
+        outbox.kick()
     return session
 
 
-def delete_session(session: Session, actor) -> None:
+def delete_session(session: Session, actor, notify: bool | None = None) -> None:
+    """Remove a part of the agenda; calendars that hold it are sent it as cancelled with the next
+    change notice. Telling people: as ``update_workshop``."""
+    workshop = _locked_agenda(session.workshop_id)
+    events, before = calendar.events(workshop), change_notices.snapshot(workshop)
     audit.record("session.delete", session, actor, workshop_id=session.workshop_id, title=session.title_en)
-    db.session.delete(session)
+    workshop.sessions.remove(session)
+    calendar.record_change(workshop, events)
+    told = change_notices.settle(workshop, before, actor, notify)
     db.session.commit()
+    if told:
+        outbox.kick()
 
 
 def _check_programme(details: ProgrammeDetails, current: Programme | None = None) -> None:

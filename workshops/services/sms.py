@@ -58,6 +58,7 @@ SMS_KINDS = (
     EmailKind.CERTIFICATE_READY,
     EmailKind.REMINDER,  # before the workshop, to those who gave only a mobile (services.reminders)
     EmailKind.SESSION_REMINDER,
+    EmailKind.WORKSHOP_CHANGED,  # to people who gave only a mobile (services.change_notices)
 )
 SURVEY_KINDS = {EmailKind.SURVEY_INVITATION, EmailKind.SURVEY_REMINDER}
 MAX_SEGMENTS = 2
@@ -131,6 +132,7 @@ _WORDINGS: dict[str, Callable[..., str]] = {
     EmailKind.CERTIFICATE_READY: lambda **v: _("Certificate ready: %(title)s. Download: %(link)s", **v),
     EmailKind.REMINDER: lambda **v: _("Reminder: %(title)s is coming up. Ticket: %(link)s", **v),
     EmailKind.SESSION_REMINDER: lambda **v: _("Starting within the hour: %(title)s. Join: %(link)s", **v),
+    EmailKind.WORKSHOP_CHANGED: lambda **v: _("Changed: %(title)s. What is new: %(link)s", **v),
 }
 
 

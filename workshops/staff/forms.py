@@ -187,6 +187,17 @@ class SessionForm(FlaskForm):
         )
 
 
+class MoveForm(FlaskForm):
+    """A workshop's new start; its end, sessions and registration window move with it."""
+
+    starts_at = DateTimeLocalField(
+        _l("New start"), format=TIME_FORMAT, validators=[InputRequired(_l("Enter the start date and time."))]
+    )
+
+    def new_start(self, zone: str) -> datetime:
+        return self.starts_at.data.replace(tzinfo=ZoneInfo(zone))
+
+
 class ProgrammeForm(FlaskForm):
     code = StringField(
         _l("Code (for certificate numbers, e.g. QA)"),

@@ -18,9 +18,18 @@ from ..forms import apply_errors, select_choices
 from ..models import AuditEvent, CheckInLink, Programme, Role, Session, User, Workshop
 from ..models.base import utcnow
 from ..services import catalogue, checkin_access, reports, scheduling, sms, users
+from ..services.change_notices import ChangeToTell
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
-from .forms import CancelForm, CheckInLinkForm, OrganisersForm, ProgrammeForm, SessionForm, WorkshopForm
+from .forms import (
+    CancelForm,
+    CheckInLinkForm,
+    MoveForm,
+    OrganisersForm,
+    ProgrammeForm,
+    SessionForm,
+    WorkshopForm,
+)
 
 
 @bp.context_processor
@@ -75,6 +84,7 @@ def workshop(workshop_id: int):
         cancel_form=CancelForm(),
         action_form=FlaskForm(),
         link_form=CheckInLinkForm(),
+        move_form=MoveForm(starts_at=workshop.starts_at.astimezone(workshop.zone).replace(tzinfo=None)),
         links=_links(workshop),
         by_name=checkin_access.checkins_by_name(workshop),
     )
@@ -141,13 +151,63 @@ def edit_workshop(workshop_id: int):
         form.programme_id.data = workshop.programme_id or 0
     if form.validate_on_submit():
         try:
-            scheduling.update_workshop(workshop, form.details(), current_user)
+            scheduling.update_workshop(workshop, form.details(), current_user, notify=_notify_choice())
         except InvalidInput as error:
             apply_errors(form, error)
+        except ChangeToTell as question:
+            return _ask_whether_to_notify(workshop, question)
         else:
-            flash(_("Changes saved."), "success")
+            flash(_saved(), "success")
             return redirect(url_for("staff.workshop", workshop_id=workshop.id))
     return render_template("staff/workshop_form.html", form=form, workshop=workshop)
+
+
+# Saving a published workshop's new time, place or meeting link asks first whether to tell the
+# people registered: the same form comes back with the coordinator's answer (notify=yes|no).
+def _notify_choice() -> bool | None:
+    return {"yes": True, "no": False}.get(request.form.get("notify", ""))
+
+
+def _saved() -> str:
+    if _notify_choice():
+        return _("Changes saved. The people registered are being told.")
+    return _("Changes saved.")
+
+
+def _ask_whether_to_notify(workshop, question: ChangeToTell):
+    """What would change and for how many people, with the form as sent, to save either way."""
+    fields = [(name, value) for name, value in request.form.items(multi=True) if name != "notify"]
+    return render_template(
+        "staff/confirm_notify.html",
+        workshop=workshop,
+        notice=question.notice,
+        people=question.people,
+        fields=fields,
+    )
+
+
+@bp.route("/workshops/<int:workshop_id>/move", methods=["POST"])
+@requires_role(*SCHEDULERS)
+def move_workshop(workshop_id: int):
+    """Move the whole workshop to a new start; its sessions and registration window follow."""
+    workshop = workshop_for_staff(workshop_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(url_for("staff.workshop", workshop_id=workshop.id) + "#move")
+    try:
+        scheduling.move_workshop(
+            workshop, form.new_start(workshop.timezone), current_user, notify=_notify_choice()
+        )
+    except (InvalidInput, NotAllowed) as error:
+        flash(error.message, "error")
+        return redirect(url_for("staff.workshop", workshop_id=workshop.id) + "#move")
+    except ChangeToTell as question:
+        return _ask_whether_to_notify(workshop, question)
+    flash(_saved(), "success")
+    return redirect(url_for("staff.workshop", workshop_id=workshop.id))
 
 
 @bp.route("/workshops/<int:workshop_id>/duplicate", methods=["POST"])
@@ -195,9 +255,13 @@ def add_session(workshop_id: int):
     form = SessionForm()
     if form.validate_on_submit():
         try:
-            scheduling.add_session(workshop, form.details(workshop.timezone), current_user)
+            scheduling.add_session(
+                workshop, form.details(workshop.timezone), current_user, notify=_notify_choice()
+            )
         except InvalidInput as error:
             apply_errors(form, error)
+        except ChangeToTell as question:
+            return _ask_whether_to_notify(workshop, question)
         else:
             flash(_("Session added."), "success")
             return redirect(url_for("staff.workshop", workshop_id=workshop.id))
@@ -227,9 +291,13 @@ def edit_session(workshop_id: int, session_id: int):
         form.ends_at.data = workshop.local(session.ends_at).replace(tzinfo=None)
     if form.validate_on_submit():
         try:
-            scheduling.update_session(session, form.details(workshop.timezone), current_user)
+            scheduling.update_session(
+                session, form.details(workshop.timezone), current_user, notify=_notify_choice()
+            )
         except InvalidInput as error:
             apply_errors(form, error)
+        except ChangeToTell as question:
+            return _ask_whether_to_notify(workshop, question)
         else:
             flash(_("Session saved."), "success")
             return redirect(url_for("staff.workshop", workshop_id=workshop.id))
@@ -242,7 +310,10 @@ def delete_session(workshop_id: int, session_id: int):
     session = _session_of(workshop_id, session_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    scheduling.delete_session(session, current_user)
+    try:
+        scheduling.delete_session(session, current_user, notify=_notify_choice())
+    except ChangeToTell as question:
+        return _ask_whether_to_notify(db.session.get(Workshop, workshop_id), question)
     flash(_("Session removed."), "success")
     return redirect(url_for("staff.workshop", workshop_id=workshop_id))
 
