@@ -29,6 +29,7 @@ class EmailKind(enum.StrEnum):
     SURVEY_LINK = "survey_link"  # asked for at the room poster: the personal link, sent, never shown
     CERTIFICATE_READY = "certificate_ready"
     ANNOUNCEMENT = "announcement"  # a coordinator's message (written whole, not from a template)
+    WORKSHOP_CANCELLED = "workshop_cancelled"  # the whole workshop is off, with the coordinator's reason
 
 
 class Channel(enum.StrEnum):

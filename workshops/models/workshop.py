@@ -70,6 +70,11 @@ class Workshop(Bilingual, Base):
     # Certificates: sessions a person must attend (empty: all onsite, one online) and the survey.
     certificate_min_sessions: Mapped[int | None] = mapped_column(Integer)
     certificate_requires_survey: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why and when it was cancelled (services.scheduling.cancel_workshop): each person is told in
+    # their language, and the public page says it.
+    cancellation_reason_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cancellation_reason_zh: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -25,7 +25,14 @@ from sqlalchemy import func, select
 
 from ..extensions import db, mail
 from ..i18n import CATALOGUES
-from ..models import Channel, EmailKind, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
+from ..models import (
+    Channel,
+    EmailKind,
+    OutboxMessage,
+    OutboxStatus,
+    Registration,
+    RegistrationStatus,
+)
 from ..models.base import utcnow
 from ..urls import external_url
 from . import calendar, sms, tickets
@@ -61,6 +68,7 @@ def _subject(kind: str, title: str) -> str:
         EmailKind.SURVEY_REMINDER: _("Reminder: your feedback on %(title)s", title=title),
         EmailKind.SURVEY_LINK: _("Your personal survey link: %(title)s", title=title),
         EmailKind.CERTIFICATE_READY: _("Your certificate is ready: %(title)s", title=title),
+        EmailKind.WORKSHOP_CANCELLED: _("Cancelled: %(title)s will not take place", title=title),
     }
     return subjects[kind]
 
@@ -134,8 +142,12 @@ def render(message: OutboxMessage) -> None:
             "kind": message.kind,
             "ticket_url": external_url("registration.ticket", token=registration.manage_token),
             "workshop_url": external_url("public.workshop", workshop_id=workshop.id),
-            "with_ticket": message.kind in TICKET_KINDS,
+            # Someone no longer taking part (rejected, cancelled, or the workshop is) gets no
+            # ticket, calendar or change links, whatever the email was queued as.
+            "with_ticket": message.kind in TICKET_KINDS and registration.takes_part,
+            "with_links": registration.takes_part,
             "join_url": external_url("registration.join", token=registration.ticket_token),
+            "cancellation_reason": workshop.localized("cancellation_reason", registration.language),
         }
         template = "registration"
         if message.kind == EmailKind.CONTACT_CHECK:
@@ -202,8 +214,8 @@ def kick() -> None:
 
 def _attachments(message: OutboxMessage):
     registration = message.registration
-    if registration is None:
-        return
+    if registration is None or not registration.takes_part:
+        return  # a ticket or calendar file for someone who no longer takes part: none
     for name in message.attachments:
         if name == "ticket_qr":
             png = tickets.ticket_qr_png(registration.ticket_token)

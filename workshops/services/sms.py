@@ -56,6 +56,7 @@ SMS_KINDS = (
     EmailKind.SURVEY_INVITATION,
     EmailKind.SURVEY_REMINDER,
     EmailKind.CERTIFICATE_READY,
+    EmailKind.WORKSHOP_CANCELLED,  # the reason is on the page the link opens
 )
 SURVEY_KINDS = {EmailKind.SURVEY_INVITATION, EmailKind.SURVEY_REMINDER}
 MAX_SEGMENTS = 2
@@ -127,6 +128,9 @@ _WORDINGS: dict[str, Callable[..., str]] = {
     EmailKind.SURVEY_INVITATION: lambda **v: _("Thanks for attending %(title)s. Feedback: %(link)s", **v),
     EmailKind.SURVEY_REMINDER: lambda **v: _("Reminder: your feedback on %(title)s: %(link)s", **v),
     EmailKind.CERTIFICATE_READY: lambda **v: _("Certificate ready: %(title)s. Download: %(link)s", **v),
+    EmailKind.WORKSHOP_CANCELLED: lambda **v: _(
+        "Cancelled: %(title)s will not take place. Why: %(link)s", **v
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from ..models import (
     Survey,
     SurveyParticipation,
     Workshop,
+    WorkshopStatus,
 )
 from ..models.base import lock_for_update, utcnow
 from ..models.survey import QUESTION_KINDS
@@ -389,6 +390,7 @@ def send_due_invitations(now: datetime | None = None) -> dict:
         .join(Workshop)
         .where(
             Workshop.ends_at <= now,
+            Workshop.status != WorkshopStatus.CANCELLED,  # nobody is asked about a workshop called off
             or_(Survey.closes_at.is_(None), Survey.closes_at > now),
             or_(Survey.invitations_sent_at.is_(None), Survey.reminders_sent_at.is_(None)),
         )
