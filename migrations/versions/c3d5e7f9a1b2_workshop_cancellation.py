@@ -1,7 +1,9 @@
 """a cancelled workshop says why and when: workshop.cancellation_reason_en / _zh, cancelled_at
 
 The reason is written in both languages (each person is told in theirs) and shown on the public
-page, the ticket page and the join page.
+page, the ticket page and the join page. A workshop cancelled before this revision kept its people
+registered; they are cancelled now (no message: nobody was told then either), so a cancelled
+workshop has no active registration and its tickets answer workshop_cancelled.
 
 Revision ID: c3d5e7f9a1b2
 Revises: b7c2e4f6a8d1
@@ -24,6 +26,11 @@ def upgrade():
             sa.Column(f'cancellation_reason_{language}', sa.Text(), nullable=False, server_default=''),
         )
     op.add_column('workshop', sa.Column('cancelled_at', sa.DateTime(), nullable=True))
+    op.execute(
+        "UPDATE registration SET status = 'cancelled', holds_seat = false, hold_expires_at = NULL"
+        " WHERE status IN ('pending', 'confirmed', 'waitlisted', 'unverified')"
+        " AND workshop_id IN (SELECT id FROM workshop WHERE status = 'cancelled')"
+    )
 
 
 def downgrade():
