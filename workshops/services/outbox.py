@@ -125,8 +125,13 @@ def queue_registration_email(
 
 
 def render(message: OutboxMessage) -> None:
-    """Fill in subject and bodies (a text's words), in the person's language, if not done yet."""
-    if message.body_text or message.registration is None:
+    """Fill in subject and bodies (a text's words), in the person's language, if not done yet.
+
+    Again if it was written with a ticket the person no longer has (it failed, and they left
+    before the retry): a retried email offers no QR code or links that stopped working."""
+    if message.registration is None:
+        return
+    if message.body_text and (message.kind not in TICKET_KINDS or message.registration.takes_part):
         return
     if message.channel == Channel.SMS:
         message.body_text = sms.compose_for(message).body

@@ -707,6 +707,7 @@ def leave(
     registration.holds_seat = False
     registration.hold_expires_at = None
     registration.decision_reason = reason
+    outbox.withdraw_unsent([registration.id])  # a confirmation not yet out is no longer true
     if not unverified:  # nobody has shown an unverified address is theirs: nothing more goes there
         outbox.queue_status_email(registration)
     audit.record(
