@@ -20,6 +20,7 @@ from workshops.models import (
     OutboxMessage,
     OutboxStatus,
     Registration,
+    RegistrationSource,
     RegistrationStatus,
     Role,
     Workshop,
@@ -328,6 +329,12 @@ def test_the_service_refuses_a_cancellation_without_a_reason_or_twice(app, db, m
     assert scheduling.cancel_workshop(workshop, actor, reason_en=REASON_EN) == 1
     with pytest.raises(NotAllowed):
         scheduling.cancel_workshop(workshop, actor, reason_en="Twice")
+    # A workshop that took place is not cancelled afterwards: its people keep what they earned.
+    ended = make_workshop(starts_at=utcnow() - timedelta(days=3), ends_at=utcnow() - timedelta(days=2))
+    came = registrations.register(ended.id, applicant(2), source=RegistrationSource.IMPORT).registration
+    with pytest.raises(NotAllowed, match="has ended"):
+        scheduling.cancel_workshop(ended, actor, reason_en="Too late")
+    assert db.session.get(Registration, came.id).status == RegistrationStatus.CONFIRMED
     assert db.session.get(Workshop, workshop.id).cancellation_reason_en == REASON_EN
     message = db.session.scalar(db.select(OutboxMessage).filter_by(kind="workshop_cancelled"))
     outbox.render(message)  # in the person's language (zh), the reason as it was typed

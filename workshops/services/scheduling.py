@@ -234,7 +234,8 @@ def cancel_workshop(workshop: Workshop, actor, reason_en: str = "", reason_zh: s
     to them are withdrawn (a confirmation, a survey link, an announcement), and the audit log
     records it. Holds nobody confirmed are dropped and erased, as an expired hold is. There is no
     undo: the workshop stays visible, marked cancelled, and takes no registrations; a second
-    cancellation is refused. Tickets then answer ``workshop_cancelled`` and join links stop.
+    cancellation is refused, and so is one after the workshop has ended. Tickets then answer
+    ``workshop_cancelled`` and join links stop.
     """
     reason_en, reason_zh = reason_en.strip(), reason_zh.strip()
     check_cancellation(reason_en, reason_zh)
@@ -242,6 +243,9 @@ def cancel_workshop(workshop: Workshop, actor, reason_en: str = "", reason_zh: s
     if workshop.status == WorkshopStatus.CANCELLED:
         db.session.rollback()
         raise NotAllowed(_l("This workshop is already cancelled; everyone registered was told then."))
+    if workshop.ends_at <= utcnow():  # it took place: who came keeps their attendance and certificate
+        db.session.rollback()
+        raise NotAllowed(_l("This workshop has ended; it can no longer be cancelled."))
     workshop.status = WorkshopStatus.CANCELLED
     workshop.cancellation_reason_en, workshop.cancellation_reason_zh = reason_en, reason_zh
     workshop.cancelled_at = utcnow()
