@@ -25,14 +25,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db, mail
 from ..i18n import CATALOGUES
-from ..models import (
-    Channel,
-    EmailKind,
-    OutboxMessage,
-    OutboxStatus,
-    Registration,
-    RegistrationStatus,
-)
+from ..models import Channel, EmailKind, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
 from ..models.base import utcnow
 from ..urls import external_url
 from . import calendar, sms, tickets

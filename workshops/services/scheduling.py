@@ -213,8 +213,13 @@ def people_to_tell(workshop: Workshop) -> int:
     )
 
 
-def check_cancellation(reason_en: str, reason_zh: str) -> None:
-    """Refuse a cancellation without a reason (it is what everyone registered is told)."""
+def check_cancellation(workshop: Workshop, reason_en: str, reason_zh: str) -> None:
+    """Refuse a cancellation without a reason (it is what everyone registered is told), a second
+    one, and one after the workshop took place (who came keeps their attendance and certificate)."""
+    if workshop.status == WorkshopStatus.CANCELLED:
+        raise NotAllowed(_l("This workshop is already cancelled; everyone registered was told then."))
+    if workshop.ends_at <= utcnow():
+        raise NotAllowed(_l("This workshop has ended; it can no longer be cancelled."))
     reason_en, reason_zh = reason_en.strip(), reason_zh.strip()
     errors = {}
     if not reason_en and not reason_zh:
@@ -238,14 +243,12 @@ def cancel_workshop(workshop: Workshop, actor, reason_en: str = "", reason_zh: s
     ``workshop_cancelled`` and join links stop.
     """
     reason_en, reason_zh = reason_en.strip(), reason_zh.strip()
-    check_cancellation(reason_en, reason_zh)
     workshop = registration.lock_workshop(workshop.id)  # no seat decision runs meanwhile
-    if workshop.status == WorkshopStatus.CANCELLED:
+    try:
+        check_cancellation(workshop, reason_en, reason_zh)  # again under the lock: once only
+    except (InvalidInput, NotAllowed):
         db.session.rollback()
-        raise NotAllowed(_l("This workshop is already cancelled; everyone registered was told then."))
-    if workshop.ends_at <= utcnow():  # it took place: who came keeps their attendance and certificate
-        db.session.rollback()
-        raise NotAllowed(_l("This workshop has ended; it can no longer be cancelled."))
+        raise
     workshop.status = WorkshopStatus.CANCELLED
     workshop.cancellation_reason_en, workshop.cancellation_reason_zh = reason_en, reason_zh
     workshop.cancelled_at = utcnow()

@@ -189,7 +189,7 @@ def cancel_workshop(workshop_id: int):
     reason_en, reason_zh = form.reason_en.data or "", form.reason_zh.data or ""
     try:
         if form.confirmed.data != "yes":
-            scheduling.check_cancellation(reason_en, reason_zh)
+            scheduling.check_cancellation(workshop, reason_en, reason_zh)
         else:
             told = scheduling.cancel_workshop(workshop, current_user, reason_en, reason_zh)
     except InvalidInput as error:
