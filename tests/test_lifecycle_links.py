@@ -136,6 +136,14 @@ def test_someone_declined_or_cancelled_is_offered_no_ticket_calendar_or_change(
         assert offered not in page.text, offered
     assert client.get(f"/r/{person.manage_token}/calendar.ics").status_code == 404
     assert client.get(f"/r/{person.manage_token}/ticket.png").status_code == 404
+    # The links the page no longer offers do nothing either, typed by hand.
+    sent = len(mailbox.messages)
+    switched = client.post(f"/r/{person.manage_token}/mode", data={"mode": "online"}, follow_redirects=True)
+    assert "already cancelled or was declined" in switched.text
+    again = client.post(f"/r/{person.manage_token}/cancel", follow_redirects=True)
+    assert "already cancelled or was declined" in again.text
+    db.session.expire_all()
+    assert db.session.get(Registration, person.id).mode == "onsite" and len(mailbox.messages) == sent
 
 
 def test_a_confirmation_not_yet_out_when_the_person_leaves_is_withdrawn(client, db, make_workshop, mailbox):
