@@ -232,7 +232,9 @@ def test_duplicate_makes_a_draft_copy_with_its_agenda(client, coordinator, make_
 def test_cancelled_workshop_is_marked_and_cannot_be_republished(client, coordinator, make_workshop, db):
     workshop = make_workshop()
     assert (
-        client.post(f"/staff/workshops/{workshop.id}/cancel", data={"reason": "Venue closed"}).status_code
+        client.post(
+            f"/staff/workshops/{workshop.id}/cancel", data={"reason_en": "Venue closed", "confirmed": "yes"}
+        ).status_code
         == 302
     )
     assert "This workshop has been cancelled." in client.get(f"/workshops/{workshop.id}").get_data(

@@ -92,6 +92,7 @@ SMS_TEMPLATE_KINDS = (
     "REMINDER",
     "SESSION_REMINDER",
     "WORKSHOP_CHANGED",
+    "WORKSHOP_CANCELLED",
 )
 SMS_PROVIDERS = ("", "log", "aliyun")
 

@@ -71,3 +71,17 @@ test("a table the phone cannot follow decides nothing", () => {
   assert.throws(() => decide([step("ok", "toString")], facts()), /unknown check/);
   assert.throws(() => decide([step("already_checked_in", "checked_in")], facts()), /no last step/);
 });
+
+test("a cancelled ticket of a cancelled workshop says so, as the roster tells", () => {
+  const order = [
+    step("workshop_cancelled", "workshop_cancelled", ["cancelled"]),
+    step("cancelled", "status", ["cancelled", "rejected"]),
+    step("ok", "otherwise"),
+  ];
+  const of = (status, workshopCancelled) =>
+    decide(order, facts({ person: { id: 7, status }, workshopCancelled })).reason;
+  assert.deepEqual(
+    [of("cancelled", true), of("rejected", true), of("cancelled", false), of("confirmed", false)],
+    ["workshop_cancelled", "cancelled", "cancelled", "ok"],
+  );
+});

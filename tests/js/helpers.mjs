@@ -27,6 +27,7 @@ export const TEXT = {
     already_checked_in: "Already checked in.",
     unknown_ticket: "Unknown ticket.",
     cancelled: "This registration was cancelled or declined.",
+    workshop_cancelled: "This workshop was cancelled: nobody is checked in.",
     waitlisted: "This person is on the waiting list, not confirmed.",
     pending_approval: "This registration is still waiting for approval.",
     wrong_workshop: "This ticket is for another workshop.",

@@ -112,3 +112,11 @@ test("offline search: name or organisation, at most 30", async () => {
   assert.equal(state.search("重庆").length, 30);
   assert.equal(state.names()[1], "李华");
 });
+
+test("the roster says whether the workshop was cancelled, and the facts carry it", async () => {
+  const state = new DoorState(1, 10);
+  assert.equal(state.useRoster(await roster([{ id: 1, ticket: "t1" }], { workshop_cancelled: true, asked: 1 })), true);
+  assert.equal(state.facts({ nonce: "n", scanned_at: "2030-03-31T08:00:00Z" }, null).workshopCancelled, true);
+  state.useRoster(await roster([{ id: 1, ticket: "t1" }], { asked: 2 }));  // an older page's roster: none said
+  assert.equal(state.facts({ nonce: "n", scanned_at: "2030-03-31T08:00:00Z" }, null).workshopCancelled, false);
+});

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint, abort
 
 from ..auth.permissions import current_scanner, forget_on_this_browser, held_link_id, link_gone
 from ..extensions import db, limiter
-from ..models import Attendance, CheckInMethod, Registration, Session, Workshop
+from ..models import Attendance, CheckInMethod, Registration, Session, Workshop, WorkshopStatus
 from ..models.base import utcnow
 from ..services import checkin, roster
 from .schemas import (
@@ -184,6 +184,7 @@ def get_roster(query, workshop_id: int):
         "admits_from": admits_from,
         "admits_until": admits_until,
         "decision_order": checkin.decision_order(),
+        "workshop_cancelled": workshop.status == WorkshopStatus.CANCELLED,
         "people": checkin.roster(session),
         "counters": checkin.counters(session),
     }

@@ -259,6 +259,8 @@ class RosterSchema(Schema):
     )
     people = fields.List(fields.Nested(RosterEntrySchema))
     counters = fields.Dict(keys=fields.Str(), values=fields.Nested(CounterSchema))
+    # For the decision order's workshop_cancelled step, offline.
+    workshop_cancelled = fields.Bool(metadata={"description": "The whole workshop was cancelled"})
 
 
 class RosterQuerySchema(Schema):

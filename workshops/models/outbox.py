@@ -33,6 +33,7 @@ class EmailKind(enum.StrEnum):
     REMINDER = "reminder"  # before the workshop (services.reminders, written whole when due)
     SESSION_REMINDER = "session_reminder"  # an hour before an online session, with the join link
     WORKSHOP_CHANGED = "workshop_changed"  # the time, place or meeting link changed (old → new)
+    WORKSHOP_CANCELLED = "workshop_cancelled"  # the whole workshop is off, with the coordinator's reason
 
 
 class Channel(enum.StrEnum):

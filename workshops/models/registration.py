@@ -26,6 +26,7 @@ from .enums import (
     OrganisationType,
     RegistrationSource,
     RegistrationStatus,
+    WorkshopStatus,
     enum_column,
 )
 from .tokens import new_token, selector_index
@@ -107,6 +108,12 @@ class Registration(Base):
     @property
     def is_active(self) -> bool:
         return self.status in RegistrationStatus.active()
+
+    @property
+    def takes_part(self) -> bool:
+        """Still has a ticket: active, at a workshop not cancelled. Only then do the person's emails
+        and ticket page offer the QR code, the calendar file and the links to change or cancel."""
+        return self.is_active and self.workshop.status != WorkshopStatus.CANCELLED
 
     @classmethod
     def seat_clause(cls, now):

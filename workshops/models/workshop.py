@@ -83,6 +83,11 @@ class Workshop(Bilingual, Base):
     # The calendar files' SEQUENCE: raised whenever what they say changes, so a calendar that holds
     # the events updates them (services.calendar).
     calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Why and when it was cancelled (services.scheduling.cancel_workshop): each person is told in
+    # their language, and the public page says it.
+    cancellation_reason_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cancellation_reason_zh: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

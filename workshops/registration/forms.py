@@ -79,6 +79,8 @@ class WalkInForm(ApplicantFields):
     """At the door: the few details needed to register someone who just arrived."""
 
     mode = SelectField(_l("Attendance"), choices=[])
+    # Asked, not taken from the staff member's screen: the person reads the emails.
+    language = RadioField(_l("Language of their emails and texts"), choices=[])
 
     def set_mode_choices(self, workshop) -> None:
         self.mode.choices = select_choices((m, AttendanceMode(m).label) for m in workshop.modes)

@@ -134,7 +134,7 @@ def ticket(token: str):
         certificate_state=certificates.eligibility(registration) if workshop.starts_at <= utcnow() else None,
         # Once the workshop has started the mode is what was attended (staff may still change it).
         switch_form=switch
-        if other_modes and registration.is_active and workshop.starts_at > utcnow()
+        if other_modes and registration.takes_part and workshop.starts_at > utcnow()
         else None,
         cancel_form=ConfirmForm(),
         just_registered=request.args.get("new") == "1",
@@ -144,8 +144,8 @@ def ticket(token: str):
 @bp.route("/r/<token>/ticket.png")
 def ticket_qr(token: str):
     registration = _by_token(token)
-    if registration.status != "confirmed":
-        abort(404)
+    if registration.status != "confirmed" or not registration.takes_part:
+        abort(404)  # no ticket for someone rejected, cancelled, waiting, or at a cancelled workshop
     response = Response(tickets.ticket_qr_png(registration.ticket_token), mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -154,6 +154,8 @@ def ticket_qr(token: str):
 @bp.route("/r/<token>/calendar.ics")
 def ticket_calendar(token: str):
     registration = _by_token(token)
+    if not registration.takes_part:
+        abort(404)  # rejected, cancelled, or the workshop is: nothing to put in a calendar
     url = external_url("registration.ticket", token=token)
     body = calendar.workshop_ics(registration.workshop, url, registration.language)
     return Response(

@@ -1,7 +1,7 @@
 """Check-in: one decision, in a fixed order, for every entry point (scan, search, sync, join link).
 
 The answer is a reason code (pretix's idea): ``ok``, ``already_checked_in``,
-``unknown_ticket``, ``cancelled``, ``waitlisted``, ``pending_approval``,
+``unknown_ticket``, ``workshop_cancelled``, ``cancelled``, ``waitlisted``, ``pending_approval``,
 ``wrong_workshop``, ``outside_session``, and for a volunteer's link checking people in by
 name ``ticket_needed`` (not in a batch) and ``search_limit`` (not too many an hour). The order
 is one table, ``DECISION_ORDER``: ``redeem`` walks it, and the roster carries it to the
@@ -59,6 +59,7 @@ class Reason(StrEnum):
     ALREADY_CHECKED_IN = "already_checked_in"
     UNKNOWN_TICKET = "unknown_ticket"
     CANCELLED = "cancelled"
+    WORKSHOP_CANCELLED = "workshop_cancelled"
     WAITLISTED = "waitlisted"
     PENDING_APPROVAL = "pending_approval"
     WRONG_WORKSHOP = "wrong_workshop"
@@ -75,6 +76,7 @@ class Reason(StrEnum):
                 "Unknown ticket: this code is not a valid ticket (or it was re-issued)."
             ),
             Reason.CANCELLED: _l("This registration was cancelled or declined."),
+            Reason.WORKSHOP_CANCELLED: _l("This workshop was cancelled: nobody is checked in."),
             Reason.WAITLISTED: _l("This person is on the waiting list, not confirmed."),
             Reason.PENDING_APPROVAL: _l("This registration is still waiting for approval."),
             Reason.WRONG_WORKSHOP: _l("This ticket is for another workshop."),
@@ -119,6 +121,9 @@ DECISION_ORDER: tuple[Step, ...] = (
     Step(Reason.UNKNOWN_TICKET, "no_ticket"),
     Step(Reason.WRONG_WORKSHOP, "other_workshop"),
     Step(Reason.OK, "same_scan"),  # this very scan, sent again: its first answer
+    # Cancelling a workshop cancels every active registration (scheduling.cancel_workshop), so
+    # only a cancelled one asks whether its workshop was: the door says why, not just "cancelled".
+    Step(Reason.WORKSHOP_CANCELLED, "workshop_cancelled", (RegistrationStatus.CANCELLED,)),
     Step(Reason.CANCELLED, "status", (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED)),
     Step(Reason.WAITLISTED, "status", (RegistrationStatus.WAITLISTED,)),
     # An unverified hold (email link not followed) is no registration yet: not admitted either.
@@ -274,11 +279,14 @@ def redeem(
     scanned_at: datetime | None = None,
     override: bool = False,
     batch: bool = False,
+    commit: bool = True,
 ) -> CheckInResult:
     """Check a ticket (or a registration found by search) into a session.
 
     The person's row is locked, then DECISION_ORDER decides (see ``_decide``). ``batch``: the
-    scan comes with others, from a phone's offline queue (``/checkin/sync``).
+    scan comes with others, from a phone's offline queue (``/checkin/sync``). ``commit=False``:
+    the check-in is part of the caller's transaction (a walk-in registered and let in at once),
+    which commits; a race lost to another phone is then undone to a savepoint, not the caller's work.
     """
     scanner = scanner or Scanner()
     if registration is not None and scanner.link_id is not None:
@@ -305,7 +313,11 @@ def redeem(
         # The retry finds the person by id: a rollback expires the object.
         registration_id = attendance.registration_id
         try:
-            _record(attendance)
+            if commit:
+                _record(attendance)
+            else:
+                with db.session.begin_nested():
+                    _record(attendance)
             new = True
             break
         except IntegrityError:
@@ -313,7 +325,8 @@ def redeem(
             # lock decided on the attendance it saw before waiting: PostgreSQL does not re-read
             # outer-joined rows after a lock.) Decide once more, now seeing the winner's check-in;
             # the same nonce finds its first answer. A second conflict would be a bug: let it raise.
-            db.session.rollback()
+            if commit:
+                db.session.rollback()
             if attempt == 2:
                 raise
     if new and batch and method == CheckInMethod.SEARCH and result.attendance is not None:
@@ -346,7 +359,8 @@ def redeem(
             "by_link_id": scanner.link_id,
         },
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return result
 
 
@@ -394,6 +408,9 @@ CHECKS: dict[str, Callable[[_Scan, Step], bool]] = {
     "other_workshop": lambda scan, step: scan.person.workshop_id != scan.session.workshop_id,
     "same_scan": lambda scan, step: (
         scan.earlier is not None and bool(scan.nonce) and scan.earlier.client_nonce == scan.nonce
+    ),
+    "workshop_cancelled": lambda scan, step: (
+        scan.person.status in step.statuses and scan.session.workshop.status == WorkshopStatus.CANCELLED
     ),
     "status": lambda scan, step: scan.person.status in step.statuses,
     "checked_in": lambda scan, step: scan.earlier is not None,

@@ -62,6 +62,7 @@ def _subject(kind: str, title: str) -> str:
         EmailKind.SURVEY_LINK: _("Your personal survey link: %(title)s", title=title),
         EmailKind.CERTIFICATE_READY: _("Your certificate is ready: %(title)s", title=title),
         EmailKind.WORKSHOP_CHANGED: _("Changed: %(title)s — the new details", title=title),
+        EmailKind.WORKSHOP_CANCELLED: _("Cancelled: %(title)s will not take place", title=title),
     }
     return subjects[kind]
 
@@ -118,8 +119,13 @@ def queue_registration_email(
 
 
 def render(message: OutboxMessage) -> None:
-    """Fill in subject and bodies (a text's words), in the person's language, if not done yet."""
-    if message.body_text or message.registration is None:
+    """Fill in subject and bodies (a text's words), in the person's language, if not done yet.
+
+    Again if it was written with a ticket the person no longer has (it failed, and they left
+    before the retry): a retried email offers no QR code or links that stopped working."""
+    if message.registration is None:
+        return
+    if message.body_text and (message.kind not in TICKET_KINDS or message.registration.takes_part):
         return
     if message.channel == Channel.SMS:
         message.body_text = sms.compose_for(message).body
@@ -135,8 +141,12 @@ def render(message: OutboxMessage) -> None:
             "kind": message.kind,
             "ticket_url": external_url("registration.ticket", token=registration.manage_token),
             "workshop_url": external_url("public.workshop", workshop_id=workshop.id),
-            "with_ticket": message.kind in TICKET_KINDS,
+            # Someone no longer taking part (rejected, cancelled, or the workshop is) gets no
+            # ticket, calendar or change links, whatever the email was queued as.
+            "with_ticket": message.kind in TICKET_KINDS and registration.takes_part,
+            "with_links": registration.takes_part,
             "join_url": external_url("registration.join", token=registration.ticket_token),
+            "cancellation_reason": workshop.localized("cancellation_reason", registration.language),
         }
         template = "registration"
         if message.kind == EmailKind.CONTACT_CHECK:
@@ -206,8 +216,8 @@ def kick() -> None:
 
 def _attachments(message: OutboxMessage):
     registration = message.registration
-    if registration is None:
-        return
+    if registration is None or not registration.takes_part:
+        return  # a ticket or calendar file for someone who no longer takes part: none
     for name in message.attachments:
         if name == "ticket_qr":
             png = tickets.ticket_qr_png(registration.ticket_token)

@@ -36,6 +36,7 @@ from ..models import (
     OutboxStatus,
     Question,
     Registration,
+    RegistrationStatus,
     Response,
     ScanLog,
     Survey,
@@ -45,7 +46,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..models.tokens import new_token
 from ..urls import external_url
-from . import audit
+from . import audit, outbox
 from . import registration as registrations
 from .contacts import nfkc
 
@@ -513,13 +514,21 @@ def export(registration: Registration) -> dict:
 
 
 def delete(registration: Registration) -> None:
-    """The person asked to be forgotten: cancel (passing the seat on) and erase."""
+    """The person asked to be forgotten: cancel (passing the seat on) and erase, in one
+    transaction (the emails to whoever gets the seat are written in it too)."""
     if registration.is_active:
-        registrations.cancel(registration, reason="deleted at the person's request")
+        registrations.leave(
+            registration,
+            RegistrationStatus.CANCELLED,
+            "deleted at the person's request",
+            None,
+            by="participant",
+        )
     # Recorded before erasing, so that this event too loses the address the request came from.
     audit.record("privacy.delete", registration, None)
     erase(registration, at_request=True)
     db.session.commit()
+    outbox.kick()
 
 
 @shared_task(name="privacy.purge_expired", ignore_result=True)

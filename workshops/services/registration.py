@@ -338,6 +338,7 @@ def register(
     actor=None,
     now: datetime | None = None,
     notify: bool = True,
+    commit: bool = True,
 ) -> RegistrationResult:
     """Register a person: confirmed if a seat of their mode is free, else waitlisted;
     pending when the workshop needs approval (a walk-in at the door never waits for it).
@@ -345,8 +346,27 @@ def register(
 
     Staff (walk-ins, imports) may register outside the registration window. ``notify=False``
     queues no email (an import of the people who came to a workshop that has ended).
+    Someone registered already is sent their email again at most hourly, but not from the
+    door: a walk-in found under their contact is being let in, not told again.
+    ``commit=False``: the caller goes on in the same transaction and commits (a walk-in checked
+    in at once); call it first in that transaction (a refusal or a lost race rolls it back).
     """
-    now = now or utcnow()
+    result = _register(workshop_id, applicant, source, actor, now or utcnow(), notify)
+    if commit:
+        db.session.commit()
+        outbox.kick()
+    return result
+
+
+def _register(
+    workshop_id: int,
+    applicant: Applicant,
+    source: RegistrationSource,
+    actor,
+    now: datetime,
+    notify: bool,
+) -> RegistrationResult:
+    """``register`` up to its commit."""
     staff = source in (RegistrationSource.WALK_IN, RegistrationSource.IMPORT)
     public = source in PUBLIC_SOURCES and actor is None
     # Before the lock, in one query: someone already registered needs no seat (the
@@ -374,14 +394,10 @@ def register(
             _settle_hold(workshop, existing, approval=source != RegistrationSource.WALK_IN, notify=notify)
             if actor is not None:
                 audit.record("registration.create", existing, actor, source=source.value)
-            db.session.commit()
-            outbox.kick()
             return RegistrationResult(existing, Outcome(existing.status.value))
     if existing is not None and not _expired(existing):
-        if notify:
+        if notify and source != RegistrationSource.WALK_IN:
             _resend_at_most_hourly(existing)
-        db.session.commit()
-        outbox.kick()
         return RegistrationResult(existing, Outcome.ALREADY_REGISTERED)
 
     lock_for_seat_decision(workshop)  # every seat decision of this workshop now waits for ours
@@ -429,8 +445,6 @@ def register(
         outbox.queue_status_email(registration)
     if actor is not None:
         audit.record("registration.create", registration, actor, source=source.value)
-    db.session.commit()
-    outbox.kick()
     return RegistrationResult(registration, Outcome(status.value), promoted)
 
 
@@ -676,10 +690,13 @@ def _locked(registration: Registration) -> tuple[Workshop, Registration]:
     return workshop, registration
 
 
-def _leave(
+def leave(
     registration: Registration, status: RegistrationStatus, reason: str, actor, **details
 ) -> list[Registration]:
-    """The person no longer takes part (cancelled or declined); a seat they held goes to the line."""
+    """The person no longer takes part (cancelled or declined); a seat they held goes to the line.
+
+    Adds to the current transaction (call it first in it: a refusal rolls back); the caller
+    commits, then kicks the outbox. ``cancel`` and ``reject`` do both."""
     workshop, registration = _locked(registration)
     if not registration.is_active:
         db.session.rollback()
@@ -690,6 +707,7 @@ def _leave(
     registration.holds_seat = False
     registration.hold_expires_at = None
     registration.decision_reason = reason
+    outbox.withdraw_unsent([registration.id])  # a confirmation not yet out is no longer true
     if not unverified:  # nobody has shown an unverified address is theirs: nothing more goes there
         outbox.queue_status_email(registration)
     audit.record(
@@ -699,7 +717,13 @@ def _leave(
         reason=reason,
         **details,
     )
-    promoted = promote_waitlist(workshop, registration.mode) if held_seat else []
+    return promote_waitlist(workshop, registration.mode) if held_seat else []
+
+
+def _leave_now(
+    registration: Registration, status: RegistrationStatus, reason: str, actor, **details
+) -> list[Registration]:
+    promoted = leave(registration, status, reason, actor, **details)
     db.session.commit()
     outbox.kick()
     return promoted
@@ -707,7 +731,7 @@ def _leave(
 
 def cancel(registration: Registration, actor=None, reason: str = "") -> list[Registration]:
     """Cancel a registration; a freed seat goes to the next person on the waiting list."""
-    return _leave(
+    return _leave_now(
         registration, Status.CANCELLED, reason, actor, by="participant" if actor is None else "staff"
     )
 
@@ -732,7 +756,7 @@ def reject(registration: Registration, actor, reason: str) -> list[Registration]
     """Decline a registration with a reason (emailed); a freed seat is passed on."""
     if not reason.strip():
         raise InvalidInput({"reason": _l("Give a reason; it is sent to the person.")})
-    return _leave(registration, Status.REJECTED, reason.strip(), actor)
+    return _leave_now(registration, Status.REJECTED, reason.strip(), actor)
 
 
 def move_up(registration: Registration, actor) -> None:
@@ -840,9 +864,11 @@ def rotate_ticket(registration: Registration, actor) -> None:
     carries both, and a badge's QR must not lead to the page where a registration is cancelled.)"""
     registration.ticket_token = new_token()
     registration.manage_token = new_token()
+    # One transaction: the old QR never stops working without the new one on its way.
+    outbox.queue_status_email(registration)
     audit.record("registration.rotate_ticket", registration, actor)
     db.session.commit()
-    resend_confirmation(registration, actor)
+    outbox.kick()
 
 
 def find_by_manage_token(token: str) -> Registration | None:

@@ -8,9 +8,19 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Programme, Session, Workshop, WorkshopFormat, WorkshopStatus
+from ..models import (
+    EmailKind,
+    Programme,
+    Registration,
+    RegistrationStatus,
+    Session,
+    Workshop,
+    WorkshopFormat,
+    WorkshopStatus,
+)
 from ..models.base import utcnow
 from . import audit, calendar, change_notices, outbox, registration, reminders
 from .errors import InvalidInput, NotAllowed
@@ -300,12 +310,93 @@ def publish_workshop(workshop: Workshop, actor) -> Workshop:
     return workshop
 
 
-def cancel_workshop(workshop: Workshop, actor, reason: str = "") -> Workshop:
-    """Cancel a workshop; it stays visible, marked cancelled, and takes no registrations."""
+REASON_LIMIT = 1000  # characters of a cancellation reason, per language
+
+
+def people_to_tell(workshop: Workshop) -> int:
+    """How many people cancelling the workshop would tell: its active registrations but the holds
+    nobody confirmed (they are dropped without a word, as an expired hold is)."""
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Registration.workshop_id == workshop.id,
+                Registration.active_clause(),
+                Registration.status != RegistrationStatus.UNVERIFIED,
+            )
+        )
+        or 0
+    )
+
+
+def check_cancellation(workshop: Workshop, reason_en: str, reason_zh: str) -> None:
+    """Refuse a cancellation without a reason (it is what everyone registered is told), a second
+    one, and one after the workshop took place (who came keeps their attendance and certificate)."""
+    if workshop.status == WorkshopStatus.CANCELLED:
+        raise NotAllowed(_l("This workshop is already cancelled; everyone registered was told then."))
+    if workshop.ends_at <= utcnow():
+        raise NotAllowed(_l("This workshop has ended; it can no longer be cancelled."))
+    reason_en, reason_zh = reason_en.strip(), reason_zh.strip()
+    errors = {}
+    if not reason_en and not reason_zh:
+        errors["reason_en"] = _l("Give the reason, in English or Chinese: everyone registered is told it.")
+    for field, text in (("reason_en", reason_en), ("reason_zh", reason_zh)):
+        if len(text) > REASON_LIMIT:
+            errors[field] = _l("Use at most %(n)d characters.", n=REASON_LIMIT)
+    if errors:
+        raise InvalidInput(errors)
+
+
+def cancel_workshop(workshop: Workshop, actor, reason_en: str = "", reason_zh: str = "") -> int:
+    """Cancel a workshop, with the reason in English and/or Chinese; returns how many were told.
+
+    In one transaction: every active registration is cancelled, each person is told once in their
+    language with the reason (email, and a text where SMS is set up), the messages not yet sent
+    to them are withdrawn (a confirmation, a survey link, an announcement), and the audit log
+    records it. Holds nobody confirmed are dropped and erased, as an expired hold is. There is no
+    undo: the workshop stays visible, marked cancelled, and takes no registrations; a second
+    cancellation is refused, and so is one after the workshop has ended. Tickets then answer
+    ``workshop_cancelled`` and join links stop.
+    """
+    reason_en, reason_zh = reason_en.strip(), reason_zh.strip()
+    workshop = registration.lock_workshop(workshop.id)  # no seat decision runs meanwhile
+    try:
+        check_cancellation(workshop, reason_en, reason_zh)  # again under the lock: once only
+    except (InvalidInput, NotAllowed):
+        db.session.rollback()
+        raise
     workshop.status = WorkshopStatus.CANCELLED
-    audit.record("workshop.cancel", workshop, actor, reason=reason)
+    workshop.cancellation_reason_en, workshop.cancellation_reason_zh = reason_en, reason_zh
+    workshop.cancelled_at = utcnow()
+    people = db.session.scalars(
+        select(Registration)
+        .where(Registration.workshop_id == workshop.id, Registration.active_clause())
+        .order_by(Registration.id)
+    ).all()
+    holds = [person for person in people if person.status == RegistrationStatus.UNVERIFIED]
+    told = [person for person in people if person.status != RegistrationStatus.UNVERIFIED]
+    for person in people:
+        person.status = RegistrationStatus.CANCELLED
+        person.decision_reason = "Workshop cancelled"
+        person.holds_seat = False
+        person.hold_expires_at = None
+    ids = [person.id for person in people]
+    outbox.withdraw_unsent(ids)  # before the one message each of them is now sent
+    for person in told:
+        outbox.queue_registration_email(person, EmailKind.WORKSHOP_CANCELLED)
+    audit.record(
+        "workshop.cancel",
+        workshop,
+        actor,
+        reason_en=reason_en,
+        reason_zh=reason_zh,
+        registrations=ids,
+        told=len(told),
+    )
+    if holds:
+        registration.never_confirmed.send(workshop, people=holds)
     db.session.commit()
-    return workshop
+    outbox.kick()
+    return len(told)
 
 
 def _check_session(workshop: Workshop, details: SessionDetails, within_dates: bool = True) -> None:

@@ -59,6 +59,7 @@ SMS_KINDS = (
     EmailKind.REMINDER,  # before the workshop, to those who gave only a mobile (services.reminders)
     EmailKind.SESSION_REMINDER,
     EmailKind.WORKSHOP_CHANGED,  # to people who gave only a mobile (services.change_notices)
+    EmailKind.WORKSHOP_CANCELLED,  # the reason is on the page the link opens
 )
 SURVEY_KINDS = {EmailKind.SURVEY_INVITATION, EmailKind.SURVEY_REMINDER}
 MAX_SEGMENTS = 2
@@ -133,6 +134,9 @@ _WORDINGS: dict[str, Callable[..., str]] = {
     EmailKind.REMINDER: lambda **v: _("Reminder: %(title)s is coming up. Ticket: %(link)s", **v),
     EmailKind.SESSION_REMINDER: lambda **v: _("Starting within the hour: %(title)s. Join: %(link)s", **v),
     EmailKind.WORKSHOP_CHANGED: lambda **v: _("Changed: %(title)s. What is new: %(link)s", **v),
+    EmailKind.WORKSHOP_CANCELLED: lambda **v: _(
+        "Cancelled: %(title)s will not take place. Why: %(link)s", **v
+    ),
 }
 
 

@@ -457,7 +457,7 @@ def _open_surveys(now: datetime):
         .join(Workshop, Workshop.id == Survey.workshop_id)
         .where(
             Workshop.ends_at <= now,
-            Workshop.status != WorkshopStatus.CANCELLED,
+            Workshop.status != WorkshopStatus.CANCELLED,  # nobody is asked about a workshop called off
             func.coalesce(Survey.opens_at, Workshop.ends_at) <= now,
             or_(Survey.closes_at.is_(None), Survey.closes_at > now),
             exists().where(Question.survey_id == Survey.id),

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
+from ..extensions import db
 from ..models import CheckInMethod, Registration, RegistrationSource, RegistrationStatus, Session, Workshop
-from . import checkin
+from . import checkin, outbox
 from . import registration as registrations
 from .errors import NotAllowed
 from .registration import Applicant, Outcome, same_name
@@ -40,11 +42,15 @@ def admit_walk_in(workshop: Workshop, applicant: Applicant, actor, session: Sess
     seat of their mode, else the waiting list). At a session a confirmed person is let in at
     once: a new walk-in, or someone registered before under this email or mobile who has no
     ticket with them — only under the same name, not on the email or mobile alone. The check-in is the
-    actor's, marked as a walk-in, and not held to the session's hours.
+    actor's, marked as a walk-in, and not held to the session's hours. Someone found is let in
+    without another email: a check-in never sends the confirmation again.
     """
     if session is not None and session.workshop_id != workshop.id:
         raise NotAllowed(_l("No such session in this workshop."))
-    result = registrations.register(workshop.id, applicant, source=RegistrationSource.WALK_IN, actor=actor)
+    # One transaction: the registration, its email and the check-in are all there, or none is.
+    result = registrations.register(
+        workshop.id, applicant, source=RegistrationSource.WALK_IN, actor=actor, commit=False
+    )
     registration = result.registration
     same_person = result.outcome != Outcome.ALREADY_REGISTERED or same_name(
         registration.full_name, applicant.full_name
@@ -57,7 +63,10 @@ def admit_walk_in(workshop: Workshop, applicant: Applicant, actor, session: Sess
             method=CheckInMethod.WALK_IN,
             override=True,
             scanner=checkin.Scanner(user_id=actor.id, device="walk-in"),
+            commit=False,
         )
+    db.session.commit()
+    outbox.kick()
     return WalkIn(_outcome(result.outcome, check_in, same_person), registration, check_in)
 
 
@@ -76,3 +85,19 @@ def _outcome(registered: Outcome, check_in: checkin.CheckInResult | None, same_p
         Outcome.WAITLISTED: WalkInOutcome.WAITLISTED,
         Outcome.ALREADY_REGISTERED: WalkInOutcome.ALREADY_REGISTERED,
     }[registered]
+
+
+def default_language(workshop: Workshop, page_language: str) -> str:
+    """The language the walk-in form offers first for the person's emails and texts: the
+    workshop's, when it is written in one language only; else the one most of its people chose;
+    else the page's. (Not silently the staff member's: the form shows the choice.)"""
+    if bool(workshop.title_en.strip()) != bool(workshop.title_zh.strip()):
+        return "zh" if workshop.title_zh.strip() else "en"
+    chosen = db.session.execute(
+        select(Registration.language, func.count())
+        .where(Registration.workshop_id == workshop.id, Registration.language.in_(("en", "zh")))
+        .group_by(Registration.language)
+    ).all()
+    if not chosen:
+        return page_language
+    return max(chosen, key=lambda row: (row[1], row[0] == page_language))[0]

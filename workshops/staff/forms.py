@@ -11,6 +11,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -223,7 +224,13 @@ class OrganisersForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    reason = TextAreaField(_l("Reason (shown to registrants)"), validators=[Length(max=1000)])
+    """Cancelling a workshop: the reason each person is told, in their language (one is enough:
+    it is shown as typed to those whose language has none). Sent again with ``confirmed`` from
+    the page that says how many people will be told."""
+
+    reason_en = TextAreaField(_l("Reason, in English (sent to everyone registered)"))
+    reason_zh = TextAreaField(_l("Reason, in Chinese (sent to everyone registered)"))
+    confirmed = HiddenField()
 
 
 class ReasonForm(FlaskForm):

@@ -245,7 +245,7 @@ def walk_in(workshop_id: int):
         abort(404)  # a link to another workshop's session (the service refuses it too)
     form = WalkInForm()
     form.set_mode_choices(workshop)
-    form.set_language_choices(current_language())
+    form.set_language_choices(walk_ins.default_language(workshop, current_language()))
     if form.validate_on_submit():
         try:
             admitted = walk_ins.admit_walk_in(workshop, form.applicant(), current_user, session)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -239,13 +240,43 @@ def publish_workshop(workshop_id: int):
 @bp.route("/workshops/<int:workshop_id>/cancel", methods=["POST"])
 @requires_role(*SCHEDULERS)
 def cancel_workshop(workshop_id: int):
+    """Two steps: the reason typed, then a page saying how many people will be told, whose
+    button (``confirmed``) cancels. No undo is offered."""
     workshop = workshop_for_staff(workshop_id)
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
-    scheduling.cancel_workshop(workshop, current_user, form.reason.data or "")
-    flash(_("The workshop is cancelled."), "success")
+    reason_en, reason_zh = form.reason_en.data or "", form.reason_zh.data or ""
+    try:
+        if form.confirmed.data != "yes":
+            scheduling.check_cancellation(workshop, reason_en, reason_zh)
+        else:
+            told = scheduling.cancel_workshop(workshop, current_user, reason_en, reason_zh)
+    except InvalidInput as error:
+        apply_errors(form, error)
+        return _cancel_page(workshop, form, 422)
+    except NotAllowed as error:
+        flash(error.message, "error")
+        return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+    if form.confirmed.data != "yes":
+        form.confirmed.data = "yes"
+        return _cancel_page(workshop, form, 200)
+    flash(
+        ngettext(
+            "The workshop is cancelled; %(num)d person is being told.",
+            "The workshop is cancelled; %(num)d people are being told.",
+            told,
+        ),
+        "success",
+    )
     return redirect(url_for("staff.workshop", workshop_id=workshop.id))
+
+
+def _cancel_page(workshop: Workshop, form: CancelForm, status: int):
+    page = render_template(
+        "staff/cancel_workshop.html", workshop=workshop, form=form, told=scheduling.people_to_tell(workshop)
+    )
+    return page, status
 
 
 @bp.route("/workshops/<int:workshop_id>/sessions", methods=["POST"])

@@ -5,7 +5,8 @@
 
 // What each check of the table means on the phone. `facts` is what state.facts() gathers:
 // { person, workshopId, earlier: {at, nonce} | null, nonce, at: Date, override, window,
-//   volunteer (scanning through a link), byName (a search pick: no ticket seen) }.
+//   volunteer (scanning through a link), byName (a search pick: no ticket seen),
+//   workshopCancelled (the roster says the whole workshop was cancelled) }.
 export const CHECKS = {
   // Every decision made here is one for the offline queue, which goes up in a batch: a
   // volunteer's check-in by name is refused at once (the server would refuse it in the batch).
@@ -14,6 +15,8 @@ export const CHECKS = {
   // The roster holds this workshop's people only, without a workshop_id: on the phone, never.
   other_workshop: (facts) => "workshop_id" in facts.person && facts.person.workshop_id !== facts.workshopId,
   same_scan: (facts) => !!facts.nonce && !!facts.earlier && facts.earlier.nonce === facts.nonce,
+  workshop_cancelled: (facts, step) =>
+    !!facts.workshopCancelled && (step.statuses || []).includes(facts.person.status),
   status: (facts, step) => (step.statuses || []).includes(facts.person.status),
   checked_in: (facts) => !!facts.earlier,
   outside_window: (facts) => !facts.override && outside(facts.window, facts.at),

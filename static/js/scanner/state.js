@@ -19,6 +19,7 @@ export class DoorState {
     // one (a roster kept by an older page has none).
     this.order = null;
     this.volunteer = false;      // scanning through a volunteer's link (not signed in as staff)
+    this.workshopCancelled = false;  // the roster says the workshop was cancelled
     this.closed = false;         // the link or the sign-in stopped working: the phone forgot all
   }
 
@@ -46,6 +47,7 @@ export class DoorState {
       this.window = { from: new Date(data.admits_from), until: new Date(data.admits_until) };
     }
     this.order = data.decision_order || this.order;
+    this.workshopCancelled = !!data.workshop_cancelled;
     return true;
   }
 
@@ -124,6 +126,7 @@ export class DoorState {
       window: this.window,
       volunteer: this.volunteer,
       byName: !scan.token && !!scan.registration_id,
+      workshopCancelled: this.workshopCancelled,
     };
   }
 
