@@ -239,6 +239,24 @@ def test_a_join_link_followed_by_the_report_gains_the_reports_minutes(ended, mak
     assert certificates.eligibility(clicked).eligible
 
 
+def test_a_join_link_followed_between_preview_and_import_still_gains_the_minutes(ended, make_user, db):
+    """Counted in the preview; before the coordinator confirms, she follows her join link (late for
+    a session still running): the import finds her recorded, and gives that attendance its minutes."""
+    registration = person(ended, 9, mode="online", full_name="钱芳", email="qian@example.org")
+    coordinator = make_user(Role.COORDINATOR)
+    session = ended.sessions[0]
+    report = zoom_report(session, [("钱芳", "qian@example.org", 200)])
+    job = meeting_reports.preview_report(ended, session, "zoom.csv", report, 30, coordinator)
+    checkin.redeem(session, registration=registration, override=True, method=CheckInMethod.JOIN_LINK)
+    meeting_reports.import_now(job, coordinator)
+    rows = db.session.execute(
+        db.select(checkin.Attendance.method, checkin.Attendance.minutes).where(
+            checkin.Attendance.registration_id == registration.id
+        )
+    ).all()
+    assert rows == [(CheckInMethod.JOIN_LINK, 200)]
+
+
 def test_each_mode_has_its_own_rule(ended, db):
     ended.certificate_min_sessions = 2  # at the venue: two of the three days
     ended.certificate_online_sessions = None  # online: one (the default)
@@ -364,3 +382,70 @@ def test_rules_before_the_end_are_saved_at_once(client, auth, make_user, running
     )
     assert bad.status_code == 200 and "Between 1 and 10,000." in page_text(bad)
     assert count(db, Certificate) == 0
+
+
+def test_found_by_name_at_the_door_counts_as_at_the_venue(ended, db):
+    """Registered online, came to the venue one day of three: a ticket scan and a name search at
+    the door are the same presence, judged by the onsite rule (all three days). Only a
+    coordinator's manual check-in takes the registered mode."""
+    scanned = person(ended, 20, mode="online", days=[0], method=CheckInMethod.QR)
+    searched = person(ended, 21, mode="online", days=[0], method=CheckInMethod.SEARCH)
+    assert not certificates.eligibility(scanned).eligible
+    assert not certificates.eligibility(searched).eligible
+    modes = db.session.scalars(
+        db.select(checkin.Attendance.mode).where(checkin.Attendance.registration_id == searched.id)
+    ).all()
+    assert modes == ["onsite"]
+    recorded_by_hand = person(ended, 22, mode="online", days=[0], method=CheckInMethod.MANUAL)
+    assert certificates.eligibility(recorded_by_hand).eligible
+
+
+def test_a_certificate_a_rule_change_took_comes_back_once_earned(make_user, ended, db):
+    """Raised to three days, 参加者40 (two) loses hers; day 3 is recorded the next morning (the
+    scanner phone synced late): the beat job gives it back, same serial, and she is told. One a
+    coordinator revoked stays revoked."""
+    ended.certificate_min_sessions = 2
+    db.session.commit()
+    late = person(ended, 40, days=[0, 1])
+    decided = person(ended, 41, days=[0, 1])
+    serial = certificates.issue_if_eligible(late).serial
+    certificates.revoke(certificates.issue_if_eligible(decided), "Left after an hour", None)
+    coordinator = make_user(Role.COORDINATOR)
+    stricter = certificates.Rules(onsite_sessions=3)
+    change = certificates.preview_rules(ended, stricter)
+    assert [p.id for p in change.losses] == [late.id]
+    certificates.set_rules(ended, stricter, coordinator, confirmed=change.digest)
+    assert not certificates.certificate_of(late).valid
+    for registration in (late, decided):
+        checkin.redeem(ended.sessions[2], registration=registration, override=True, method=CheckInMethod.QR)
+    assert certificates.issue_due(now=ended.ends_at + timedelta(days=1)) == 1
+    restored = certificates.certificate_of(late)
+    assert restored.valid and restored.serial == serial
+    assert not certificates.certificate_of(decided).valid
+    told = db.session.scalars(
+        db.select(OutboxMessage.kind).where(OutboxMessage.registration_id == late.id)
+    ).all()
+    assert told.count("certificate_ready") == 2  # issued, then given back
+    assert certificates.issue_due(now=ended.ends_at + timedelta(days=1)) == 0
+
+
+def test_the_api_reports_each_modes_progress_in_its_own_unit(client, auth, make_user, ended, db):
+    """Registered onsite, one day at the venue and one online: the onsite figures are onsite
+    sessions only; under an online rule in minutes, an online person's required figure is no
+    session count."""
+    mixed = person(ended, 50, days=[0])
+    checkin.redeem(ended.sessions[1], registration=mixed, override=True, method=CheckInMethod.JOIN_LINK)
+    ended.certificate_online_minutes = 240
+    db.session.commit()
+    online = person(ended, 51, mode="online", days=[0])
+    auth.login(make_user(Role.COORDINATOR))
+    status = client.get(f"/api/v1/registrations/{mixed.id}/certificate").json
+    assert (status["sessions_attended"], status["sessions_required"]) == (1, 3)
+    assert {p["mode"]: (p["done"], p["needed"], p["unit"]) for p in status["progress"]} == {
+        "onsite": (1, 3, "sessions"),
+        "online": (0, 240, "minutes"),
+    }
+    status = client.get(f"/api/v1/registrations/{online.id}/certificate").json
+    assert (status["sessions_attended"], status["sessions_required"]) == (1, None)
+    assert [(p["mode"], p["unit"], p["met"]) for p in status["progress"]] == [("online", "minutes", False)]
+    assert status["eligible"] is False

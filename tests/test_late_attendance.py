@@ -306,6 +306,22 @@ def test_erasing_an_invited_person_breaks_nothing_and_the_counts_drop(
     assert (api["invited"], api["responded"], api["response_rate"]) == (5, 4, 80.0)
 
 
+def test_people_erased_by_the_retention_purge_are_never_written_to(app, ended, survey, db):
+    """The purge keeps an erased person confirmed (the figures stay) with a pseudonym on the
+    .invalid domain: no sweep invites or reminds that address, whoever was or was not invited."""
+    never_invited = attendee(ended, 1, email="", mobile="+86 139 0000 0001")  # texts are off
+    invited = attendee(ended, 2)
+    assert surveys.send_due_invitations() == {"invited": 1, "reminded": 0}
+    for person in (never_invited, invited):
+        privacy.erase(db.session.get(Registration, person.id), at_request=False)
+    db.session.commit()
+    app.config.update(SMS_PROVIDER="log")
+    assert surveys.send_due_invitations(now=utcnow() + 5 * DAY) == {"invited": 0, "reminded": 0}
+    written = db.session.scalars(db.select(OutboxMessage.recipient)).all()
+    assert not [address for address in written if address.endswith("@invalid")]
+    assert rate(survey)[0] == 1  # the one invited still counts as invited
+
+
 def test_the_programme_report_and_the_summary_use_the_same_invited(ended, survey, coordinator, db):
     programme = Programme(code="QA", name_en="Quality Apprenticeship", name_zh="高质量学徒制")
     db.session.add(programme)

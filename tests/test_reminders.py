@@ -1,6 +1,7 @@
 """Reminders before a workshop: the day before at the configured hour on the venue's clock, and
 an hour before each online session; once per person, to confirmed people only, in their language."""
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 from time import sleep
 from zoneinfo import ZoneInfo
@@ -20,11 +21,12 @@ from workshops.models import (
     RegistrationStatus,
     Role,
     SentReminder,
+    Session,
     Workshop,
     WorkshopFormat,
     WorkshopStatus,
 )
-from workshops.services import outbox, reminders
+from workshops.services import outbox, reminders, scheduling
 from workshops.services import registration as registrations
 
 NEXT_YEAR = datetime.now(UTC).year + 1
@@ -347,6 +349,74 @@ def test_two_sweeps_racing_remind_each_person_once(app, db, make_workshop):
         [(p.id, "reminder") for p in people]
         + [(p.id, "session_reminder") for p in people if p.mode == "online"]
     )
+
+
+def test_two_online_sessions_less_than_an_hour_apart_each_get_their_reminder(app, db, make_workshop):
+    workshop = summer_workshop(make_workshop)
+    online = register(workshop, 1, mode="online")
+    day_1 = workshop.sessions[0]
+    breakout = Session(
+        workshop=workshop,
+        title_en="Breakout",
+        starts_at=day_1.starts_at + 45 * MINUTE,
+        ends_at=day_1.starts_at + 105 * MINUTE,
+    )
+    db.session.add(breakout)
+    db.session.commit()
+    reminders.send_due_reminders(reminders.reminder_due_at(workshop) + MINUTE)
+    assert reminders.send_due_reminders(day_1.starts_at - 5 * MINUTE) == {"day_before": 0, "hour_before": 2}
+    sessions = db.session.scalars(
+        db.select(SentReminder.session_id).where(
+            SentReminder.registration_id == online.id, SentReminder.kind == "session_reminder"
+        )
+    ).all()
+    assert sorted(sessions) == sorted([day_1.id, breakout.id])
+
+
+def test_a_cancellation_while_the_sweep_writes_waits_and_no_reminder_follows_its_notice(
+    app, db, make_workshop, database_url, monkeypatch
+):
+    """The sweep has picked its people when the coordinator cancels: the cancellation waits for
+    the sweep's commit (the sweep holds the workshop), then withdraws what it has not sent. No
+    reminder reaches anyone after the cancellation notice."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL")
+    workshop = summer_workshop(make_workshop)
+    person = register(workshop, 1, mode="onsite")
+    workshop_id, due = workshop.id, reminders.reminder_due_at(workshop) + MINUTE
+    real_claim, waited = reminders._claim, {}
+
+    def cancel_elsewhere():
+        with app.app_context():
+            scheduling.cancel_workshop(
+                _db.session.get(Workshop, workshop_id), None, reason_en="Flood warning"
+            )
+            _db.session.remove()
+
+    canceller = threading.Thread(target=cancel_elsewhere)
+
+    def claim_then_cancel(rows):
+        claimed = real_claim(rows)
+        canceller.start()
+        canceller.join(timeout=1)
+        waited["blocked"] = canceller.is_alive()  # held back by the sweep's lock on the workshop
+        return claimed
+
+    monkeypatch.setattr(reminders, "_claim", claim_then_cancel)
+    reminders.send_due_reminders(due)
+    canceller.join(timeout=30)
+    assert waited["blocked"] and not canceller.is_alive()
+    db.session.expire_all()
+    rows = db.session.execute(
+        db.select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.created_at)
+        .where(OutboxMessage.registration_id == person.id)
+        .order_by(OutboxMessage.id)
+    ).all()
+    notice = next(row for row in rows if row.kind == "workshop_cancelled")
+    for row in rows:
+        if row.kind == "reminder":  # withdrawn unsent, or delivered before the notice was written
+            assert row.sent_at is not None and row.sent_at <= notice.created_at
+    assert db.session.get(Registration, person.id).status == RegistrationStatus.CANCELLED
 
 
 # --- The staff form -----------------------------------------------------------------------------

@@ -29,11 +29,11 @@ def _attendance_batch():
 def upgrade():
     with warnings.catch_warnings(), _attendance_batch() as batch_op:
         batch_op.add_column(sa.Column('mode', sa.Enum('onsite', 'online', name='attendance_mode', native_enum=False, create_constraint=True), nullable=True))
-    # What is known of past check-ins: the door's methods were onsite, the join link and the
-    # meeting report online; a search or a manual check-in takes the registration's mode.
+    # What is known of past check-ins: the door's methods (ticket, name search, walk-in) were
+    # onsite, the join link and the meeting report online; a manual one takes the registration's mode.
     op.execute(
         "UPDATE attendance SET mode = CASE"
-        " WHEN method IN ('qr', 'walk_in') THEN 'onsite'"
+        " WHEN method IN ('qr', 'search', 'walk_in') THEN 'onsite'"
         " WHEN method IN ('join_link', 'meeting_import') THEN 'online'"
         " ELSE (SELECT registration.mode FROM registration WHERE registration.id = attendance.registration_id)"
         " END"

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from ..extensions import limiter
+from ..models import AttendanceMode
 from ..services import certificates
 from .access import staff_registration
 from .schemas import CertificateStatusSchema, VerificationSchema
@@ -21,11 +22,17 @@ def certificate_status(registration_id: int):
     """Whether a person has earned a certificate, and what is missing."""
     registration = staff_registration(registration_id)
     state = certificates.eligibility(registration)
+    own = state.progress[AttendanceMode(registration.mode)]  # the registered mode's rule
+    in_sessions = own.unit == "sessions"
     return {
         "registration_id": registration.id,
         "eligible": state.eligible,
-        "sessions_attended": state.attended,
-        "sessions_required": state.required,
+        "sessions_attended": own.done if in_sessions else state.sessions_in(registration.mode),
+        "sessions_required": own.needed if in_sessions else None,
+        "progress": [
+            {"mode": str(mode), "done": p.done, "needed": p.needed, "unit": p.unit, "met": p.met}
+            for mode, p in state.progress.items()
+        ],
         "survey_required": state.survey_needed,
         "survey_answered": state.survey_done,
         "serial": state.certificate.serial if state.certificate else None,

@@ -314,11 +314,26 @@ class SegmentQuerySchema(Schema):
     city = fields.Str(load_default="")
 
 
+class CertificateProgressSchema(Schema):
+    mode = fields.Str(metadata={"description": "onsite or online: attendance counted in that mode only"})
+    done = fields.Int()
+    needed = fields.Int()
+    unit = fields.Str(metadata={"description": "sessions, or minutes (an online rule in minutes)"})
+    met = fields.Bool()
+
+
 class CertificateStatusSchema(Schema):
     registration_id = fields.Int()
     eligible = fields.Bool()
-    sessions_attended = fields.Int()
-    sessions_required = fields.Int()
+    sessions_attended = fields.Int(metadata={"description": "Sessions attended in the registered mode"})
+    sessions_required = fields.Int(
+        allow_none=True,
+        metadata={"description": "Sessions the registered mode's rule asks; null when it asks minutes"},
+    )
+    progress = fields.List(
+        fields.Nested(CertificateProgressSchema),
+        metadata={"description": "Each mode the person is judged in (registered, or attended in)"},
+    )
     survey_required = fields.Bool()
     survey_answered = fields.Bool()
     serial = fields.Str(allow_none=True)

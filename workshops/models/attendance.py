@@ -50,10 +50,13 @@ class Attendance(Base):
     by_link: Mapped[CheckInLink | None] = relationship()  # noqa: F821
 
 
-# Check-ins that only happen in one place: a ticket scanned or a walk-in at the door, a join
-# link or a meeting report online. A search or a manual check-in takes the registration's mode.
+# Check-ins that only happen in one place: a ticket scanned, a name found on the scanner or a
+# walk-in at the door, a join link or a meeting report online. A coordinator's manual check-in
+# takes the registration's mode. (A name search counted as online for someone registered online
+# would let one day at the door pass an online rule of one session.)
 _METHOD_MODES = {
     CheckInMethod.QR: AttendanceMode.ONSITE,
+    CheckInMethod.SEARCH: AttendanceMode.ONSITE,
     CheckInMethod.WALK_IN: AttendanceMode.ONSITE,
     CheckInMethod.JOIN_LINK: AttendanceMode.ONLINE,
     CheckInMethod.MEETING_IMPORT: AttendanceMode.ONLINE,

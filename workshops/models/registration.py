@@ -16,6 +16,7 @@ from sqlalchemy import (
     or_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnClause
 
@@ -38,6 +39,9 @@ _ACTIVE = "status IN ('pending', 'confirmed', 'waitlisted', 'unverified')"
 # A person may give only an email or only a mobile: "" (none given) is nobody's contact.
 _ACTIVE_EMAIL = f"{_ACTIVE} AND email <> ''"
 _ACTIVE_MOBILE = f"{_ACTIVE} AND mobile <> ''"
+
+
+ERASED_EMAIL_DOMAIN = "@invalid"
 
 
 class Registration(Base):
@@ -108,6 +112,17 @@ class Registration(Base):
     @property
     def is_active(self) -> bool:
         return self.status in RegistrationStatus.active()
+
+    @hybrid_property
+    def erased(self) -> bool:
+        """The person was erased (services.privacy): the email is a pseudonym on the reserved
+        ``.invalid`` domain (RFC 2606), which reaches nobody and must never be written to."""
+        return self.email.endswith(ERASED_EMAIL_DOMAIN)
+
+    @erased.inplace.expression
+    @classmethod
+    def _erased_expression(cls):
+        return cls.email.like(f"%{ERASED_EMAIL_DOMAIN}")
 
     @property
     def takes_part(self) -> bool:

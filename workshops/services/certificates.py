@@ -18,7 +18,7 @@ from datetime import timedelta
 from celery import shared_task
 from flask import render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -121,6 +121,11 @@ class Eligibility:
     ended: bool = True
     # The rule of each mode the person is judged by (registered in, or attended in), and how far they got.
     progress: dict[AttendanceMode, Progress] = field(default_factory=dict)
+    # Sessions attended in each mode (whatever the rules count).
+    sessions: dict[AttendanceMode, int] = field(default_factory=dict)
+
+    def sessions_in(self, mode: str) -> int:
+        return self.sessions.get(AttendanceMode(mode), 0)
 
     @property
     def attendance_met(self) -> bool:
@@ -194,6 +199,7 @@ def _judge(
         certificate,
         ended,
         progress,
+        {AttendanceMode.ONSITE: attended.onsite, AttendanceMode.ONLINE: attended.online},
     )
 
 
@@ -340,13 +346,46 @@ def issue(registration: Registration, *, by_hand: bool = False, reason: str = ""
     return certificate
 
 
+RULE_FIELDS = (
+    "certificate_min_sessions",
+    "certificate_online_sessions",
+    "certificate_online_minutes",
+    "certificate_requires_survey",
+)
+
+
+def _hold_rules(workshop_id: int) -> None:
+    """Hold the workshop's certificate rules while judging by them: a change of rules
+    (``set_rules``, FOR UPDATE) waits for this transaction, and this one for it, so nobody is
+    issued a certificate under rules that its preview no longer lists."""
+    lock_for_update(db.session, Workshop.__table__, Workshop.id == workshop_id)
+    db.session.scalars(select(Workshop.id).where(Workshop.id == workshop_id).with_for_update(read=True)).one()
+    db.session.expire(db.session.get(Workshop, workshop_id), RULE_FIELDS)
+
+
 def issue_if_eligible(registration: Registration) -> Certificate | None:
     """Issue the person's certificate if they have earned it (the background job, a coordinator's
-    batch: never a participant's download, which only serves one already issued)."""
+    batch: never a participant's download, which only serves one already issued).
+
+    A certificate an earlier change of rules took away comes back once the person earns it
+    (their last day recorded late, a meeting report the next morning); one a coordinator
+    revoked does not."""
+    _hold_rules(registration.workshop_id)
     state = eligibility(registration)
-    if state.certificate is not None:
-        return state.certificate if state.certificate.valid else None
-    return issue(registration) if state.eligible else None
+    certificate = state.certificate
+    if certificate is not None and not certificate.valid and state.eligible and _regains(certificate):
+        certificate.revoked_at, certificate.revoke_reason = None, ""
+        audit.record("certificate.restore", certificate, None, reason="earned")
+        outbox.queue_registration_email(registration, EmailKind.CERTIFICATE_READY)
+        db.session.commit()
+        return certificate
+    if certificate is not None:
+        db.session.commit()  # the lock goes; nothing changed
+        return certificate if certificate.valid else None
+    if not state.eligible:
+        db.session.commit()
+        return None
+    return issue(registration)
 
 
 def issued_certificate(registration: Registration) -> Certificate | None:
@@ -375,7 +414,13 @@ def issue_due(now=None, within_days: int = 30) -> int:
             Workshop.ends_at > now - timedelta(days=within_days),
             Registration.status == RegistrationStatus.CONFIRMED,
             surveys.attended(),
-            ~select(Certificate.id).where(Certificate.registration_id == Registration.id).exists(),
+            # No certificate yet, or one a change of rules took away (it may be earned again).
+            ~select(Certificate.id)
+            .where(
+                Certificate.registration_id == Registration.id,
+                or_(Certificate.revoked_at.is_(None), Certificate.revoke_reason != RULE_CHANGED),
+            )
+            .exists(),
         )
         .order_by(Registration.id)
     ).all()
@@ -732,7 +777,11 @@ def _finish_batch(job_id: int, chunk_count: int) -> None:
         select(func.count())
         .select_from(Certificate)
         .join(Registration)
-        .where(Registration.workshop_id == job.workshop_id, Certificate.revoked_at.is_(None))
+        .where(
+            Registration.workshop_id == job.workshop_id,
+            Certificate.revoked_at.is_(None),
+            Certificate.withdrawn_at.is_(None),
+        )
     ).scalar_one()
     job.status = JobStatus.DONE
     job.result = {"issued": count, "not_eligible": job.total - count}

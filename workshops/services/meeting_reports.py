@@ -774,9 +774,12 @@ def _record(session: Session, job: Job, person: dict) -> None:
 def _add_minutes_to_earlier(session: Session, payload: dict) -> None:
     """People already recorded online (they followed their join link) keep that attendance, and
     gain the report's minutes: the link says they came, only the platform says how long they
-    stayed, which an online certificate rule in minutes needs. Idempotent: the longer stay wins."""
+    stayed, which an online certificate rule in minutes needs. Idempotent: the longer stay wins.
+
+    Whatever the preview said: someone "counted" may have followed their link since, and someone
+    "too short" to be counted may have followed it too. Only people a coordinator excluded are left."""
     for person in payload.get("people", []):
-        if person["status"] != "already" or not person.get("minutes"):
+        if person["status"] == "excluded" or not person.get("minutes"):
             continue
         db.session.execute(
             Attendance.__table__.update()

@@ -89,7 +89,7 @@ def queue_registration_email(
     unit of work cost a registration about 1 ms of CPU (measured) for it.
     """
     number = sms.number_for(registration, kind) if Channel.SMS in channels else ""
-    email = registration.email if Channel.EMAIL in channels else ""
+    email = registration.email if Channel.EMAIL in channels and not registration.erased else ""
     if not email and not number:
         return
     if registration.id is None:

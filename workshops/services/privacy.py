@@ -44,6 +44,7 @@ from ..models import (
     Workshop,
 )
 from ..models.base import utcnow
+from ..models.registration import ERASED_EMAIL_DOMAIN
 from ..models.tokens import new_token
 from ..urls import external_url
 from . import audit, outbox
@@ -67,7 +68,7 @@ IMPORT_SUMMARY = ("filename", "session_id", "min_minutes", "platform", "notify",
 def pseudonym(email: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(key, email.lower().encode(), hashlib.sha256).hexdigest()[:24]
-    return f"anon-{digest}@invalid"
+    return f"anon-{digest}{ERASED_EMAIL_DOMAIN}"
 
 
 # ---- what names a person in free text ------------------------------------------------------
@@ -268,7 +269,7 @@ def erase(registration: Registration, *, at_request: bool) -> bool:
     registration, their answers, attendance and scans, emails and texts, the workshop's jobs and
     files, the remembered import mapping, the audit trail and their certificate (withdrawn when
     ``at_request``). Adds to the current transaction; the caller commits. False when erased already."""
-    if registration.email.endswith("@invalid"):
+    if registration.erased:
         return False
     marks = Marks.of(registration)
     workshop = registration.workshop
@@ -296,9 +297,7 @@ def erase(registration: Registration, *, at_request: bool) -> bool:
 def anonymise_ended_before(moment: datetime, actor=None) -> int:
     """Anonymise every registration of workshops that ended before ``moment``."""
     people = db.session.scalars(
-        select(Registration)
-        .join(Workshop)
-        .where(Workshop.ends_at < moment, ~Registration.email.like("%@invalid"))
+        select(Registration).join(Workshop).where(Workshop.ends_at < moment, ~Registration.erased)
     ).all()
     for registration in people:
         erase(registration, at_request=False)

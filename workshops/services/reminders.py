@@ -58,7 +58,7 @@ from ..models import (
     WorkshopFormat,
     WorkshopStatus,
 )
-from ..models.base import utcnow
+from ..models.base import lock_for_update, utcnow
 from ..urls import external_url
 from . import outbox
 
@@ -147,12 +147,17 @@ def _remind(
     ticket_since: datetime | None = None,
 ) -> int:
     """Remind the workshop's people not yet reminded of this start; one transaction."""
+    if not _still_due(workshop, start, session):
+        db.session.commit()  # cancelled or moved while this sweep ran: its own sweep decides
+        return 0
     reminded = select(SentReminder.id).where(
         SentReminder.registration_id == Registration.id,
         SentReminder.kind == kind,
         SentReminder.starts_at > start - lead,
         SentReminder.starts_at < start + lead,
     )
+    if session is not None:  # two online sessions less than an hour apart each get theirs
+        reminded = reminded.where(SentReminder.session_id == session.id)
     conditions = [
         Registration.workshop_id == workshop.id,
         Registration.status == RegistrationStatus.CONFIRMED,
@@ -187,6 +192,26 @@ def _remind(
             _queue(person, kind, session)
     db.session.commit()
     return len(claimed)
+
+
+def _still_due(workshop: Workshop, start: datetime, session: Session | None) -> bool:
+    """Hold the workshop (a cancellation or a move, which lock it FOR UPDATE, waits for this
+    sweep's commit, or this sweep for theirs) and look again: still published, reminding, and
+    starting when the sweep thought. Otherwise a reminder could follow the cancellation notice,
+    or carry the old time after the change notice."""
+    lock_for_update(db.session, Workshop.__table__, Workshop.id == workshop.id)
+    current = db.session.scalars(
+        select(Workshop)
+        .where(Workshop.id == workshop.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if current is None or current.status != WorkshopStatus.PUBLISHED or not current.sends_reminders:
+        return False
+    if session is None:
+        return current.starts_at == start
+    moved = db.session.scalar(select(Session.starts_at).where(Session.id == session.id))
+    return moved == start
 
 
 def _claim(rows: list[dict]) -> set[int]:

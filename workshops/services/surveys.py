@@ -438,9 +438,10 @@ def response_rate(survey: Survey, *where) -> ResponseRate:
 
 def _reachable():
     """A condition: an invitation can reach the person (an email, or a mobile where texts go)."""
+    # An erased person (the retention purge keeps them confirmed, for the figures) is asked nothing.
     if sms.sends(EmailKind.SURVEY_INVITATION):
-        return or_(Registration.email != "", Registration.mobile != "")
-    return Registration.email != ""
+        return and_(~Registration.erased, or_(Registration.email != "", Registration.mobile != ""))
+    return and_(~Registration.erased, Registration.email != "")
 
 
 def _inviting(survey: Survey, now: datetime) -> bool:
@@ -486,7 +487,7 @@ def _unreminded(survey_id):
         select(SurveyInvitation, Registration)
         .join(Registration, Registration.id == SurveyInvitation.registration_id)
         .where(SurveyInvitation.survey_id == survey_id, SurveyInvitation.reminded_at.is_(None))
-        .where(taking_part(), ~answered())
+        .where(taking_part(), ~answered(), ~Registration.erased)  # erased: counted, never asked
     )
 
 
@@ -512,6 +513,7 @@ def _surveys_due(now: datetime) -> list[int]:
             SurveyInvitation.reminded_at.is_(None),
             taking_part(),
             ~answered(),
+            ~Registration.erased,
         )
         .group_by(Survey.id, Survey.reminder_after_days)
     )
