@@ -398,7 +398,9 @@ def test_a_cancelled_workshop_sends_every_event_cancelled_with_a_higher_sequence
     client, coordinator, make_workshop, db
 ):
     workshop = three_session_workshop(make_workshop)
-    client.post(f"/staff/workshops/{workshop.id}/cancel", data={"reason": "Venue closed"})
+    client.post(
+        f"/staff/workshops/{workshop.id}/cancel", data={"reason_en": "Venue closed", "confirmed": "yes"}
+    )
     events = Calendar.from_ical(client.get(f"/workshops/{workshop.id}/calendar.ics").data).walk("VEVENT")
     assert [str(e["status"]) for e in events] == ["CANCELLED"] * 3
     assert all(e["sequence"] == 1 for e in events)
