@@ -351,6 +351,33 @@ def test_two_sweeps_racing_remind_each_person_once(app, db, make_workshop):
     )
 
 
+def test_a_large_workshop_is_reminded_in_batches_and_a_cancellation_stops_the_rest(
+    app, db, make_workshop, monkeypatch
+):
+    workshop = summer_workshop(make_workshop, onsite_capacity=20)
+    people = [register(workshop, n) for n in range(5)]
+    monkeypatch.setattr(reminders, "BATCH", 2)
+    real_queue, queued = reminders._queue, []
+
+    def queue_then_cancel(registration, kind, session):
+        real_queue(registration, kind, session)
+        queued.append(registration.id)
+        if len(queued) == 2:  # the first batch written: the coordinator cancels before the next
+            db.session.commit()
+            scheduling.cancel_workshop(_db.session.get(Workshop, workshop.id), None, reason_en="Storm")
+
+    monkeypatch.setattr(reminders, "_queue", queue_then_cancel)
+    due = reminders.reminder_due_at(workshop) + MINUTE
+    assert reminders.send_due_reminders(due)["day_before"] == 2
+    assert queued == [people[0].id, people[1].id]
+    monkeypatch.setattr(reminders, "_queue", real_queue)
+    other = summer_workshop(make_workshop, onsite_capacity=20)
+    everyone_else = [register(other, n) for n in range(10, 15)]
+    assert reminders.send_due_reminders(reminders.reminder_due_at(other) + MINUTE)["day_before"] == 5
+    reminded = db.session.scalars(db.select(SentReminder.registration_id).order_by(SentReminder.id)).all()
+    assert reminded[-5:] == [p.id for p in everyone_else]
+
+
 def test_two_online_sessions_less_than_an_hour_apart_each_get_their_reminder(app, db, make_workshop):
     workshop = summer_workshop(make_workshop)
     online = register(workshop, 1, mode="online")

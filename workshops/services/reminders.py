@@ -67,6 +67,8 @@ SESSION_LEAD = timedelta(hours=1)
 # No day-before reminder is due earlier than this before a start (30 days and up to a day).
 LONGEST_LEAD = timedelta(days=MAX_DAYS_BEFORE + 1)
 TICKET_EMAILS = (EmailKind.CONFIRMATION, EmailKind.PROMOTED)
+# People reminded in one transaction (each rendered there: about 3 ms a person, measured).
+BATCH = 200
 
 
 def reminder_moment(starts_at: datetime, zone: str, days_before: int, hour: int) -> datetime:
@@ -146,10 +148,10 @@ def _remind(
     session: Session | None = None,
     ticket_since: datetime | None = None,
 ) -> int:
-    """Remind the workshop's people not yet reminded of this start; one transaction."""
-    if not _still_due(workshop, start, session):
-        db.session.commit()  # cancelled or moved while this sweep ran: its own sweep decides
-        return 0
+    """Remind the workshop's people not yet reminded of this start, a batch a transaction.
+
+    Each batch holds the workshop while it writes (see ``_still_due``), so a coordinator's
+    cancellation or move waits for one batch at most, never for a whole large workshop."""
     reminded = select(SentReminder.id).where(
         SentReminder.registration_id == Registration.id,
         SentReminder.kind == kind,
@@ -172,26 +174,35 @@ def _remind(
             OutboxMessage.created_at >= ticket_since,
         )
         conditions.append(~exists(ticket_email))
-    people = db.session.scalars(select(Registration).where(*conditions).order_by(Registration.id)).all()
-    if not people:
-        return 0
-    claimed = _claim(
-        [
-            {
-                "registration_id": person.id,
-                "kind": str(kind),
-                "session_id": session.id if session else None,
-                "starts_at": start,
-                "sent_at": now,
-            }
-            for person in people
-        ]
-    )
-    for person in people:
-        if person.id in claimed:
-            _queue(person, kind, session)
-    db.session.commit()
-    return len(claimed)
+    waiting = db.session.scalars(select(Registration.id).where(*conditions).order_by(Registration.id)).all()
+    sent = 0
+    for first in range(0, len(waiting), BATCH):
+        if not _still_due(workshop, start, session):
+            db.session.commit()  # cancelled or moved while this sweep ran: its own sweep decides
+            break
+        people = db.session.scalars(
+            select(Registration)
+            .where(Registration.id.in_(waiting[first : first + BATCH]), *conditions)  # still due, too
+            .order_by(Registration.id)
+        ).all()
+        claimed = _claim(
+            [
+                {
+                    "registration_id": person.id,
+                    "kind": str(kind),
+                    "session_id": session.id if session else None,
+                    "starts_at": start,
+                    "sent_at": now,
+                }
+                for person in people
+            ]
+        )
+        for person in people:
+            if person.id in claimed:
+                _queue(person, kind, session)
+        db.session.commit()
+        sent += len(claimed)
+    return sent
 
 
 def _still_due(workshop: Workshop, start: datetime, session: Session | None) -> bool:
@@ -217,6 +228,8 @@ def _still_due(workshop: Workshop, start: datetime, session: Session | None) -> 
 def _claim(rows: list[dict]) -> set[int]:
     """Record the reminders; returns whose reminder this sweep writes. A row a racing sweep wrote
     first (committed, or waited for on PostgreSQL's unique index) is skipped, not an error."""
+    if not rows:  # everyone of the batch reminded meanwhile by another sweep
+        return set()
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(SentReminder).values(rows).on_conflict_do_nothing().returning(SentReminder.registration_id)
