@@ -152,6 +152,11 @@ answers_received = Namespace().signal("survey-answers-received")
 # ---- building ----------------------------------------------------------------
 
 
+def existing_survey(workshop: Workshop) -> Survey | None:
+    """The workshop's survey if it has one (a reader's page creates nothing)."""
+    return db.session.scalar(select(Survey).where(Survey.workshop_id == workshop.id))
+
+
 def survey_for(workshop: Workshop) -> Survey:
     """The workshop's survey, created empty on first use."""
     survey = db.session.scalar(select(Survey).where(Survey.workshop_id == workshop.id))
