@@ -46,6 +46,8 @@ def _builder(survey: Survey, settings=None, question_form=None, status=200):
         .where(Survey.id != survey.id, Survey.questions.any())
         .order_by(Workshop.starts_at.desc())
     ).all()
+    # A coordinator limited to programmes copies only from their workshops.
+    others = [other for other in others if current_user.can_access_workshop(other.workshop)]
     return render_template(
         "staff/survey.html",
         survey=survey,
@@ -159,6 +161,8 @@ def survey_copy(workshop_id: int):
     source = db.session.get(Survey, request.form.get("source", type=int) or 0)
     if not FlaskForm().validate_on_submit() or source is None or source.id == survey.id:
         abort(400)
+    if not current_user.can_access_workshop(source.workshop):
+        abort(403)
     copied = surveys.copy_questions(survey, source, current_user)
     flash(_("%(n)d questions copied.", n=copied), "success")
     return redirect(url_for("staff.survey", workshop_id=workshop_id) + "#questions")
