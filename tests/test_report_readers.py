@@ -132,6 +132,24 @@ def _text_of(response) -> str:
     return response.get_data(as_text=True)
 
 
+def test_a_report_readers_dashboard_links_only_what_it_opens(
+    client, auth, make_user, db, ended, make_workshop
+):
+    answered_by(ended, 5, make_user)
+    planned = make_workshop(programme=ended.programme, title_en="Planned workshop")
+    auth.login(reader(make_user, db))
+    dashboard = client.get("/staff/").get_data(as_text=True)
+    links = set(re.findall(r'href="(/staff/[^"]+)"', dashboard))
+    assert f"/staff/workshops/{ended.id}/survey/summary" in links
+    assert "Planned workshop" in dashboard and not any(f"/workshops/{planned.id}" in link for link in links)
+    assert "/staff/programmes" in links and "/staff/workshops/new" not in links
+    assert not any(
+        link.startswith(f"/staff/workshops/{ended.id}") and "summary" not in link for link in links
+    )
+    for link in links:
+        assert client.get(link).status_code == 200, link
+
+
 def test_a_report_reader_sees_small_groups_suppressed_even_in_a_named_survey(
     client, auth, make_user, db, ended
 ):

@@ -24,7 +24,7 @@ from ..extensions import db
 from ..forms import apply_errors, select_choices
 from ..models import AuditEvent, CheckInLink, Role, Session, User, Workshop
 from ..models.base import utcnow
-from ..services import catalogue, checkin_access, reports, scheduling, sms, users
+from ..services import catalogue, checkin_access, reports, scheduling, sms, surveys, users
 from ..services.change_notices import ChangeToTell
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
@@ -49,7 +49,14 @@ def sms_notice() -> dict:
 @login_required
 def dashboard():
     workshops = users.workshops_seen_by(current_user)
-    return render_template("staff/dashboard.html", workshops=workshops, seats=catalogue.seats_left(workshops))
+    # A report reader opens no workshop, only the feedback summary of those with a survey.
+    summaries = surveys.with_survey(workshops) if current_user.role == Role.REPORTER else set()
+    return render_template(
+        "staff/dashboard.html",
+        workshops=workshops,
+        seats=catalogue.seats_left(workshops),
+        summaries=summaries,
+    )
 
 
 def _programme_choices():
