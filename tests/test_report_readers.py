@@ -167,6 +167,23 @@ def test_a_report_reader_sees_small_groups_suppressed_even_in_a_named_survey(
     assert str(feedback.TOO_FEW) not in page and TEXT in page
 
 
+def test_a_report_readers_programme_report_shows_no_figures_of_a_small_named_survey(
+    client, auth, make_user, db, ended
+):
+    answered_by(ended, 3, make_user)  # recommend 5, 6, 7: NPS -67; each rating 4
+    url = f"/staff/programmes/{ended.programme_id}/report"
+    auth.login(make_user(Role.COORDINATOR))
+    page = client.get(url).get_data(as_text=True)
+    assert "-67" in page and "<td>4.0</td>" in page
+    assert "-67" in _text_of(client.get(url + ".xlsx"))
+    auth.logout()
+    auth.login(reader(make_user, db))
+    page = client.get(url).get_data(as_text=True)
+    assert "-67" not in page and "<td>4.0</td>" not in page and ended.title_en in page
+    workbook = _text_of(client.get(url + ".xlsx"))
+    assert "-67" not in workbook and "4.0" not in workbook
+
+
 def test_a_filter_that_leaves_a_few_out_is_suppressed_for_a_report_reader(client, auth, make_user, db, ended):
     answered_by(ended, 6, make_user)  # 4 women, 2 men
     auth.login(reader(make_user, db))

@@ -433,7 +433,7 @@ def programme_report(programme_id: int, fmt: str = "html"):
     if fmt not in ("html", "xlsx", "pdf"):
         abort(404)
     start, end = _report_period()
-    report = reports.programme_report(programme, start, end)
+    report = reports.programme_report(programme, start, end, aggregates_only=not current_user.can_schedule)
     if fmt == "html":
         return render_template("staff/programme_report.html", **report, args=request.args)
     body = (
