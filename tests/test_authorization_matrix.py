@@ -15,38 +15,53 @@ from workshops.models import Job, Programme, Role
 from workshops.services import checkin, checkin_access, surveys
 from workshops.services import registration as registrations
 
-ROLES = ["anonymous", "volunteer", "organiser_of_b", "organiser", "coordinator", "admin"]
+ROLES = [
+    "anonymous",
+    "volunteer",
+    "organiser_of_b",
+    "organiser",
+    "coordinator",
+    "admin",
+    # Limited to programme P (workshop A's), and to another programme: a city's bureau.
+    "coordinator_of_p",
+    "coordinator_elsewhere",
+    # Report readers (a ministry department, the donor): every programme, and another one only.
+    "reporter",
+    "reporter_elsewhere",
+]
 
-# Policies: what each role gets.
+# Policies: what each role gets. Those of workshop A's pages: a coordinator limited to P as any
+# coordinator, one limited elsewhere refused; report readers open no workshop.
+OF_A = dict(coordinator_of_p="ok", coordinator_elsewhere="403", reporter="403", reporter_elsewhere="403")
 SCHED = dict(
-    anonymous="login", volunteer="login", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok"
+    anonymous="login",
+    volunteer="login",
+    organiser_of_b="403",
+    organiser="403",
+    coordinator="ok",
+    admin="ok",
+    **OF_A,
 )
-SCHED_ANY = dict(SCHED, organiser_of_b="403")
-STAFF_WS = dict(
-    anonymous="login", volunteer="login", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok"
-)
-STAFF_ANY = dict(
-    anonymous="login", volunteer="login", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok"
-)
-SCAN_PAGE = dict(
-    anonymous="login", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok"
-)
+# Scheduling pages of no workshop: any coordinator, limited or not.
+SCHED_ANY = dict(SCHED, coordinator_elsewhere="ok")
+# Limited coordinators work within their programmes: they make no new one.
+NEW_PROGRAMME = dict(SCHED, coordinator_of_p="403")
+STAFF_WS = dict(SCHED, organiser="ok")
+STAFF_ANY = dict.fromkeys(ROLES, "ok") | dict(anonymous="login", volunteer="login")
+# Programme P's report and workshop A's feedback summary (aggregates): report readers of P too.
+REPORT = dict(SCHED, reporter="ok")
+REPORTS_ANY = dict(SCHED_ANY, reporter="ok", reporter_elsewhere="ok")
+SCAN_PAGE = dict(STAFF_WS, volunteer="ok")
 SCAN_LOG = dict(SCAN_PAGE, volunteer="403")  # it names who scanned: staff only
-SCAN_API = dict(
-    anonymous="403", volunteer="ok", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok"
-)
+SCAN_API = dict(SCAN_PAGE, anonymous="403")
 UNDO = dict(SCAN_API, volunteer="403")  # a link undoes only its own check-ins (see test_checkin_api)
-API_STAFF = dict(
-    anonymous="401", volunteer="401", organiser_of_b="403", organiser="ok", coordinator="ok", admin="ok"
-)
-API_SCHED = dict(
-    anonymous="401", volunteer="401", organiser_of_b="403", organiser="403", coordinator="ok", admin="ok"
-)
+API_STAFF = dict(STAFF_WS, anonymous="401", volunteer="401")
+API_SCHED = dict(SCHED, anonymous="401", volunteer="401")
+API_REPORT = dict(API_SCHED, reporter="ok")
 PUBLIC = dict.fromkeys(ROLES, "ok")
-ADMIN = dict(SCHED, coordinator="403")
-CHECKIN_HOME = dict(
-    anonymous="login", volunteer="ok", organiser_of_b="ok", organiser="ok", coordinator="ok", admin="ok"
-)
+ADMIN = dict(SCHED, coordinator="403", coordinator_of_p="403")
+# Report readers check nobody in.
+CHECKIN_HOME = dict(STAFF_ANY, volunteer="ok", reporter="403", reporter_elsewhere="403")
 
 # (endpoint, method, url, policy). {a} = workshop A, {r} = a registration in A, and so on.
 # Destructive requests come last.
@@ -55,13 +70,13 @@ MATRIX = [
     ("auth.change_password", "GET", "/account/password", STAFF_ANY),
     ("auth.login", "GET", "/login", PUBLIC),
     ("staff.new_workshop", "GET", "/staff/workshops/new", SCHED_ANY),
-    ("staff.programmes", "GET", "/staff/programmes", SCHED_ANY),
+    ("staff.programmes", "GET", "/staff/programmes", REPORTS_ANY),
     ("staff.audit_log", "GET", "/staff/audit", ADMIN),
     ("staff.staff_users", "GET", "/staff/users", ADMIN),
-    ("staff.programme_form", "GET", "/staff/programmes/new", SCHED_ANY),
-    ("staff.programme_form", "GET", "/staff/programmes/{p}", SCHED_ANY),
-    ("staff.programme_report", "GET", "/staff/programmes/{p}/report", SCHED_ANY),
-    ("staff.programme_report", "GET", "/staff/programmes/{p}/report.xlsx", SCHED_ANY),
+    ("staff.programme_form", "GET", "/staff/programmes/new", NEW_PROGRAMME),
+    ("staff.programme_form", "GET", "/staff/programmes/{p}", SCHED),
+    ("staff.programme_report", "GET", "/staff/programmes/{p}/report", REPORT),
+    ("staff.programme_report", "GET", "/staff/programmes/{p}/report.xlsx", REPORT),
     ("staff.workshop", "GET", "/staff/workshops/{a}", STAFF_WS),
     ("staff.edit_workshop", "GET", "/staff/workshops/{a}/edit", SCHED),
     ("staff.edit_session", "GET", "/staff/workshops/{a}/sessions/{s}", SCHED),
@@ -89,7 +104,7 @@ MATRIX = [
     ("staff.edit_question", "GET", "/staff/workshops/{a}/survey/questions/{q}", SCHED),
     ("staff.survey_template", "POST", "/staff/workshops/{a}/survey/template", SCHED),
     ("staff.survey_copy", "POST", "/staff/workshops/{a}/survey/copy", SCHED),
-    ("staff.survey_summary", "GET", "/staff/workshops/{a}/survey/summary", SCHED),
+    ("staff.survey_summary", "GET", "/staff/workshops/{a}/survey/summary", REPORT),
     ("staff.survey_download", "GET", "/staff/workshops/{a}/survey/responses.csv", SCHED),
     ("staff.survey_poster", "GET", "/staff/workshops/{a}/survey/poster", STAFF_WS),
     ("staff.certificates_page", "GET", "/staff/workshops/{a}/certificates", SCHED),
@@ -115,7 +130,7 @@ MATRIX = [
     ("api_registrations.get_registration", "GET", "/api/v1/registrations/{r}", API_STAFF),
     ("api_certificates.certificate_status", "GET", "/api/v1/registrations/{r}/certificate", API_STAFF),
     ("api_certificates.verify", "GET", "/api/v1/certificates/{code}", PUBLIC),
-    ("api_surveys.survey_summary", "GET", "/api/v1/workshops/{a}/survey/summary", API_SCHED),
+    ("api_surveys.survey_summary", "GET", "/api/v1/workshops/{a}/survey/summary", API_REPORT),
     ("api_checkin.get_roster", "GET", "/api/v1/workshops/{a}/roster?session_id={s}", SCAN_API),
     ("api_checkin.search", "GET", "/api/v1/workshops/{a}/search?session_id={s}&q=x", SCAN_API),
     ("api_checkin.counters", "GET", "/api/v1/sessions/{s}/counters", SCAN_API),
@@ -137,6 +152,8 @@ MATRIX = [
     ("staff.publish_workshop", "POST", "/staff/workshops/{a}/publish", SCHED),
     ("staff.delete_session", "POST", "/staff/workshops/{a}/sessions/{s2}/delete", SCHED),
     ("staff.cancel_workshop", "POST", "/staff/workshops/{a}/cancel", SCHED),
+    ("staff.create_user", "POST", "/staff/users", ADMIN),
+    ("staff.set_user_programmes", "POST", "/staff/users/{spare_user}/programmes", ADMIN),
     ("staff.enable_user", "POST", "/staff/users/{spare_user}/enable", ADMIN),
     ("staff.disable_user", "POST", "/staff/users/{spare_user}/disable", ADMIN),
     ("auth.sign_out_everywhere", "POST", "/account/sign-out-everywhere", STAFF_ANY),
@@ -176,6 +193,18 @@ def world(make_workshop, make_user, db):
             ("spare_user", Role.ORGANISER),
         ]
     }
+    elsewhere = Programme(code="OT", name_en="Another programme")
+    db.session.add(elsewhere)
+    for role, role_enum in [
+        ("coordinator_of_p", Role.COORDINATOR),
+        ("coordinator_elsewhere", Role.COORDINATOR),
+        ("reporter", Role.REPORTER),
+        ("reporter_elsewhere", Role.REPORTER),
+    ]:
+        users[role] = make_user(role_enum)
+    users["coordinator_of_p"].programmes.append(programme)
+    users["coordinator_elsewhere"].programmes.append(elsewhere)
+    users["reporter_elsewhere"].programmes.append(elsewhere)
     users["organiser"].workshops.append(a)
     users["organiser_of_b"].workshops.append(b)
     db.session.commit()

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from .demo import load_demo
 from .extensions import db
-from .models import OutboxMessage, OutboxStatus, Role, Session, User, Workshop
+from .models import OutboxMessage, OutboxStatus, Programme, Role, Session, User, Workshop
 from .services import backups, meeting_reports, nominations, outbox, privacy, spreadsheets
 from .services import users as user_service
 from .services.errors import InvalidInput, ServiceError
@@ -31,15 +31,33 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 ROOT = Path(__file__).parent.parent
 
 
+def _programmes(codes: tuple[str, ...]) -> list[Programme]:
+    """The programmes with these codes (case does not matter); an unknown code is refused."""
+    found = []
+    for code in codes:
+        programme = db.session.scalar(select(Programme).where(Programme.code == code.strip().upper()))
+        if programme is None:
+            raise click.ClickException(_("No programme has the code %(code)s.", code=code))
+        found.append(programme)
+    return found
+
+
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", default="")
+@click.option(
+    "--programme",
+    "programmes",
+    multiple=True,
+    metavar="CODE",
+    help="Limit a coordinator or report reader to this programme (repeat for more; none: every one).",
+)
 @click.password_option(help="Prompted for (twice) when not given.")
-def create_user(email, role, name, password):
+def create_user(email, role, name, programmes, password):
     """Create a staff account."""
     try:
-        user = user_service.create_user(email, role, password, name=name)
+        user = user_service.create_user(email, role, password, name=name, programmes=_programmes(programmes))
     except InvalidInput as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {user.role.value} {user.email}")
@@ -47,9 +65,27 @@ def create_user(email, role, name, password):
 
 @users_cli.command("list")
 def list_users():
-    """List staff accounts."""
+    """List staff accounts (with the programmes a limited one sees)."""
     for user in db.session.scalars(select(User).order_by(User.email)):
-        click.echo(f"{user.email}\t{user.role.value}\t{'active' if user.active else 'disabled'}")
+        limits = ",".join(sorted(p.code for p in user.programmes))
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.email}\t{user.role.value}\t{state}" + (f"\t{limits}" if limits else ""))
+
+
+@users_cli.command("limit")
+@click.argument("email")
+@click.option(
+    "--programme", "programmes", multiple=True, metavar="CODE", help="Repeat for more; none: every one."
+)
+def limit_user(email, programmes):
+    """Limit a coordinator or report reader to programmes (none given: every programme)."""
+    user = _account(email)
+    try:
+        user_service.set_programme_limits(user, _programmes(programmes), None)
+    except InvalidInput as error:
+        raise click.ClickException(str(error)) from None
+    shown = ", ".join(sorted(p.code for p in user.programmes)) or _("every programme")
+    click.echo(_("%(email)s sees: %(programmes)s", email=user.email, programmes=shown))
 
 
 def _account(email: str) -> User:

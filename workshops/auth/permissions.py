@@ -8,11 +8,13 @@ from flask import abort, session
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..models import CheckInLink, Role, Workshop
+from ..models import CheckInLink, Programme, Role, Workshop
 from ..services import checkin_access
 from ..services.checkin import Scanner
 
 SCHEDULERS = (Role.ADMIN, Role.COORDINATOR)
+# Who reads programme reports and feedback summaries (aggregates only, never people).
+REPORT_READERS = (Role.ADMIN, Role.COORDINATOR, Role.REPORTER)
 
 
 def requires_role(*roles: Role):
@@ -39,6 +41,27 @@ def workshop_for_staff(workshop_id: int) -> Workshop:
     if not current_user.can_access_workshop(workshop):
         abort(403)
     return workshop
+
+
+def workshop_for_report_reader(workshop_id: int) -> Workshop:
+    """The workshop if the signed-in user may read its aggregates (feedback summary): 404 if
+    unknown, 403 if outside their programmes or their role reads no reports."""
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None:
+        abort(404)
+    if not current_user.can_read_reports_of(workshop):
+        abort(403)
+    return workshop
+
+
+def programme_for_staff(programme_id: int) -> Programme:
+    """The programme if it is one of the signed-in user's (every one unless they are limited)."""
+    programme = db.session.get(Programme, programme_id)
+    if programme is None:
+        abort(404)
+    if not current_user.sees_programme(programme.id):
+        abort(403)
+    return programme
 
 
 # ---- volunteers' check-in links -------------------------------------------------

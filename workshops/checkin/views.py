@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..auth.permissions import (
     current_link,
@@ -24,9 +23,9 @@ from ..auth.permissions import (
     held_link_id,
 )
 from ..extensions import db, limiter
-from ..models import Session, Workshop, WorkshopStatus
+from ..models import Role, Session, Workshop, WorkshopStatus
 from ..models.base import utcnow
-from ..services import checkin
+from ..services import checkin, users
 from ..services.checkin import Scanner
 from ..services.checkin_access import link_by_token
 from . import bp
@@ -77,14 +76,11 @@ def choose_workshop():
         if held_link_id() is not None:  # a volunteer whose link expired or was withdrawn
             return _link_refused()
         return redirect(url_for("auth.login", next=url_for("checkin.choose_workshop")))
-    if current_user.can_schedule:
-        workshops = db.session.scalars(
-            select(Workshop)
-            .where(Workshop.status != WorkshopStatus.DRAFT)
-            .order_by(Workshop.starts_at.desc())
-        ).all()
-    else:
-        workshops = sorted(current_user.workshops, key=lambda w: w.starts_at, reverse=True)
+    if not (current_user.can_schedule or current_user.role == Role.ORGANISER):
+        abort(403)  # report readers check nobody in
+    workshops = users.workshops_seen_by(current_user)
+    if current_user.can_schedule:  # every workshop there is (of their programmes), but drafts
+        workshops = [w for w in workshops if w.status != WorkshopStatus.DRAFT]
     return render_template("checkin/choose_workshop.html", workshops=workshops)
 
 

@@ -25,7 +25,7 @@ from .registration import Registration
 from .reminder import SentReminder
 from .schedule_change import CancelledCalendarEvent, ChangeNotice
 from .survey import Answer, Question, Response, Survey, SurveyInvitation, SurveyParticipation
-from .user import SignInThrottle, User, workshop_organiser
+from .user import SignInThrottle, User, staff_programme, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
@@ -69,6 +69,7 @@ __all__ = [
     "Workshop",
     "WorkshopFormat",
     "WorkshopStatus",
+    "staff_programme",
     "workshop_organiser",
     "SentReminder",
 ]

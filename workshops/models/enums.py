@@ -139,6 +139,9 @@ class Role(Labelled):
     ADMIN = "admin"
     COORDINATOR = "coordinator"
     ORGANISER = "organiser"
+    # A ministry department or the donor: programme reports and feedback as aggregates, no
+    # personal data at all.
+    REPORTER = "reporter"
 
     @classmethod
     def labels(cls):
@@ -146,6 +149,7 @@ class Role(Labelled):
             cls.ADMIN: _l("Administrator"),
             cls.COORDINATOR: _l("Coordinator"),
             cls.ORGANISER: _l("Organiser"),
+            cls.REPORTER: _l("Report reader"),
         }
 
 

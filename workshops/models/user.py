@@ -21,12 +21,26 @@ workshop_organiser = Table(
     Column("workshop_id", ForeignKey("workshop.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# A coordinator or report reader with rows here sees only these programmes' workshops and
+# reports (a city's bureau, one donor); no row: every programme. No ON DELETE CASCADE: removing a
+# programme must never turn a limited account into one that sees everything.
+staff_programme = Table(
+    "staff_programme",
+    Base.metadata,
+    Column("user_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("programme_id", ForeignKey("programme.id"), primary_key=True),
+)
+
+# The roles that may be limited to programmes (admins never are; organisers have assignments).
+LIMITABLE = (Role.COORDINATOR, Role.REPORTER)
+
 if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
+    from .programme import Programme
     from .workshop import Workshop
 
 
 class User(UserMixin, Base):
-    """A staff account: admin, coordinator or organiser. Participants have none."""
+    """A staff account: admin, coordinator, organiser or report reader. Participants have none."""
 
     __tablename__ = "staff_user"
 
@@ -42,11 +56,14 @@ class User(UserMixin, Base):
     session_token: Mapped[str] = mapped_column(String(64), default=tokens.new_token)
 
     workshops: Mapped[list[Workshop]] = relationship(secondary=workshop_organiser)  # noqa: F821
+    programmes: Mapped[list[Programme]] = relationship(secondary=staff_programme)  # noqa: F821
 
     # The ids of the workshops an organiser is assigned to (a frozenset), when the account was
     # loaded with them (load_with_assignments: every signed-in request). An organiser's every
     # scan at the door asks; this answers without another query.
     assigned_workshop_ids = None
+    # Likewise the programmes the account is limited to (a frozenset, empty: none), when loaded.
+    limited_programme_ids = None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -69,16 +86,53 @@ class User(UserMixin, Base):
     def can_schedule(self) -> bool:
         return self.role in (Role.ADMIN, Role.COORDINATOR)
 
+    @property
+    def reads_reports(self) -> bool:
+        """Programme reports and feedback summaries, as aggregates: schedulers and report readers."""
+        return self.role in (Role.ADMIN, Role.COORDINATOR, Role.REPORTER)
+
+    @property
+    def programme_limits(self) -> frozenset[int]:
+        """The programmes this account is limited to; empty: every programme."""
+        if self.role not in LIMITABLE:
+            return frozenset()
+        if self.limited_programme_ids is not None:
+            return self.limited_programme_ids
+        return frozenset(p.id for p in self.programmes)
+
+    def sees_programme(self, programme_id: int | None) -> bool:
+        """Whether the workshops and report of this programme (None: workshops in none) are this
+        account's to see: a limited account sees only its programmes', never a workshop in none."""
+        limits = self.programme_limits
+        return not limits or programme_id in limits
+
     def can_access_workshop(self, workshop) -> bool:
-        """Admins and coordinators see every workshop; organisers their own."""
+        """Admins and coordinators see every workshop (a limited coordinator those of their
+        programmes); organisers their own. Report readers open no workshop: they read its
+        aggregates only (``can_read_reports_of``)."""
+        if self.can_schedule:
+            return self.sees_programme(workshop.programme_id)
         return self.can_access_workshop_id(workshop.id)
 
+    def can_read_reports_of(self, workshop) -> bool:
+        """The workshop's feedback summary (aggregates, no people)."""
+        return self.reads_reports and self.sees_programme(workshop.programme_id)
+
     def can_access_workshop_id(self, workshop_id: int) -> bool:
+        session = object_session(self)
         if self.can_schedule:
-            return True
+            if not self.programme_limits:
+                return True
+            from .workshop import Workshop  # the workshop module imports this one
+
+            if session is None:
+                return False
+            programme_id = session.scalar(select(Workshop.programme_id).where(Workshop.id == workshop_id))
+            return self.sees_programme(programme_id)
+        if self.role != Role.ORGANISER:
+            return False
         if self.assigned_workshop_ids is not None:
             return workshop_id in self.assigned_workshop_ids
-        session = object_session(self)
         if "workshops" in self.__dict__ or session is None:  # already in memory (maybe not yet flushed)
             return any(w.id == workshop_id for w in self.workshops)
         # Asked on every scan at the door: one EXISTS, not every assigned workshop loaded whole.
@@ -107,14 +161,21 @@ def check_password_of_nobody(password: str) -> bool:
     return False
 
 
-# One statement, built once, for the account and its assignments ("3,17,42", or NULL); the
-# database matches the token's selector, the whole token is compared in constant time.
+def _ids_of(column, user_column):
+    return select(func.aggregate_strings(cast(column, String), ",")).where(user_column == User.id)
+
+
+def _id_set(ids: str | None) -> frozenset[int]:
+    return frozenset(int(i) for i in ids.split(",")) if ids else frozenset()
+
+
+# One statement, built once, for the account, its assignments and its programme limits ("3,17,42",
+# or NULL); the database matches the token's selector, the whole token is compared in constant time.
 _USER_WITH_ASSIGNMENTS = (
     select(
         User,
-        select(func.aggregate_strings(cast(workshop_organiser.c.workshop_id, String), ","))
-        .where(workshop_organiser.c.user_id == User.id)
-        .scalar_subquery(),
+        _ids_of(workshop_organiser.c.workshop_id, workshop_organiser.c.user_id).scalar_subquery(),
+        _ids_of(staff_programme.c.programme_id, staff_programme.c.user_id).scalar_subquery(),
     )
     .where(tokens.selector(User.session_token) == bindparam("selector"))
     # Read afresh: an account disabled or signed out elsewhere is not answered from memory.
@@ -124,15 +185,17 @@ _USER_WITH_ASSIGNMENTS = (
 
 def load_with_assignments(session, session_token: str) -> User | None:
     """The active account whose sessions carry this token, with the workshops it is assigned
-    to, in one query; None once the token has been replaced or the account disabled."""
+    to and the programmes it is limited to, in one query; None once the token has been replaced
+    or the account disabled."""
     if not tokens.well_formed(session_token):
         return None
     rows = session.execute(_USER_WITH_ASSIGNMENTS, {"selector": session_token[: tokens.SELECTOR]}).all()
     row = next((row for row in rows if tokens.same(row[0].session_token, session_token)), None)
     if row is None or not row[0].active:
         return None
-    user, assigned = row
-    user.assigned_workshop_ids = frozenset(int(i) for i in assigned.split(",")) if assigned else frozenset()
+    user, assigned, limits = row
+    user.assigned_workshop_ids = _id_set(assigned)
+    user.limited_programme_ids = _id_set(limits)
     return user
 
 

@@ -109,9 +109,10 @@ def _answer_count(survey: Survey, segment: Segment) -> int:
     ).scalar_one()
 
 
-def suppressed(survey: Survey, segment: Segment | None = None) -> bool:
-    """Whether this group's figures of this survey stay hidden (``too_few``; named surveys never)."""
-    if not survey.anonymous:
+def suppressed(survey: Survey, segment: Segment | None = None, aggregates_only: bool = False) -> bool:
+    """Whether this group's figures of this survey stay hidden (``too_few``): named surveys
+    never, except for report readers (``aggregates_only``), to whom every survey is anonymous."""
+    if not survey.anonymous and not aggregates_only:
         return False
     segment = segment or Segment()
     active = segment.active()
@@ -160,18 +161,26 @@ def response_rate(survey: Survey, segment: Segment) -> surveys.ResponseRate:
     )
 
 
-def summary(survey: Survey, segment: Segment | None = None, text_limit: int | None = 200) -> dict:
+def summary(
+    survey: Survey,
+    segment: Segment | None = None,
+    text_limit: int | None = 200,
+    aggregates_only: bool = False,
+) -> dict:
     """Everything the summary page, the downloads and the API show.
 
     Distributions are counted by the database (GROUP BY question, value); means,
-    medians and NPS follow from those few buckets.
+    medians and NPS follow from those few buckets. ``aggregates_only`` (report readers): small
+    groups suppressed in every survey, and written answers counted, never shown (a text can
+    name its writer or someone else).
     """
     segment = segment or Segment()
     rate = response_rate(survey, segment)
-    if suppressed(survey, segment):
+    if suppressed(survey, segment, aggregates_only):
         return {
             "survey": survey,
             "segment": segment,
+            "aggregates_only": aggregates_only,
             "suppressed": True,
             "invited": rate.invited,
             "responded": None,
@@ -198,7 +207,7 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
         item = per_question.get(question_id)
         if item is not None:
             item.count += 1
-            if text_limit is None or len(item.texts) < text_limit:
+            if not aggregates_only and (text_limit is None or len(item.texts) < text_limit):
                 item.texts.append(text)
     for item in per_question.values():
         question, distribution = item.question, item.distribution
@@ -223,6 +232,7 @@ def summary(survey: Survey, segment: Segment | None = None, text_limit: int | No
     return {
         "survey": survey,
         "segment": segment,
+        "aggregates_only": aggregates_only,
         "suppressed": False,
         # "N answered of M invited": the same people in both (the figures below count every
         # answer kept, including those of people no longer taking part).

@@ -43,9 +43,15 @@ def _workshops(programme: Programme, start: datetime | None, end: datetime | Non
 
 
 def programme_report(
-    programme: Programme, start: datetime | None = None, end: datetime | None = None
+    programme: Programme,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    aggregates_only: bool = False,
 ) -> dict:
-    """Workshops held, unique participants and their profile, attendance, satisfaction and NPS."""
+    """Workshops held, unique participants and their profile, attendance, satisfaction and NPS.
+
+    For report readers (``aggregates_only``) every survey with too few answers shows no figures,
+    named ones too, as on their feedback summary."""
     workshops = _workshops(programme, start, end)
     ids = [w.id for w in workshops] or [-1]
     present = select(Attendance.registration_id).distinct().subquery()
@@ -99,7 +105,7 @@ def programme_report(
     anonymous = set(
         db.session.scalars(select(Survey.workshop_id).where(Survey.workshop_id.in_(ids), Survey.anonymous))
     )
-    for workshop_id in anonymous:
+    for workshop_id in {w.id for w in workshops} if aggregates_only else anonymous:
         if too_few(responses.get(workshop_id, 0)):
             buckets = {key: counter for key, counter in buckets.items() if key[0] != workshop_id}
 

@@ -149,9 +149,17 @@ def _reminder_problems(details: WorkshopDetails, errors: dict) -> dict:
     return problems
 
 
+def _check_programme_of(details: WorkshopDetails, actor) -> None:
+    """A coordinator limited to programmes schedules only in theirs (and always in one)."""
+    if actor is not None and not actor.sees_programme(details.programme_id):
+        raise InvalidInput({"programme_id": _l("Choose one of your programmes.")})
+
+
 def create_workshop(details: WorkshopDetails, actor) -> Workshop:
-    """Create a draft workshop. Rule: details must pass ``check_workshop``."""
+    """Create a draft workshop. Rule: details must pass ``check_workshop``, in a programme the
+    actor sees."""
     check_workshop(details)
+    _check_programme_of(details, actor)
     workshop = Workshop(**asdict(details), status=WorkshopStatus.DRAFT)
     db.session.add(workshop)
     db.session.flush()
@@ -169,6 +177,7 @@ def update_workshop(
     meeting link of a published workshop needs ``notify`` decided (``change_notices.settle``).
     """
     check_workshop(details)
+    _check_programme_of(details, actor)
     workshop = registration.lock_workshop(workshop.id)
     outside = [s for s in workshop.sessions if s.starts_at < details.starts_at or s.ends_at > details.ends_at]
     if outside:

@@ -152,6 +152,21 @@ answers_received = Namespace().signal("survey-answers-received")
 # ---- building ----------------------------------------------------------------
 
 
+def existing_survey(workshop: Workshop) -> Survey | None:
+    """The workshop's survey if it has one (a reader's page creates nothing)."""
+    return db.session.scalar(select(Survey).where(Survey.workshop_id == workshop.id))
+
+
+def with_survey(workshops: list[Workshop]) -> set[int]:
+    """Which of these workshops have a survey (the ones whose feedback summary opens)."""
+    ids = [w.id for w in workshops]
+    return (
+        set(db.session.scalars(select(Survey.workshop_id).where(Survey.workshop_id.in_(ids))))
+        if ids
+        else set()
+    )
+
+
 def survey_for(workshop: Workshop) -> Survey:
     """The workshop's survey, created empty on first use."""
     survey = db.session.scalar(select(Survey).where(Survey.workshop_id == workshop.id))

@@ -14,9 +14,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import Role, SignInThrottle, User, Workshop, workshop_organiser
+from ..models import Programme, Role, SignInThrottle, User, Workshop, workshop_organiser
 from ..models.base import lock_for_update, utcnow
-from ..models.user import check_password_of_nobody
+from ..models.user import LIMITABLE, check_password_of_nobody
 from . import audit
 from .errors import InvalidInput, NotAllowed
 
@@ -60,8 +60,16 @@ def find_user(email: str) -> User | None:
     )
 
 
-def create_user(email: str, role: Role | str, password: str, name: str = "", actor=None) -> User:
-    """Create a staff account. Rules: valid unique email, known role, password of 10+ characters."""
+def create_user(
+    email: str,
+    role: Role | str,
+    password: str,
+    name: str = "",
+    actor=None,
+    programmes: list[Programme] | tuple[Programme, ...] = (),
+) -> User:
+    """Create a staff account. Rules: valid unique email, known role, password of 10+ characters;
+    only coordinators and report readers are limited to ``programmes`` (none: every one)."""
     address = normalise_email(email)
     if find_user(address) is not None:
         raise InvalidInput({"email": _l("A staff account with this email already exists.")})
@@ -70,13 +78,56 @@ def create_user(email: str, role: Role | str, password: str, name: str = "", act
     except ValueError:
         raise InvalidInput({"role": _l("Unknown role.")}) from None
     _check_password(password)
+    _check_limits(role, programmes)
     user = User(email=address, role=role, name=name.strip())
     user.set_password(password)
+    user.programmes = list(programmes)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", user, actor, role=role.value)
+    audit.record("user.create", user, actor, role=role.value, programmes=sorted(p.code for p in programmes))
     db.session.commit()
     return user
+
+
+def _check_limits(role: Role, programmes) -> None:
+    if programmes and role not in LIMITABLE:
+        raise InvalidInput(
+            {"programmes": _l("Only coordinators and report readers can be limited to programmes.")}
+        )
+
+
+def set_programme_limits(user: User, programmes: list[Programme], actor) -> None:
+    """Limit a coordinator or report reader to these programmes (none: every programme).
+
+    The account's open sessions see the new limits at their next request (they are read with
+    the account on every request)."""
+    _check_limits(user.role, programmes)
+    before = sorted(p.code for p in user.programmes)
+    after = sorted({p.code for p in programmes})
+    if before == after:
+        return
+    user.programmes = list({p.id: p for p in programmes}.values())
+    audit.record("user.programmes", user, actor, before=before, after=after)
+    db.session.commit()
+
+
+def programmes_seen_by(user: User) -> list[Programme]:
+    """The programmes whose reports (and workshops) this account sees, by code."""
+    query = select(Programme).order_by(Programme.code)
+    if user.programme_limits:
+        query = query.where(Programme.id.in_(user.programme_limits))
+    return list(db.session.scalars(query))
+
+
+def workshops_seen_by(user: User) -> list[Workshop]:
+    """The dashboard's workshops, newest first: every one for admins and unrestricted
+    coordinators and report readers, their programmes' for limited ones, an organiser's own."""
+    if user.role == Role.ORGANISER:
+        return sorted(user.workshops, key=lambda w: w.starts_at, reverse=True)
+    query = select(Workshop).order_by(Workshop.starts_at.desc())
+    if user.programme_limits:
+        query = query.where(Workshop.programme_id.in_(user.programme_limits))
+    return list(db.session.scalars(query))
 
 
 def sign_in_key(email: str) -> str:

@@ -13,6 +13,7 @@ from wtforms import (
     DecimalField,
     HiddenField,
     IntegerField,
+    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -387,3 +388,18 @@ class SignatoryForm(FlaskForm):
         _l("Order on the certificate (smaller first; the programme's come before the workshop's)"),
         validators=[Optional(), NumberRange(min=0, max=99, message=_l("Between 0 and 99."))],
     )
+
+
+class StaffAccountForm(FlaskForm):
+    """An admin creates a staff account (a report reader for a ministry department or the donor),
+    optionally limited to programmes."""
+
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    programmes = SelectMultipleField(_l("Limited to programmes (none: every programme)"), coerce=int)
+
+
+class ProgrammeLimitsForm(FlaskForm):
+    programmes = SelectMultipleField(_l("Limited to programmes (none: every programme)"), coerce=int)

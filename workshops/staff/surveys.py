@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
+from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_report_reader, workshop_for_staff
 from ..extensions import db
 from ..forms import apply_errors
 from ..models import Gender, OrganisationType, Question, Survey, Workshop
@@ -46,6 +46,8 @@ def _builder(survey: Survey, settings=None, question_form=None, status=200):
         .where(Survey.id != survey.id, Survey.questions.any())
         .order_by(Workshop.starts_at.desc())
     ).all()
+    # A coordinator limited to programmes copies only from their workshops.
+    others = [other for other in others if current_user.can_access_workshop(other.workshop)]
     return render_template(
         "staff/survey.html",
         survey=survey,
@@ -159,6 +161,8 @@ def survey_copy(workshop_id: int):
     source = db.session.get(Survey, request.form.get("source", type=int) or 0)
     if not FlaskForm().validate_on_submit() or source is None or source.id == survey.id:
         abort(400)
+    if not current_user.can_access_workshop(source.workshop):
+        abort(403)
     copied = surveys.copy_questions(survey, source, current_user)
     flash(_("%(n)d questions copied.", n=copied), "success")
     return redirect(url_for("staff.survey", workshop_id=workshop_id) + "#questions")
@@ -184,10 +188,13 @@ def _filters(workshop):
 @bp.route("/workshops/<int:workshop_id>/survey/summary")
 @login_required
 def survey_summary(workshop_id: int):
-    survey = _survey(workshop_id)
-    if not current_user.can_schedule:
-        abort(403)
-    result = feedback.summary(survey, _segment())
+    # Report readers too, as aggregates; a limited account only in its programmes.
+    workshop = workshop_for_report_reader(workshop_id)
+    # A reader's visit creates nothing (the builder's first visit makes the empty survey).
+    survey = surveys.survey_for(workshop) if current_user.can_schedule else surveys.existing_survey(workshop)
+    if survey is None:
+        abort(404)
+    result = feedback.summary(survey, _segment(), aggregates_only=not current_user.can_schedule)
     return render_template(
         "staff/survey_summary.html",
         workshop=survey.workshop,

@@ -13,12 +13,18 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_staff
+from ..auth.permissions import (
+    REPORT_READERS,
+    SCHEDULERS,
+    programme_for_staff,
+    requires_role,
+    workshop_for_staff,
+)
 from ..extensions import db
 from ..forms import apply_errors, select_choices
-from ..models import AuditEvent, CheckInLink, Programme, Role, Session, User, Workshop
+from ..models import AuditEvent, CheckInLink, Role, Session, User, Workshop
 from ..models.base import utcnow
-from ..services import catalogue, checkin_access, reports, scheduling, sms, users
+from ..services import catalogue, checkin_access, reports, scheduling, sms, surveys, users
 from ..services.change_notices import ChangeToTell
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
@@ -42,16 +48,22 @@ def sms_notice() -> dict:
 @bp.route("/")
 @login_required
 def dashboard():
-    if current_user.can_schedule:
-        workshops = list(db.session.scalars(select(Workshop).order_by(Workshop.starts_at.desc())))
-    else:
-        workshops = sorted(current_user.workshops, key=lambda w: w.starts_at, reverse=True)
-    return render_template("staff/dashboard.html", workshops=workshops, seats=catalogue.seats_left(workshops))
+    workshops = users.workshops_seen_by(current_user)
+    # A report reader opens no workshop, only the feedback summary of those with a survey.
+    summaries = surveys.with_survey(workshops) if current_user.role == Role.REPORTER else set()
+    return render_template(
+        "staff/dashboard.html",
+        workshops=workshops,
+        seats=catalogue.seats_left(workshops),
+        summaries=summaries,
+    )
 
 
 def _programme_choices():
-    programmes = db.session.scalars(select(Programme).order_by(Programme.code))
-    return select_choices([(0, _("— none —"))] + [(p.id, f"{p.code} · {p.name}") for p in programmes])
+    """A coordinator limited to programmes chooses one of theirs (no "none": it is required)."""
+    none = [] if current_user.programme_limits else [(0, _("— none —"))]
+    programmes = users.programmes_seen_by(current_user)
+    return select_choices(none + [(p.id, f"{p.code} · {p.name}") for p in programmes])
 
 
 @bp.route("/workshops/new", methods=["GET", "POST"])
@@ -371,19 +383,18 @@ def assign_organisers(workshop_id: int):
 
 
 @bp.route("/programmes")
-@requires_role(*SCHEDULERS)
+@requires_role(*REPORT_READERS)
 def programmes():
-    rows = db.session.scalars(select(Programme).order_by(Programme.code))
-    return render_template("staff/programmes.html", programmes=list(rows))
+    return render_template("staff/programmes.html", programmes=users.programmes_seen_by(current_user))
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
 @bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
 @requires_role(*SCHEDULERS)
 def programme_form(programme_id: int | None = None):
-    programme = db.session.get(Programme, programme_id) if programme_id else None
-    if programme_id and programme is None:
-        abort(404)
+    programme = programme_for_staff(programme_id) if programme_id else None
+    if programme is None and current_user.programme_limits:
+        abort(403)  # a coordinator limited to programmes works within them, and makes no new one
     form = ProgrammeForm(obj=programme)
     if form.validate_on_submit():
         try:
@@ -416,13 +427,13 @@ def _report_period():
 
 @bp.route("/programmes/<int:programme_id>/report")
 @bp.route("/programmes/<int:programme_id>/report.<fmt>")
-@requires_role(*SCHEDULERS)
+@requires_role(*REPORT_READERS)
 def programme_report(programme_id: int, fmt: str = "html"):
-    programme = db.session.get(Programme, programme_id)
-    if programme is None or fmt not in ("html", "xlsx", "pdf"):
+    programme = programme_for_staff(programme_id)
+    if fmt not in ("html", "xlsx", "pdf"):
         abort(404)
     start, end = _report_period()
-    report = reports.programme_report(programme, start, end)
+    report = reports.programme_report(programme, start, end, aggregates_only=not current_user.can_schedule)
     if fmt == "html":
         return render_template("staff/programme_report.html", **report, args=request.args)
     body = (
