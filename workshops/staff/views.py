@@ -422,9 +422,14 @@ def programme_report(programme_id: int, fmt: str = "html"):
     if programme is None or fmt not in ("html", "xlsx", "pdf"):
         abort(404)
     start, end = _report_period()
-    report = reports.programme_report(programme, start, end)
+    report = reports.programme_report(programme, start, end, author=current_user)
     if fmt == "html":
-        return render_template("staff/programme_report.html", **report, args=request.args)
+        return render_template(
+            "staff/programme_report.html",
+            **report,
+            header_lines=reports.header_lines(report),
+            args=request.args,
+        )
     body = (
         reports.report_xlsx(report, current_user)
         if fmt == "xlsx"
