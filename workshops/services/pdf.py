@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
+from flask_babel import force_locale, gettext
+from markupsafe import Markup, escape
+
+from ..i18n import CATALOGUES
 
 if TYPE_CHECKING:
     from weasyprint import CSS
@@ -123,3 +127,24 @@ def png_data_uri(png: bytes) -> str:
 
 def image_data_uri(data: bytes, content_type: str = "image/png") -> str:
     return f"data:{content_type};base64," + base64.b64encode(data).decode()
+
+
+# ---- bilingual documents: Chinese first, English under it ------------------------------------
+
+
+def bilingual(text) -> tuple[str, str]:
+    """A label in Chinese and in English: a lazily translated one, or a message id (a template's
+    ``N_("…")``, marked so that extraction finds it)."""
+    versions = []
+    for language in ("zh", "en"):
+        with force_locale(CATALOGUES[language]):
+            versions.append(gettext(text) if isinstance(text, str) else str(text))
+    return versions[0], versions[1]
+
+
+def both(text) -> Markup:
+    """Chinese, with the English below it when it differs (the PDFs' bilingual labels)."""
+    zh, en = bilingual(text)
+    if zh == en:
+        return Markup(escape(zh))
+    return Markup('{}<span class="en" lang="en">{}</span>').format(zh, en)

@@ -29,9 +29,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import current_app, render_template
-from flask_babel import force_locale, get_locale, gettext
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
@@ -416,24 +415,6 @@ def header_lines(report: dict) -> list[str]:
     return [report["period"].describe(report["generated_at"]), generated_line(report)]
 
 
-def bilingual(text) -> tuple[str, str]:
-    """A label in Chinese and in English: a lazily translated one, or a message id (a template's
-    ``N_("…")``, marked so that extraction finds it)."""
-    versions = []
-    for language in ("zh", "en"):
-        with force_locale(CATALOGUES[language]):
-            versions.append(gettext(text) if isinstance(text, str) else str(text))
-    return versions[0], versions[1]
-
-
-def both(text) -> Markup:
-    """Chinese, with the English below it when it differs (the PDF's bilingual labels)."""
-    zh, en = bilingual(text)
-    if zh == en:
-        return Markup(escape(zh))
-    return Markup('{}<span class="en" lang="en">{}</span>').format(zh, en)
-
-
 # ---- the XLSX ---------------------------------------------------------------------------------
 
 
@@ -462,26 +443,25 @@ def _cell(value):
 
 
 def write_sheets(sheets: list[Sheet]) -> bytes:
+    """An XLSX of the sheets: title (row 1), lines, a blank row, the header (frozen, bold), rows.
+
+    Text cells are of openpyxl's string type, which Excel never runs as a formula, so nothing
+    needs an apostrophe; numbers and dates stay numbers and dates."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     for spec in sheets:
         # A sheet's name may not hold []:*?/\ and has at most 31 characters.
         sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", spec.name)[:31])
-        sheet.append([_text(spec.title)])
-        sheet["A1"].font = Font(bold=True, size=13)
-        for line in spec.lines:
-            sheet.append([_text(line)])
-        sheet.append([])
-        header_row = sheet.max_row + 1
-        sheet.append([_text(str(label)) for label in spec.header])
-        for cell in sheet[header_row]:
-            cell.font = Font(bold=True)
-        for row in spec.rows:
-            sheet.append([_cell(value) for value in row])
-        for row in sheet.iter_rows(min_row=1):
-            for cell in row:
+        header_row = len(spec.lines) + 3
+        lines = [[spec.title], *([line] for line in spec.lines), [], spec.header, *spec.rows]
+        for number, values in enumerate(lines, start=1):
+            for column, value in enumerate(values, start=1):
+                cell = sheet.cell(row=number, column=column, value=_cell(value))
                 if isinstance(cell.value, str):
                     cell.data_type = "s"
+                if number == header_row:
+                    cell.font = Font(bold=True)
+        sheet["A1"].font = Font(bold=True, size=13)
         sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
         for index, label in enumerate(spec.header, start=1):
             width = max([len(str(label))] + [len(str(r[index - 1])) for r in spec.rows if index <= len(r)])
@@ -619,7 +599,7 @@ def report_pdf(report: dict, actor) -> bytes:
         "staff/programme_report_pdf.html",
         **report,
         headers=headers,
-        both=both,
+        both=pdf.both,
         N_=lambda message: message,  # marks a message id for extraction; both() translates it
         breakdown_titles=BREAKDOWN_TITLES,
         not_given=NOT_GIVEN,
