@@ -269,9 +269,16 @@ def test_the_xlsx_has_a_title_row_a_frozen_header_and_typed_cells_in_chinese(cli
     first = [cell.value for cell in workshops[6]]
     assert first[0] == LONG_TITLE_ZH and isinstance(first[1], datetime) and first[2] == "线上线下结合"
     assert first[4:7] == [3, 2, 33.3] and workshops.cell(6, 5).data_type == "n"
-    questions = {row[0].value: [c.value for c in row[1:]] for row in book["问题对比"].iter_rows(min_row=6)}
-    assert questions["会前对主题的了解（1–5）"] == [1.5, 2.0]  # B: the form's default 2
-    assert questions["推荐意愿（0–10）"] == [8.0, 9.0]
+    compared = book["问题对比"]
+    assert [c.value for c in compared[5]][2:] == [
+        "与工作的相关性（1–5）", "内容质量（1–5）", "主讲人（1–5）", "会务组织和后勤（1–5）",
+        "会前对主题的了解（1–5）", "会后对主题的了解（1–5）", "推荐意愿（0–10）",
+    ]  # fmt: skip
+    means = {row[0].value: [c.value for c in row[2:]] for row in compared.iter_rows(min_row=6)}
+    assert means == {
+        LONG_TITLE_ZH: [4.0, 4.0, 3.0, 4.0, 1.5, 3.5, 8.0],
+        "研讨会乙": [4.0, 5.0, 5.0, 4.0, 2.0, 4.0, 9.0],
+    }
     gender = {row[0].value: (row[1].value, row[2].value) for row in book["性别"].iter_rows(min_row=6)}
     assert gender == {"女": (2, 50.0), "男": (1, 25.0), "其他性别": (0, 0.0), "不愿透露": (1, 25.0)}
     cities = [row[0].value for row in book["城市-省份"].iter_rows(min_row=6)]

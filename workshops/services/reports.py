@@ -394,11 +394,10 @@ def programme_report(
 
 
 def generated_line(report: dict) -> str:
-    """E.g. "Generated 1 Dec 2026, 20:15 (Asia/Shanghai) by Wang Fang", in the reader's language."""
+    """E.g. "Generated 2026-12-01 20:15 (Asia/Shanghai) by Wang Fang", in the reader's language."""
     zone = report["period"].zone
-    moment = format_datetime(
-        report["generated_at"].astimezone(zone), format="medium", tzinfo=zone, locale=get_locale()
-    )
+    # The same unambiguous digits in both languages, to the minute.
+    moment = format_datetime(report["generated_at"].astimezone(zone), "yyyy-MM-dd HH:mm", tzinfo=zone)
     if report["author"]:
         return str(
             _l(
@@ -514,9 +513,11 @@ def report_sheets(report: dict) -> list[Sheet]:
         ]
         for w in report["workshops"]
     ]
+    # A row per workshop, a column per question: a programme of 40 workshops stays readable.
     comparison = [
-        [report["question_labels"][key]] + [w["means"][key] for w in report["workshops"]]
-        for key in report["compared"]
+        [w["workshop"].title, w["workshop"].local(w["workshop"].starts_at).date()]
+        + [w["means"][key] for key in report["compared"]]
+        for w in report["workshops"]
     ]
     cross = report["cross_table"]
     sheets = [
@@ -542,7 +543,7 @@ def report_sheets(report: dict) -> list[Sheet]:
         ),
         sheet(
             _l("Questions compared"),
-            [_l("Question (mean)")] + [w["workshop"].title for w in report["workshops"]],
+            [_l("Workshop"), _l("Starts")] + [report["question_labels"][key] for key in report["compared"]],
             comparison,
         ),
     ]
