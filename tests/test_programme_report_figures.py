@@ -142,6 +142,7 @@ def programme(db, make_workshop, make_user):
             knowledge_after="3",
             recommend="6",
             apply="1",
+            most_useful="很好 👍 مرحبا",  # not all in the bundled font
         ),
     )
     surveys.submit(survey_b, people["b4"], answers(survey_b, relevance="4", content="5", facilitators="5",
@@ -359,3 +360,6 @@ def test_the_survey_summary_pdf_names_its_filters_and_choices_in_both_languages(
     assert "参会方式：线上" in text and "Attendance mode: Online" in text
     assert "mode: online" not in text
     assert "是，以后应用" in text and "Yes, later" in text  # p2 (online) chose the second option
+    # p2's emoji and Arabic are not in the bundled font: drawn as its empty boxes, never in a
+    # system font (the only_bundled check above), and the Chinese of the answer is all there.
+    assert "很好" in text
