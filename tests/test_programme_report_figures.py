@@ -13,6 +13,7 @@ The programme (all times relative to now):
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -351,10 +352,12 @@ def test_the_survey_summary_pdf_names_its_filters_and_choices_in_both_languages(
 ):
     auth.login(programme["coordinator"])
     path = tmp_path / "summary.pdf"
+    before = os.environ.get("FONTCONFIG_FILE")
     response = client.get(f"/staff/workshops/{programme['a'].id}/survey/summary.pdf?mode=online")
     assert response.status_code == 200
     path.write_bytes(response.data)
     assert only_bundled(pdf_fonts(path)), pdf_fonts(path)
+    assert os.environ.get("FONTCONFIG_FILE") == before  # the process's own fontconfig untouched
     assert "反馈汇总" in pdf_info(path)["Title"]
     text = pdf_text(path)
     assert "参会方式：线上" in text and "Attendance mode: Online" in text

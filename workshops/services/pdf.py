@@ -11,8 +11,8 @@ import atexit
 import base64
 import os
 import shutil
-import sys
 import tempfile
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,15 +64,8 @@ def _check_local(url: str, static_root: Path) -> str:
 
 
 @lru_cache(maxsize=1)
-def _only_bundled_fonts(static_root: str) -> None:
-    """Let fontconfig (loaded with WeasyPrint, once per process) know static/fonts alone.
-
-    A character the bundled font lacks (an emoji or Arabic in an answer) is then drawn as the
-    font's empty box, and a PDF never carries whatever system font a machine happens to have
-    (DejaVu Sans, measured): the same fonts, the same look, on every server. An operator's own
-    FONTCONFIG_FILE is left alone."""
-    if "FONTCONFIG_FILE" in os.environ or "weasyprint" in sys.modules:
-        return
+def _bundled_fontconfig_file(static_root: str) -> str:
+    """A fontconfig file that knows static/fonts alone (with a cache of its own, removed at exit)."""
     folder = tempfile.mkdtemp(prefix="workshops-fontconfig-")
     atexit.register(shutil.rmtree, folder, True)
     config = Path(folder) / "fonts.conf"
@@ -81,12 +74,30 @@ def _only_bundled_fonts(static_root: str) -> None:
         f"<fontconfig><dir>{Path(static_root) / 'fonts'}</dir>"
         f"<cachedir>{folder}/cache</cachedir></fontconfig>\n"
     )
-    os.environ["FONTCONFIG_FILE"] = str(config)
+    return str(config)
+
+
+@contextmanager
+def _only_bundled_fonts(static_root: str):
+    """While WeasyPrint's font configuration is made, let fontconfig know static/fonts alone.
+
+    A character the bundled font lacks (an emoji or Arabic in an answer) is then drawn as the
+    font's empty box, and a PDF never carries whatever system font a machine happens to have
+    (DejaVu Sans, measured): the same fonts, the same look, on every server. FontConfiguration
+    reads FONTCONFIG_FILE once, when made, so the variable is put back at once: nothing else
+    of the process (or a program it starts) is changed. An operator's own FONTCONFIG_FILE wins."""
+    if "FONTCONFIG_FILE" in os.environ:
+        yield
+        return
+    os.environ["FONTCONFIG_FILE"] = _bundled_fontconfig_file(static_root)
+    try:
+        yield
+    finally:
+        del os.environ["FONTCONFIG_FILE"]
 
 
 @lru_cache(maxsize=1)
 def _local_fetcher_class() -> type:
-    _only_bundled_fonts(str(_static_root()))
     from weasyprint.urls import URLFetcher  # the first PDF (see the module's docstring)
 
     class LocalFetcher(URLFetcher):
@@ -113,11 +124,11 @@ def local_fetcher(url: str):
 @lru_cache(maxsize=4)
 def _fonts(static_root: str) -> tuple[FontConfiguration, CSS]:
     """Loaded once per process: parsing the CJK font is the slow part of the first PDF."""
-    _only_bundled_fonts(static_root)
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    config = FontConfiguration()
+    with _only_bundled_fonts(static_root):
+        config = FontConfiguration()
     css = CSS(
         string=f"""
         @font-face {{ font-family: "WQY Micro Hei"; src: url("file://{static_root}/{FONT}"); }}
@@ -136,7 +147,6 @@ atexit.register(_fonts.cache_clear)
 
 def render_document(html: str):
     """Lay out HTML (from a Jinja template) with the bundled CJK font; pages can be written apart."""
-    _only_bundled_fonts(str(_static_root()))
     from weasyprint import HTML
 
     config, font_css = _fonts(str(_static_root()))
