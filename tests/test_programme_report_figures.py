@@ -366,3 +366,20 @@ def test_the_survey_summary_pdf_names_its_filters_and_choices_in_both_languages(
     # p2's emoji and Arabic are not in the bundled font: drawn as its empty boxes, never in a
     # system font (the only_bundled check above), and the Chinese of the answer is all there.
     assert "很好" in text
+
+
+def test_a_programme_with_nothing_held_yet_reports_zeros_and_no_rates(
+    client, auth, make_workshop, make_user, db
+):
+    programme = Programme(code="NW", name_en="New", name_zh="新项目")
+    db.session.add(programme)
+    db.session.commit()
+    workshop = make_workshop(programme=programme)  # next year
+    registrations.register(workshop.id, applicant(1), source=RegistrationSource.WALK_IN)
+    report = reports.programme_report(programme)
+    assert (report["workshops_held"], report["unique_participants"], report["confirmed"]) == (0, 0, 0)
+    assert report["attendance_rate"] is None and report["no_show_rate"] is None  # not 100 % no-show
+    assert all(share.percent is None for share in report["breakdown"]["gender"])
+    auth.login(make_user(Role.COORDINATOR))
+    for suffix in ("", ".xlsx", ".pdf"):
+        assert client.get(f"/staff/programmes/{programme.id}/report{suffix}").status_code == 200, suffix
