@@ -426,7 +426,9 @@ def test_the_donor_report_does_not_count_holds(app, make_workshop, db):
     workshop = make_workshop(confirm_contact=True, programme=programme)
     registrations.register(workshop.id, applicant(1))
     registrations.register(workshop.id, applicant(2), source=RegistrationSource.IMPORT)
-    assert reports.programme_report(programme)["registrations"] == 1
+    # Still to come, it is listed apart (with its registrations) and counts in no figure.
+    report = reports.programme_report(programme, start=workshop.starts_at - timedelta(days=1))
+    assert report["registrations"] == 0 and report["planned"][0]["registrations"] == 1
 
 
 def test_a_hold_declined_by_staff_sends_nothing_and_frees_its_seat(app, make_workshop, make_user, db):

@@ -35,6 +35,12 @@ FILTER_VALUES = {
     "organisation_type": {str(value) for value in OrganisationType},
     "gender": {str(value) for value in Gender},
 }
+FILTER_LABELS = {
+    "mode": _l("Attendance mode"),
+    "organisation_type": _l("Type of organisation"),
+    "gender": _l("Gender"),
+    "city": _l("City / province"),
+}
 # An anonymous survey shows no figure of a group with fewer answers than this.
 MIN_GROUP_SIZE = 5
 TOO_FEW = _l("Too few answers to show")
@@ -79,6 +85,18 @@ class Segment:
 
     def active(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in FILTERS if getattr(self, name)}
+
+    def labelled(self) -> list[tuple]:
+        """The active filters as a reader names them, e.g. (“Attendance mode”, “Online”); a city
+        stays as it was typed."""
+        vocabularies = {"mode": AttendanceMode, "organisation_type": OrganisationType, "gender": Gender}
+        return [
+            (
+                FILTER_LABELS[name],
+                vocabularies[name].labels()[vocabularies[name](value)] if name in vocabularies else value,
+            )
+            for name, value in self.active().items()
+        ]
 
 
 @dataclass
@@ -439,6 +457,7 @@ def export_summary_pdf(survey: Survey, actor, segment: Segment | None = None) ->
         workshop=survey.workshop,
         too_few=TOO_FEW,
         too_few_reason=TOO_FEW_REASON,
+        bilingual=pdf.bilingual,
     )
     audit.record("survey.export_summary", survey, actor, format="pdf")
     db.session.commit()

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import atexit
 import base64
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
+from flask_babel import force_locale, gettext
+from markupsafe import Markup, escape
+
+from ..i18n import CATALOGUES
 
 if TYPE_CHECKING:
     from weasyprint import CSS
@@ -56,6 +64,39 @@ def _check_local(url: str, static_root: Path) -> str:
 
 
 @lru_cache(maxsize=1)
+def _bundled_fontconfig_file(static_root: str) -> str:
+    """A fontconfig file that knows static/fonts alone (with a cache of its own, removed at exit)."""
+    folder = tempfile.mkdtemp(prefix="workshops-fontconfig-")
+    atexit.register(shutil.rmtree, folder, True)
+    config = Path(folder) / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
+        f"<fontconfig><dir>{Path(static_root) / 'fonts'}</dir>"
+        f"<cachedir>{folder}/cache</cachedir></fontconfig>\n"
+    )
+    return str(config)
+
+
+@contextmanager
+def _only_bundled_fonts(static_root: str):
+    """While WeasyPrint's font configuration is made, let fontconfig know static/fonts alone.
+
+    A character the bundled font lacks (an emoji or Arabic in an answer) is then drawn as the
+    font's empty box, and a PDF never carries whatever system font a machine happens to have
+    (DejaVu Sans, measured): the same fonts, the same look, on every server. FontConfiguration
+    reads FONTCONFIG_FILE once, when made, so the variable is put back at once: nothing else
+    of the process (or a program it starts) is changed. An operator's own FONTCONFIG_FILE wins."""
+    if "FONTCONFIG_FILE" in os.environ:
+        yield
+        return
+    os.environ["FONTCONFIG_FILE"] = _bundled_fontconfig_file(static_root)
+    try:
+        yield
+    finally:
+        del os.environ["FONTCONFIG_FILE"]
+
+
+@lru_cache(maxsize=1)
 def _local_fetcher_class() -> type:
     from weasyprint.urls import URLFetcher  # the first PDF (see the module's docstring)
 
@@ -86,7 +127,8 @@ def _fonts(static_root: str) -> tuple[FontConfiguration, CSS]:
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    config = FontConfiguration()
+    with _only_bundled_fonts(static_root):
+        config = FontConfiguration()
     css = CSS(
         string=f"""
         @font-face {{ font-family: "WQY Micro Hei"; src: url("file://{static_root}/{FONT}"); }}
@@ -123,3 +165,24 @@ def png_data_uri(png: bytes) -> str:
 
 def image_data_uri(data: bytes, content_type: str = "image/png") -> str:
     return f"data:{content_type};base64," + base64.b64encode(data).decode()
+
+
+# ---- bilingual documents: Chinese first, English under it ------------------------------------
+
+
+def bilingual(text) -> tuple[str, str]:
+    """A label in Chinese and in English: a lazily translated one, or a message id (a template's
+    ``N_("…")``, marked so that extraction finds it)."""
+    versions = []
+    for language in ("zh", "en"):
+        with force_locale(CATALOGUES[language]):
+            versions.append(gettext(text) if isinstance(text, str) else str(text))
+    return versions[0], versions[1]
+
+
+def both(text) -> Markup:
+    """Chinese, with the English below it when it differs (the PDFs' bilingual labels)."""
+    zh, en = bilingual(text)
+    if zh == en:
+        return Markup(escape(zh))
+    return Markup('{}<span class="en" lang="en">{}</span>').format(zh, en)

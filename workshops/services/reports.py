@@ -1,18 +1,51 @@
-"""The programme report for the ministry and the donor: who came, how many, what they thought."""
+"""The programme report for the ministry and the donor: who came, how many, what they thought.
+
+What it counts, decided once here for the page, the XLSX and the PDF alike:
+
+- **Held workshops**: published (not draft, not cancelled) and ended. With a period, the
+  workshops starting in it; those of them not ended yet are listed apart as not yet held and
+  count in no figure or rate: a workshop still to come has nobody at it yet, and would read as
+  100 % no-show.
+- **Participants**: people with at least one check-in at a held workshop. One person is one
+  person across workshops: two registrations are the same person when their emails (compared
+  lower-cased) or their mobiles (stored in E.164) match, and that chains (email at one, mobile
+  at another, both at a third: one person). Anonymised registrations carry a keyed pseudonym of
+  their email (or, for someone with only a mobile, of the mobile): both contacts of a live
+  registration are compared through the same pseudonym, so anonymising an old workshop changes
+  no total. A person is described (gender, organisation type, city, mode) by their latest
+  registration; percentages are of the unique participants.
+- **Rates** (attendance, no-show, response) are over held workshops only.
+"""
 
 from __future__ import annotations
 
+import io
+import re
 from collections import Counter
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from flask import render_template
+from babel.dates import format_date, format_datetime
+from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy import distinct, func, select
 
 from ..extensions import db
+from ..i18n import CATALOGUES
 from ..models import (
     Answer,
     Attendance,
+    AttendanceMode,
     Certificate,
+    Gender,
+    OrganisationType,
     Programme,
     Question,
     Registration,
@@ -25,10 +58,78 @@ from ..models import (
 from . import audit, pdf
 from .feedback import nps_of, too_few
 from .privacy import pseudonym
-from .spreadsheets import write_xlsx
 from .surveys import TEMPLATE, ResponseRate, response_rates
 
 COMPARED = [key for key, kind, *_ in TEMPLATE if kind in ("rating", "nps")]
+# The standard questions as a reader names them (the keys are for the database).
+QUESTION_LABELS = {
+    "relevance": _l("Relevance to their work (1–5)"),
+    "content": _l("Quality of the content (1–5)"),
+    "facilitators": _l("Facilitators (1–5)"),
+    "organisation": _l("Organisation and logistics (1–5)"),
+    "knowledge_before": _l("Knowledge before the workshop (1–5)"),
+    "knowledge_after": _l("Knowledge after the workshop (1–5)"),
+    "recommend": _l("Would recommend it (0–10)"),
+}
+QUESTION_SCALE = {key: 10 if key == "recommend" else 5 for key in COMPARED}
+SATISFACTION = ("relevance", "content", "facilitators", "organisation")
+
+# The ILO's tripartite constituents first, then the others, as a ministry's report lists them.
+ORGANISATION_ORDER = (
+    OrganisationType.GOVERNMENT,
+    OrganisationType.EMPLOYERS,
+    OrganisationType.WORKERS,
+    OrganisationType.ENTERPRISE,
+    OrganisationType.TVET,
+    OrganisationType.RESEARCH,
+    OrganisationType.OTHER,
+)
+NOT_GIVEN = _l("Not given")
+BREAKDOWN_TITLES = {
+    "gender": _l("Gender"),
+    "organisation_type": _l("Type of organisation"),
+    "city": _l("City / province"),
+    "mode": _l("Attendance mode"),
+}
+
+
+@dataclass(frozen=True)
+class Share:
+    """One line of a breakdown: how many participants, and what part of all of them."""
+
+    code: str
+    label: object  # a lazily translated label, or the city as people wrote it
+    count: int
+    percent: float | None
+
+
+@dataclass
+class Period:
+    """The workshops a report covers: starting in [start, end), or all held ones (both None)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    def describe(self, now: datetime) -> str:
+        locale = get_locale()
+
+        def day(moment: datetime) -> str:
+            return format_date(moment.astimezone(self.zone), format="medium", locale=locale)
+
+        # The end bound is the day after the last day chosen (the view makes it exclusive).
+        last = self.end - timedelta(days=1) if self.end else None
+        if self.start and last:
+            return str(_l("Workshops starting %(start)s – %(end)s", start=day(self.start), end=day(last)))
+        if self.start:
+            return str(_l("Workshops starting from %(start)s", start=day(self.start)))
+        if last:
+            return str(_l("Workshops starting until %(end)s", end=day(last)))
+        return str(_l("All workshops held until %(date)s", date=day(now)))
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
 
 
 def _workshops(programme: Programme, start: datetime | None, end: datetime | None) -> list[Workshop]:
@@ -39,20 +140,122 @@ def _workshops(programme: Programme, start: datetime | None, end: datetime | Non
         query = query.where(Workshop.starts_at >= start)
     if end:
         query = query.where(Workshop.starts_at < end)
-    return list(db.session.scalars(query.order_by(Workshop.starts_at)))
+    return list(db.session.scalars(query.order_by(Workshop.starts_at, Workshop.id)))
+
+
+def _counted_registrations(ids: list[int]) -> dict[int, int]:
+    """Active registrations per workshop; an unconfirmed hold is nobody yet."""
+    return dict(
+        db.session.execute(
+            select(Registration.workshop_id, func.count())
+            .where(
+                Registration.workshop_id.in_(ids),
+                Registration.status.in_(RegistrationStatus.active()),
+                Registration.status != RegistrationStatus.UNVERIFIED,
+            )
+            .group_by(Registration.workshop_id)
+        ).all()
+    )
+
+
+def _contacts(email: str, mobile: str) -> set[str]:
+    """What identifies a registration's person, in the same pseudonym space as anonymised ones."""
+    if email.endswith("@invalid"):  # anonymised: only its pseudonym is left
+        return {email}
+    return {pseudonym(contact) for contact in (email, mobile) if contact}
+
+
+def unique_people(rows) -> list[tuple]:
+    """One profile per person from (registration id, email, mobile, *profile) rows.
+
+    Registrations sharing an email or a mobile are one person, transitively (a union-find over
+    their contacts); the registration with the highest id (the latest) describes them."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    keyed = []
+    for registration_id, email, mobile, *profile in rows:
+        keys = sorted(_contacts(email or "", mobile or "")) or [f"registration-{registration_id}"]
+        for key in keys:
+            parent.setdefault(key, key)
+        for key in keys[1:]:
+            parent[root(key)] = root(keys[0])
+        keyed.append((registration_id, keys[0], tuple(profile)))
+    latest: dict[str, tuple[int, tuple]] = {}
+    for registration_id, key, profile in keyed:
+        person = root(key)
+        if person not in latest or registration_id > latest[person][0]:
+            latest[person] = (registration_id, profile)
+    return [profile for _, profile in latest.values()]
+
+
+def _shares(counter: Counter, order: list[tuple[str, object]], total: int) -> list[Share]:
+    return [
+        Share(code, label, counter.get(code, 0), percent(counter.get(code, 0), total))
+        for code, label in order
+    ]
+
+
+def _breakdowns(profiles: list[tuple]) -> dict[str, list[Share]]:
+    total = len(profiles)
+    counters = [Counter(str(p[i]) for p in profiles) for i in range(4)]
+    gender, organisation, city, mode = counters
+    # Cities as people typed them, most frequent first; a blank one is "Not given", last.
+    cities = sorted((c for c in city if c), key=lambda c: (-city[c], c))
+    return {
+        "gender": _shares(gender, [(g.value, label) for g, label in Gender.labels().items()], total),
+        "organisation_type": _shares(
+            organisation, [(t.value, OrganisationType.labels()[t]) for t in ORGANISATION_ORDER], total
+        ),
+        "city": _shares(city, [(c, c) for c in cities] + ([("", NOT_GIVEN)] if city.get("") else []), total),
+        "mode": _shares(mode, [(m.value, label) for m, label in AttendanceMode.labels().items()], total),
+    }
+
+
+def _cross_table(profiles: list[tuple]) -> dict:
+    """Gender (rows) × organisation type (columns), with totals, counts of participants."""
+    counts = Counter((str(p[0]), str(p[1])) for p in profiles)
+    rows = []
+    for gender in Gender:
+        cells = [counts.get((gender.value, kind.value), 0) for kind in ORGANISATION_ORDER]
+        rows.append(
+            {"code": gender.value, "label": Gender.labels()[gender], "cells": cells, "total": sum(cells)}
+        )
+    totals = [sum(row["cells"][i] for row in rows) for i in range(len(ORGANISATION_ORDER))]
+    return {
+        "columns": [
+            {"code": kind.value, "label": OrganisationType.labels()[kind]} for kind in ORGANISATION_ORDER
+        ],
+        "rows": rows,
+        "totals": totals,
+        "total": sum(totals),
+    }
 
 
 def programme_report(
     programme: Programme,
     start: datetime | None = None,
     end: datetime | None = None,
+    author=None,
+    now: datetime | None = None,
     aggregates_only: bool = False,
 ) -> dict:
     """Workshops held, unique participants and their profile, attendance, satisfaction and NPS.
 
-    For report readers (``aggregates_only``) every survey with too few answers shows no figures,
+    Only held workshops (module docstring) count; ``author`` is who asked for the report. For
+    report readers (``aggregates_only``) every survey with too few answers shows no figures,
     named ones too, as on their feedback summary."""
-    workshops = _workshops(programme, start, end)
+    now = now or datetime.now(UTC)
+    chosen = _workshops(programme, start, end)
+    if start is None and end is None:
+        chosen = [w for w in chosen if w.ends_at <= now]
+    workshops = [w for w in chosen if w.ends_at <= now]
+    planned = [w for w in chosen if w.ends_at > now]
     ids = [w.id for w in workshops] or [-1]
     present = select(Attendance.registration_id).distinct().subquery()
     confirmed = dict(
@@ -118,9 +321,7 @@ def programme_report(
 
     per_workshop = []
     for w in workshops:
-        satisfaction = [
-            m for m in (mean(w.id, k) for k in ("relevance", "content", "facilitators", "organisation")) if m
-        ]
+        satisfaction = [m for m in (mean(w.id, k) for k in SATISFACTION) if m]
         rate = rates.get(w.id, ResponseRate())
         per_workshop.append(
             {
@@ -140,39 +341,22 @@ def programme_report(
                 "means": {key: mean(w.id, key) for key in COMPARED},
             }
         )
-    # Unique participants: one person may attend several workshops (the same email, or for
-    # someone who gave only a phone the same mobile, counts once).
     people = db.session.execute(
         select(
-            func.lower(Registration.email),
+            Registration.id,
+            Registration.email,
             Registration.mobile,
             Registration.gender,
             Registration.organisation_type,
             Registration.city,
             Registration.mode,
-        )
-        .where(Registration.workshop_id.in_(ids), Registration.id.in_(select(present.c.registration_id)))
-        .order_by(Registration.id)
+        ).where(Registration.workshop_id.in_(ids), Registration.id.in_(select(present.c.registration_id)))
     ).all()
-    unique = {}
-    for email, mobile, *profile in people:
-        # Anonymised registrations carry a pseudonym of the email (or mobile): compare like with like.
-        key = email if email.endswith("@invalid") else pseudonym(email or mobile)
-        unique[key] = profile  # the latest registration describes the person
-    profiles = list(unique.values())
-    breakdown = {
-        name: Counter(str(p[i]) for p in profiles)
-        for i, name in enumerate(("gender", "organisation_type", "city", "mode"))
-    }
-    registrations_total = db.session.scalar(
-        select(func.count())
-        .select_from(Registration)
-        .where(
-            Registration.workshop_id.in_(ids),
-            Registration.status.in_(RegistrationStatus.active()),
-            Registration.status != RegistrationStatus.UNVERIFIED,  # an unconfirmed hold is nobody yet
-        )
+    profiles = unique_people(
+        (id_, email, mobile, str(gender), str(kind), (city or "").strip(), str(mode))
+        for id_, email, mobile, gender, kind, city, mode in people
     )
+    planned_registrations = _counted_registrations([w.id for w in planned] or [-1])
     confirmed_total = sum(confirmed.values())
     attended_total = sum(attended.values())
     overall = ResponseRate(sum(r.invited for r in rates.values()), sum(r.answered for r in rates.values()))
@@ -180,19 +364,27 @@ def programme_report(
         "programme": programme,
         "start": start,
         "end": end,
+        "period": Period(start, end, ZoneInfo(current_app.config["TIMEZONE"])),
+        "generated_at": now,
+        "author": (getattr(author, "name", "") or getattr(author, "email", "")) if author else "",
         "workshops": per_workshop,
+        "planned": [{"workshop": w, "registrations": planned_registrations.get(w.id, 0)} for w in planned],
         "workshops_held": len(workshops),
-        "unique_participants": len(unique),
+        "unique_participants": len(profiles),
         "attendances": attended_total,
         "certificates": sum(issued.values()),
-        "registrations": registrations_total,
+        "registrations": sum(_counted_registrations(ids).values()),
         "confirmed": confirmed_total,
-        "attendance_rate": round(100 * attended_total / confirmed_total, 1) if confirmed_total else None,
+        "attendance_rate": percent(attended_total, confirmed_total),
+        "no_show_rate": round(100 - 100 * attended_total / confirmed_total, 1) if confirmed_total else None,
         "invited": overall.invited,
         "answered": overall.answered,
         "response_rate": overall.percent,
-        "breakdown": {name: dict(counter.most_common()) for name, counter in breakdown.items()},
+        "breakdown": _breakdowns(profiles),
+        "cross_table": _cross_table(profiles),
         "compared": COMPARED,
+        "question_labels": QUESTION_LABELS,
+        "question_scale": QUESTION_SCALE,
         "people_seen": db.session.scalar(
             select(func.count(distinct(func.lower(Registration.email)))).where(
                 Registration.workshop_id.in_(ids)
@@ -201,25 +393,117 @@ def programme_report(
     }
 
 
-def report_xlsx(report: dict, actor) -> bytes:
+# ---- what the page, the XLSX and the PDF say at the top ---------------------------------------
+
+
+def generated_line(report: dict) -> str:
+    """E.g. "Generated 2026-12-01 20:15 (Asia/Shanghai) by Wang Fang", in the reader's language."""
+    zone = report["period"].zone
+    # The same unambiguous digits in both languages, to the minute.
+    moment = format_datetime(report["generated_at"].astimezone(zone), "yyyy-MM-dd HH:mm", tzinfo=zone)
+    if report["author"]:
+        return str(
+            _l(
+                "Generated %(time)s (%(zone)s) by %(author)s",
+                time=moment,
+                zone=zone.key,
+                author=report["author"],
+            )
+        )
+    return str(_l("Generated %(time)s (%(zone)s)", time=moment, zone=zone.key))
+
+
+def header_lines(report: dict) -> list[str]:
+    return [report["period"].describe(report["generated_at"]), generated_line(report)]
+
+
+# ---- the XLSX ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sheet:
+    """One sheet: a title row, lines saying what it covers, a header row (frozen), typed rows."""
+
+    name: str
+    title: str
+    lines: list[str]
+    header: list[str]
+    rows: list[list]
+
+
+def _text(value):
+    # An XLSX cannot hold most control characters; a string cell is never run as a formula, so
+    # "=HYPERLINK(…)" as a city stays text as it was typed, with no apostrophe added.
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def _cell(value):
+    """A typed cell: numbers, dates and None as they are; a label (lazily translated) as text."""
+    if value is None or isinstance(value, (int, float, Decimal, date, datetime)):
+        return value
+    return _text(str(value))
+
+
+def write_sheets(sheets: list[Sheet]) -> bytes:
+    """An XLSX of the sheets: title (row 1), lines, a blank row, the header (frozen, bold), rows.
+
+    Text cells are of openpyxl's string type, which Excel never runs as a formula, so nothing
+    needs an apostrophe; numbers and dates stay numbers and dates."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for spec in sheets:
+        # A sheet's name may not hold []:*?/\ and has at most 31 characters.
+        sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", spec.name)[:31])
+        header_row = len(spec.lines) + 3
+        lines = [[spec.title], *([line] for line in spec.lines), [], spec.header, *spec.rows]
+        for number, values in enumerate(lines, start=1):
+            for column, value in enumerate(values, start=1):
+                cell = sheet.cell(row=number, column=column, value=_cell(value))
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+                if number == header_row:
+                    cell.font = Font(bold=True)
+        sheet["A1"].font = Font(bold=True, size=13)
+        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+        for index, label in enumerate(spec.header, start=1):
+            width = max([len(str(label))] + [len(str(r[index - 1])) for r in spec.rows if index <= len(r)])
+            sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width + 2))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _share_rows(shares: list[Share]) -> list[list]:
+    return [[str(s.label), s.count, s.percent] for s in shares]
+
+
+def report_sheets(report: dict) -> list[Sheet]:
+    """The report as sheets, every label in the reader's language, every figure a number."""
+    title = f"{_l('Programme report')}: {report['programme'].name}"
+    lines = header_lines(report)
+
+    def sheet(name, header, rows):
+        return Sheet(str(name), title, lines, [str(h) for h in header], rows)
+
     overview = [
-        ["Workshops held", report["workshops_held"]],
-        ["Unique participants", report["unique_participants"]],
-        ["Registrations (active)", report["registrations"]],
-        ["Confirmed", report["confirmed"]],
-        ["Attendances", report["attendances"]],
-        ["Attendance rate (%)", report["attendance_rate"]],
-        ["Certificates issued", report["certificates"]],
-        ["Invited to the survey", report["invited"]],
-        ["Answered (of those invited)", report["answered"]],
-        ["Response rate (%)", report["response_rate"]],
+        [_l("Workshops held"), report["workshops_held"]],
+        [_l("Unique participants"), report["unique_participants"]],
+        [_l("Registrations (active)"), report["registrations"]],
+        [_l("Confirmed"), report["confirmed"]],
+        [_l("Attendances"), report["attendances"]],
+        [_l("Attendance rate (%)"), report["attendance_rate"]],
+        [_l("No-show rate (%)"), report["no_show_rate"]],
+        [_l("Certificates issued"), report["certificates"]],
+        [_l("Invited to the survey"), report["invited"]],
+        [_l("Answered (of those invited)"), report["answered"]],
+        [_l("Response rate (%)"), report["response_rate"]],
     ]
     workshops = [
         [
-            w["workshop"].title_en or w["workshop"].title_zh,
-            w["workshop"].starts_at.strftime("%Y-%m-%d"),
-            w["workshop"].format.value,
-            w["workshop"].city,
+            w["workshop"].title,
+            w["workshop"].local(w["workshop"].starts_at).date(),
+            w["workshop"].format.label,
+            w["workshop"].city or str(NOT_GIVEN),
             w["confirmed"],
             w["attended"],
             w["no_show_rate"],
@@ -230,39 +514,100 @@ def report_xlsx(report: dict, actor) -> bytes:
             w["satisfaction"],
             w["nps"],
         ]
-        + [w["means"][k] for k in report["compared"]]
         for w in report["workshops"]
     ]
-    sheets = {
-        "Overview": (["Programme", report["programme"].name_en or report["programme"].name_zh], overview),
-        "Workshops": (
+    # A row per workshop, a column per question: a programme of 40 workshops stays readable.
+    comparison = [
+        [w["workshop"].title, w["workshop"].local(w["workshop"].starts_at).date()]
+        + [w["means"][key] for key in report["compared"]]
+        for w in report["workshops"]
+    ]
+    cross = report["cross_table"]
+    sheets = [
+        sheet(_l("Overview"), [_l("Figure"), _l("Value")], [[str(k), v] for k, v in overview]),
+        sheet(
+            _l("Workshops"),
             [
-                "Workshop",
-                "Starts",
-                "Format",
-                "City",
-                "Confirmed",
-                "Attended",
-                "No-show (%)",
-                "Invited to the survey",
-                "Answered (of those invited)",
-                "Response rate (%)",
-                "Certificates",
-                "Satisfaction (1-5)",
+                _l("Workshop"),
+                _l("Starts"),
+                _l("Format"),
+                _l("City"),
+                _l("Confirmed"),
+                _l("Attended"),
+                _l("No-show rate (%)"),
+                _l("Invited to the survey"),
+                _l("Answered (of those invited)"),
+                _l("Response rate (%)"),
+                _l("Certificates"),
+                _l("Satisfaction (1–5)"),
                 "NPS",
-            ]
-            + [f"Mean: {k}" for k in report["compared"]],
+            ],
             workshops,
         ),
-    }
-    for name, counts in report["breakdown"].items():
-        sheets[f"By {name}"] = ([name, "Participants"], [[k, v] for k, v in counts.items()])
+        sheet(
+            _l("Questions compared"),
+            [_l("Workshop"), _l("Starts")] + [report["question_labels"][key] for key in report["compared"]],
+            comparison,
+        ),
+    ]
+    for name, shares in report["breakdown"].items():
+        sheets.append(
+            sheet(
+                BREAKDOWN_TITLES[name],
+                [BREAKDOWN_TITLES[name], _l("Participants"), _l("Share of participants (%)")],
+                _share_rows(shares),
+            )
+        )
+    sheets.append(
+        sheet(
+            _l("Gender × organisation"),
+            [_l("Gender")] + [str(c["label"]) for c in cross["columns"]] + [_l("Total")],
+            [[str(r["label"])] + r["cells"] + [r["total"]] for r in cross["rows"]]
+            + [[str(_l("Total"))] + cross["totals"] + [cross["total"]]],
+        )
+    )
+    if report["planned"]:
+        sheets.append(
+            sheet(
+                _l("Not yet held"),
+                [_l("Workshop"), _l("Starts"), _l("Registrations (active)")],
+                [
+                    [
+                        p["workshop"].title,
+                        p["workshop"].local(p["workshop"].starts_at).date(),
+                        p["registrations"],
+                    ]
+                    for p in report["planned"]
+                ],
+            )
+        )
+    return sheets
+
+
+def report_xlsx(report: dict, actor) -> bytes:
     audit.record("programme.report", report["programme"], actor, format="xlsx")
     db.session.commit()
-    return write_xlsx(sheets)
+    return write_sheets(report_sheets(report))
+
+
+# ---- the PDF ----------------------------------------------------------------------------------
 
 
 def report_pdf(report: dict, actor) -> bytes:
+    """Bilingual (Chinese, then English), the period, time and author on every page, charts."""
+    headers = {}
+    for language in ("zh", "en"):
+        with force_locale(CATALOGUES[language]):
+            headers[language] = header_lines(report)
+    html = render_template(
+        "staff/programme_report_pdf.html",
+        **report,
+        headers=headers,
+        both=pdf.both,
+        N_=lambda message: message,  # marks a message id for extraction; both() translates it
+        breakdown_titles=BREAKDOWN_TITLES,
+        not_given=NOT_GIVEN,
+    )
     audit.record("programme.report", report["programme"], actor, format="pdf")
     db.session.commit()
-    return pdf.render_pdf(render_template("staff/programme_report_pdf.html", **report))
+    return pdf.render_pdf(html)

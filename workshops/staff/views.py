@@ -433,9 +433,16 @@ def programme_report(programme_id: int, fmt: str = "html"):
     if fmt not in ("html", "xlsx", "pdf"):
         abort(404)
     start, end = _report_period()
-    report = reports.programme_report(programme, start, end, aggregates_only=not current_user.can_schedule)
+    report = reports.programme_report(
+        programme, start, end, author=current_user, aggregates_only=not current_user.can_schedule
+    )
     if fmt == "html":
-        return render_template("staff/programme_report.html", **report, args=request.args)
+        return render_template(
+            "staff/programme_report.html",
+            **report,
+            header_lines=reports.header_lines(report),
+            args=request.args,
+        )
     body = (
         reports.report_xlsx(report, current_user)
         if fmt == "xlsx"
