@@ -325,3 +325,14 @@ def test_an_organiser_of_another_workshop_cannot_download(
         )
     for download in ("responses.xlsx?lang=both", "responses.csv", "summary.xlsx?lang=zh"):
         assert client.get(f"/staff/workshops/{ended.id}/survey/{download}").status_code == 403
+
+
+def test_the_download_buttons_offer_the_headers_language_and_keep_the_filters(
+    client, coordinator, make_workshop
+):
+    workshop = make_workshop()
+    client.get("/language/zh")
+    page = client.get(f"/staff/workshops/{workshop.id}/registrations?status=confirmed").get_data(as_text=True)
+    assert 'name="lang"' in page and '<option value="zh" lang="zh-CN" selected>' in page
+    assert 'value="both"' in page and '<input type="hidden" name="status" value="confirmed">' in page
+    assert f'formaction="/staff/workshops/{workshop.id}/registrations/export.xlsx"' in page
