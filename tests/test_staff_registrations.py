@@ -8,6 +8,7 @@ from openpyxl import Workbook, load_workbook
 
 from tests.helpers import applicant
 from workshops.models import AuditEvent, Job, Registration, RegistrationStatus, Role
+from workshops.services import exports
 from workshops.services import registration as registrations
 
 Status = RegistrationStatus
@@ -147,19 +148,23 @@ def test_export_has_every_field_and_neutralises_formulas(client, coordinator, ma
     registrations.register(workshop.id, applicant(2, full_name="张伟"))
     text = client.get(f"/staff/workshops/{workshop.id}/registrations/export.csv").data.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows[0]["Full name"] == '\'=HYPERLINK("http://evil")'
+    assert rows[0]["Name"] == '\'=HYPERLINK("http://evil")'
     assert (
         rows[0]["Organisation"] == "'+cmd"
         and rows[0]["Job title"] == "'@SUM(A1)"
-        and rows[0]["City / province"] == "'-2+3"
+        and rows[0]["City"] == "'-2+3"
     )
-    assert rows[1]["Full name"] == "张伟" and rows[1]["Email"] == "person2@example.org"
-    assert {"Mobile", "Gender", "Status", "Source", "Consent (UTC)", "Needs"} <= set(rows[0])
+    assert rows[1]["Name"] == "张伟" and rows[1]["Email"] == "person2@example.org"
+    assert {"Mobile", "Gender", "Status", "Registered through", "Consent given at (Asia/Shanghai)"} <= set(
+        rows[0]
+    )
+    assert "Access or dietary needs" in rows[0]
 
+    # XLSX text is a string cell: never a formula, and kept as it is (no apostrophe).
     xlsx = client.get(f"/staff/workshops/{workshop.id}/registrations/export.xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
-    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    assert values[1][1] == '\'=HYPERLINK("http://evil")' and values[2][1] == "张伟"
+    values = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=exports.HEADER_ROW)]
+    assert values[1][1] == '=HYPERLINK("http://evil")' and values[2][1] == "张伟"
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     assert (
         db.session.scalar(

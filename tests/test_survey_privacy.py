@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from tests.test_surveys import answers, attendee, registered
 from workshops.models import Channel, OutboxMessage, Programme, Role
 from workshops.models.base import utcnow
-from workshops.services import feedback, reports, survey_links, surveys
+from workshops.services import exports, feedback, reports, survey_links, surveys
 from workshops.surveys.views import LOOKUP_ANSWER_SECONDS
 
 SENT = "If you attended, we have sent your personal link to the address or phone you registered with."
@@ -265,19 +265,20 @@ def test_the_anonymous_raw_export_carries_answers_and_only_counts_of_groups(
     auth.login(make_user(Role.COORDINATOR))
     base = f"/staff/workshops/{ended.id}/survey"
     book = load_workbook(io.BytesIO(client.get(f"{base}/responses.xlsx").data))
-    rows = [[c.value for c in row] for row in book["Responses"].iter_rows()]
+    assert book.sheetnames == ["Survey responses", "Groups"]
+    rows = [[c.value for c in row] for row in book["Survey responses"].iter_rows(min_row=exports.HEADER_ROW)]
     header = rows[0]
     assert all(re.match(r"Q\d+\. ", column) for column in header)
     flat = {str(value) for row in rows for value in row}
-    assert not {"woman", "man", "北京", "重庆", "onsite", "tvet"} & flat
+    assert not {"woman", "man", "Woman", "Man", "北京", "重庆", "onsite", "Onsite", "tvet"} & flat
     suggestions = [row[header.index(next(h for h in header if "improve" in h))] for row in rows[1:]]
     assert suggestions == sorted(suggestions) and len(suggestions) == 7
-    groups = [[c.value for c in row] for row in book["Groups"].iter_rows()]
-    assert ["gender", "woman", 5] in groups and ["gender", "man", "Too few answers to show"] in groups
-    assert ["city", "重庆", "Too few answers to show"] in groups
+    groups = [[c.value for c in row] for row in book["Groups"].iter_rows(min_row=exports.HEADER_ROW)]
+    assert ["Gender", "Woman", 5] in groups and ["Gender", "Man", "Too few answers to show"] in groups
+    assert ["City", "重庆", "Too few answers to show"] in groups
     csv_header = client.get(f"{base}/responses.csv").data.decode("utf-8-sig").splitlines()[0]
-    assert "Gender" not in csv_header and "City" not in csv_header and "Mode" not in csv_header
-    assert "Organisation type" not in csv_header and "Submitted" not in csv_header
+    assert "Gender" not in csv_header and "City" not in csv_header and "Attendance mode" not in csv_header
+    assert "Type of organisation" not in csv_header and "Submitted" not in csv_header
 
 
 def test_a_named_survey_still_shows_small_groups_and_who_said_what(
@@ -292,7 +293,9 @@ def test_a_named_survey_still_shows_small_groups_and_who_said_what(
     )
     assert "Suggestion 00" in page and "Too few answers to show" not in page
     raw = client.get(f"{base}/responses.csv").data.decode("utf-8-sig")
-    assert raw.splitlines()[0].startswith("Name,Email,Organisation,Mode,Organisation type,Gender,City")
+    assert raw.splitlines()[0].startswith(
+        "Name,Email,Organisation,Attendance mode,Type of organisation,Gender,City"
+    )
     assert "北京" in raw and "person0@example.org" in raw
 
 

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from tests.helpers import applicant
 from workshops.models import OutboxMessage, Question, RegistrationSource, Response, Role, Survey
-from workshops.services import checkin, feedback, survey_links, surveys
+from workshops.services import checkin, exports, feedback, survey_links, surveys
 from workshops.services import registration as registrations
 from workshops.services.errors import InvalidInput, NotAllowed
 
@@ -193,13 +193,19 @@ def test_downloads_xlsx_csv_and_pdf(client, auth, make_user, ended, survey, db, 
     auth.login(make_user(Role.COORDINATOR))
     base = f"/staff/workshops/{ended.id}/survey"
     raw = load_workbook(io.BytesIO(client.get(f"{base}/responses.xlsx").data)).active
-    rows = [[c.value for c in row] for row in raw.iter_rows()]
+    rows = [[c.value for c in row] for row in raw.iter_rows(min_row=exports.HEADER_ROW)]
+    # Text as it was (an XLSX string cell is never a formula), ratings as numbers.
     assert rows[0][:3] == ["Name", "Email", "Organisation"] and rows[1][0] == "李华"
-    assert rows[2][0].startswith("'=") and "'=1+1" in rows[2]
+    assert rows[2][0] == "=cmd|' /C calc'!A0" and "=1+1" in rows[2]
+    assert all(c.data_type != "f" for row in raw.iter_rows() for c in row)
+    relevance = next(i for i, h in enumerate(rows[0]) if h.startswith("Q1. "))
+    assert [row[relevance] for row in rows[1:]] == [4, 4, 4]
     summary = load_workbook(io.BytesIO(client.get(f"{base}/summary.xlsx").data))
-    assert summary.sheetnames[0] == "Overview" and len(summary.sheetnames) == 1 + len(survey.questions)
-    overview = [[c.value for c in row] for row in summary["Overview"].iter_rows()]
-    figures = [row[:2] for row in overview]
+    assert summary.sheetnames[:2] == ["Overview", "Questions"]
+    assert len(summary.sheetnames) == 2 + len(survey.questions)
+    figures = [
+        [c.value for c in row][:2] for row in summary["Overview"].iter_rows(min_row=exports.HEADER_ROW)
+    ]
     assert ["Invited", 3] in figures and ["Answered (of those invited)", 3] in figures
     pdf = tmp_path / "summary.pdf"
     pdf.write_bytes(client.get(f"{base}/summary.pdf").data)

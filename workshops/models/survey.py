@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -23,6 +24,15 @@ if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them
     from .workshop import Workshop
 
 QUESTION_KINDS = ("rating", "nps", "single", "multiple", "short_text", "long_text")
+# What each kind is called on the question form and in the downloads.
+QUESTION_KIND_LABELS = {
+    "rating": _l("Rating 1–5"),
+    "nps": _l("Likelihood to recommend 0–10"),
+    "single": _l("Single choice"),
+    "multiple": _l("Multiple choice"),
+    "short_text": _l("Short text"),
+    "long_text": _l("Long text"),
+}
 
 
 class Survey(Bilingual, Base):

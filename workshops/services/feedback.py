@@ -24,9 +24,10 @@ from ..models import (
     Response,
     Survey,
 )
-from . import audit, pdf, surveys
+from ..models.survey import QUESTION_KIND_LABELS
+from . import audit, exports, pdf, surveys
 from .errors import InvalidInput
-from .spreadsheets import write_csv, write_xlsx
+from .nominations import FIELD_LABELS
 
 FILTERS = ("mode", "organisation_type", "gender", "city")
 # The values each filter may take (the city is free text: an unknown one matches nobody).
@@ -295,9 +296,32 @@ def as_json(result: dict) -> dict:
 # ---- downloads ---------------------------------------------------------------------
 
 
-def _answer_cells(survey: Survey, response_ids: list[int]) -> dict[int, dict[int, str]]:
-    cells: dict[int, dict[int, list[str]]] = {}
+# The filters' and the respondents' columns, labelled as on the import's and the pages' forms.
+FILTER_LABELS = {name: FIELD_LABELS[name] for name in ("mode", "organisation_type", "gender", "city")}
+_VOCABULARIES = {"mode": AttendanceMode, "organisation_type": OrganisationType, "gender": Gender}
+
+
+def _group_value(name: str, value: str | None) -> str:
+    """A respondent's group (mode, organisation type, gender, city) as the reader reads it."""
+    vocabulary = _VOCABULARIES.get(name)
+    if vocabulary is not None and value in {member.value for member in vocabulary}:
+        return vocabulary(value).label
+    return value or ""
+
+
+def _question_header(number: int, question: Question, language: str) -> str:
+    if language == "both":
+        texts = [text for text in (question.text_zh, question.text_en) if text]
+        return f"Q{number}. " + " ".join(dict.fromkeys(texts))
+    return f"Q{number}. {question.localized('text', language)}"
+
+
+def _answer_cells(survey: Survey, response_ids: list[int], language: str) -> dict[int, dict[int, object]]:
+    """Each response's answers by question: ratings as numbers, choices by their labels in
+    ``language`` (a Chinese respondent's choice reads in the download's language), the rest as text."""
+    cells: dict[int, dict[int, list]] = {}
     questions = {q.id: q for q in survey.questions}
+    labels = {q.id: q.option_labels(language) for q in survey.questions if q.options}
     rows = db.session.execute(
         select(Answer.response_id, Answer.question_id, Answer.number, Answer.text)
         .where(Answer.response_id.in_(response_ids))
@@ -307,19 +331,33 @@ def _answer_cells(survey: Survey, response_ids: list[int]) -> dict[int, dict[int
         question = questions.get(question_id)
         if question is None:
             continue
+        value: object
         if question.kind in ("single", "multiple"):
-            value = (
-                question.option_labels("en")[number]
-                if number is not None and number < len(question.options)
-                else ""
-            )
+            options = labels.get(question_id, [])
+            value = options[number] if number is not None and number < len(options) else ""
         else:
-            value = text if number is None else str(number)
+            value = text if number is None else number
         cells.setdefault(response_id, {}).setdefault(question_id, []).append(value)
-    return {rid: {qid: "; ".join(values) for qid, values in by_q.items()} for rid, by_q in cells.items()}
+    return {
+        rid: {
+            qid: values[0] if len(values) == 1 else "; ".join(map(str, values))
+            for qid, values in by_q.items()
+        }
+        for rid, by_q in cells.items()
+    }
 
 
-def raw_rows(survey: Survey, segment: Segment | None = None) -> tuple[list[str], list[list]]:
+def _question_columns(survey: Survey, language: str) -> list[exports.Column]:
+    return [
+        exports.Column(
+            _question_header(number, q, language),
+            exports.WHOLE if q.kind in ("rating", "nps") else exports.TEXT,
+        )
+        for number, q in enumerate(survey.questions, start=1)
+    ]
+
+
+def raw_table(survey: Survey, segment: Segment | None = None, language: str = "en") -> exports.Table:
     """One row per response.
 
     A named survey's rows say who answered and describe them. An anonymous survey's rows carry
@@ -328,47 +366,43 @@ def raw_rows(survey: Survey, segment: Segment | None = None) -> tuple[list[str],
     who answered when; a group too small to show (``suppressed``) has no rows at all.
     """
     segment = segment or Segment()
-    questions = [f"Q{i}. {q.text_en or q.text_zh}" for i, q in enumerate(survey.questions, start=1)]
+    answers = exports.values_language(language)
+    questions = _question_columns(survey, language)
     if survey.anonymous:
         if suppressed(survey, segment):
-            return [str(TOO_FEW)], []
+            return exports.Table(_l("Survey responses"), [exports.Column(TOO_FEW)], [])
         ids = list(db.session.scalars(_responses(survey, segment)))
-        cells = _answer_cells(survey, ids)
+        cells = _answer_cells(survey, ids, answers)
         rows = [[cells.get(rid, {}).get(q.id, "") for q in survey.questions] for rid in ids]
-        return questions, sorted(rows)
+        return exports.Table(
+            _l("Survey responses"), questions, sorted(rows, key=lambda row: [str(v) for v in row])
+        )
     responses = db.session.scalars(
         select(Response).where(Response.id.in_(_responses(survey, segment))).order_by(Response.id)
     ).all()
     ids = [r.registration_id for r in responses if r.registration_id]
     people = {p.id: p for p in db.session.scalars(select(Registration).where(Registration.id.in_(ids)))}
-    cells = _answer_cells(survey, [r.id for r in responses])
-    header = [
-        "Name",
-        "Email",
-        "Organisation",
-        "Mode",
-        "Organisation type",
-        "Gender",
-        "City",
-        "Submitted (UTC)",
+    cells = _answer_cells(survey, [r.id for r in responses], answers)
+    zone = survey.workshop.timezone
+    who = [
+        exports.Column(FIELD_LABELS["full_name"]),
+        exports.Column(FIELD_LABELS["email"]),
+        exports.Column(FIELD_LABELS["organisation"]),
+        *(exports.Column(FILTER_LABELS[name]) for name in FILTERS),
+        exports.Column(_l("Submitted at"), exports.MOMENT, zone),
     ]
     rows = []
     for response in responses:
         person = people.get(response.registration_id or 0)
-        row = [person.full_name, person.email, person.organisation] if person else ["", "", ""]
-        row += [
-            response.mode,
-            response.organisation_type,
-            response.gender,
-            response.city,
-            response.submitted_at.strftime("%Y-%m-%d %H:%M"),
-        ]
+        row: list = [person.full_name, person.email, person.organisation] if person else ["", "", ""]
+        row += [_group_value(name, getattr(response, name)) for name in FILTERS]
+        row.append(exports.local(response.submitted_at, zone))
         row += [cells.get(response.id, {}).get(q.id, "") for q in survey.questions]
         rows.append(row)
-    return header + questions, rows
+    return exports.Table(_l("Survey responses"), who + questions, rows)
 
 
-def group_counts(survey: Survey, segment: Segment | None = None) -> tuple[list[str], list[list]]:
+def group_counts(survey: Survey, segment: Segment | None = None) -> exports.Table:
     """How many answers came from each group (mode, organisation type, gender, city): counts
     only, so an anonymous export can say who answered without saying who answered what. A
     count below MIN_GROUP_SIZE in an anonymous survey is shown as too few."""
@@ -384,68 +418,102 @@ def group_counts(survey: Survey, segment: Segment | None = None) -> tuple[list[s
         )
         for value, count in sorted(counts.items(), key=lambda item: str(item[0])):
             shown = str(TOO_FEW) if survey.anonymous and too_few(count) else count
-            rows.append([name, value or "—", shown])
-    return ["Group", "Value", "Answers"], rows
-
-
-def export_raw(survey: Survey, fmt: str, actor, segment: Segment | None = None) -> bytes:
-    header, rows = raw_rows(survey, segment)
-    audit.record("survey.export_raw", survey, actor, format=fmt, rows=len(rows))
-    db.session.commit()
-    if fmt != "xlsx":
-        return write_csv(header, rows)
-    sheets = {"Responses": (header, rows)}
-    if survey.anonymous and rows:
-        sheets["Groups"] = group_counts(survey, segment)
-    return write_xlsx(sheets)
-
-
-def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None) -> bytes:
-    """An overview sheet plus one sheet per question."""
-    result = summary(survey, segment, text_limit=None)
-    overview: list[list] = [["Invited", result["invited"]]]
-    for name, value in result["segment"].active().items():
-        overview.append([f"Filter: {name}", value])
-    if result["suppressed"]:
-        overview += [[], [str(TOO_FEW)], [str(TOO_FEW_REASON)]]
-        sheets = {
-            "Overview": (["Feedback summary", survey.workshop.title_en or survey.workshop.title_zh], overview)
-        }
-        audit.record("survey.export_summary", survey, actor, format="xlsx")
-        db.session.commit()
-        return write_xlsx(sheets)
-    overview[1:1] = [
-        ["Answered (of those invited)", result["responded"]],
-        ["Response rate (%)", result["response_rate"]],
+            rows.append([str(FILTER_LABELS[name]), _group_value(name, value) or "—", shown])
+    columns = [
+        exports.Column(_l("Group")),
+        exports.Column(_l("Value")),
+        exports.Column(_l("Answers"), exports.WHOLE),
     ]
-    overview.append([])
-    overview.append(["Question", "Type", "Answers", "Mean", "Median", "NPS"])
-    sheets = {
-        "Overview": (["Feedback summary", survey.workshop.title_en or survey.workshop.title_zh], overview)
-    }
+    return exports.Table(_l("Groups"), columns, rows)
+
+
+def _download(survey: Survey, title, segment: Segment, language: str, tables) -> exports.Download:
+    return exports.Download(
+        title=title,
+        workshop_title=exports.workshop_title(survey.workshop),
+        zone=survey.workshop.timezone,
+        language=language,
+        tables=tables,
+        filters=[
+            (FILTER_LABELS[name], _group_value(name, value)) for name, value in segment.active().items()
+        ],
+    )
+
+
+def export_raw(
+    survey: Survey, fmt: str, actor, segment: Segment | None = None, language: str = "en"
+) -> bytes:
+    """Every answer, one row per response (``raw_table``), headers in ``language`` (``exports``)."""
+    segment = segment or Segment()
+    with exports.speaking(language):
+        table = raw_table(survey, segment, language)
+        tables = [table]
+        if fmt == "xlsx" and survey.anonymous and table.rows:
+            tables.append(group_counts(survey, segment))
+        download = _download(survey, _l("Survey answers"), segment, language, tables)
+    audit.record("survey.export_raw", survey, actor, format=fmt, rows=len(table.rows), language=language)
+    db.session.commit()
+    return exports.write(download, fmt)
+
+
+def _summary_tables(survey: Survey, result: dict, language: str) -> list[exports.Table]:
+    figure = [exports.Column(_l("Figure")), exports.Column(_l("Value"), exports.NUMBER)]
+    if result["suppressed"]:
+        rows: list[list] = [[str(_l("Invited")), result["invited"]], [str(TOO_FEW), str(TOO_FEW_REASON)]]
+        return [exports.Table(_l("Overview"), figure, rows)]
+    overview = exports.Table(
+        _l("Overview"),
+        figure,
+        [
+            [str(_l("Invited")), result["invited"]],
+            [str(_l("Answered (of those invited)")), result["responded"]],
+            [str(_l("Response rate (%)")), result["response_rate"]],
+        ],
+    )
+    questions = exports.Table(
+        _l("Questions"),
+        [
+            exports.Column(_l("Question")),
+            exports.Column(_l("Type")),
+            exports.Column(_l("Answers"), exports.WHOLE),
+            exports.Column(_l("Mean"), exports.NUMBER),
+            exports.Column(_l("Median"), exports.NUMBER),
+            exports.Column(_l("NPS"), exports.WHOLE),
+        ],
+        [],
+    )
+    tables = [overview, questions]
+    values = exports.values_language(language)
     for number, item in enumerate(result["questions"], start=1):
         question = item.question
-        overview.append(
-            [
-                question.text_en or question.text_zh,
-                question.kind,
-                item.count,
-                item.mean,
-                item.median,
-                item.nps,
-            ]
+        header = _question_header(number, question, language)
+        questions.rows.append(
+            [header, str(QUESTION_KIND_LABELS[question.kind]), item.count, item.mean, item.median, item.nps]
         )
         if question.kind in ("long_text", "short_text"):
-            rows = [[text] for text in item.texts]
-            header = ["Answer"]
-        else:
-            labels = question.option_labels("en") if question.options else None
-            rows = [[labels[value] if labels else value, count] for value, count in item.distribution.items()]
-            header = ["Answer", "Count"]
-        sheets[f"Q{number}"] = ([question.text_en or question.text_zh], [header] + rows)
-    audit.record("survey.export_summary", survey, actor, format="xlsx")
+            tables.append(
+                exports.Table(f"Q{number}", [exports.Column(header)], [[text] for text in item.texts])
+            )
+            continue
+        labels = question.option_labels(values) if question.options else None
+        # The first column lists the answers to the question it is named after.
+        answer = exports.Column(header, exports.TEXT if labels else exports.WHOLE)
+        rows = [[labels[value] if labels else value, count] for value, count in item.distribution.items()]
+        tables.append(exports.Table(f"Q{number}", [answer, exports.Column(_l("Count"), exports.WHOLE)], rows))
+    return tables
+
+
+def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None, language: str = "en") -> bytes:
+    """The figures, a row per question and a sheet per question, headers in ``language``."""
+    segment = segment or Segment()
+    result = summary(survey, segment, text_limit=None)
+    with exports.speaking(language):
+        download = _download(
+            survey, _l("Feedback summary"), segment, language, _summary_tables(survey, result, language)
+        )
+    audit.record("survey.export_summary", survey, actor, format="xlsx", language=language)
     db.session.commit()
-    return write_xlsx(sheets)
+    return exports.write_xlsx(download)
 
 
 def export_summary_pdf(survey: Survey, actor, segment: Segment | None = None) -> bytes:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from celery import shared_task
 from flask_babel import force_locale
@@ -205,7 +206,20 @@ def header_field(text: str | None) -> str:
     for word in (key, bare, chinese, latin):
         if word in _ALIASES:
             return _ALIASES[word]
+        if word in _label_aliases():
+            return _label_aliases()[word]
     return ""
+
+
+@cache
+def _label_aliases() -> dict[str, str]:
+    """The fields' own labels in both languages: a list exported here re-imports by its headers."""
+    words = {}
+    for name, label in FIELD_LABELS.items():
+        for locale in ("en", "zh_Hans_CN"):
+            with force_locale(locale):
+                words[header_key(str(label))] = name
+    return words
 
 
 @dataclass
@@ -540,6 +554,8 @@ class _Reader:
         self.workshop = workshop
         self.mapping = mapping
         self.organisation_types = _vocabulary(OrganisationType)
+        # An export's labels (不愿透露, Another gender) besides the words people write.
+        self.genders = {word: Gender(code) for word, code in _vocabulary(Gender).items()}
         self.read = [(index, name) for index, name in enumerate(mapping.columns) if name in FIELDS]
 
     def given(self, cells: list[str]) -> dict[str, str]:
@@ -575,7 +591,11 @@ class _Reader:
             warnings.append(
                 str(_l("The mobile %(number)s is not used: %(why)s", number=text["mobile"], why=why.args[0]))
             )
-        gender = contacts.gender_from_word(text["gender"]) if text["gender"] else Gender.UNDISCLOSED
+        gender = (
+            (contacts.gender_from_word(text["gender"]) or self.genders.get(text["gender"].lower()))
+            if text["gender"]
+            else Gender.UNDISCLOSED
+        )
         if gender is None:
             warnings.append(
                 str(_l("Gender %(word)s is not one the list knows: left unsaid.", word=text["gender"]))

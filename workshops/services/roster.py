@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import AttendanceMode, OrganisationType, Registration, RegistrationStatus, Workshop
-from . import audit
+from ..models.enums import Labelled
+from . import audit, exports
 from .errors import InvalidInput
-from .spreadsheets import write_csv, write_xlsx
+from .nominations import FIELD_LABELS
 
 # The filters that name one of a fixed list: anything else is a mistyped link, answered in words
 # (compared with an enum column, PostgreSQL would refuse it with an error).
@@ -126,44 +128,84 @@ def cities(workshop: Workshop) -> list[str]:
     return list(db.session.scalars(query.distinct().order_by(Registration.city)))
 
 
+# The export's columns: the import's own labels where the import reads the field back (an
+# exported list re-imports as it is), the page's for the rest; times in the workshop's zone.
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}  # each in its own script, as a switcher shows them
 COLUMNS = [
-    ("id", "ID"),
-    ("full_name", "Full name"),
-    ("latin_name", "Latin name"),
-    ("email", "Email"),
-    ("mobile", "Mobile"),
-    ("organisation", "Organisation"),
-    ("organisation_type", "Organisation type"),
-    ("job_title", "Job title"),
-    ("gender", "Gender"),
-    ("city", "City / province"),
-    ("mode", "Mode"),
-    ("status", "Status"),
-    ("source", "Source"),
-    ("language", "Language"),
-    ("needs", "Needs"),
-    ("decision_reason", "Decision reason"),
-    ("consent_at", "Consent (UTC)"),
-    ("created_at", "Registered (UTC)"),
-    ("updated_at", "Updated (UTC)"),
+    ("id", _l("Registration number"), exports.WHOLE),
+    ("full_name", FIELD_LABELS["full_name"], exports.TEXT),
+    ("latin_name", FIELD_LABELS["latin_name"], exports.TEXT),
+    ("email", FIELD_LABELS["email"], exports.TEXT),
+    ("mobile", FIELD_LABELS["mobile"], exports.TEXT),
+    ("organisation", FIELD_LABELS["organisation"], exports.TEXT),
+    ("organisation_type", FIELD_LABELS["organisation_type"], exports.TEXT),
+    ("job_title", FIELD_LABELS["job_title"], exports.TEXT),
+    ("gender", FIELD_LABELS["gender"], exports.TEXT),
+    ("city", FIELD_LABELS["city"], exports.TEXT),
+    ("mode", FIELD_LABELS["mode"], exports.TEXT),
+    ("status", _l("Status"), exports.TEXT),
+    ("source", _l("Registered through"), exports.TEXT),
+    ("language", FIELD_LABELS["language"], exports.TEXT),
+    ("needs", FIELD_LABELS["needs"], exports.TEXT),
+    ("decision_reason", _l("Reason of the decision"), exports.TEXT),
+    ("consent_at", _l("Consent given at"), exports.MOMENT),
+    ("created_at", _l("Registered at"), exports.MOMENT),
+    ("updated_at", _l("Last changed at"), exports.MOMENT),
 ]
+FILTER_LABELS = {
+    "status": _l("Status"),
+    "mode": FIELD_LABELS["mode"],
+    "organisation_type": FIELD_LABELS["organisation_type"],
+    "city": FIELD_LABELS["city"],
+    "q": _l("Search"),
+}
+CHOICE_TYPES = {"status": RegistrationStatus, "mode": AttendanceMode, "organisation_type": OrganisationType}
 
 
-def _cell(registration: Registration, name: str):
+def _cell(registration: Registration, name: str, zone: str):
     value = getattr(registration, name)
-    if hasattr(value, "isoformat"):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if hasattr(value, "value"):
-        return value.value
+    if isinstance(value, datetime):
+        return exports.local(value, zone)
+    if isinstance(value, Labelled):
+        return value.label
+    if name == "language":
+        return LANGUAGE_NAMES.get(value, value)
     return value
 
 
-def export(workshop: Workshop, fmt: str, actor, wanted: RosterFilter | None = None) -> bytes:
-    """Every field of the (filtered) list as CSV or XLSX; the export is audited."""
-    rows = [[_cell(r, name) for name, _label in COLUMNS] for r in registrations(workshop, wanted)]
-    header = [label for _name, label in COLUMNS]
-    audit.record("registration.export", workshop, actor, format=fmt, rows=len(rows))
+def filters_shown(wanted: RosterFilter) -> list[tuple]:
+    """The filters applied, each value as the reader reads it (a status by its label)."""
+    shown = []
+    for name, value in vars(wanted).items():
+        if value:
+            kind = CHOICE_TYPES.get(name)
+            shown.append((FILTER_LABELS[name], kind(value).label if kind else value))
+    return shown
+
+
+def export(
+    workshop: Workshop, fmt: str, actor, wanted: RosterFilter | None = None, language: str = "en"
+) -> bytes:
+    """Every field of the (filtered) list as CSV or XLSX, headers in ``language`` (zh, en or
+    both: ``exports``); the export is audited."""
+    wanted = wanted or RosterFilter()
+    zone = workshop.timezone
+    with exports.speaking(language):
+        rows = [
+            [_cell(r, name, zone) for name, _label, _kind in COLUMNS] for r in registrations(workshop, wanted)
+        ]
+        filters = filters_shown(wanted)
+    columns = [
+        exports.Column(label, kind, zone if kind == exports.MOMENT else "") for _name, label, kind in COLUMNS
+    ]
+    download = exports.Download(
+        title=_l("Registrations"),
+        workshop_title=exports.workshop_title(workshop),
+        zone=zone,
+        language=language,
+        tables=[exports.Table(_l("Registrations"), columns, rows)],
+        filters=filters,
+    )
+    audit.record("registration.export", workshop, actor, format=fmt, rows=len(rows), language=language)
     db.session.commit()
-    if fmt == "xlsx":
-        return write_xlsx({"Registrations": (header, rows)})
-    return write_csv(header, rows)
+    return exports.write(download, fmt)

@@ -17,6 +17,7 @@ import zipfile
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
@@ -41,17 +42,38 @@ MAX_TEXT_CHARS = 10_000_000  # 200,000 cells of 50 characters
 
 
 def neutralise(value):
-    """Make a cell inert: text that would start a formula gets a leading apostrophe."""
+    """Make a CSV cell inert: text that would start a formula gets a leading apostrophe.
+
+    Only CSV needs it: a spreadsheet program opening a CSV evaluates what looks like a formula.
+    Reading a CSV takes the apostrophe off again (``_csv_rows``), so an export re-imports."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
 
-def _xlsx_cell(value):
+def restored(text: str) -> str:
+    """A CSV cell as it was before ``neutralise`` (``'+86 139…`` → ``+86 139…``)."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text
+
+
+def text_cell(sheet, text: str):
+    """A string cell of a write-only sheet, whatever the text starts with.
+
+    An XLSX string cell is never run as a formula, so text is kept as it is (no apostrophe:
+    ``+86 139…`` reads back as ``+86 139…``); only openpyxl itself would take ``=…`` for a
+    formula, hence the type set here."""
     # XLSX cannot hold most control characters (a pasted vertical tab would fail the export).
+    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", text))
+    cell.data_type = "s"
+    return cell
+
+
+def _xlsx_cell(sheet, value):
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return neutralise(value)
+        return text_cell(sheet, value) if value.startswith("=") else ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
 
 
 def write_csv(header: list[str], rows) -> bytes:
@@ -65,13 +87,13 @@ def write_csv(header: list[str], rows) -> bytes:
 
 
 def write_xlsx(sheets: dict[str, tuple[list[str], list]]) -> bytes:
-    """An XLSX workbook, one sheet per entry, every text cell neutralised."""
+    """An XLSX workbook, one sheet per entry, every text cell a string (never a formula)."""
     workbook = Workbook(write_only=True)
     for title, (header, rows) in sheets.items():
         sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(header)
+        sheet.append([_xlsx_cell(sheet, value) for value in header])
         for row in rows:
-            sheet.append([_xlsx_cell(value) for value in row])
+            sheet.append([_xlsx_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -210,7 +232,7 @@ def _csv_rows(text: str) -> list[list[str]]:
     chars = 0
     try:
         for row in reader:
-            rows.append(_bounded(row, len(rows) + 1))
+            rows.append(_bounded([restored(cell) for cell in row], len(rows) + 1))
             chars = _within_text_bound(chars, rows[-1])
     except csv.Error as error:  # a field beyond csv's own limit (128 KiB), a stray quote
         if "field limit" in str(error):

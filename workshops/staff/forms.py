@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..forms import select_choices
 from ..models import WorkshopFormat
+from ..models.survey import QUESTION_KIND_LABELS as KIND_LABELS
 from ..services.reminders import MAX_DAYS_BEFORE as MAX_REMINDER_DAYS
 from ..services.scheduling import MAX_CAPACITY, TIMEZONES, ProgrammeDetails, SessionDetails, WorkshopDetails
 from ..services.surveys import QuestionDetails
@@ -307,14 +308,7 @@ class SurveySettingsForm(FlaskForm):
     intro_zh = TextAreaField(_l("Introduction (Chinese)"))
 
 
-QUESTION_KIND_LABELS = [
-    ("rating", _l("Rating 1–5")),
-    ("nps", _l("Likelihood to recommend 0–10")),
-    ("single", _l("Single choice")),
-    ("multiple", _l("Multiple choice")),
-    ("short_text", _l("Short text")),
-    ("long_text", _l("Long text")),
-]
+QUESTION_KIND_LABELS = list(KIND_LABELS.items())
 
 
 class QuestionForm(FlaskForm):

@@ -27,7 +27,7 @@ from ..models import (
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
 from ..routing import MAX_ID
-from ..services import announcements, meeting_reports, nominations, roster, walk_ins
+from ..services import announcements, exports, meeting_reports, nominations, roster, walk_ins
 from ..services import badges as badge_service
 from ..services import registration as registrations
 from ..services.errors import InvalidInput, NotAllowed, ServiceError
@@ -290,7 +290,8 @@ def export_registrations(workshop_id: int, fmt: str):
     workshop = workshop_for_staff(workshop_id)
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    body = roster.export(workshop, fmt, current_user, roster.RosterFilter.from_args(request.args))
+    language = exports.chosen_language(request.args.get("lang"))
+    body = roster.export(workshop, fmt, current_user, roster.RosterFilter.from_args(request.args), language)
     mimetype = (
         "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..forms import apply_errors
 from ..models import Gender, OrganisationType, Question, Survey, Workshop
 from ..security import RefusedInput
-from ..services import feedback, roster, surveys, tickets
+from ..services import exports, feedback, roster, surveys, tickets
 from ..services.errors import InvalidInput
 from ..services.pdf import png_data_uri
 from ..urls import external_url
@@ -210,10 +210,11 @@ def survey_summary(workshop_id: int):
 def survey_download(workshop_id: int, kind: str, fmt: str):
     survey = _survey(workshop_id)
     segment = _segment()
+    language = exports.chosen_language(request.args.get("lang"))
     if (kind, fmt) in (("responses", "csv"), ("responses", "xlsx")):
-        body = feedback.export_raw(survey, fmt, current_user, segment)
+        body = feedback.export_raw(survey, fmt, current_user, segment, language)
     elif (kind, fmt) == ("summary", "xlsx"):
-        body = feedback.export_summary_xlsx(survey, current_user, segment)
+        body = feedback.export_summary_xlsx(survey, current_user, segment, language)
     elif (kind, fmt) == ("summary", "pdf"):
         body = feedback.export_summary_pdf(survey, current_user, segment)
     else:
