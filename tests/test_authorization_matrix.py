@@ -76,6 +76,13 @@ MATRIX = [
     ("staff.reject_registration", "POST", "/staff/workshops/{a}/registrations/{r}/reject", SCHED),
     ("staff.walk_in", "GET", "/staff/workshops/{a}/walk-in", STAFF_WS),
     ("staff.badges", "GET", "/staff/workshops/{a}/badges.pdf", STAFF_WS),
+    ("staff.sign_in_sheet", "GET", "/staff/workshops/{a}/sessions/{s}/sign-in-sheet.pdf", STAFF_WS),
+    (
+        "staff.sign_in_sheet",
+        "GET",
+        "/staff/workshops/{a}/sessions/{s}/sign-in-sheet.pdf?check_ins=1",
+        STAFF_WS,
+    ),
     ("staff.export_registrations", "GET", "/staff/workshops/{a}/registrations/export.csv", SCHED),
     ("staff.import_nominations", "GET", "/staff/workshops/{a}/import", SCHED),
     ("staff.meeting_report", "GET", "/staff/workshops/{a}/meeting-report", SCHED),
