@@ -91,12 +91,24 @@ MATRIX = [
     ("staff.reject_registration", "POST", "/staff/workshops/{a}/registrations/{r}/reject", SCHED),
     ("staff.walk_in", "GET", "/staff/workshops/{a}/walk-in", STAFF_WS),
     ("staff.badges", "GET", "/staff/workshops/{a}/badges.pdf", STAFF_WS),
+    ("staff.badges", "POST", "/staff/workshops/{a}/badges.pdf", STAFF_WS),
+    ("staff.badges_download", "GET", "/staff/workshops/{a}/badges/{bj}.pdf", STAFF_WS),
+    ("staff.sign_in_sheet", "GET", "/staff/workshops/{a}/sessions/{s}/sign-in-sheet.pdf", STAFF_WS),
+    (
+        "staff.sign_in_sheet",
+        "GET",
+        "/staff/workshops/{a}/sessions/{s}/sign-in-sheet.pdf?check_ins=1",
+        STAFF_WS,
+    ),
     ("staff.export_registrations", "GET", "/staff/workshops/{a}/registrations/export.csv", SCHED),
     ("staff.import_nominations", "GET", "/staff/workshops/{a}/import", SCHED),
     ("staff.meeting_report", "GET", "/staff/workshops/{a}/meeting-report", SCHED),
     ("staff.announce", "GET", "/staff/workshops/{a}/message", SCHED),
     ("staff.job", "GET", "/staff/jobs/{j}", SCHED),
     ("staff.job_progress", "GET", "/staff/jobs/{j}/progress", SCHED),
+    # A badge job's page is for the workshop's organisers too (badges are for the door).
+    ("staff.job", "GET", "/staff/jobs/{bj}", STAFF_WS),
+    ("staff.job_progress", "GET", "/staff/jobs/{bj}/progress", STAFF_WS),
     ("staff.create_checkin_link", "POST", "/staff/workshops/{a}/checkin-links", SCHED),
     ("staff.survey", "GET", "/staff/workshops/{a}/survey", SCHED),
     ("staff.survey_settings", "POST", "/staff/workshops/{a}/survey/settings", SCHED),
@@ -215,7 +227,8 @@ def world(make_workshop, make_user, db):
     job = Job(
         kind="import", status="preview", workshop_id=a.id, total=0, payload={"filename": "x.csv", "rows": []}
     )
-    db.session.add(job)
+    badge_job = Job(kind="badges", status="done", workshop_id=a.id, total=0, payload={"registrations": []})
+    db.session.add_all([job, badge_job])
     db.session.commit()
     link = checkin_access.create_link(a, "Door", now + timedelta(hours=3), users["coordinator"])
     spare = checkin_access.create_link(a, "Spare", now + timedelta(hours=3), users["coordinator"])
@@ -230,6 +243,7 @@ def world(make_workshop, make_user, db):
         "r": registration.id,
         "p": programme.id,
         "j": job.id,
+        "bj": badge_job.id,
         "q": question.id,
         "att": attendance.id,
         "link": link.token,

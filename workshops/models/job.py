@@ -16,6 +16,7 @@ class JobKind(enum.StrEnum):
     MEETING_IMPORT = "meeting_import"  # online attendance from a meeting report
     ANNOUNCEMENT = "announcement"  # a coordinator's message to participants
     CERTIFICATES = "certificates"  # a workshop's certificate batch
+    BADGES = "badges"  # a large workshop's name badges (services.badges)
 
 
 class JobStatus(enum.StrEnum):

@@ -58,9 +58,10 @@ def _alone(texts: list[str], neighbours: str) -> re.Pattern:
     return re.compile(f"(?<![{neighbours}])(?:{'|'.join(map(re.escape, texts))})(?![{neighbours}])")
 
 
-# Jobs whose payload or files carry people: the uploads of imports, the merged certificate PDFs.
+# Jobs whose payload or files carry people: the uploads of imports, the merged certificate and
+# badge PDFs.
 IMPORTS = (JobKind.IMPORT, JobKind.MEETING_IMPORT)
-FILES_WITH_PEOPLE = (*IMPORTS, JobKind.CERTIFICATES)
+FILES_WITH_PEOPLE = (*IMPORTS, JobKind.CERTIFICATES, JobKind.BADGES)
 # What a finished import keeps of its payload: how it was read, never whom it was about.
 IMPORT_SUMMARY = ("filename", "session_id", "min_minutes", "platform", "notify", "warnings", "notes")
 

@@ -272,16 +272,43 @@ def rotate_ticket(workshop_id: int, registration_id: int):
     )
 
 
-@bp.route("/workshops/<int:workshop_id>/badges.pdf")
+@bp.route("/workshops/<int:workshop_id>/badges.pdf", methods=["GET", "POST"])
 @login_required
 def badges(workshop_id: int):
+    """A small workshop's badges at once; a large one's by a background job (asked by POST)."""
     workshop = workshop_for_staff(workshop_id)
-    body = badge_service.badge_sheet(workshop, current_user)
+    if badge_service.made_in_background(workshop):
+        if request.method == "GET" or not FlaskForm().validate_on_submit():
+            flash(
+                _("So many badges are made in the background: press “Name badges (PDF)” on this page."),
+                "error",
+            )
+            return redirect(url_for("staff.registrations_list", workshop_id=workshop.id))
+        job = badge_service.queue_badges(workshop, current_user)
+        return redirect(url_for("staff.job", job_id=job.id))
+    return _badges_pdf(workshop, badge_service.badge_sheet(workshop, current_user))
+
+
+def _badges_pdf(workshop: Workshop, body: bytes) -> Response:
     return Response(
         body,
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="badges-workshop-{workshop.id}.pdf"'},
     )
+
+
+@bp.route("/workshops/<int:workshop_id>/badges/<int:job_id>.pdf")
+@login_required
+def badges_download(workshop_id: int, job_id: int):
+    workshop = workshop_for_staff(workshop_id)
+    job = db.session.get(Job, job_id)
+    if job is None or job.workshop_id != workshop.id or job.kind != JobKind.BADGES:
+        abort(404)
+    body = badge_service.made_pdf(job)
+    if body is None:  # not made yet, or dropped (a newer job, someone's data erased)
+        flash(_("These badges are not ready, or no longer kept: make them again."), "error")
+        return redirect(url_for("staff.registrations_list", workshop_id=workshop.id))
+    return _badges_pdf(workshop, body)
 
 
 @bp.route("/workshops/<int:workshop_id>/registrations/export.<fmt>")
@@ -375,10 +402,21 @@ def _job(job_id: int) -> Job:
     return job
 
 
-@bp.route("/jobs/<int:job_id>")
-@requires_role(*SCHEDULERS)
-def job(job_id: int):
+# Jobs whose page the workshop's organisers see too: what they need at the door.
+FOR_ORGANISERS = (JobKind.BADGES,)
+
+
+def _job_to_watch(job_id: int) -> Job:
     job = _job(job_id)
+    if job.kind not in FOR_ORGANISERS and not current_user.can_schedule:
+        abort(403)
+    return job
+
+
+@bp.route("/jobs/<int:job_id>")
+@login_required
+def job(job_id: int):
+    job = _job_to_watch(job_id)
     if job.kind == JobKind.IMPORT and job.status == JobStatus.PREVIEW and job.workshop_id is not None:
         workshop = db.session.get(Workshop, job.workshop_id)
         return render_template(
@@ -448,9 +486,9 @@ def remap_job(job_id: int):
 
 
 @bp.route("/jobs/<int:job_id>/progress")
-@requires_role(*SCHEDULERS)
+@login_required
 def job_progress(job_id: int):
-    job = _job(job_id)
+    job = _job_to_watch(job_id)
     return {
         "status": job.status,
         "finished": job.finished,
