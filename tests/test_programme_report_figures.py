@@ -148,7 +148,10 @@ def programme(db, make_workshop, make_user):
     )
     surveys.submit(survey_b, people["b4"], answers(survey_b, relevance="4", content="5", facilitators="5",
                    organisation="4", recommend="9"))  # fmt: skip
-    return {"programme": programme, "a": a, "b": b, "c": c, "d": d, "coordinator": coordinator, "now": now}
+    return {
+        "programme": programme, "a": a, "b": b, "c": c, "d": d, "coordinator": coordinator, "now": now,
+        "people": people,
+    }  # fmt: skip
 
 
 def shares(report, name):
@@ -383,3 +386,27 @@ def test_a_programme_with_nothing_held_yet_reports_zeros_and_no_rates(
     auth.login(make_user(Role.COORDINATOR))
     for suffix in ("", ".xlsx", ".pdf"):
         assert client.get(f"/staff/programmes/{programme.id}/report{suffix}").status_code == 200, suffix
+
+
+def test_someone_checked_in_then_cancelled_keeps_the_rates_between_0_and_100(programme, db):
+    """p1 came to A and cancelled afterwards (a change of plans for day 2): A counts the
+    confirmed who came, so its attendance stays at most 100 % and no-show at least 0."""
+    registrations.cancel(programme["people"]["a1"])
+    report = reports.programme_report(programme["programme"])
+    a = report["workshops"][0]
+    assert (a["confirmed"], a["attended"], a["no_show_rate"]) == (2, 1, 50.0)
+    assert (report["confirmed"], report["attendances"], report["attendance_rate"]) == (7, 5, 71.4)
+
+
+def test_a_report_reader_sees_no_group_of_fewer_than_five_people(programme):
+    """The same programme as counted by hand, read by the donor: every group here is under five
+    people, so no count is given (nor a share), and the cities are pooled."""
+    report = reports.programme_report(programme["programme"], aggregates_only=True)
+    few = reports.FEW
+    assert shares(report, "gender") == [
+        ("woman", few, None), ("man", few, None), ("another", 0, 0.0), ("undisclosed", few, None)
+    ]  # fmt: skip
+    assert shares(report, "city") == [(reports.OTHER_CITIES_CODE, few, None), ("", few, None)]
+    cross = report["cross_table"]
+    assert {r["code"]: r["cells"] for r in cross["rows"]}["woman"] == [few, 0, 0, few, 0, 0, 0]
+    assert cross["total"] == few and report["unique_participants"] == 4

@@ -450,3 +450,16 @@ def test_the_command_line_creates_limits_and_lists_report_readers(runner, db, pr
     assert result.exit_code != 0 and "NOPE" in result.output
     db.session.expire_all()
     assert sorted(p.code for p in user_service.find_user("ministry@example.org").programmes) == ["OT", "QA"]
+
+
+def test_a_report_reader_sees_no_draft_workshop(
+    client, auth, make_user, make_workshop, programmes, ended, db
+):
+    draft = make_workshop(
+        programme=programmes[0], title_en="Next year's plan (draft)", status=WorkshopStatus.DRAFT
+    )
+    surveys.survey_for(draft)
+    auth.login(reader(make_user, db))
+    dashboard = client.get("/staff/").get_data(as_text=True)
+    assert "Held workshop" in dashboard and "Next year's plan" not in dashboard
+    assert client.get(f"/staff/workshops/{draft.id}/survey/summary").status_code == 403

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import tokens
 from .base import Base, UTCDateTime, utcnow
-from .enums import Role, enum_column
+from .enums import Role, WorkshopStatus, enum_column
 
 # Organisers see and scan only the workshops they are assigned to.
 workshop_organiser = Table(
@@ -115,7 +115,10 @@ class User(UserMixin, Base):
         return self.can_access_workshop_id(workshop.id)
 
     def can_read_reports_of(self, workshop) -> bool:
-        """The workshop's feedback summary (aggregates, no people)."""
+        """The workshop's feedback summary (aggregates, no people); a report reader's only of
+        workshops announced (a draft is the coordinators' plan)."""
+        if self.role == Role.REPORTER and workshop.status == WorkshopStatus.DRAFT:
+            return False
         return self.reads_reports and self.sees_programme(workshop.programme_id)
 
     def can_access_workshop_id(self, workshop_id: int) -> bool:

@@ -35,7 +35,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..i18n import CATALOGUES
@@ -56,9 +56,9 @@ from ..models import (
     WorkshopStatus,
 )
 from . import audit, pdf
-from .feedback import nps_of, too_few
+from .feedback import MIN_GROUP_SIZE, nps_of, too_few
 from .privacy import pseudonym
-from .surveys import TEMPLATE, ResponseRate, response_rates
+from .surveys import TEMPLATE, ResponseRate, response_rates, with_survey
 
 COMPARED = [key for key, kind, *_ in TEMPLATE if kind in ("rating", "nps")]
 # The standard questions as a reader names them (the keys are for the database).
@@ -85,6 +85,9 @@ ORGANISATION_ORDER = (
     OrganisationType.OTHER,
 )
 NOT_GIVEN = _l("Not given")
+# Report readers see the cities fewer than MIN_GROUP_SIZE people came from pooled under this.
+OTHER_CITIES = _l("Other cities")
+OTHER_CITIES_CODE = "\x00other"  # no city typed by anyone is this
 BREAKDOWN_TITLES = {
     "gender": _l("Gender"),
     "organisation_type": _l("Type of organisation"),
@@ -99,7 +102,7 @@ class Share:
 
     code: str
     label: object  # a lazily translated label, or the city as people wrote it
-    count: int
+    count: int | str  # str: FEW, for a report reader
     percent: float | None
 
 
@@ -201,39 +204,81 @@ def _shares(counter: Counter, order: list[tuple[str, object]], total: int) -> li
     ]
 
 
-def _breakdowns(profiles: list[tuple]) -> dict[str, list[Share]]:
+# What a report reader sees instead of a count of fewer than MIN_GROUP_SIZE people.
+FEW = f"<{MIN_GROUP_SIZE}"
+
+
+def _few(count: int) -> int | str:
+    """A count a report reader may see: none, or enough people not to point at anyone."""
+    return count if count == 0 or count >= MIN_GROUP_SIZE else FEW
+
+
+def _hidden_when_few(shares: list[Share]) -> list[Share]:
+    return [
+        Share(share.code, share.label, FEW, None)
+        if isinstance(share.count, int) and _few(share.count) == FEW
+        else share
+        for share in shares
+    ]
+
+
+def _breakdowns(profiles: list[tuple], aggregates_only: bool = False) -> dict[str, list[Share]]:
+    """For report readers (``aggregates_only``) no group of fewer than MIN_GROUP_SIZE people is
+    counted, and cities where fewer came are pooled as "Other cities" (a city typed as a street
+    address would otherwise name its one participant's workplace)."""
     total = len(profiles)
     counters = [Counter(str(p[i]) for p in profiles) for i in range(4)]
     gender, organisation, city, mode = counters
+    if aggregates_only:
+        pooled: Counter = Counter()
+        for name, count in city.items():
+            pooled[name if not name or count >= MIN_GROUP_SIZE else OTHER_CITIES_CODE] += count
+        city = pooled
     # Cities as people typed them, most frequent first; a blank one is "Not given", last.
-    cities = sorted((c for c in city if c), key=lambda c: (-city[c], c))
-    return {
+    cities = sorted((c for c in city if c and c != OTHER_CITIES_CODE), key=lambda c: (-city[c], c))
+    city_order: list[tuple[str, object]] = [(c, c) for c in cities]
+    if city.get(OTHER_CITIES_CODE):
+        city_order.append((OTHER_CITIES_CODE, OTHER_CITIES))
+    if city.get(""):
+        city_order.append(("", NOT_GIVEN))
+    breakdown = {
         "gender": _shares(gender, [(g.value, label) for g, label in Gender.labels().items()], total),
         "organisation_type": _shares(
             organisation, [(t.value, OrganisationType.labels()[t]) for t in ORGANISATION_ORDER], total
         ),
-        "city": _shares(city, [(c, c) for c in cities] + ([("", NOT_GIVEN)] if city.get("") else []), total),
+        "city": _shares(city, city_order, total),
         "mode": _shares(mode, [(m.value, label) for m, label in AttendanceMode.labels().items()], total),
     }
+    if aggregates_only:
+        breakdown = {key: _hidden_when_few(shares) for key, shares in breakdown.items()}
+    return breakdown
 
 
-def _cross_table(profiles: list[tuple]) -> dict:
-    """Gender (rows) × organisation type (columns), with totals, counts of participants."""
+def _cross_table(profiles: list[tuple], aggregates_only: bool = False) -> dict:
+    """Gender (rows) × organisation type (columns), with totals, counts of participants; for
+    report readers a cell, row or column of fewer than MIN_GROUP_SIZE people shows FEW."""
     counts = Counter((str(p[0]), str(p[1])) for p in profiles)
+    shown = _few if aggregates_only else (lambda count: count)
     rows = []
+    totals = [0] * len(ORGANISATION_ORDER)
     for gender in Gender:
         cells = [counts.get((gender.value, kind.value), 0) for kind in ORGANISATION_ORDER]
+        totals = [a + b for a, b in zip(totals, cells, strict=True)]
         rows.append(
-            {"code": gender.value, "label": Gender.labels()[gender], "cells": cells, "total": sum(cells)}
+            {
+                "code": gender.value,
+                "label": Gender.labels()[gender],
+                "cells": [shown(cell) for cell in cells],
+                "total": shown(sum(cells)),
+            }
         )
-    totals = [sum(row["cells"][i] for row in rows) for i in range(len(ORGANISATION_ORDER))]
     return {
         "columns": [
             {"code": kind.value, "label": OrganisationType.labels()[kind]} for kind in ORGANISATION_ORDER
         ],
         "rows": rows,
-        "totals": totals,
-        "total": sum(totals),
+        "totals": [shown(total) for total in totals],
+        "total": shown(sum(totals)),
     }
 
 
@@ -268,7 +313,13 @@ def programme_report(
     attended = dict(
         db.session.execute(
             select(Registration.workshop_id, func.count())
-            .where(Registration.workshop_id.in_(ids), Registration.id.in_(select(present.c.registration_id)))
+            .where(
+                Registration.workshop_id.in_(ids),
+                # Of the confirmed: someone checked in and cancelled since (or a walk-in still
+                # pending) would make attendance pass 100 % and the no-show rate fall below 0.
+                Registration.status == RegistrationStatus.CONFIRMED,
+                Registration.id.in_(select(present.c.registration_id)),
+            )
             .group_by(Registration.workshop_id)
         ).all()
     )
@@ -287,7 +338,11 @@ def programme_report(
         db.session.execute(
             select(Registration.workshop_id, func.count(Certificate.id))
             .join(Certificate, Certificate.registration_id == Registration.id)
-            .where(Registration.workshop_id.in_(ids), Certificate.revoked_at.is_(None))
+            .where(
+                Registration.workshop_id.in_(ids),
+                Certificate.revoked_at.is_(None),
+                Certificate.withdrawn_at.is_(None),  # withdrawn at the holder's request: vouches for no one
+            )
             .group_by(Registration.workshop_id)
         ).all()
     )
@@ -320,12 +375,14 @@ def programme_report(
         return round(sum(v * n for v, n in counter.items()) / total, 2)
 
     per_workshop = []
+    surveyed = with_survey(workshops)
     for w in workshops:
         satisfaction = [m for m in (mean(w.id, k) for k in SATISFACTION) if m]
         rate = rates.get(w.id, ResponseRate())
         per_workshop.append(
             {
                 "workshop": w,
+                "has_survey": w.id in surveyed,  # its feedback summary opens (a link only then)
                 "confirmed": confirmed.get(w.id, 0),
                 "attended": attended.get(w.id, 0),
                 "no_show_rate": round(100 * (1 - attended.get(w.id, 0) / confirmed[w.id]), 1)
@@ -380,16 +437,11 @@ def programme_report(
         "invited": overall.invited,
         "answered": overall.answered,
         "response_rate": overall.percent,
-        "breakdown": _breakdowns(profiles),
-        "cross_table": _cross_table(profiles),
+        "breakdown": _breakdowns(profiles, aggregates_only),
+        "cross_table": _cross_table(profiles, aggregates_only),
         "compared": COMPARED,
         "question_labels": QUESTION_LABELS,
         "question_scale": QUESTION_SCALE,
-        "people_seen": db.session.scalar(
-            select(func.count(distinct(func.lower(Registration.email)))).where(
-                Registration.workshop_id.in_(ids)
-            )
-        ),
     }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import Programme, Role, SignInThrottle, User, Workshop, workshop_organiser
+from ..models import Programme, Role, SignInThrottle, User, Workshop, WorkshopStatus, workshop_organiser
 from ..models.base import lock_for_update, utcnow
 from ..models.user import LIMITABLE, check_password_of_nobody
 from . import audit
@@ -125,6 +125,8 @@ def workshops_seen_by(user: User) -> list[Workshop]:
     if user.role == Role.ORGANISER:
         return sorted(user.workshops, key=lambda w: w.starts_at, reverse=True)
     query = select(Workshop).order_by(Workshop.starts_at.desc())
+    if user.role == Role.REPORTER:  # a ministry or a donor reads what was announced, not plans
+        query = query.where(Workshop.status != WorkshopStatus.DRAFT)
     if user.programme_limits:
         query = query.where(Workshop.programme_id.in_(user.programme_limits))
     return list(db.session.scalars(query))
