@@ -49,7 +49,7 @@ format: install
 
 test: install translations lint
 	@bash .ci/system-deps test
-	$(BIN)/python -m pytest tests -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest tests -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 # Two gunicorn app servers on PostgreSQL, a Celery worker on Redis: a registration storm,
 # then faults (the worker killed mid-job, SMTP and Redis down).
