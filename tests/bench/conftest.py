@@ -61,7 +61,7 @@ def start_gunicorn(database_url: str) -> tuple[subprocess.Popen, str, dict]:
     env = {
         **os.environ,
         "APP_ENV": "production",
-        "SECRET_KEY": "bench-secret",
+        "SECRET_KEY": "bench-secret-" + "k" * 32,  # production needs 32 bytes or more
         "DATABASE_URL": database_url,
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         "RATELIMIT_ENABLED": "false",  # every client comes from 127.0.0.1
