@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, DateTime, Table, TypeDecorator, update
+from sqlalchemy import ColumnElement, DateTime, Table, TypeDecorator, select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from ..extensions import Base
@@ -51,3 +51,12 @@ def lock_for_update(session: Session | scoped_session, table: Table, *where: Col
         return
     same = {column: column for column in table.c if column.primary_key or column.onupdate is not None}
     session.execute(update(table).where(*where).values(same))
+
+
+def lock_for_share(session: Session | scoped_session, table: Table, *where: ColumnElement[bool]) -> None:
+    """Hold rows of ``table`` while a decision reads by them: writers that lock them FOR UPDATE
+    wait for this transaction, and it for them (PostgreSQL's FOR SHARE; on SQLite the write lock
+    of ``lock_for_update``). Readers holding the same rows do not wait for each other on PostgreSQL."""
+    lock_for_update(session, table, *where)
+    key = [column for column in table.c if column.primary_key]
+    session.execute(select(*key).where(*where).with_for_update(read=True)).all()

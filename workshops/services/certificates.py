@@ -39,7 +39,7 @@ from ..models import (
     Workshop,
     tokens,
 )
-from ..models.base import lock_for_update, utcnow
+from ..models.base import lock_for_share, lock_for_update, utcnow
 from ..urls import external_url
 from . import audit, certificate_assets, jobs, outbox, pdf, surveys, tickets
 from .certificate_assets import assets_of
@@ -358,8 +358,7 @@ def _hold_rules(workshop_id: int) -> None:
     """Hold the workshop's certificate rules while judging by them: a change of rules
     (``set_rules``, FOR UPDATE) waits for this transaction, and this one for it, so nobody is
     issued a certificate under rules that its preview no longer lists."""
-    lock_for_update(db.session, Workshop.__table__, Workshop.id == workshop_id)
-    db.session.scalars(select(Workshop.id).where(Workshop.id == workshop_id).with_for_update(read=True)).one()
+    lock_for_share(db.session, Workshop.__table__, Workshop.id == workshop_id)
     db.session.expire(db.session.get(Workshop, workshop_id), RULE_FIELDS)
 
 

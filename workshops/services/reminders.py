@@ -58,7 +58,7 @@ from ..models import (
     WorkshopFormat,
     WorkshopStatus,
 )
-from ..models.base import lock_for_update, utcnow
+from ..models.base import lock_for_share, utcnow
 from ..urls import external_url
 from . import outbox
 
@@ -210,12 +210,9 @@ def _still_due(workshop: Workshop, start: datetime, session: Session | None) -> 
     sweep's commit, or this sweep for theirs) and look again: still published, reminding, and
     starting when the sweep thought. Otherwise a reminder could follow the cancellation notice,
     or carry the old time after the change notice."""
-    lock_for_update(db.session, Workshop.__table__, Workshop.id == workshop.id)
+    lock_for_share(db.session, Workshop.__table__, Workshop.id == workshop.id)
     current = db.session.scalars(
-        select(Workshop)
-        .where(Workshop.id == workshop.id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
+        select(Workshop).where(Workshop.id == workshop.id).execution_options(populate_existing=True)
     ).one_or_none()
     if current is None or current.status != WorkshopStatus.PUBLISHED or not current.sends_reminders:
         return False
