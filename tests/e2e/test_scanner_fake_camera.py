@@ -63,6 +63,10 @@ def test_scanner_page_checks_in_a_ticket_shown_to_the_camera(
         result.wait_for(state="visible", timeout=20000)
         assert result.get_attribute("data-tone") == "green"
         assert "李华" in page.locator(".result-name").inner_text()
+        # The counters are redrawn after the answer is shown: wait for them, as a person would look.
+        page.wait_for_function(
+            "document.querySelector('#counters').innerText.includes('Onsite 1 / 1')", timeout=10000
+        )
         assert "Onsite 1 / 1" in page.locator("#counters").inner_text()
         browser.close()
     attendance = db.session.scalars(db.select(Attendance)).one()
