@@ -8,6 +8,7 @@ strategy is driven here directly.
 
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
@@ -16,6 +17,10 @@ from tests.helpers import applicant
 from workshops.models import Role
 from workshops.services import checkin
 from workshops.services import registration as registrations
+
+# What these tests check (the API's contract) does not depend on the database; they run on
+# PostgreSQL, the stricter one (lengths, types).
+pytestmark = pytest.mark.one_database
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 25))
 

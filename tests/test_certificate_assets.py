@@ -13,6 +13,9 @@ from tests.test_certificates import issued, person
 from workshops.models import AuditEvent, Certificate, CertificateAsset, Job, Programme, Role, Workshop
 from workshops.services import certificates
 
+# What these tests check (images and the PDF they end up in) does not depend on the database.
+pytestmark = pytest.mark.one_database
+
 RED, GREEN = (200, 20, 20), (20, 160, 60)
 
 

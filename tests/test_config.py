@@ -10,6 +10,9 @@ from workshops.config import ConfigError, load_config
 from workshops.demo import STAFF, refuse_demo_logins
 from workshops.services import users
 
+# What these tests check (settings and process start-up) does not depend on the database.
+pytestmark = pytest.mark.one_database
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

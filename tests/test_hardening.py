@@ -15,6 +15,9 @@ from tests.helpers import applicant, form_data
 from workshops.config import ConfigError, load_config
 from workshops.models import Role
 
+# What these tests check (headers, bounds and parsers) does not depend on the database.
+pytestmark = pytest.mark.one_database
+
 # ---- proxies trusted only when told --------------------------------------------------------
 
 

@@ -7,11 +7,16 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
+import pytest
+
 from tests.helpers import applicant
 from workshops.extensions import db
 from workshops.models import Programme, Role, WorkshopFormat
 from workshops.services import checkin
 from workshops.services import registration as registrations
+
+# What these tests check (a PDF's layout and fonts) does not depend on the database.
+pytestmark = pytest.mark.one_database
 
 SHANGHAI_OFFSET = timedelta(hours=8)
 

@@ -37,6 +37,9 @@ from workshops.services import announcements, outbox, privacy, sms
 from workshops.services import registration as registrations
 from workshops.services.errors import InvalidInput
 
+# What these tests check (a provider's protocol over HTTP) does not depend on the database.
+pytestmark = pytest.mark.one_database
+
 KEY_ID, SECRET, SIGN = "LTAI-test-key", "test-secret-value", "能力建设研讨会"
 TEMPLATES = {
     "confirmation": {"zh": "SMS_100001", "en": "SMS_100002"},
