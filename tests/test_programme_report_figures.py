@@ -418,6 +418,35 @@ def test_the_pdf_is_bilingual_with_charts_and_says_period_time_and_author_on_eve
     assert "…" in text  # the long title ends in an ellipsis where it has no room
 
 
+def test_the_chinese_pdf_says_author_and_period_on_every_page_in_the_bundled_font(
+    client, auth, programme, tmp_path
+):
+    coordinator = programme["coordinator"]
+    coordinator.name = "王芳"
+    auth.login(coordinator)
+    path = tmp_path / "report-zh.pdf"
+    response = client.get(f"/staff/programmes/{programme['programme'].id}/report.pdf?lang=zh")
+    assert response.status_code == 200
+    path.write_bytes(response.data)
+    info = pdf_info(path)
+    assert info["Title"].strip() == "项目报告 · 高质量学徒制"
+    assert only_bundled(pdf_fonts(path)), pdf_fonts(path)
+    pages = int(info["Pages"])
+    assert pages >= 2
+    for page in range(1, pages + 1):
+        text = pdf_text(path, page)
+        assert "王芳" in text and "截至" in text and "生成时间" in text, page
+    text = pdf_text(path)
+    # The figures counted by hand, with their shares, and the mode as people attended.
+    assert "参会方式（按实际出席）" in text and "现场和线上均有" in text
+    assert re.search(r"现场\s+2\s+50\.0%", text) and re.search(r"线上\s+1\s+25\.0%", text)
+    assert "受邀 6 人，已回复 3 人" in text
+    # Workshops are numbered, so the shortened titles of the charts still tell them apart.
+    assert "1. 关于在全国试点城市" in text and "2. 研讨会乙" in text
+    for english in ("Woman", "Generated", "Programme report", "Workshop B"):
+        assert english not in text, english
+
+
 def test_the_survey_summary_pdf_names_its_filters_and_choices_in_both_languages(
     client, auth, programme, tmp_path
 ):
