@@ -257,6 +257,20 @@ def test_the_page_speaks_chinese_with_labels_not_codes(client, auth, programme):
     for code in ("woman", "tvet", "knowledge_before", "undisclosed"):
         assert code not in body, code
     assert '<th scope="row"></th>' not in body  # a blank city is "Not given", not an empty label
+    assert "参会方式（按实际出席）" in page and "现场和线上均有" in page
+    # The downloads in each language, the period chosen kept.
+    url = f"/staff/programmes/{programme['programme'].id}/report"
+    dated = client.get(f"{url}?from=2026-01-01&lang=en", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
+    links = re.findall(r"report\.[a-z]+\?[^\"]*", dated)
+    assert links == [
+        "report.pdf?from=2026-01-01", "report.pdf?lang=zh&amp;from=2026-01-01",
+        "report.pdf?lang=en&amp;from=2026-01-01", "report.xlsx?from=2026-01-01",
+        "report.xlsx?lang=zh&amp;from=2026-01-01", "report.xlsx?lang=en&amp;from=2026-01-01",
+        "report.xlsx?lang=both&amp;from=2026-01-01",
+    ]  # fmt: skip
+    assert "中英双语" in dated
 
 
 def rows_of(sheet):
