@@ -12,8 +12,14 @@ What it counts, decided once here for the page, the XLSX and the PDF alike:
   at another, both at a third: one person). Anonymised registrations carry a keyed pseudonym of
   their email (or, for someone with only a mobile, of the mobile): both contacts of a live
   registration are compared through the same pseudonym, so anonymising an old workshop changes
-  no total. A person is described (gender, organisation type, city, mode) by their latest
+  no total. A person is described (gender, organisation type, city) by their latest
   registration; percentages are of the unique participants.
+- **Mode** is how people attended, from their check-ins (``Attendance.mode``: a ticket scanned
+  at the door is onsite, a join link online), not what they registered for: onsite, online, or
+  both (onsite at one workshop and online at another).
+- **Documents**: the XLSX is a download of the export layer (``exports``: labels in the
+  language asked for, counts and rates as typed cells); the PDF is bilingual unless one
+  language is asked for.
 - **Rates** (attendance, no-show, response) are over held workshops only.
 """
 
