@@ -2,9 +2,10 @@
 ministry reads them: Chinese labels in the page, the XLSX and the PDF, bundled fonts only.
 
 The programme (all times relative to now):
-  A  held 30 days ago   p1 (a@, m1) came · p2 (b@, m2) came · p3 no-show
+  A  held 30 days ago   p1 (a@, m1) came · p2 (b@, m2) came online (join link) · p3 no-show
   B  held 10 days ago   p1 again (A@ upper-cased, another mobile) · p2 again (another email,
-                        mobile m2) · p4 · p5 came · p6 no-show
+                        mobile m2; registered online, came to the door) · p4 · p5 came
+                        (registered online, checked in by hand: online) · p6 no-show
   C  in 30 days         p8 registered (planned: counted nowhere)
   D  held 20 days ago, then cancelled: p7 came (counted nowhere)
   E  another programme: p9 came (counted nowhere)
@@ -23,7 +24,7 @@ from openpyxl import load_workbook
 
 from tests.helpers import applicant
 from tests.test_surveys import answers
-from workshops.models import Programme, RegistrationSource, Role, WorkshopStatus
+from workshops.models import CheckInMethod, Programme, RegistrationSource, Role, WorkshopStatus
 from workshops.services import checkin, reports, surveys
 from workshops.services import registration as registrations
 
@@ -83,26 +84,27 @@ def programme(db, make_workshop, make_user):
         ends_at=now - timedelta(days=4),
     )
 
-    def person(workshop, n, came=True, **profile):
+    def person(workshop, n, came=True, method=CheckInMethod.QR, **profile):
         registration = registrations.register(
             workshop.id, applicant(n, **profile), source=RegistrationSource.WALK_IN
         ).registration
         if came:
-            checkin.redeem(workshop.sessions[0], registration=registration, override=True)
+            checkin.redeem(workshop.sessions[0], registration=registration, override=True, method=method)
         return registration
 
     people = {
         "a1": person(a, 1, email="a@example.org", mobile="+86 139 0000 0001", gender="woman",
                      organisation_type="government", city="北京", mode="onsite"),
         "a2": person(a, 2, email="b@example.org", mobile="+86 139 0000 0002", gender="man",
-                     organisation_type="employers", city="", mode="online"),
+                     organisation_type="employers", city="", mode="online", method=CheckInMethod.JOIN_LINK),
         "a3": person(a, 3, came=False, gender="woman", organisation_type="workers", city="上海"),
         "b1": person(b, 1, email="A@Example.org", mobile="+86 139 0000 0091", gender="woman",
                      organisation_type="government", city="北京", mode="onsite"),
         "b2": person(b, 2, email="b2@example.org", mobile="+86 139 0000 0002", gender="man",
                      organisation_type="employers", city="上海", mode="online"),
         "b4": person(b, 4, gender="undisclosed", organisation_type="tvet", city="  ", mode="onsite"),
-        "b5": person(b, 5, gender="woman", organisation_type="enterprise", city="上海", mode="online"),
+        "b5": person(b, 5, gender="woman", organisation_type="enterprise", city="上海", mode="online",
+                     method=CheckInMethod.MANUAL),
         "b6": person(b, 6, came=False, gender="man", organisation_type="research", city=""),
     }  # fmt: skip
     person(c, 8, came=False, gender="another")
@@ -182,7 +184,9 @@ def test_the_figures_are_those_counted_by_hand(programme):
     ]  # fmt: skip
     # Most frequent first; a blank city (spaces too) is "Not given", last.
     assert shares(report, "city") == [("上海", 2, 50.0), ("北京", 1, 25.0), ("", 1, 25.0)]
-    assert shares(report, "mode") == [("onsite", 2, 50.0), ("online", 2, 50.0)]
+    # How they attended (the check-ins), not how they registered: p2 registered online both
+    # times but came to B's door, so attended both ways; p5 was checked in by hand, as registered.
+    assert shares(report, "mode") == [("onsite", 2, 50.0), ("online", 1, 25.0), ("both", 1, 25.0)]
 
     cross = report["cross_table"]
     assert [c["code"] for c in cross["columns"]] == [
@@ -253,47 +257,125 @@ def test_the_page_speaks_chinese_with_labels_not_codes(client, auth, programme):
     for code in ("woman", "tvet", "knowledge_before", "undisclosed"):
         assert code not in body, code
     assert '<th scope="row"></th>' not in body  # a blank city is "Not given", not an empty label
+    assert "参会方式（按实际出席）" in page and "现场和线上均有" in page
+    # The downloads in each language, the period chosen kept.
+    url = f"/staff/programmes/{programme['programme'].id}/report"
+    dated = client.get(f"{url}?from=2026-01-01&lang=en", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
+    links = re.findall(r"report\.[a-z]+\?[^\"]*", dated)
+    assert links == [
+        "report.pdf?from=2026-01-01", "report.pdf?lang=zh&amp;from=2026-01-01",
+        "report.pdf?lang=en&amp;from=2026-01-01", "report.xlsx?from=2026-01-01",
+        "report.xlsx?lang=zh&amp;from=2026-01-01", "report.xlsx?lang=en&amp;from=2026-01-01",
+        "report.xlsx?lang=both&amp;from=2026-01-01",
+    ]  # fmt: skip
+    assert "中英双语" in dated
+
+
+def rows_of(sheet):
+    """The rows under the header (row 3, as every download of the export layer has it)."""
+    return [[cell.value for cell in row] for row in sheet.iter_rows(min_row=4)]
+
+
+def by_label(sheet) -> dict:
+    return {row[0]: row[1:] for row in rows_of(sheet)}
 
 
 def test_the_xlsx_has_a_title_row_a_frozen_header_and_typed_cells_in_chinese(client, auth, programme):
+    programme["coordinator"].name = "王芳"
     auth.login(programme["coordinator"])
     response = client.get(
         f"/staff/programmes/{programme['programme'].id}/report.xlsx", headers={"Accept-Language": "zh-CN"}
     )
     book = load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames[:3] == ["概览", "研讨会", "问题对比"]
+    assert book.sheetnames == [
+        "概览", "研讨会", "问题对比", "性别", "单位类型", "城市 省份", "参会方式", "性别 × 单位类型",
+    ]  # fmt: skip
     overview = book["概览"]
-    assert "高质量学徒制" in overview["A1"].value
-    assert overview["A2"].value.startswith("截至") and "生成时间" in overview["A3"].value
-    assert overview.freeze_panes == "A6"
-    figures = {row[0].value: row[1].value for row in overview.iter_rows(min_row=6)}
-    assert figures["参与人数（去重）"] == 4 and figures["出席率（%）"] == 75.0
+    assert overview["A1"].value == "项目报告: 高质量学徒制 / Quality Apprenticeship"
+    assert "截至" in overview["A2"].value and "王芳" in overview["A2"].value
+    assert [c.value for c in overview[3]] == ["指标", "数值"]
+    assert overview.freeze_panes == "A4" and overview.auto_filter.ref.startswith("A3:")
+    figures = by_label(overview)
+    assert figures["统计期间"][0].startswith("截至") and "生成时间" in figures["生成时间"][0]
+    assert figures["制表人"] == ["王芳"]
+    assert figures["参与人数（去重）"] == [4] and figures["举办研讨会场次"] == [2]
+    # Rates are numbers a spreadsheet can average, shown as percentages.
+    rate = next(row[1] for row in overview.iter_rows(min_row=4) if row[0].value == "出席率")
+    assert (rate.value, rate.data_type, rate.number_format) == (0.75, "n", "0.0%")
+
     workshops = book["研讨会"]
-    header = [cell.value for cell in workshops[5]]
-    assert header[:3] == ["研讨会", "开始时间", "举办形式"]
-    first = [cell.value for cell in workshops[6]]
+    header = [cell.value for cell in workshops[3]]
+    assert header[:9] == [
+        "研讨会", "开始时间", "举办形式", "城市", "报名人数（已确认）", "已出席", "缺席率",
+        "满意度（1–5）", "NPS",
+    ]  # fmt: skip
+    first = rows_of(workshops)[0]
     assert first[0] == LONG_TITLE_ZH and isinstance(first[1], datetime) and first[2] == "线上线下结合"
-    assert first[4:7] == [3, 2, 33.3] and workshops.cell(6, 5).data_type == "n"
+    assert workshops.cell(4, 2).number_format == "yyyy-mm-dd"
+    # Registered, attended, no-show rate, satisfaction and NPS side by side, each typed.
+    assert first[4:9] == [3, 2, 0.333, 3.75, 0]
+    assert workshops.cell(4, 7).number_format == "0.0%"
+    assert {workshops.cell(4, column).data_type for column in range(5, 10)} == {"n"}
     compared = book["问题对比"]
-    assert [c.value for c in compared[5]][2:] == [
+    assert [c.value for c in compared[3]][2:] == [
         "与工作的相关性（1–5）", "内容质量（1–5）", "主讲人（1–5）", "会务组织和后勤（1–5）",
         "会前对主题的了解（1–5）", "会后对主题的了解（1–5）", "推荐意愿（0–10）",
     ]  # fmt: skip
-    means = {row[0].value: [c.value for c in row[2:]] for row in compared.iter_rows(min_row=6)}
+    means = {row[0]: row[2:] for row in rows_of(compared)}
     assert means == {
         LONG_TITLE_ZH: [4.0, 4.0, 3.0, 4.0, 1.5, 3.5, 8.0],
         "研讨会乙": [4.0, 5.0, 5.0, 4.0, 2.0, 4.0, 9.0],
     }
-    gender = {row[0].value: (row[1].value, row[2].value) for row in book["性别"].iter_rows(min_row=6)}
-    assert gender == {"女": (2, 50.0), "男": (1, 25.0), "其他性别": (0, 0.0), "不愿透露": (1, 25.0)}
-    cities = [row[0].value for row in book["城市-省份"].iter_rows(min_row=6)]
-    assert cities == ["上海", "北京", "未填写"]
+    gender = by_label(book["性别"])
+    assert gender == {"女": [2, 0.5], "男": [1, 0.25], "其他性别": [0, 0], "不愿透露": [1, 0.25]}
+    assert book["性别"].cell(4, 3).number_format == "0.0%"
+    organisations = [row[0] for row in rows_of(book["单位类型"])]
+    assert organisations == ["政府机构", "雇主组织", "工人组织", "企业", "职业院校", "研究/学术机构", "其他"]
+    assert [row[0] for row in rows_of(book["城市 省份"])] == ["上海", "北京", "未填写"]
+    assert by_label(book["参会方式"]) == {
+        "现场": [2, 0.5], "线上": [1, 0.25], "现场和线上均有": [1, 0.25],
+    }  # fmt: skip
     cross = book["性别 × 单位类型"]
-    assert [c.value for c in cross[5]][:4] == ["性别", "政府机构", "雇主组织", "工人组织"]
+    assert [c.value for c in cross[3]][:4] == ["性别", "政府机构", "雇主组织", "工人组织"]
     assert [c.value for c in cross[cross.max_row]] == ["合计", 1, 1, 0, 1, 1, 0, 0, 4]
-    values = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
-    for code in ("woman", "tvet", "knowledge_before", "undisclosed", "hybrid"):
-        assert code not in values, code
+    values = [c.value for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+    for code in ("woman", "tvet", "knowledge_before", "undisclosed", "hybrid", "onsite", "both"):
+        assert code not in [str(v) for v in values], code
+    assert not any(isinstance(v, str) and v.startswith("'") for v in values)  # no apostrophes
+
+
+def test_the_xlsx_in_english_and_bilingual(client, auth, programme):
+    auth.login(programme["coordinator"])
+    url = f"/staff/programmes/{programme['programme'].id}/report.xlsx"
+    # The language asked for wins over the page's.
+    book = load_workbook(io.BytesIO(client.get(f"{url}?lang=en", headers={"Accept-Language": "zh-CN"}).data))
+    assert book.sheetnames[:3] == ["Overview", "Workshops", "Questions compared"]
+    assert "City province" in book.sheetnames
+    assert book["Overview"]["A1"].value.startswith("Programme report: ")
+    assert "All workshops held until" in by_label(book["Overview"])["Period"][0]
+    assert rows_of(book["Workshops"])[0][0] == "Workshop A"
+    mode = book["Attendance mode"]  # a sheet's name is short; its header says how it is counted
+    assert mode["A3"].value == "Attendance mode (as they attended)"
+    assert by_label(mode) == {
+        "Onsite": [2, 0.5], "Online": [1, 0.25], "Both onsite and online": [1, 0.25],
+    }  # fmt: skip
+    assert by_label(book["Gender"])["Woman"] == [2, 0.5]
+
+    both = load_workbook(io.BytesIO(client.get(f"{url}?lang=both").data))
+    assert both.sheetnames[0] == "概览 Overview"
+    assert [c.value for c in both["性别 Gender"][3]] == [
+        "性别 Gender",
+        "参会者 Participants",
+        "占参与者比例 Share of participants",
+    ]
+    assert "女 Woman" in by_label(both["性别 Gender"])
+    assert rows_of(both["研讨会 Workshops"])[1][0] == "研讨会乙 / Workshop B"
+
+    # A language nobody offers: a clear message in the reader's language, no file.
+    wrong = client.get(f"{url}?lang=fr", headers={"Accept-Language": "zh-CN"})
+    assert wrong.status_code == 400 and "zh（中文）" in wrong.get_data(as_text=True)
 
 
 def test_a_formula_typed_as_a_city_stays_text_without_an_apostrophe(
@@ -313,7 +395,7 @@ def test_a_formula_typed_as_a_city_stays_text_without_an_apostrophe(
         checkin.redeem(workshop.sessions[0], registration=registration, override=True)
     auth.login(make_user(Role.COORDINATOR))
     book = load_workbook(io.BytesIO(client.get(f"/staff/programmes/{programme.id}/report.xlsx").data))
-    cells = [row[0] for row in book["City - province"].iter_rows(min_row=6)]
+    cells = [row[0] for row in book["City province"].iter_rows(min_row=4)]
     assert sorted(c.value for c in cells) == sorted(
         ['=HYPERLINK("http://evil.example","x")', "+86", "@SUM(1)"]
     )
@@ -348,6 +430,35 @@ def test_the_pdf_is_bilingual_with_charts_and_says_period_time_and_author_on_eve
     # The per-question charts: each workshop's mean beside its (shortened) title.
     assert text.count("研讨会乙") >= 8  # the tables, and one bar per compared question
     assert "…" in text  # the long title ends in an ellipsis where it has no room
+
+
+def test_the_chinese_pdf_says_author_and_period_on_every_page_in_the_bundled_font(
+    client, auth, programme, tmp_path
+):
+    coordinator = programme["coordinator"]
+    coordinator.name = "王芳"
+    auth.login(coordinator)
+    path = tmp_path / "report-zh.pdf"
+    response = client.get(f"/staff/programmes/{programme['programme'].id}/report.pdf?lang=zh")
+    assert response.status_code == 200
+    path.write_bytes(response.data)
+    info = pdf_info(path)
+    assert info["Title"].strip() == "项目报告 · 高质量学徒制"
+    assert only_bundled(pdf_fonts(path)), pdf_fonts(path)
+    pages = int(info["Pages"])
+    assert pages >= 2
+    for page in range(1, pages + 1):
+        text = pdf_text(path, page)
+        assert "王芳" in text and "截至" in text and "生成时间" in text, page
+    text = pdf_text(path)
+    # The figures counted by hand, with their shares, and the mode as people attended.
+    assert "参会方式（按实际出席）" in text and "现场和线上均有" in text
+    assert re.search(r"现场\s+2\s+50\.0%", text) and re.search(r"线上\s+1\s+25\.0%", text)
+    assert "受邀 6 人，已回复 3 人" in text
+    # Workshops are numbered, so the shortened titles of the charts still tell them apart.
+    assert "1. 关于在全国试点城市" in text and "2. 研讨会乙" in text
+    for english in ("Woman", "Generated", "Programme report", "Workshop B"):
+        assert english not in text, english
 
 
 def test_the_survey_summary_pdf_names_its_filters_and_choices_in_both_languages(

@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,12 @@ from .spreadsheets import column_letter, neutralise, text_cell
 # The header languages a download can be asked for.
 LANGUAGES = ("zh", "en", "both")
 TEXT, WHOLE, NUMBER, MOMENT = "text", "whole", "number", "moment"
+# A calendar day (a workshop's first day); a percentage given as 0–100 (e.g. 33.3), written as
+# the fraction a spreadsheet's percent format shows (0.333 → 33.3%) so it sums and averages.
+DAY, PERCENT = "day", "percent"
 MOMENT_FORMAT = "yyyy-mm-dd hh:mm"
+DAY_FORMAT = "yyyy-mm-dd"
+PERCENT_FORMAT = "0.0%"
 NUMBER_FORMAT = "0.##"
 # The title and the line of filters come first; the header is the third row.
 HEADER_ROW = 3
@@ -97,6 +102,14 @@ class Column:
         return f"{text} ({self.zone})" if self.zone else text
 
 
+@dataclass(frozen=True)
+class Typed:
+    """A cell of another kind than its column's: a rate among counts (a report's overview)."""
+
+    value: Any
+    kind: str
+
+
 @dataclass
 class Table:
     """A sheet of a workbook (the one table of a CSV)."""
@@ -118,6 +131,8 @@ class Download:
     # What the list was narrowed to: (the filter's label, its value as the reader reads it).
     filters: list[tuple[Any, str]] = field(default_factory=list)
     made_at: datetime = field(default_factory=utcnow)
+    # Who asked for it, named after the time it was made (a report sent upward says so).
+    made_by: str = ""
 
 
 def workshop_title(workshop) -> str:
@@ -149,10 +164,13 @@ def details_line(download: Download) -> str:
     else:
         shown = in_language(_l("none (everyone)"), language)
     made = local(download.made_at, download.zone)
-    return (
+    line = (
         f"{in_language(_l('Filters'), language)}: {shown} · "
         f"{in_language(_l('Made at'), language)}: {made:%Y-%m-%d %H:%M} ({download.zone})"
     )
+    if download.made_by:
+        line += f" · {in_language(_l('Made by'), language)}: {download.made_by}"
+    return line
 
 
 # ---- XLSX ----
@@ -164,11 +182,21 @@ def _clean(text: str) -> str:
 
 
 def _xlsx_value(sheet, column: Column, value):
+    if isinstance(value, Typed):
+        column, value = Column(column.label, value.kind), value.value
     if value is None or value == "":
         return None
     if column.kind == MOMENT and isinstance(value, datetime):
         cell = WriteOnlyCell(sheet, value)
         cell.number_format = MOMENT_FORMAT
+        return cell
+    if column.kind == DAY and isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = DAY_FORMAT
+        return cell
+    if column.kind == PERCENT and isinstance(value, int | float) and not isinstance(value, bool):
+        cell = WriteOnlyCell(sheet, round(value / 100, 6))
+        cell.number_format = PERCENT_FORMAT
         return cell
     if column.kind in (WHOLE, NUMBER) and isinstance(value, int | float) and not isinstance(value, bool):
         if column.kind == NUMBER and not float(value).is_integer():
@@ -181,6 +209,8 @@ def _xlsx_value(sheet, column: Column, value):
 
 
 def _shown(value) -> str:
+    if isinstance(value, Typed):
+        value = value.value
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M}"
     return "" if value is None else str(value)
@@ -207,7 +237,7 @@ def sheet_name(name: Any, language: str, taken: set[str]) -> str:
     text = (in_language(name, language) if not isinstance(name, str) else name).translate(
         _FORBIDDEN_IN_SHEET_NAMES
     )
-    text = text.strip()[:31] or "Sheet"
+    text = " ".join(text.split())[:31] or "Sheet"
     candidate, number = text, 2
     while candidate.lower() in taken:
         suffix = f" {number}"
@@ -256,6 +286,8 @@ def write_xlsx(download: Download) -> bytes:
 
 
 def _csv_value(value):
+    if isinstance(value, Typed):
+        value = value.value
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M}"
     if isinstance(value, float) and value.is_integer():

@@ -12,29 +12,29 @@ What it counts, decided once here for the page, the XLSX and the PDF alike:
   at another, both at a third: one person). Anonymised registrations carry a keyed pseudonym of
   their email (or, for someone with only a mobile, of the mobile): both contacts of a live
   registration are compared through the same pseudonym, so anonymising an old workshop changes
-  no total. A person is described (gender, organisation type, city, mode) by their latest
+  no total. A person is described (gender, organisation type, city) by their latest
   registration; percentages are of the unique participants.
+- **Mode** is how people attended, from their check-ins (``Attendance.mode``: a ticket scanned
+  at the door is onsite, a join link online), not what they registered for: onsite, online, or
+  both (onsite at one workshop and online at another).
+- **Documents**: the XLSX is a download of the export layer (``exports``: labels in the
+  language asked for, counts and rates as typed cells); the PDF is bilingual unless one
+  language is asked for.
 - **Rates** (attendance, no-show, response) are over held workshops only.
 """
 
 from __future__ import annotations
 
-import io
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -55,7 +55,7 @@ from ..models import (
     Workshop,
     WorkshopStatus,
 )
-from . import audit, pdf
+from . import audit, exports, pdf
 from .feedback import MIN_GROUP_SIZE, nps_of, too_few
 from .privacy import pseudonym
 from .surveys import TEMPLATE, ResponseRate, response_rates, with_survey
@@ -92,8 +92,12 @@ BREAKDOWN_TITLES = {
     "gender": _l("Gender"),
     "organisation_type": _l("Type of organisation"),
     "city": _l("City / province"),
-    "mode": _l("Attendance mode"),
+    # Counted from the check-ins, not the registrations: how people actually came.
+    "mode": _l("Attendance mode (as they attended)"),
 }
+
+# A sheet's name has at most 31 characters: the longer titles shortened (the header says it all).
+SHEET_NAMES = {"mode": _l("Attendance mode")}
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,9 @@ def _contacts(email: str, mobile: str) -> set[str]:
     return {pseudonym(contact) for contact in (email, mobile) if contact}
 
 
-def unique_people(rows) -> list[tuple]:
-    """One profile per person from (registration id, email, mobile, *profile) rows.
+def people(rows) -> list[tuple[tuple, list[int]]]:
+    """Each person of (registration id, email, mobile, *profile) rows: the profile of their
+    latest registration, and the ids of all their registrations.
 
     Registrations sharing an email or a mobile are one person, transitively (a union-find over
     their contacts); the registration with the highest id (the latest) describes them."""
@@ -190,11 +195,48 @@ def unique_people(rows) -> list[tuple]:
             parent[root(key)] = root(keys[0])
         keyed.append((registration_id, keys[0], tuple(profile)))
     latest: dict[str, tuple[int, tuple]] = {}
+    ids: dict[str, list[int]] = {}
     for registration_id, key, profile in keyed:
         person = root(key)
+        ids.setdefault(person, []).append(registration_id)
         if person not in latest or registration_id > latest[person][0]:
             latest[person] = (registration_id, profile)
-    return [profile for _, profile in latest.values()]
+    return [(profile, ids[person]) for person, (_, profile) in latest.items()]
+
+
+def unique_people(rows) -> list[tuple]:
+    """One profile per person (see ``people``): that of their latest registration."""
+    return [profile for profile, _ in people(rows)]
+
+
+# How a person attended, over all their check-ins at the workshops counted: in one mode only,
+# or both (onsite at one workshop, online at another, or a hybrid workshop's days).
+BOTH_MODES = "both"
+ATTENDED_MODE_LABELS = {
+    **{mode.value: label for mode, label in AttendanceMode.labels().items()},
+    BOTH_MODES: _l("Both onsite and online"),
+}
+
+
+def attended_modes(registration_ids: list[int]) -> dict[int, set[str]]:
+    """The modes each registration's check-ins were attended in (``Attendance.mode``, set by
+    ``mode_of`` from how they checked in): a person registered online who came to the door
+    counts as onsite."""
+    modes: dict[int, set[str]] = {}
+    for registration_id, mode in db.session.execute(
+        select(Attendance.registration_id, Attendance.mode)
+        .where(Attendance.registration_id.in_(registration_ids or [-1]))
+        .distinct()
+    ):
+        modes.setdefault(registration_id, set()).add(str(mode))
+    return modes
+
+
+def _attended_mode(ids: list[int], modes: dict[int, set[str]], registered: str) -> str:
+    seen = set().union(*(modes.get(i, set()) for i in ids))
+    if len(seen) > 1:
+        return BOTH_MODES
+    return next(iter(seen), registered)
 
 
 def _shares(counter: Counter, order: list[tuple[str, object]], total: int) -> list[Share]:
@@ -247,7 +289,7 @@ def _breakdowns(profiles: list[tuple], aggregates_only: bool = False) -> dict[st
             organisation, [(t.value, OrganisationType.labels()[t]) for t in ORGANISATION_ORDER], total
         ),
         "city": _shares(city, city_order, total),
-        "mode": _shares(mode, [(m.value, label) for m, label in AttendanceMode.labels().items()], total),
+        "mode": _shares(mode, list(ATTENDED_MODE_LABELS.items()), total),
     }
     if aggregates_only:
         breakdown = {key: _hidden_when_few(shares) for key, shares in breakdown.items()}
@@ -398,7 +440,7 @@ def programme_report(
                 "means": {key: mean(w.id, key) for key in COMPARED},
             }
         )
-    people = db.session.execute(
+    attendees = db.session.execute(
         select(
             Registration.id,
             Registration.email,
@@ -409,10 +451,15 @@ def programme_report(
             Registration.mode,
         ).where(Registration.workshop_id.in_(ids), Registration.id.in_(select(present.c.registration_id)))
     ).all()
-    profiles = unique_people(
+    persons = people(
         (id_, email, mobile, str(gender), str(kind), (city or "").strip(), str(mode))
-        for id_, email, mobile, gender, kind, city, mode in people
+        for id_, email, mobile, gender, kind, city, mode in attendees
     )
+    # The mode (the profile's fourth field) is how each person attended, not how they registered.
+    modes = attended_modes([row[0] for row in attendees])
+    profiles = [
+        (*profile[:3], _attended_mode(ids, modes, profile[3]), *profile[4:]) for profile, ids in persons
+    ]
     planned_registrations = _counted_registrations([w.id for w in planned] or [-1])
     confirmed_total = sum(confirmed.values())
     attended_total = sum(attended.values())
@@ -442,6 +489,7 @@ def programme_report(
         "compared": COMPARED,
         "question_labels": QUESTION_LABELS,
         "question_scale": QUESTION_SCALE,
+        "breakdown_titles": BREAKDOWN_TITLES,
     }
 
 
@@ -472,160 +520,135 @@ def header_lines(report: dict) -> list[str]:
 # ---- the XLSX ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Sheet:
-    """One sheet: a title row, lines saying what it covers, a header row (frozen), typed rows."""
-
-    name: str
-    title: str
-    lines: list[str]
-    header: list[str]
-    rows: list[list]
+def said(words, language: str) -> str:
+    """What ``words()`` says in ``language`` (zh or en); ``both``: Chinese / English, once if the same."""
+    if language != "both":
+        with force_locale(CATALOGUES[language]):
+            return str(words())
+    chinese, english = said(words, "zh"), said(words, "en")
+    return chinese if chinese == english else f"{chinese} / {english}"
 
 
-def _text(value):
-    # An XLSX cannot hold most control characters; a string cell is never run as a formula, so
-    # "=HYPERLINK(…)" as a city stays text as it was typed, with no apostrophe added.
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+def _title(workshop: Workshop, language: str) -> str:
+    if language == "both":
+        return exports.workshop_title(workshop)
+    return said(lambda: workshop.title, language)
 
 
-def _cell(value):
-    """A typed cell: numbers, dates and None as they are; a label (lazily translated) as text."""
-    if value is None or isinstance(value, (int, float, Decimal, date, datetime)):
-        return value
-    return _text(str(value))
+def _label(label, language: str) -> str:
+    """A category's label (lazily translated) in the download's language; a city as typed."""
+    return label if isinstance(label, str) else exports.in_language(label, language)
 
 
-def write_sheets(sheets: list[Sheet]) -> bytes:
-    """An XLSX of the sheets: title (row 1), lines, a blank row, the header (frozen, bold), rows.
+def report_download(report: dict, language: str) -> exports.Download:
+    """The report as a workbook of the export layer: a sheet per part, labels in ``language``
+    (zh, en or both), counts as whole numbers, rates as percent cells, days as dates."""
+    W, P, D = exports.WHOLE, exports.PERCENT, exports.DAY
+    Column, Table, Typed = exports.Column, exports.Table, exports.Typed
+    programme = report["programme"]
+    period = said(lambda: report["period"].describe(report["generated_at"]), language)
+    generated = said(lambda: generated_line(report), language)
 
-    Text cells are of openpyxl's string type, which Excel never runs as a formula, so nothing
-    needs an apostrophe; numbers and dates stay numbers and dates."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for spec in sheets:
-        # A sheet's name may not hold []:*?/\ and has at most 31 characters.
-        sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", spec.name)[:31])
-        header_row = len(spec.lines) + 3
-        lines = [[spec.title], *([line] for line in spec.lines), [], spec.header, *spec.rows]
-        for number, values in enumerate(lines, start=1):
-            for column, value in enumerate(values, start=1):
-                cell = sheet.cell(row=number, column=column, value=_cell(value))
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"
-                if number == header_row:
-                    cell.font = Font(bold=True)
-        sheet["A1"].font = Font(bold=True, size=13)
-        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-        for index, label in enumerate(spec.header, start=1):
-            width = max([len(str(label))] + [len(str(r[index - 1])) for r in spec.rows if index <= len(r)])
-            sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width + 2))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _share_rows(shares: list[Share]) -> list[list]:
-    return [[str(s.label), s.count, s.percent] for s in shares]
-
-
-def report_sheets(report: dict) -> list[Sheet]:
-    """The report as sheets, every label in the reader's language, every figure a number."""
-    title = f"{_l('Programme report')}: {report['programme'].name}"
-    lines = header_lines(report)
-
-    def sheet(name, header, rows):
-        return Sheet(str(name), title, lines, [str(h) for h in header], rows)
+    def text(label):
+        return exports.in_language(label, language)
 
     overview = [
-        [_l("Workshops held"), report["workshops_held"]],
-        [_l("Unique participants"), report["unique_participants"]],
-        [_l("Registrations (active)"), report["registrations"]],
-        [_l("Confirmed"), report["confirmed"]],
-        [_l("Attendances"), report["attendances"]],
-        [_l("Attendance rate (%)"), report["attendance_rate"]],
-        [_l("No-show rate (%)"), report["no_show_rate"]],
-        [_l("Certificates issued"), report["certificates"]],
-        [_l("Invited to the survey"), report["invited"]],
-        [_l("Answered (of those invited)"), report["answered"]],
-        [_l("Response rate (%)"), report["response_rate"]],
+        [text(_l("Period")), period],
+        [text(_l("Generated")), generated],
+        [text(_l("Author")), report["author"] or None],
+        [text(_l("Workshops held")), report["workshops_held"]],
+        [text(_l("Unique participants")), report["unique_participants"]],
+        [text(_l("Registrations (active)")), report["registrations"]],
+        [text(_l("Confirmed")), report["confirmed"]],
+        [text(_l("Attendances")), report["attendances"]],
+        [text(_l("Attendance rate")), Typed(report["attendance_rate"], P)],
+        [text(_l("No-show rate")), Typed(report["no_show_rate"], P)],
+        [text(_l("Certificates issued")), report["certificates"]],
+        [text(_l("Invited to the survey")), report["invited"]],
+        [text(_l("Answered (of those invited)")), report["answered"]],
+        [text(_l("Survey response rate")), Typed(report["response_rate"], P)],
     ]
-    workshops = [
-        [
-            w["workshop"].title,
-            w["workshop"].local(w["workshop"].starts_at).date(),
-            w["workshop"].format.label,
-            w["workshop"].city or str(NOT_GIVEN),
-            w["confirmed"],
-            w["attended"],
-            w["no_show_rate"],
-            w["invited"],
-            w["answered"],
-            w["response_rate"],
-            w["certificates"],
-            w["satisfaction"],
-            w["nps"],
-        ]
-        for w in report["workshops"]
-    ]
-    # A row per workshop, a column per question: a programme of 40 workshops stays readable.
-    comparison = [
-        [w["workshop"].title, w["workshop"].local(w["workshop"].starts_at).date()]
-        + [w["means"][key] for key in report["compared"]]
-        for w in report["workshops"]
-    ]
-    cross = report["cross_table"]
-    sheets = [
-        sheet(_l("Overview"), [_l("Figure"), _l("Value")], [[str(k), v] for k, v in overview]),
-        sheet(
+    workshop = Column(_l("Workshop"))
+    starts = Column(_l("Starts"), D)
+    tables = [
+        Table(_l("Overview"), [Column(_l("Figure")), Column(_l("Value"), exports.NUMBER)], overview),
+        Table(
             _l("Workshops"),
             [
-                _l("Workshop"),
-                _l("Starts"),
-                _l("Format"),
-                _l("City"),
-                _l("Confirmed"),
-                _l("Attended"),
-                _l("No-show rate (%)"),
-                _l("Invited to the survey"),
-                _l("Answered (of those invited)"),
-                _l("Response rate (%)"),
-                _l("Certificates"),
-                _l("Satisfaction (1–5)"),
-                "NPS",
+                workshop,
+                starts,
+                Column(_l("Format")),
+                Column(_l("City")),
+                Column(_l("Registered (confirmed)"), W),
+                Column(_l("Attended"), W),
+                Column(_l("No-show rate"), P),
+                Column(_l("Satisfaction (1–5)"), exports.NUMBER),
+                Column("NPS", exports.NUMBER),
+                Column(_l("Invited to the survey"), W),
+                Column(_l("Answered (of those invited)"), W),
+                Column(_l("Survey response rate"), P),
+                Column(_l("Certificates"), W),
             ],
-            workshops,
+            [
+                [
+                    _title(w["workshop"], language),
+                    w["workshop"].local(w["workshop"].starts_at).date(),
+                    text(w["workshop"].format.label),
+                    w["workshop"].city or text(NOT_GIVEN),
+                    w["confirmed"],
+                    w["attended"],
+                    w["no_show_rate"],
+                    w["satisfaction"],
+                    w["nps"],
+                    w["invited"],
+                    w["answered"],
+                    w["response_rate"],
+                    w["certificates"],
+                ]
+                for w in report["workshops"]
+            ],
         ),
-        sheet(
+        # A row per workshop, a column per question: a programme of 40 workshops stays readable.
+        Table(
             _l("Questions compared"),
-            [_l("Workshop"), _l("Starts")] + [report["question_labels"][key] for key in report["compared"]],
-            comparison,
+            [workshop, starts]
+            + [Column(report["question_labels"][key], exports.NUMBER) for key in report["compared"]],
+            [
+                [_title(w["workshop"], language), w["workshop"].local(w["workshop"].starts_at).date()]
+                + [w["means"][key] for key in report["compared"]]
+                for w in report["workshops"]
+            ],
         ),
     ]
+    titles = report.get("breakdown_titles", BREAKDOWN_TITLES)
     for name, shares in report["breakdown"].items():
-        sheets.append(
-            sheet(
-                BREAKDOWN_TITLES[name],
-                [BREAKDOWN_TITLES[name], _l("Participants"), _l("Share of participants (%)")],
-                _share_rows(shares),
+        title = titles.get(name, name)
+        tables.append(
+            Table(
+                SHEET_NAMES.get(name, title),
+                [Column(title), Column(_l("Participants"), W), Column(_l("Share of participants"), P)],
+                [[_label(s.label, language), s.count, s.percent] for s in shares],
             )
         )
-    sheets.append(
-        sheet(
-            _l("Gender × organisation"),
-            [_l("Gender")] + [str(c["label"]) for c in cross["columns"]] + [_l("Total")],
-            [[str(r["label"])] + r["cells"] + [r["total"]] for r in cross["rows"]]
-            + [[str(_l("Total"))] + cross["totals"] + [cross["total"]]],
+    cross = report["cross_table"]
+    tables.append(
+        Table(
+            _l("Gender × type of organisation"),
+            [Column(_l("Gender"))]
+            + [Column(c["label"], W) for c in cross["columns"]]
+            + [Column(_l("Total"), W)],
+            [[_label(r["label"], language), *r["cells"], r["total"]] for r in cross["rows"]]
+            + [[text(_l("Total")), *cross["totals"], cross["total"]]],
         )
     )
     if report["planned"]:
-        sheets.append(
-            sheet(
+        tables.append(
+            Table(
                 _l("Not yet held"),
-                [_l("Workshop"), _l("Starts"), _l("Registrations (active)")],
+                [workshop, starts, Column(_l("Registrations (active)"), W)],
                 [
                     [
-                        p["workshop"].title,
+                        _title(p["workshop"], language),
                         p["workshop"].local(p["workshop"].starts_at).date(),
                         p["registrations"],
                     ]
@@ -633,31 +656,64 @@ def report_sheets(report: dict) -> list[Sheet]:
                 ],
             )
         )
-    return sheets
+    return exports.Download(
+        title=_l("Programme report"),
+        workshop_title=" / ".join(dict.fromkeys(n for n in (programme.name_zh, programme.name_en) if n)),
+        zone=report["period"].zone.key,
+        language=language,
+        tables=tables,
+        filters=[(_l("Period"), period)],
+        made_at=report["generated_at"],
+        made_by=report["author"],
+    )
 
 
-def report_xlsx(report: dict, actor) -> bytes:
+def report_xlsx(report: dict, actor, language: str = "en") -> bytes:
     audit.record("programme.report", report["programme"], actor, format="xlsx")
     db.session.commit()
-    return write_sheets(report_sheets(report))
+    return exports.write_xlsx(report_download(report, language))
 
 
 # ---- the PDF ----------------------------------------------------------------------------------
 
 
-def report_pdf(report: dict, actor) -> bytes:
-    """Bilingual (Chinese, then English), the period, time and author on every page, charts."""
+def _pdf_label(language: str):
+    """The PDF's labels: Chinese with English under it (``both``), or the one language."""
+    if language == "both":
+        return pdf.both
+    index = 0 if language == "zh" else 1
+    return lambda text: Markup(escape(pdf.bilingual(text)[index]))
+
+
+def report_pdf(report: dict, actor, language: str = "both") -> bytes:
+    """The period, time and author on every page (a running head), figures, the per-question
+    comparison with its charts; bilingual (Chinese, then English) unless one language is asked."""
+    languages = ["zh", "en"] if language == "both" else [language]
     headers = {}
-    for language in ("zh", "en"):
-        with force_locale(CATALOGUES[language]):
-            headers[language] = header_lines(report)
+    for spoken in languages:
+        with force_locale(CATALOGUES[spoken]):
+            headers[spoken] = header_lines(report)
+    programme = report["programme"]
+    names = [n for n in (programme.name_zh, programme.name_en) if n] or [programme.code]
+    if language != "both":
+        names = [said(lambda: programme.name, language) or names[0]]
+    answered = _l("%(answered)d answered of %(invited)d invited")
+    counts = {"answered": report["answered"], "invited": report["invited"]}
     html = render_template(
         "staff/programme_report_pdf.html",
         **report,
+        languages=languages,
+        document_lang="en" if languages == ["en"] else "zh-CN",
+        # The PDF's metadata title (what a reader's file list and tab show).
+        document_title=f"{said(lambda: _l('Programme report'), language).replace(' / ', ' ')} · "
+        + " / ".join(dict.fromkeys(names)),
+        programme_names=list(dict.fromkeys(names)),
         headers=headers,
-        both=pdf.both,
+        both=_pdf_label(language),
+        answered_lines=[said(lambda: str(answered) % counts, spoken) for spoken in languages],
+        # A workshop's title in each language of the PDF (once, if it has only one).
+        titles_of=lambda workshop: list(dict.fromkeys(_title(workshop, spoken) for spoken in languages)),
         N_=lambda message: message,  # marks a message id for extraction; both() translates it
-        breakdown_titles=BREAKDOWN_TITLES,
         not_given=NOT_GIVEN,
     )
     audit.record("programme.report", report["programme"], actor, format="pdf")

@@ -24,7 +24,7 @@ from ..extensions import db
 from ..forms import apply_errors, select_choices
 from ..models import AuditEvent, CheckInLink, Role, Session, User, Workshop
 from ..models.base import utcnow
-from ..services import catalogue, checkin_access, reports, scheduling, sms, surveys, users
+from ..services import catalogue, checkin_access, exports, reports, scheduling, sms, surveys, users
 from ..services.change_notices import ChangeToTell
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
@@ -443,10 +443,13 @@ def programme_report(programme_id: int, fmt: str = "html"):
             header_lines=reports.header_lines(report),
             args=request.args,
         )
+    # The PDF goes upward as it is: bilingual unless one language is asked for.
+    asked = request.args.get("lang")
+    language = exports.chosen_language(asked) if asked or fmt == "xlsx" else "both"
     body = (
-        reports.report_xlsx(report, current_user)
+        reports.report_xlsx(report, current_user, language)
         if fmt == "xlsx"
-        else reports.report_pdf(report, current_user)
+        else reports.report_pdf(report, current_user, language)
     )
     mimetype = (
         "application/pdf"
