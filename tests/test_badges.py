@@ -2,13 +2,15 @@
 
 import re
 import subprocess
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import applicant
-from workshops.models import Job, JobKind, Role
+from workshops.extensions import db as _db
+from workshops.models import Job, JobFile, JobKind, Role
 from workshops.models.base import utcnow
 from workshops.services import badges, jobs, pdf, privacy
 from workshops.services import registration as registrations
@@ -228,3 +230,164 @@ def test_erasing_a_person_drops_the_badge_files_that_name_them(app, make_worksho
     privacy.erase(people[3], at_request=True)
     db.session.commit()
     assert badges.made_pdf(db.session.get(Job, job.id)) is None
+
+
+# ---- the job split between the workers --------------------------------------------------------
+
+
+def _badge_job(db, workshop, people) -> Job:
+    """A queued badge job for ``people`` in name order, as queue_badges records it (not run)."""
+    ids = [p.id for p in sorted(people, key=lambda p: p.full_name)]
+    job = Job(kind=JobKind.BADGES, status="queued", workshop_id=workshop.id, total=len(ids))
+    job.payload = {"registrations": ids}
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def _files(db, job) -> list[str]:
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(JobFile.name).where(JobFile.job_id == job.id)))
+
+
+def test_a_split_job_resumes_after_one_part_crashed_and_joins_once(
+    app, make_workshop, db, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(badges, "CHUNK", 8)  # 30 people: chunks 0-3, two for each of two parts
+    workshop = make_workshop(onsite_capacity=100)
+    people = _onsite(workshop, 30)
+    job = _badge_job(db, workshop, people)
+    left = sorted(people, key=lambda p: p.full_name)[-1]  # in part 1's last chunk (3)
+    registrations.cancel(left)
+    rendered, crashed = [], []
+    real_render = badges._render
+
+    def render(workshop, chunk):
+        if len(rendered) == 3 and not crashed:  # part 1's second chunk: its worker dies in the layout
+            crashed.append(True)
+            raise MemoryError("killed")
+        rendered.append([p.full_name for p in chunk])
+        return real_render(workshop, chunk)
+
+    monkeypatch.setattr(badges, "_render", render)
+    badges.run_badges(job.id, 0, 2)  # chunks 0 and 2; the other part has not finished: no join
+    assert _files(db, job) == ["part-000000.pdf", "part-000002.pdf"]
+    with pytest.raises(MemoryError):
+        badges.run_badges(job.id, 1, 2)  # chunk 1 kept, chunk 3 lost with the worker
+    assert _files(db, job) == ["part-000000.pdf", "part-000001.pdf", "part-000002.pdf"]
+    job = db.session.get(Job, job.id)
+    assert job.status == "running" and job.done == 24
+    # The sweep hands both parts out again: each chunk is laid out once in all, the last joins.
+    later = utcnow() + timedelta(seconds=app.config["JOB_LEASE_SECONDS"] + 1)
+    assert jobs.resume_stalled(now=later) == [job.id]
+    assert len(rendered) == 4 and left.full_name not in rendered[3]
+    assert _files(db, job) == [badges.MERGED]
+    job = db.session.get(Job, job.id)
+    assert job.status == "done" and job.done == 30 and job.result == {"badges": 29}
+    finished = job.finished_at
+    # A late copy of either part (a task delivered twice) neither lays out nor joins again.
+    badges.run_badges(job.id, 1, 2)
+    badges._finish(job.id, 4)
+    assert _files(db, job) == [badges.MERGED] and len(rendered) == 4
+    assert db.session.get(Job, job.id).finished_at == finished
+    path = tmp_path / "badges.pdf"
+    path.write_bytes(badges.made_pdf(job))
+    text = _pdftotext(path)
+    assert all(text.count(p.full_name) == (p.id != left.id) for p in people)
+    assert re.search(r"^Pages:\s+4$", _pdfinfo(path), re.M)  # 8 a chunk: no half-empty page between
+    assert re.search(r"^Title:\s+Name badges — ", _pdfinfo(path), re.M)  # kept by the join
+
+
+def _pdfinfo(path) -> str:
+    return subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def test_two_parts_finishing_together_join_once(app, make_workshop, db, database_url, monkeypatch):
+    """The job's row is locked to decide: of two joins at once, one writes the PDF."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two connections at once: PostgreSQL's row lock (SQLite has one writer)")
+    monkeypatch.setattr(badges, "CHUNK", 8)
+    workshop = make_workshop(onsite_capacity=100)
+    job = _badge_job(db, workshop, _onsite(workshop, 16))
+    badges.run_badges(job.id, 0, 2)
+    db.session.add(JobFile(job_id=job.id, name="part-000001.pdf", content_type="application/pdf", data=b""))
+    db.session.commit()
+    start, errors = threading.Barrier(2), []
+
+    def finish():
+        with app.app_context():
+            start.wait()
+            try:
+                badges._finish(job.id, 2)
+            except Exception as error:  # an IntegrityError: both tried to write the PDF
+                errors.append(error)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=finish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and _files(db, job) == [badges.MERGED]
+    assert db.session.get(Job, job.id).status == "done"
+
+
+def test_a_real_worker_makes_the_badges_in_two_parts_and_resumes_after_it_is_killed(
+    app, db, database_url, make_workshop, tmp_path, monkeypatch
+):
+    """Celery's worker with two pool processes on Redis, as production runs it (tests/stack.py).
+    It is killed once the first chunk is kept; started again, the sweep hands the job out and
+    the PDF has every badge once, with readable QR codes and the bundled font."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the production shape: PostgreSQL and redis-server")
+    from tests import stack as production
+
+    monkeypatch.setattr(production, "fresh_database", lambda _name: database_url)
+    stack = production.Stack(tmp_path, "badges", app_servers=0)
+    workshop = make_workshop(onsite_capacity=300, title_en="Core Skills", title_zh="核心技能培训")
+    people = _onsite(workshop, 4 * badges.CHUNK)  # four chunks, two for each pool process
+    stack.start_redis()
+    try:
+        stack.start_worker()
+        coordinator = stack.app()
+        with coordinator.test_request_context():
+            job_id = badges.queue_badges(_db.session.get(type(workshop), workshop.id), None).id
+            _db.session.remove()
+        count = lambda: len(_files(db, db.session.get(Job, job_id)))  # noqa: E731
+        production.wait_until(lambda: count() >= 1, 120, "the first chunk is kept")
+        stack.kill_worker()
+        kept = [name for name in _files(db, db.session.get(Job, job_id)) if name.startswith("part-")]
+        stack.start_worker()
+        with coordinator.app_context():
+            later = utcnow() + timedelta(seconds=coordinator.config["JOB_LEASE_SECONDS"] + 1)
+            jobs.resume_stalled(now=later)  # what beat's sweep does once the lease has run out
+            _db.session.remove()
+
+        def done() -> bool:
+            db.session.expire_all()
+            return db.session.get(Job, job_id).status == "done"
+
+        production.wait_until(done, 180, "the job is done")
+    finally:
+        stack.stop()
+    job = db.session.get(Job, job_id)
+    assert job.done == job.total == len(people) and job.result == {"badges": len(people)}
+    assert _files(db, job) == [badges.MERGED] and kept  # the kept chunks were not made again
+    path = tmp_path / "badges.pdf"
+    path.write_bytes(badges.made_pdf(job))
+    text = _pdftotext(path)
+    assert all(text.count(p.full_name) == 1 for p in people)
+    assert re.search(r"^Title:\s+Name badges — ", _pdfinfo(path), re.M)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    cjk = [line for line in fonts.splitlines()[2:] if "WQY-Micro-Hei" in line]
+    assert cjk and all(" yes " in line for line in cjk), fonts  # the bundled font, embedded
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-l", "1", str(path), str(tmp_path / "page")], check=True
+    )
+    [page] = tmp_path.glob("page-*.png")
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(page)], capture_output=True, text=True
+    ).stdout
+    first = sorted(people, key=lambda p: p.full_name)[:8]
+    assert sorted(decoded.split()) == sorted(p.ticket_token for p in first)
