@@ -46,12 +46,9 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def registrations(
-    workshop: Workshop, wanted: RosterFilter | None = None, limit: int | None = None
-) -> list[Registration]:
-    """Registrations of a workshop, filtered and searched (name, email, phone, organisation)."""
+def _filtered(workshop: Workshop, wanted: RosterFilter | None, query):
     wanted = wanted or RosterFilter()
-    query = select(Registration).where(Registration.workshop_id == workshop.id)
+    query = query.where(Registration.workshop_id == workshop.id)
     for name in ("status", "mode", "organisation_type", "city"):
         value = getattr(wanted, name)
         if value:
@@ -68,7 +65,20 @@ def registrations(
                 func.replace(func.replace(Registration.mobile, " ", ""), "-", "").like(f"%{digits}%")
             )
         query = query.where(or_(*conditions))
+    return query
+
+
+def registrations(
+    workshop: Workshop, wanted: RosterFilter | None = None, limit: int | None = None
+) -> list[Registration]:
+    """Registrations of a workshop, filtered and searched (name, email, phone, organisation)."""
+    query = _filtered(workshop, wanted, select(Registration))
     return list(db.session.scalars(query.order_by(Registration.created_at, Registration.id).limit(limit)))
+
+
+def count(workshop: Workshop, wanted: RosterFilter | None = None) -> int:
+    """How many registrations ``registrations`` would list."""
+    return db.session.scalar(_filtered(workshop, wanted, select(func.count(Registration.id)))) or 0
 
 
 # What every staff member of a workshop sees of a person on its registrations page (the page's
@@ -184,10 +194,15 @@ def filters_shown(wanted: RosterFilter) -> list[tuple]:
 
 
 def export(
-    workshop: Workshop, fmt: str, actor, wanted: RosterFilter | None = None, language: str = "en"
+    workshop: Workshop,
+    fmt: str,
+    actor,
+    wanted: RosterFilter | None = None,
+    language: str = "en",
+    progress: exports.Progress | None = None,
 ) -> bytes:
     """Every field of the (filtered) list as CSV or XLSX, headers in ``language`` (zh, en or
-    both: ``exports``); the export is audited."""
+    both: ``exports``); the export is audited. ``progress``: told as rows are written (a job's)."""
     wanted = wanted or RosterFilter()
     zone = workshop.timezone
     with exports.speaking(language):
@@ -208,4 +223,4 @@ def export(
     )
     audit.record("registration.export", workshop, actor, format=fmt, rows=len(rows), language=language)
     db.session.commit()
-    return exports.write(download, fmt)
+    return exports.write(download, fmt, progress)

@@ -24,7 +24,7 @@ from ..extensions import db
 from ..forms import apply_errors, select_choices
 from ..models import AuditEvent, CheckInLink, Role, Session, User, Workshop
 from ..models.base import utcnow
-from ..services import catalogue, checkin_access, reports, scheduling, sms, surveys, users
+from ..services import catalogue, checkin_access, downloads, reports, scheduling, sms, surveys, users
 from ..services.change_notices import ChangeToTell
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
@@ -433,6 +433,11 @@ def programme_report(programme_id: int, fmt: str = "html"):
     if fmt not in ("html", "xlsx", "pdf"):
         abort(404)
     start, end = _report_period()
+    if fmt == "pdf" and downloads.report_pdf_in_background(programme):
+        job = downloads.queue_report_pdf(
+            programme, start, end, current_user, aggregates_only=not current_user.can_schedule
+        )
+        return redirect(url_for("staff.job", job_id=job.id))
     report = reports.programme_report(
         programme, start, end, author=current_user, aggregates_only=not current_user.can_schedule
     )
