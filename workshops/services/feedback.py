@@ -401,11 +401,19 @@ def raw_table(survey: Survey, segment: Segment | None = None, language: str = "e
         *(exports.Column(FILTER_LABELS[name]) for name in FILTERS),
         exports.Column(_l("Submitted at"), exports.MOMENT, zone),
     ]
+    # Each group's label translated once per download, not once per cell (40,000 in 10,000 rows).
+    groups: dict[tuple[str, str | None], str] = {}
+
+    def group(name: str, value: str | None) -> str:
+        if (name, value) not in groups:
+            groups[name, value] = _group_value(name, value)
+        return groups[name, value]
+
     rows = []
     for response in responses:
         person = people.get(response.registration_id or 0)
         row: list = [person.full_name, person.email, person.organisation] if person else ["", "", ""]
-        row += [_group_value(name, getattr(response, name)) for name in FILTERS]
+        row += [group(name, getattr(response, name)) for name in FILTERS]
         row.append(exports.local(response.submitted_at, zone))
         row += [cells.get(response.id, {}).get(q.id, "") for q in survey.questions]
         rows.append(row)

@@ -172,12 +172,17 @@ FILTER_LABELS = {
 CHOICE_TYPES = {"status": RegistrationStatus, "mode": AttendanceMode, "organisation_type": OrganisationType}
 
 
-def _cell(registration: Registration, name: str, zone: str):
+def _cell(registration: Registration, name: str, zone: str, labels: dict):
     value = getattr(registration, name)
     if isinstance(value, datetime):
         return exports.local(value, zone)
     if isinstance(value, Labelled):
-        return value.label
+        # Translated once per value and download, not once per cell (50,000 in a 10,000-row list).
+        # (A status and a mode may share a value, "onsite" say: the key is the vocabulary too.)
+        key = (type(value), value)
+        if key not in labels:
+            labels[key] = value.label
+        return labels[key]
     if name == "language":
         return LANGUAGE_NAMES.get(value, value)
     return value
@@ -205,9 +210,11 @@ def export(
     both: ``exports``); the export is audited. ``progress``: told as rows are written (a job's)."""
     wanted = wanted or RosterFilter()
     zone = workshop.timezone
+    labels: dict = {}
     with exports.speaking(language):
         rows = [
-            [_cell(r, name, zone) for name, _label, _kind in COLUMNS] for r in registrations(workshop, wanted)
+            [_cell(r, name, zone, labels) for name, _label, _kind in COLUMNS]
+            for r in registrations(workshop, wanted)
         ]
         filters = filters_shown(wanted)
     columns = [
