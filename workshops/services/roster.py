@@ -172,8 +172,7 @@ FILTER_LABELS = {
 CHOICE_TYPES = {"status": RegistrationStatus, "mode": AttendanceMode, "organisation_type": OrganisationType}
 
 
-def _cell(registration: Registration, name: str, zone: str, labels: dict):
-    value = getattr(registration, name)
+def _cell(value, name: str, zone: str, labels: dict):
     if isinstance(value, datetime):
         return exports.local(value, zone)
     if isinstance(value, Labelled):
@@ -211,10 +210,16 @@ def export(
     wanted = wanted or RosterFilter()
     zone = workshop.timezone
     labels: dict = {}
+    # The exported columns alone, in the list's order (no 10,000 whole objects to build).
+    query = _filtered(
+        workshop, wanted, select(*(getattr(Registration, name) for name, _label, _kind in COLUMNS))
+    )
+    found = db.session.execute(query.order_by(Registration.created_at, Registration.id))
+    names = [name for name, _label, _kind in COLUMNS]
     with exports.speaking(language):
         rows = [
-            [_cell(r, name, zone, labels) for name, _label, _kind in COLUMNS]
-            for r in registrations(workshop, wanted)
+            [_cell(value, name, zone, labels) for name, value in zip(names, row, strict=True)]
+            for row in found
         ]
         filters = filters_shown(wanted)
     columns = [
