@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.helpers import applicant
-from workshops.models import Job, Programme, Role
+from workshops.models import Job, JobFile, Programme, Role
 from workshops.services import checkin, checkin_access, surveys
 from workshops.services import registration as registrations
 
@@ -60,6 +60,10 @@ API_SCHED = dict(SCHED, anonymous="401", volunteer="401")
 API_REPORT = dict(API_SCHED, reporter="ok")
 PUBLIC = dict.fromkeys(ROLES, "ok")
 ADMIN = dict(SCHED, coordinator="403", coordinator_of_p="403")
+# A download made by a job: only the person who asked (here the coordinator, or the reporter for
+# the programme report), while the instant download is still theirs; not even an admin.
+ASKER = dict.fromkeys(ROLES, "403") | dict(anonymous="login", volunteer="login", coordinator="ok")
+READER_ASKER = dict(ASKER, coordinator="403", reporter="ok")
 # Report readers check nobody in.
 CHECKIN_HOME = dict(STAFF_ANY, volunteer="ok", reporter="403", reporter_elsewhere="403")
 
@@ -77,6 +81,7 @@ MATRIX = [
     ("staff.programme_form", "GET", "/staff/programmes/{p}", SCHED),
     ("staff.programme_report", "GET", "/staff/programmes/{p}/report", REPORT),
     ("staff.programme_report", "GET", "/staff/programmes/{p}/report.xlsx", REPORT),
+    ("staff.programme_report", "GET", "/staff/programmes/{p}/report.pdf", REPORT),
     ("staff.workshop", "GET", "/staff/workshops/{a}", STAFF_WS),
     ("staff.edit_workshop", "GET", "/staff/workshops/{a}/edit", SCHED),
     ("staff.edit_session", "GET", "/staff/workshops/{a}/sessions/{s}", SCHED),
@@ -109,6 +114,11 @@ MATRIX = [
     # A badge job's page is for the workshop's organisers too (badges are for the door).
     ("staff.job", "GET", "/staff/jobs/{bj}", STAFF_WS),
     ("staff.job_progress", "GET", "/staff/jobs/{bj}/progress", STAFF_WS),
+    ("staff.job", "GET", "/staff/jobs/{ej}", ASKER),
+    ("staff.job_progress", "GET", "/staff/jobs/{ej}/progress", ASKER),
+    ("staff.job_download", "GET", "/staff/jobs/{ej}/download", ASKER),
+    ("staff.job", "GET", "/staff/jobs/{rj}", READER_ASKER),
+    ("staff.job_download", "GET", "/staff/jobs/{rj}/download", READER_ASKER),
     ("staff.create_checkin_link", "POST", "/staff/workshops/{a}/checkin-links", SCHED),
     ("staff.survey", "GET", "/staff/workshops/{a}/survey", SCHED),
     ("staff.survey_settings", "POST", "/staff/workshops/{a}/survey/settings", SCHED),
@@ -118,6 +128,10 @@ MATRIX = [
     ("staff.survey_copy", "POST", "/staff/workshops/{a}/survey/copy", SCHED),
     ("staff.survey_summary", "GET", "/staff/workshops/{a}/survey/summary", REPORT),
     ("staff.survey_download", "GET", "/staff/workshops/{a}/survey/responses.csv", SCHED),
+    ("staff.survey_download", "GET", "/staff/workshops/{a}/survey/responses.xlsx", SCHED),
+    # The summary is aggregates: report readers of P download it as they read it.
+    ("staff.survey_download", "GET", "/staff/workshops/{a}/survey/summary.xlsx", REPORT),
+    ("staff.survey_download", "GET", "/staff/workshops/{a}/survey/summary.pdf", REPORT),
     ("staff.survey_poster", "GET", "/staff/workshops/{a}/survey/poster", STAFF_WS),
     ("staff.certificates_page", "GET", "/staff/workshops/{a}/certificates", SCHED),
     ("staff.certificate_decision", "POST", "/staff/workshops/{a}/certificates/{r}/grant", SCHED),
@@ -228,7 +242,38 @@ def world(make_workshop, make_user, db):
         kind="import", status="preview", workshop_id=a.id, total=0, payload={"filename": "x.csv", "rows": []}
     )
     badge_job = Job(kind="badges", status="done", workshop_id=a.id, total=0, payload={"registrations": []})
-    db.session.add_all([job, badge_job])
+    export_job = Job(
+        kind="export",
+        status="done",
+        workshop_id=a.id,
+        created_by_id=users["coordinator"].id,
+        total=1,
+        done=1,
+        finished_at=now,
+        payload={"what": "registrations", "fmt": "csv", "filter": {}, "language": "en"},
+    )
+    report_job = Job(
+        kind="export",
+        status="done",
+        created_by_id=users["reporter"].id,
+        total=1,
+        done=1,
+        finished_at=now,
+        payload={
+            "what": "programme_report",
+            "fmt": "pdf",
+            "programme_id": programme.id,
+            "aggregates_only": True,
+        },
+    )
+    db.session.add_all([job, badge_job, export_job, report_job])
+    db.session.flush()
+    db.session.add_all(
+        [
+            JobFile(job_id=export_job.id, name="registrations.csv", content_type="text/csv", data=b"x"),
+            JobFile(job_id=report_job.id, name="report.pdf", content_type="application/pdf", data=b"%PDF"),
+        ]
+    )
     db.session.commit()
     link = checkin_access.create_link(a, "Door", now + timedelta(hours=3), users["coordinator"])
     spare = checkin_access.create_link(a, "Spare", now + timedelta(hours=3), users["coordinator"])
@@ -244,6 +289,8 @@ def world(make_workshop, make_user, db):
         "p": programme.id,
         "j": job.id,
         "bj": badge_job.id,
+        "ej": export_job.id,
+        "rj": report_job.id,
         "q": question.id,
         "att": attendance.id,
         "link": link.token,

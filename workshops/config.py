@@ -230,6 +230,14 @@ def load_config(instance_path: str) -> dict:
         "DATA_RETENTION_DAYS": _int("DATA_RETENTION_DAYS", 730),
         # An import preview holds its file's people: unconfirmed this long, beat removes it.
         "IMPORT_PREVIEW_HOURS": _int("IMPORT_PREVIEW_HOURS", 24),
+        # Downloads larger than this are made by a background job (services.downloads). Measured
+        # (tests/bench/test_exports.py, two busy cores): 2,000 rows take 0.4-0.7 s, 10,000 two to three.
+        "EXPORT_INSTANT_ROWS": _int("EXPORT_INSTANT_ROWS", 2000),
+        # A programme report PDF over this many registrations (its workshops') is made by a job; its
+        # figures are counted by the database, so it grows slowly: 12,000 took 0.6-0.9 s.
+        "REPORT_PDF_INSTANT_REGISTRATIONS": _int("REPORT_PDF_INSTANT_REGISTRATIONS", 15000),
+        # A file made by a download job holds people: kept this long for its download, then dropped.
+        "EXPORT_KEEP_HOURS": _int("EXPORT_KEEP_HOURS", 24),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # Generous: a factory hall or college shares one address behind NAT.

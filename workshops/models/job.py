@@ -17,6 +17,7 @@ class JobKind(enum.StrEnum):
     ANNOUNCEMENT = "announcement"  # a coordinator's message to participants
     CERTIFICATES = "certificates"  # a workshop's certificate batch
     BADGES = "badges"  # a large workshop's name badges (services.badges)
+    EXPORT = "export"  # a download too large to make inside the request (services.downloads)
 
 
 class JobStatus(enum.StrEnum):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -55,6 +55,10 @@ HEADER_ROW = 3
 # Column widths are measured on the first rows only (a 10,000-row list is not read twice).
 WIDTH_SAMPLE = 200
 MIN_WIDTH, MAX_WIDTH = 6, 60
+# A download made by a job reports its progress (rows written, rows in all) this often.
+PROGRESS_EVERY = 500
+# Told (rows written, rows in all) as a download is written: a job's progress bar.
+Progress = Callable[[int, int], None]
 
 
 def chosen_language(value: str | None) -> str:
@@ -246,14 +250,25 @@ def sheet_name(name: Any, language: str, taken: set[str]) -> str:
     return candidate
 
 
-def write_xlsx(download: Download) -> bytes:
+def _told(rows: list[list], progress: Progress | None, total: int, before: int = 0) -> Iterator[list]:
+    """The rows, telling ``progress`` (``before`` + rows given, ``total``) every PROGRESS_EVERY rows."""
+    for number, row in enumerate(rows, start=1):
+        yield row
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(before + number, total)
+
+
+def write_xlsx(download: Download, progress: Progress | None = None) -> bytes:
     """The download as an XLSX workbook: each table under its title lines (``HEADER_ROW``)."""
     workbook = Workbook(write_only=True)
     language = download.language
     title, details = title_line(download), details_line(download)
     taken: set[str] = set()
     bold = Font(bold=True)
+    total, before = sum(len(table.rows) for table in download.tables), 0
     for table in download.tables:
+        rows = _told(table.rows, progress, total, before)
+        before += len(table.rows)
         sheet = workbook.create_sheet(title=sheet_name(table.name, language, taken))
         headers = [column.header(language) for column in table.columns]
         for index, width in enumerate(_widths(headers, table.rows)):
@@ -273,12 +288,14 @@ def write_xlsx(download: Download) -> bytes:
             header_cells.append(cell)
         sheet.append(header_cells)
         columns = table.columns
-        for row in table.rows:
+        for row in rows:
             sheet.append(
                 [_xlsx_value(sheet, column, value) for column, value in zip(columns, row, strict=False)]
             )
     buffer = io.BytesIO()
     workbook.save(buffer)
+    if progress is not None:
+        progress(total, total)
     return buffer.getvalue()
 
 
@@ -295,17 +312,20 @@ def _csv_value(value):
     return neutralise(value)
 
 
-def write_csv(download: Download) -> bytes:
+def write_csv(download: Download, progress: Progress | None = None) -> bytes:
     """The download's first table as CSV (UTF-8 with a BOM, which Excel on Chinese Windows
     needs to show Chinese): the header on the first line, for the programs that read it."""
     table = download.tables[0]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([neutralise(column.header(download.language)) for column in table.columns])
-    for row in table.rows:
+    for row in _told(table.rows, progress, len(table.rows)):
         writer.writerow([_csv_value(value) for value in row])
+    if progress is not None:
+        progress(len(table.rows), len(table.rows))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def write(download: Download, fmt: str) -> bytes:
-    return write_xlsx(download) if fmt == "xlsx" else write_csv(download)
+def write(download: Download, fmt: str, progress: Progress | None = None) -> bytes:
+    """The download as ``fmt`` (xlsx or csv); ``progress`` is told as rows are written."""
+    return write_xlsx(download, progress) if fmt == "xlsx" else write_csv(download, progress)

@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from babel.dates import format_date
 from flask import render_template
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..i18n import CATALOGUES
 from ..models import (
     Answer,
     AttendanceMode,
@@ -24,6 +27,7 @@ from ..models import (
     Response,
     Survey,
 )
+from ..models.base import utcnow
 from ..models.survey import QUESTION_KIND_LABELS
 from . import audit, exports, pdf, surveys
 from .errors import InvalidInput
@@ -45,6 +49,7 @@ FILTER_LABELS = {
 # An anonymous survey shows no figure of a group with fewer answers than this.
 MIN_GROUP_SIZE = 5
 TOO_FEW = _l("Too few answers to show")
+WRITTEN_HIDDEN = _l("Written answers are not shown to report readers.")
 TOO_FEW_REASON = _l(
     "This survey is anonymous: answers are shown for groups of at least %(n)d people, and not for a"
     " group that differs from a larger one by fewer than %(n)d, so that nobody's answers can be"
@@ -126,6 +131,11 @@ def _answer_count(survey: Survey, segment: Segment) -> int:
     return db.session.execute(
         select(func.count()).select_from(_responses(survey, segment).subquery())
     ).scalar_one()
+
+
+def response_count(survey: Survey, segment: Segment | None = None) -> int:
+    """How many responses of the group (``segment``) were kept: the rows of its responses download."""
+    return _answer_count(survey, segment or Segment())
 
 
 def suppressed(survey: Survey, segment: Segment | None = None, aggregates_only: bool = False) -> bool:
@@ -316,9 +326,10 @@ def _question_header(number: int, question: Question, language: str) -> str:
     return f"Q{number}. {question.localized('text', language)}"
 
 
-def _answer_cells(survey: Survey, response_ids: list[int], language: str) -> dict[int, dict[int, object]]:
+def _answer_cells(survey: Survey, response_ids, language: str) -> dict[int, dict[int, object]]:
     """Each response's answers by question: ratings as numbers, choices by their labels in
-    ``language`` (a Chinese respondent's choice reads in the download's language), the rest as text."""
+    ``language`` (a Chinese respondent's choice reads in the download's language), the rest as text.
+    ``response_ids``: a query of them (``_responses``), not 10,000 bound values."""
     cells: dict[int, dict[int, list]] = {}
     questions = {q.id: q for q in survey.questions}
     labels = {q.id: q.option_labels(language) for q in survey.questions if q.options}
@@ -372,7 +383,7 @@ def raw_table(survey: Survey, segment: Segment | None = None, language: str = "e
         if suppressed(survey, segment):
             return exports.Table(_l("Survey responses"), [exports.Column(TOO_FEW)], [])
         ids = list(db.session.scalars(_responses(survey, segment)))
-        cells = _answer_cells(survey, ids, answers)
+        cells = _answer_cells(survey, _responses(survey, segment), answers)
         rows = [[cells.get(rid, {}).get(q.id, "") for q in survey.questions] for rid in ids]
         return exports.Table(
             _l("Survey responses"), questions, sorted(rows, key=lambda row: [str(v) for v in row])
@@ -380,9 +391,17 @@ def raw_table(survey: Survey, segment: Segment | None = None, language: str = "e
     responses = db.session.scalars(
         select(Response).where(Response.id.in_(_responses(survey, segment))).order_by(Response.id)
     ).all()
-    ids = [r.registration_id for r in responses if r.registration_id]
-    people = {p.id: p for p in db.session.scalars(select(Registration).where(Registration.id.in_(ids)))}
-    cells = _answer_cells(survey, [r.id for r in responses], answers)
+    # Only what the rows show of each person, found by a subquery (not 10,000 bound ids).
+    answering = select(Response.registration_id).where(Response.id.in_(_responses(survey, segment)))
+    people = {
+        rid: [name, email, organisation]
+        for rid, name, email, organisation in db.session.execute(
+            select(
+                Registration.id, Registration.full_name, Registration.email, Registration.organisation
+            ).where(Registration.id.in_(answering))
+        )
+    }
+    cells = _answer_cells(survey, _responses(survey, segment), answers)
     zone = survey.workshop.timezone
     who = [
         exports.Column(FIELD_LABELS["full_name"]),
@@ -391,11 +410,18 @@ def raw_table(survey: Survey, segment: Segment | None = None, language: str = "e
         *(exports.Column(FILTER_LABELS[name]) for name in FILTERS),
         exports.Column(_l("Submitted at"), exports.MOMENT, zone),
     ]
+    # Each group's label translated once per download, not once per cell (40,000 in 10,000 rows).
+    groups: dict[tuple[str, str | None], str] = {}
+
+    def group(name: str, value: str | None) -> str:
+        if (name, value) not in groups:
+            groups[name, value] = _group_value(name, value)
+        return groups[name, value]
+
     rows = []
     for response in responses:
-        person = people.get(response.registration_id or 0)
-        row: list = [person.full_name, person.email, person.organisation] if person else ["", "", ""]
-        row += [_group_value(name, getattr(response, name)) for name in FILTERS]
+        row: list = list(people.get(response.registration_id or 0, ("", "", "")))
+        row += [group(name, getattr(response, name)) for name in FILTERS]
         row.append(exports.local(response.submitted_at, zone))
         row += [cells.get(response.id, {}).get(q.id, "") for q in survey.questions]
         rows.append(row)
@@ -441,9 +467,15 @@ def _download(survey: Survey, title, segment: Segment, language: str, tables) ->
 
 
 def export_raw(
-    survey: Survey, fmt: str, actor, segment: Segment | None = None, language: str = "en"
+    survey: Survey,
+    fmt: str,
+    actor,
+    segment: Segment | None = None,
+    language: str = "en",
+    progress: exports.Progress | None = None,
 ) -> bytes:
-    """Every answer, one row per response (``raw_table``), headers in ``language`` (``exports``)."""
+    """Every answer, one row per response (``raw_table``), headers in ``language`` (``exports``);
+    ``progress``: told as rows are written (a job's)."""
     segment = segment or Segment()
     with exports.speaking(language):
         table = raw_table(survey, segment, language)
@@ -453,7 +485,7 @@ def export_raw(
         download = _download(survey, _l("Survey answers"), segment, language, tables)
     audit.record("survey.export_raw", survey, actor, format=fmt, rows=len(table.rows), language=language)
     db.session.commit()
-    return exports.write(download, fmt)
+    return exports.write(download, fmt, progress)
 
 
 def _summary_tables(survey: Survey, result: dict, language: str) -> list[exports.Table]:
@@ -491,9 +523,9 @@ def _summary_tables(survey: Survey, result: dict, language: str) -> list[exports
             [header, str(QUESTION_KIND_LABELS[question.kind]), item.count, item.mean, item.median, item.nps]
         )
         if question.kind in ("long_text", "short_text"):
-            tables.append(
-                exports.Table(f"Q{number}", [exports.Column(header)], [[text] for text in item.texts])
-            )
+            # Report readers get the count of written answers (on the sheet of questions), never the words.
+            texts = [[str(WRITTEN_HIDDEN)]] if result["aggregates_only"] else [[text] for text in item.texts]
+            tables.append(exports.Table(f"Q{number}", [exports.Column(header)], texts))
             continue
         labels = question.option_labels(values) if question.options else None
         # The first column lists the answers to the question it is named after.
@@ -503,10 +535,17 @@ def _summary_tables(survey: Survey, result: dict, language: str) -> list[exports
     return tables
 
 
-def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None, language: str = "en") -> bytes:
-    """The figures, a row per question and a sheet per question, headers in ``language``."""
+def export_summary_xlsx(
+    survey: Survey,
+    actor,
+    segment: Segment | None = None,
+    language: str = "en",
+    aggregates_only: bool = False,
+) -> bytes:
+    """The figures, a row per question and a sheet per question, headers in ``language``;
+    for report readers (``aggregates_only``) as their summary page shows them (``summary``)."""
     segment = segment or Segment()
-    result = summary(survey, segment, text_limit=None)
+    result = summary(survey, segment, text_limit=None, aggregates_only=aggregates_only)
     with exports.speaking(language):
         download = _download(
             survey, _l("Feedback summary"), segment, language, _summary_tables(survey, result, language)
@@ -516,12 +555,36 @@ def export_summary_xlsx(survey: Survey, actor, segment: Segment | None = None, l
     return exports.write_xlsx(download)
 
 
-def export_summary_pdf(survey: Survey, actor, segment: Segment | None = None) -> bytes:
-    """A report to send to the ministry as it is: bilingual headings, SVG charts."""
-    result = summary(survey, segment, text_limit=50)
+def pdf_dates(survey: Survey, made_at) -> dict[str, dict[str, str]]:
+    """The summary PDF's dates of the workshop and the time it was made, in Chinese and in
+    English (``zh``, ``en``): the PDF is read in both, whichever language asked for it."""
+    workshop = survey.workshop
+    made = exports.local(made_at, workshop.timezone)
+    lines = {}
+    for language in ("zh", "en"):
+        locale = CATALOGUES[language]
+        days = [
+            format_date(workshop.local(moment), "medium", locale=locale)
+            for moment in (workshop.starts_at, workshop.ends_at)
+        ]
+        with force_locale(locale):
+            generated = str(
+                _l("Generated %(time)s (%(zone)s)", time=f"{made:%Y-%m-%d %H:%M}", zone=workshop.timezone)
+            )
+        lines[language] = {"dates": " – ".join(dict.fromkeys(days)), "generated": generated}
+    return lines
+
+
+def export_summary_pdf(
+    survey: Survey, actor, segment: Segment | None = None, aggregates_only: bool = False
+) -> bytes:
+    """A report to send to the ministry as it is: bilingual headings, SVG charts; for report
+    readers (``aggregates_only``) as their summary page shows them (``summary``)."""
+    result = summary(survey, segment, text_limit=50, aggregates_only=aggregates_only)
     html = render_template(
         "staff/survey_summary_pdf.html",
         **result,
+        dates=pdf_dates(survey, utcnow()),
         workshop=survey.workshop,
         too_few=TOO_FEW,
         too_few_reason=TOO_FEW_REASON,

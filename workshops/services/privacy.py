@@ -59,9 +59,9 @@ def _alone(texts: list[str], neighbours: str) -> re.Pattern:
 
 
 # Jobs whose payload or files carry people: the uploads of imports, the merged certificate and
-# badge PDFs.
+# badge PDFs, the lists made by download jobs (services.downloads).
 IMPORTS = (JobKind.IMPORT, JobKind.MEETING_IMPORT)
-FILES_WITH_PEOPLE = (*IMPORTS, JobKind.CERTIFICATES, JobKind.BADGES)
+FILES_WITH_PEOPLE = (*IMPORTS, JobKind.CERTIFICATES, JobKind.BADGES, JobKind.EXPORT)
 # What a finished import keeps of its payload: how it was read, never whom it was about.
 IMPORT_SUMMARY = ("filename", "session_id", "min_minutes", "platform", "notify", "warnings", "notes")
 
@@ -347,11 +347,32 @@ def forget_imports(now: datetime | None = None) -> int:
     return len(set(changed))
 
 
+# ---- files made by download jobs --------------------------------------------------------------
+
+
+def export_files_kept_since(now: datetime) -> datetime:
+    """A download job's file is kept for its download only: those finished before this are dropped."""
+    return now - timedelta(hours=current_app.config["EXPORT_KEEP_HOURS"])
+
+
+def forget_exports(now: datetime | None = None) -> int:
+    """Drop the files of download jobs finished more than EXPORT_KEEP_HOURS ago (a list of
+    registrations or answers is made to be taken, not kept). Returns how many were dropped."""
+    old = select(Job.id).where(
+        Job.kind == JobKind.EXPORT, Job.finished_at < export_files_kept_since(now or utcnow())
+    )
+    dropped = getattr(db.session.execute(delete_rows(JobFile).where(JobFile.job_id.in_(old))), "rowcount", 0)
+    db.session.commit()
+    return dropped or 0
+
+
 def purge_expired(now: datetime | None = None) -> int:
-    """Beat's retention purge: import previews and finished imports lose their people, and
-    workshops that ended more than DATA_RETENTION_DAYS ago are anonymised (0 turns that off).
-    Programme figures stay, as with the command. Returns the registrations anonymised."""
+    """Beat's retention purge: import previews and finished imports lose their people, old
+    download files are dropped, and workshops that ended more than DATA_RETENTION_DAYS ago are
+    anonymised (0 turns that off). Programme figures stay, as with the command. Returns the
+    registrations anonymised."""
     forget_imports(now)
+    forget_exports(now)
     days = current_app.config["DATA_RETENTION_DAYS"]
     if days <= 0:
         return 0

@@ -27,7 +27,7 @@ from ..models import (
 from ..models.i18n import current_language
 from ..registration.forms import ApplicantFields, WalkInForm
 from ..routing import MAX_ID
-from ..services import announcements, exports, meeting_reports, nominations, roster, walk_ins
+from ..services import announcements, downloads, exports, meeting_reports, nominations, roster, walk_ins
 from ..services import badges as badge_service
 from ..services import registration as registrations
 from ..services.errors import InvalidInput, NotAllowed, ServiceError
@@ -318,13 +318,14 @@ def export_registrations(workshop_id: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     language = exports.chosen_language(request.args.get("lang"))
-    body = roster.export(workshop, fmt, current_user, roster.RosterFilter.from_args(request.args), language)
-    mimetype = (
-        "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    wanted = roster.RosterFilter.from_args(request.args)
+    if downloads.too_many_rows(roster.count(workshop, wanted)):
+        job = downloads.queue_registrations(workshop, fmt, current_user, wanted, language)
+        return redirect(url_for("staff.job", job_id=job.id))
+    body = roster.export(workshop, fmt, current_user, wanted, language)
     return Response(
         body,
-        mimetype=mimetype,
+        mimetype=downloads.CONTENT_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="registrations-workshop-{workshop.id}.{fmt}"'},
     )
 
@@ -407,6 +408,13 @@ FOR_ORGANISERS = (JobKind.BADGES,)
 
 
 def _job_to_watch(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is not None and job.kind == JobKind.EXPORT:
+        # A download's job is its asker's, while the download would still be theirs (a report
+        # reader's programme report too).
+        if not downloads.may_download(job, current_user):
+            abort(403)
+        return job
     job = _job(job_id)
     if job.kind not in FOR_ORGANISERS and not current_user.can_schedule:
         abort(403)
@@ -432,7 +440,34 @@ def job(job_id: int):
             action_form=FlaskForm(),
         )
     meeting = meeting_reports.preview_page(job) if job.kind == JobKind.MEETING_IMPORT else None
-    return render_template("staff/job.html", job=job, reports=[], meeting=meeting, action_form=FlaskForm())
+    return render_template(
+        "staff/job.html",
+        job=job,
+        reports=[],
+        meeting=meeting,
+        action_form=FlaskForm(),
+        download_title=downloads.title_of(job) if job.kind == JobKind.EXPORT else None,
+    )
+
+
+@bp.route("/jobs/<int:job_id>/download")
+@login_required
+def job_download(job_id: int):
+    """The file a download job made, for the person who asked (checked again now)."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != JobKind.EXPORT:
+        abort(404)
+    if not downloads.may_download(job, current_user):
+        abort(403)
+    made = downloads.made_file(job)
+    if made is None:  # not made yet, or dropped (a newer one, its time kept, someone's data erased)
+        flash(_("This download is not ready, or no longer kept: ask for it again."), "error")
+        return redirect(url_for("staff.job", job_id=job.id))
+    return Response(
+        made.data,
+        mimetype=made.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{made.name}"'},
+    )
 
 
 @bp.route("/jobs/<int:job_id>/meeting-report", methods=["POST"])

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..forms import apply_errors
 from ..models import Gender, OrganisationType, Question, Survey, Workshop
 from ..security import RefusedInput
-from ..services import exports, feedback, roster, surveys, tickets
+from ..services import downloads, exports, feedback, roster, surveys, tickets
 from ..services.errors import InvalidInput
 from ..services.pdf import png_data_uri
 from ..urls import external_url
@@ -168,6 +168,9 @@ def survey_copy(workshop_id: int):
     return redirect(url_for("staff.survey", workshop_id=workshop_id) + "#questions")
 
 
+DOWNLOADS = {("responses", "csv"), ("responses", "xlsx"), ("summary", "xlsx"), ("summary", "pdf")}
+
+
 def _segment() -> feedback.Segment:
     """The page's filters; an unknown value is the asker's mistake (400 with a message), not a 500."""
     try:
@@ -206,27 +209,39 @@ def survey_summary(workshop_id: int):
 
 
 @bp.route("/workshops/<int:workshop_id>/survey/<kind>.<fmt>")
-@requires_role(*SCHEDULERS)
+@login_required
 def survey_download(workshop_id: int, kind: str, fmt: str):
-    survey = _survey(workshop_id)
-    segment = _segment()
-    language = exports.chosen_language(request.args.get("lang"))
-    if (kind, fmt) in (("responses", "csv"), ("responses", "xlsx")):
-        body = feedback.export_raw(survey, fmt, current_user, segment, language)
-    elif (kind, fmt) == ("summary", "xlsx"):
-        body = feedback.export_summary_xlsx(survey, current_user, segment, language)
-    elif (kind, fmt) == ("summary", "pdf"):
-        body = feedback.export_summary_pdf(survey, current_user, segment)
-    else:
+    """The summary (XLSX, PDF) for report readers too, as aggregates; the responses (every answer,
+    and for a named survey who gave it) for coordinators only, made by a job when they are many."""
+    if (kind, fmt) not in DOWNLOADS:
         abort(404)
-    mimetypes = {
-        "csv": "text/csv",
-        "pdf": "application/pdf",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }
+    language = exports.chosen_language(request.args.get("lang"))  # a stray ?lang= is a 400, first
+    if kind == "responses":
+        if not current_user.can_schedule:
+            abort(403)
+        survey = _survey(workshop_id)
+        segment = _segment()
+        if downloads.too_many_rows(feedback.response_count(survey, segment)):
+            job = downloads.queue_responses(survey, fmt, current_user, segment, language)
+            return redirect(url_for("staff.job", job_id=job.id))
+        body = feedback.export_raw(survey, fmt, current_user, segment, language)
+    else:
+        workshop = workshop_for_report_reader(workshop_id)
+        found = (
+            surveys.survey_for(workshop) if current_user.can_schedule else surveys.existing_survey(workshop)
+        )
+        if found is None:
+            abort(404)
+        segment, readers = _segment(), not current_user.can_schedule
+        if fmt == "xlsx":
+            body = feedback.export_summary_xlsx(
+                found, current_user, segment, language, aggregates_only=readers
+            )
+        else:
+            body = feedback.export_summary_pdf(found, current_user, segment, aggregates_only=readers)
     return Response(
         body,
-        mimetype=mimetypes[fmt],
+        mimetype=downloads.CONTENT_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="survey-{kind}-workshop-{workshop_id}.{fmt}"'},
     )
 

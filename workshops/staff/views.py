@@ -24,7 +24,7 @@ from ..extensions import db
 from ..forms import apply_errors, select_choices
 from ..models import AuditEvent, CheckInLink, Role, Session, User, Workshop
 from ..models.base import utcnow
-from ..services import catalogue, checkin_access, exports, reports, scheduling, sms, surveys, users
+from ..services import catalogue, checkin_access, downloads, exports, reports, scheduling, sms, surveys, users
 from ..services.change_notices import ChangeToTell
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
@@ -433,6 +433,14 @@ def programme_report(programme_id: int, fmt: str = "html"):
     if fmt not in ("html", "xlsx", "pdf"):
         abort(404)
     start, end = _report_period()
+    # The PDF goes upward as it is: bilingual unless one language is asked for.
+    asked = request.args.get("lang")
+    language = exports.chosen_language(asked) if asked or fmt == "xlsx" else "both"
+    if fmt == "pdf" and downloads.report_pdf_in_background(programme):
+        job = downloads.queue_report_pdf(
+            programme, start, end, current_user, not current_user.can_schedule, language
+        )
+        return redirect(url_for("staff.job", job_id=job.id))
     report = reports.programme_report(
         programme, start, end, author=current_user, aggregates_only=not current_user.can_schedule
     )
@@ -443,9 +451,6 @@ def programme_report(programme_id: int, fmt: str = "html"):
             header_lines=reports.header_lines(report),
             args=request.args,
         )
-    # The PDF goes upward as it is: bilingual unless one language is asked for.
-    asked = request.args.get("lang")
-    language = exports.chosen_language(asked) if asked or fmt == "xlsx" else "both"
     body = (
         reports.report_xlsx(report, current_user, language)
         if fmt == "xlsx"
