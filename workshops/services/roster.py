@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from ..extensions import db
 from ..models import AttendanceMode, OrganisationType, Registration, RegistrationStatus, Workshop
 from ..models.enums import Labelled
-from . import audit, exports
+from . import audit, exports, places
 from .errors import InvalidInput
 from .nominations import FIELD_LABELS
 
@@ -52,10 +52,12 @@ def registrations(
     """Registrations of a workshop, filtered and searched (name, email, phone, organisation)."""
     wanted = wanted or RosterFilter()
     query = select(Registration).where(Registration.workshop_id == workshop.id)
-    for name in ("status", "mode", "organisation_type", "city"):
+    for name in ("status", "mode", "organisation_type"):
         value = getattr(wanted, name)
         if value:
             query = query.where(getattr(Registration, name) == value)
+    if wanted.city:
+        query = query.where(place_filter(wanted.city))
     if wanted.q:
         pattern = f"%{_escape_like(wanted.q.lower())}%"
         digits = "".join(ch for ch in wanted.q if ch.isdigit())
@@ -83,6 +85,7 @@ SEEN_BY_ALL_STAFF = (
     "mobile",
     "organisation",
     "organisation_type",
+    "place_code",
     "city",
     "mode",
     "status",
@@ -123,9 +126,48 @@ def counts(workshop: Workshop) -> dict[tuple[str, str], int]:
     return {(str(status), str(mode)): n for status, mode, n in rows}
 
 
+def place_filter(wanted: str):
+    """Registrations from a place: a division's code (a province with its cities), else free
+    text as written (one nobody has mapped to a division)."""
+    as_written = (Registration.place_code == "") & (Registration.city == wanted)
+    division = places.get(wanted) or places.get(places.match(wanted) or "")  # ?city=天津 works too
+    if division is None:
+        return as_written
+    if division.is_city:
+        return (Registration.place_code == division.code) | as_written
+    return Registration.place_code.startswith(division.code) | as_written
+
+
 def cities(workshop: Workshop) -> list[str]:
-    query = select(Registration.city).where(Registration.workshop_id == workshop.id, Registration.city != "")
-    return list(db.session.scalars(query.distinct().order_by(Registration.city)))
+    """The places of a workshop's people as survey responses keep them (``places.snapshot``)."""
+    rows = db.session.execute(
+        select(Registration.place_code, Registration.city)
+        .where(Registration.workshop_id == workshop.id)
+        .where((Registration.place_code != "") | (Registration.city != ""))
+        .distinct()
+    )
+    return sorted({places.snapshot(code, text) for code, text in rows})
+
+
+def place_options(workshop: Workshop, language: str) -> list[tuple[str, str]]:
+    """The places of a workshop's registrations as the filter offers them (value, label): the
+    divisions by their names, then the free text nobody mapped."""
+    codes = db.session.scalars(
+        select(Registration.place_code)
+        .where(Registration.workshop_id == workshop.id, Registration.place_code != "")
+        .distinct()
+    )
+    texts = db.session.scalars(
+        select(Registration.city)
+        .where(Registration.workshop_id == workshop.id, Registration.place_code == "")
+        .where(Registration.city != "")
+        .distinct()
+        .order_by(Registration.city)
+    )
+    known = {code for code in codes if places.get(code)}
+    known |= {code[:2] for code in known}  # each city's province too: all of Jiangsu at once
+    divisions = [(code, places.full_label(code, language)) for code in sorted(known)]
+    return divisions + [(text, text) for text in texts]
 
 
 # The export's columns: the import's own labels where the import reads the field back (an
