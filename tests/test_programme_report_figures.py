@@ -180,8 +180,9 @@ def test_the_figures_are_those_counted_by_hand(programme):
         ("government", 1, 25.0), ("employers", 1, 25.0), ("workers", 0, 0.0), ("enterprise", 1, 25.0),
         ("tvet", 1, 25.0), ("research", 0, 0.0), ("other", 0, 0.0),
     ]  # fmt: skip
-    # Most frequent first; a blank city (spaces too) is "Not given", last.
-    assert shares(report, "city") == [("上海", 2, 50.0), ("北京", 1, 25.0), ("", 1, 25.0)]
+    # Most frequent first, by division (上海 typed is 上海市 3101); a blank city (spaces too) is
+    # "Not given", last.
+    assert shares(report, "city") == [("3101", 2, 50.0), ("1101", 1, 25.0), ("", 1, 25.0)]
     assert shares(report, "mode") == [("onsite", 2, 50.0), ("online", 2, 50.0)]
 
     cross = report["cross_table"]
@@ -223,7 +224,7 @@ def test_a_period_shows_the_workshops_still_to_come_apart_and_counts_them_nowher
     assert [w["workshop"].title_en for w in recent["workshops"]] == ["Workshop B"]
     assert (recent["confirmed"], recent["attendances"], recent["attendance_rate"]) == (5, 4, 80.0)
     assert recent["unique_participants"] == 4  # p1 and p2 came to B too
-    assert shares(recent, "city") == [("上海", 2, 50.0), ("北京", 1, 25.0), ("", 1, 25.0)]
+    assert shares(recent, "city") == [("3101", 2, 50.0), ("1101", 1, 25.0), ("", 1, 25.0)]
 
 
 def test_people_are_one_when_an_email_or_a_mobile_matches_across_registrations(app):
@@ -287,7 +288,7 @@ def test_the_xlsx_has_a_title_row_a_frozen_header_and_typed_cells_in_chinese(cli
     gender = {row[0].value: (row[1].value, row[2].value) for row in book["性别"].iter_rows(min_row=6)}
     assert gender == {"女": (2, 50.0), "男": (1, 25.0), "其他性别": (0, 0.0), "不愿透露": (1, 25.0)}
     cities = [row[0].value for row in book["城市-省份"].iter_rows(min_row=6)]
-    assert cities == ["上海", "北京", "未填写"]
+    assert cities == ["上海市", "北京市", "未填写"]  # the divisions' names
     cross = book["性别 × 单位类型"]
     assert [c.value for c in cross[5]][:4] == ["性别", "政府机构", "雇主组织", "工人组织"]
     assert [c.value for c in cross[cross.max_row]] == ["合计", 1, 1, 0, 1, 1, 0, 0, 4]

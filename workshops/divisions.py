@@ -9,7 +9,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 DIVISIONS_FILE = Path(__file__).resolve().parent / "data" / "divisions.json"
@@ -120,6 +120,7 @@ def _latin_core(text: str) -> str:
     return _LATIN_NOISE.sub(" ", unicodedata.normalize("NFKC", text or "").lower())
 
 
+@lru_cache(maxsize=4096)  # a nominations list repeats its cities
 def match(text: str) -> str | None:
     """The division free text names (a city's 4-digit code, a province's 2 digits), or None
     when it names none or several (苏州 is one city, Suzhou two: 江苏 and 安徽)."""
@@ -137,7 +138,7 @@ def match(text: str) -> str | None:
     if found is not None:
         return found or None
     # A province first, then a city of it, or (in a municipality) anything: 江苏常州, 上海 浦东.
-    for prefix in sorted((k for k in keys if key.startswith(k) and k != key), key=len, reverse=True):
+    for prefix in _prefixes(key, keys):
         provinces = [c for c in keys[prefix] if len(c) == 2]
         if len(provinces) != 1:
             continue
@@ -155,11 +156,16 @@ def match(text: str) -> str | None:
             return province
     # A city and a district of it (常州武进区), Chinese only: a Latin tail could be anything.
     if not raw.isascii() and _LOCAL_TAIL.search(key):
-        for prefix in sorted((k for k in keys if key.startswith(k) and k != key), key=len, reverse=True):
+        for prefix in _prefixes(key, keys):
             cities = {c for c in keys[prefix] if len(c) == 4}
             if len(cities) == 1 and len(prefix) >= 2:
                 return cities.pop()
     return None
+
+
+def _prefixes(key: str, keys) -> list[str]:
+    """The keys ``key`` starts with (itself excluded), longest first."""
+    return [key[:end] for end in range(len(key) - 1, 0, -1) if key[:end] in keys]
 
 
 def _exact(key: str, keys, table, wants_city: bool) -> str | None:

@@ -114,6 +114,20 @@ def _language() -> str:
     return "zh" if locale is not None and locale.language == "zh" else "en"
 
 
+def mapping_choices(language: str) -> dict[str, list[tuple[str, str]]]:
+    """What a free-text place can be mapped to, by province: the province itself (a county-level
+    city the list does not hold, Hong Kong), then its cities."""
+    table, cities_of, _keys = tables()
+    whole = str(_l("whole province"))
+    return {
+        table[province].label(language): [
+            (province, f"{table[province].label(language)} ({whole})"),
+            *((code, table[code].label(language)) for code in codes),
+        ]
+        for province, codes in cities_of.items()
+    }
+
+
 # ---- places to map ------------------------------------------------------------------------------
 
 

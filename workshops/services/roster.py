@@ -183,6 +183,9 @@ COLUMNS = [
     ("organisation_type", FIELD_LABELS["organisation_type"], exports.TEXT),
     ("job_title", FIELD_LABELS["job_title"], exports.TEXT),
     ("gender", FIELD_LABELS["gender"], exports.TEXT),
+    # The place as two columns a reader sorts by (the division's names; the text as written where
+    # the list has none), read back by the import into the same division.
+    ("province", FIELD_LABELS["province"], exports.TEXT),
     ("city", FIELD_LABELS["city"], exports.TEXT),
     ("mode", FIELD_LABELS["mode"], exports.TEXT),
     ("status", _l("Status"), exports.TEXT),
@@ -204,7 +207,12 @@ FILTER_LABELS = {
 CHOICE_TYPES = {"status": RegistrationStatus, "mode": AttendanceMode, "organisation_type": OrganisationType}
 
 
-def _cell(registration: Registration, name: str, zone: str):
+def _cell(registration: Registration, name: str, zone: str, language: str = "en"):
+    code = registration.place_code
+    if name == "province":
+        return places.label(code[:2], language)
+    if name == "city" and len(code) == 4:
+        return places.label(code, language)
     value = getattr(registration, name)
     if isinstance(value, datetime):
         return exports.local(value, zone)
@@ -232,9 +240,11 @@ def export(
     both: ``exports``); the export is audited."""
     wanted = wanted or RosterFilter()
     zone = workshop.timezone
+    values_in = exports.values_language(language)
     with exports.speaking(language):
         rows = [
-            [_cell(r, name, zone) for name, _label, _kind in COLUMNS] for r in registrations(workshop, wanted)
+            [_cell(r, name, zone, values_in) for name, _label, _kind in COLUMNS]
+            for r in registrations(workshop, wanted)
         ]
         filters = filters_shown(wanted)
     columns = [
