@@ -222,6 +222,7 @@ KEPT = (
     "organisation_type",
     "job_title",
     "gender",
+    "place_code",
     "city",
     "mode",
     "language",

@@ -124,6 +124,10 @@ def _latin_core(text: str) -> str:
 def match(text: str) -> str | None:
     """The division free text names (a city's 4-digit code, a province's 2 digits), or None
     when it names none or several (苏州 is one city, Suzhou two: 江苏 and 安徽)."""
+    return _match(text, reorder=True)
+
+
+def _match(text: str, reorder: bool = False) -> str | None:
     raw = unicodedata.normalize("NFKC", text or "").strip()
     if not raw:
         return None
@@ -160,6 +164,10 @@ def match(text: str) -> str | None:
             cities = {c for c in keys[prefix] if len(c) == 4}
             if len(cities) == 1 and len(prefix) >= 2:
                 return cities.pop()
+    # The English order, the city first: "Changzhou, Jiangsu".
+    parts = [part for part in re.split(r"[,，\s]+", raw) if part]
+    if reorder and raw.isascii() and len(parts) == 2:
+        return _match(f"{parts[1]} {parts[0]}")
     return None
 
 

@@ -651,14 +651,13 @@ def _place(province: str, city: str) -> tuple[str, str]:
     """A row's place: its province and city cells matched together (江苏省 + 常州市, or 江苏常州 in
     one cell) to a division, what a coordinator mapped once included; text that matches nothing
     is kept as written (a row is never refused for its city)."""
+    limit = registrations.LIMITS["city"]
     written = " ".join(part for part in (province, city) if part)
-    code = places.lookup(written) if written else None
-    if code is None and province and city:  # the province column is sure; the city is not listed
-        code = places.lookup(province)
-        code = code if code is not None and len(code) == 2 else None
-    if code is None:
-        return "", written[: registrations.LIMITS["city"]]
-    return code, "" if len(code) == 4 else city[: registrations.LIMITS["city"]]
+    code, text = places.from_text(written)
+    if not code and province and city:  # the province column is sure; the city is not listed
+        code = places.from_text(province)[0]
+        return (code, city[:limit]) if len(code) == 2 else ("", written[:limit])
+    return code, text[:limit]
 
 
 def _registered(workshop: Workshop) -> dict[tuple[str, str], str]:

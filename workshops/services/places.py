@@ -64,11 +64,6 @@ def remembered(text: str) -> str | None:
     return g.place_aliases.get(normalise(text))
 
 
-def lookup(text: str) -> str | None:
-    """Free text to a division: what was mapped once, else the list's own names."""
-    return remembered(text) or match(text)
-
-
 def resolve(province: str, place_code: str, text: str) -> tuple[str, str]:
     """The (code, free text) a registration stores from a province choice, a city choice and
     free text; ``InvalidInput`` for a code not in the list or a city outside the chosen province.
@@ -103,10 +98,20 @@ def resolve(province: str, place_code: str, text: str) -> tuple[str, str]:
         if chosen_province.code in MUNICIPALITIES:
             return tables()[1][chosen_province.code][0], ""
         return chosen_province.code, text
-    code = lookup(text) if text else None
-    if code is None:
-        return "", text
-    return code, "" if len(code) == 4 else text
+    return from_text(text)
+
+
+def from_text(text: str) -> tuple[str, str]:
+    """(code, free text) for a place written as text: what a coordinator mapped it to (a province
+    keeps the text: 江苏 仙桃 says more than 江苏), else the list's match (the text says no more
+    than the code), else the text alone."""
+    if not text:
+        return "", ""
+    code = remembered(text)
+    if code is not None:
+        return code, "" if len(code) == 4 else text
+    code = match(text)
+    return (code, "") if code is not None else ("", text)
 
 
 def _language() -> str:
