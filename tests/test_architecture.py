@@ -32,7 +32,7 @@ LAYERS = [
     ),
     "services",
     "models",
-    Layer("extensions", "config", "i18n", "routing", "urls", independent=False),
+    Layer("extensions", "config", "divisions", "i18n", "routing", "urls", independent=False),
 ]
 
 

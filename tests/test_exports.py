@@ -95,13 +95,14 @@ def test_registrations_xlsx_in_chinese_labels_values_types_and_layout(client, co
     assert abs((now - made).total_seconds()) < 120  # when it was made, in the workshop's time
     assert sheet.freeze_panes == f"A{HEADER_ROW + 1}"
     header, rows = table(sheet)
-    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:S{HEADER_ROW + len(rows)}"
+    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:T{HEADER_ROW + len(rows)}"
     assert header[:3] == ["报名编号", "姓名", "拼音或英文姓名"]
     assert "报名时间 (Asia/Shanghai)" in header and "性别" in header and "单位类型" in header
     assert [row[1] for row in rows] == ["王芳", "张伟"]  # the online person is filtered out
     wang = dict(zip(header, rows[0], strict=True))
     assert wang["单位类型"] == "政府机构" and wang["性别"] == "不愿透露" and wang["参会方式"] == "现场"
     assert wang["状态"] == "已确认" and wang["语言"] == "中文"
+    assert (wang["省份"], wang["城市"]) == ("江苏省", "常州市")  # typed as 常州: the division's names
     assert isinstance(wang["报名编号"], int)
     registered = people(db, workshop)[0].created_at
     local = registered.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, microsecond=0)
@@ -221,6 +222,7 @@ KEPT = (
     "organisation_type",
     "job_title",
     "gender",
+    "place_code",
     "city",
     "mode",
     "language",

@@ -94,7 +94,18 @@ class RegistrationInSchema(Schema):
     )
     job_title = fields.Str()
     gender = fields.Str(metadata={"enum": ["woman", "man", "another", "undisclosed"]})
-    city = fields.Str()
+    place_code = fields.Str(
+        metadata={
+            "description": "Where the person comes from: a GB/T 2260 prefecture-level city (4 digits, 3204"
+            " Changzhou; a municipality is its one city, 1101 Beijing) or province (2 digits, 32 Jiangsu)"
+        }
+    )
+    city = fields.Str(
+        metadata={
+            "description": "A place as text: matched to the list (江苏常州, Beijing) when no place_code is"
+            " given, kept as written otherwise (outside mainland China, not in the list)"
+        }
+    )
     needs = fields.Str()
     language = fields.Str(metadata={"enum": ["en", "zh"]})
 
@@ -130,7 +141,8 @@ class RegistrationSchema(Schema):
     organisation_type = fields.Str()
     job_title = fields.Str()
     gender = fields.Str()
-    city = fields.Str()
+    place_code = fields.Str(metadata={"description": "GB/T 2260 city (4 digits) or province (2), or empty"})
+    city = fields.Str(metadata={"description": "The place as written where it is not in the list"})
     mode = fields.Str()
     status = fields.Str()
     source = fields.Str()
@@ -144,7 +156,10 @@ class RegistrationQuerySchema(Schema):
     status = _filter(RegistrationStatus)
     mode = _filter(AttendanceMode)
     organisation_type = _filter(OrganisationType)
-    city = fields.Str(load_default="")
+    city = fields.Str(
+        load_default="",
+        metadata={"description": "A GB/T 2260 code (a province includes its cities), or a place as written"},
+    )
     q = fields.Str(load_default="", metadata={"description": "Search name, email, phone or organisation"})
 
 

@@ -20,6 +20,7 @@ from .heartbeat import Heartbeat
 from .import_mapping import ImportMapping
 from .job import Job, JobFile, JobKind, JobStatus
 from .outbox import Channel, EmailKind, OutboxMessage
+from .place_alias import PlaceAlias
 from .programme import Programme
 from .registration import Registration
 from .reminder import SentReminder
@@ -29,6 +30,7 @@ from .user import SignInThrottle, User, staff_programme, workshop_organiser
 from .workshop import Session, Workshop
 
 __all__ = [
+    "PlaceAlias",
     "CancelledCalendarEvent",
     "ChangeNotice",
     "Certificate",

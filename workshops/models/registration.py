@@ -20,6 +20,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnClause
 
+from ..divisions import full_label
 from .base import Base, UTCDateTime, utcnow
 from .enums import (
     AttendanceMode,
@@ -30,6 +31,7 @@ from .enums import (
     WorkshopStatus,
     enum_column,
 )
+from .i18n import current_language
 from .tokens import new_token, selector_index
 
 if TYPE_CHECKING:  # only for the relationships' types; the mapper resolves them by name
@@ -87,6 +89,10 @@ class Registration(Base):
     )
     job_title: Mapped[str] = mapped_column(String(200), default="")
     gender: Mapped[Gender] = mapped_column(enum_column(Gender, "gender"), default=Gender.UNDISCLOSED)
+    # Where the person comes from: a GB/T 2260 division (services.places: a 4-digit city or a
+    # 2-digit province), "" for "other / outside mainland China" or text not yet mapped; ``city``
+    # keeps free text for those (and, for rows mapped later, the text as it was written).
+    place_code: Mapped[str] = mapped_column(String(6), default="", server_default="")
     city: Mapped[str] = mapped_column(String(100), default="")
     mode: Mapped[AttendanceMode] = mapped_column(enum_column(AttendanceMode, "attendance_mode"))
     needs: Mapped[str] = mapped_column(Text, default="")
@@ -108,6 +114,11 @@ class Registration(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     workshop: Mapped[Workshop] = relationship()  # noqa: F821
+
+    @property
+    def place(self) -> str:
+        """Where the person comes from, in the reader's language: the division, else the text."""
+        return full_label(self.place_code, current_language()) or self.city
 
     @property
     def is_active(self) -> bool:

@@ -7,7 +7,21 @@ from wtforms.validators import Length
 
 from ..forms import select_choices
 from ..models import AttendanceMode, Gender, OrganisationType
+from ..models.i18n import current_language
+from ..services import places
 from ..services.registration import Applicant
+
+
+def _province_choices():
+    return select_choices([("", _l("Choose your province")), *places.province_choices(current_language())])
+
+
+def _city_choices():
+    """Cities grouped by province (a plain select that works without script; static/js/places.js
+    narrows it to the chosen province)."""
+    grouped = {"": [("", str(_l("Whole province / city not listed")))]}
+    grouped.update(places.city_choices(current_language()))
+    return grouped
 
 
 class ApplicantFields(FlaskForm):
@@ -39,12 +53,24 @@ class ApplicantFields(FlaskForm):
         default=Gender.UNDISCLOSED.value,
         description=_l("Used only for anonymous statistics."),
     )
-    city = StringField(_l("City / province"))
+    # Where they come from: the rules (a city of the chosen province, text for "other") are
+    # services.places.resolve's, so the choices are not checked here.
+    province = SelectField(_l("Province"), choices=_province_choices, validate_choice=False)
+    place_code = SelectField(_l("City"), choices=_city_choices, validate_choice=False)
+    city = StringField(
+        _l("Place, if not in the lists"),
+        description=_l("Outside mainland China or not listed, e.g. Geneva, Switzerland."),
+    )
     language = SelectField(_l("Language for emails"), choices=[])
 
     def applicant(self, **extra) -> Applicant:
         data = {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
         return Applicant.from_mapping({**data, **extra})
+
+    def show_place(self, registration) -> None:
+        """The stored place in the selects (a staff member editing a registration)."""
+        if not self.is_submitted() and registration.place_code:
+            self.province.data = registration.place_code[:2]
 
     def set_language_choices(self, current: str) -> None:
         self.language.choices = select_choices([("zh", "中文"), ("en", "English")])

@@ -49,7 +49,8 @@ from ..models import (
     WorkshopStatus,
 )
 from ..models.base import utcnow
-from . import audit, contacts, jobs
+from ..models.i18n import current_language
+from . import audit, contacts, jobs, places
 from . import registration as registrations
 from .errors import InvalidInput, NotAllowed, ServiceError
 from .registration import Applicant
@@ -65,6 +66,7 @@ FIELDS = (
     "job_title",
     "mobile",
     "email",
+    "province",
     "city",
     "mode",
     "language",
@@ -79,6 +81,7 @@ FIELD_LABELS = {
     "job_title": _l("Job title"),
     "mobile": _l("Mobile"),
     "email": _l("Email"),
+    "province": _l("Province"),
     "city": _l("City"),
     "mode": _l("Attendance mode"),
     "language": _l("Language"),
@@ -153,7 +156,9 @@ HEADERS = {
         "电子邮件",
         "邮件",
     ],
-    "city": ["city", "city / province", "region", "城市", "所在城市", "地区", "所在地区", "省市"],
+    # A list may give the province apart (an export from here does): it is read with the city.
+    "province": ["province", "省份", "省", "所在省份", "所在省", "省/直辖市", "省（自治区、直辖市）"],
+    "city": ["city", "city / province", "region", "城市", "所在城市", "地区", "所在地区", "省市", "地市"],
     "mode": ["mode", "attendance", "attendance mode", "参会方式", "参加方式", "参会形式"],
     "language": ["language", "语言"],
     "needs": ["needs", "access or dietary needs", "特殊需求"],
@@ -570,7 +575,8 @@ class _Reader:
         warnings: list[str] = []
         errors: dict[str, str] = {}
         text = {name: " ".join(contacts.nfkc(given.get(name)).split()) for name in FIELDS}
-        values = {name: text[name] for name in ("latin_name", "organisation", "job_title", "city", "needs")}
+        values = {name: text[name] for name in ("latin_name", "organisation", "job_title", "needs")}
+        values["place_code"], values["city"] = _place(text["province"], text["city"])
         values["full_name"] = contacts.normalise_name(given.get("full_name"))
         emails = contacts.split_emails(given.get("email"))
         if len(emails) > 1:
@@ -639,6 +645,19 @@ class _Reader:
         return RowReport(line=line, values=values, errors=errors, warnings=warnings), (
             None if errors else contact
         )
+
+
+def _place(province: str, city: str) -> tuple[str, str]:
+    """A row's place: its province and city cells matched together (江苏省 + 常州市, or 江苏常州 in
+    one cell) to a division, what a coordinator mapped once included; text that matches nothing
+    is kept as written (a row is never refused for its city)."""
+    limit = registrations.LIMITS["city"]
+    written = " ".join(part for part in (province, city) if part)
+    code, text = places.from_text(written)
+    if not code and province and city:  # the province column is sure; the city is not listed
+        code = places.from_text(province)[0]
+        return (code, city[:limit]) if len(code) == 2 else ("", written[:limit])
+    return code, text[:limit]
 
 
 def _registered(workshop: Workshop) -> dict[tuple[str, str], str]:
@@ -1003,8 +1022,15 @@ _VALUE_ENUMS = {
 }
 
 
-def value_label(name: str, value: str) -> str:
-    """A field's value as the preview shows it (a code by its label, in the reader's language)."""
+def value_label(name: str, value: str, values: dict | None = None) -> str:
+    """A field's value as the preview shows it (a code by its label, in the reader's language;
+    the province and city as the division they were matched to)."""
+    code = (values or {}).get("place_code", "")
+    if name in ("province", "city") and code:
+        language = current_language()
+        if name == "province":
+            return places.label(code[:2], language)
+        return places.label(code, language) if len(code) == 4 else value
     if name in _VALUE_ENUMS and value:
         try:
             return str(_VALUE_ENUMS[name](value).label)

@@ -401,6 +401,7 @@ REGISTRATION_FIELDS = (
     "organisation_type",
     "job_title",
     "gender",
+    "place_code",  # GB/T 2260 (services.places): 3204 is 江苏省常州市
     "city",
     "mode",
     "needs",

@@ -37,7 +37,7 @@ from ..models import (
 )
 from ..models.base import lock_for_update, utcnow
 from ..models.tokens import new_token
-from . import audit, confirmation_links, contacts, outbox, sms
+from . import audit, confirmation_links, contacts, outbox, places, sms
 from .errors import InvalidInput, NotAllowed
 
 Status = RegistrationStatus
@@ -78,7 +78,9 @@ class Applicant:
     organisation_type: str = OrganisationType.OTHER.value
     job_title: str = ""
     gender: str = Gender.UNDISCLOSED.value
-    city: str = ""
+    city: str = ""  # free text: "other / outside mainland China", or a place to match
+    province: str = ""  # the province chosen in a form (places.OTHER for "other")
+    place_code: str = ""  # the city (or province) chosen, a GB/T 2260 code (services.places)
     needs: str = ""
     language: str = "en"
     consent: bool = False
@@ -189,8 +191,14 @@ def check_applicant(applicant: Applicant, workshop: Workshop, require_consent: b
         errors["language"] = _l("Choose English or Chinese.")
     if require_consent and not applicant.consent:
         errors["consent"] = _l("Please agree to the privacy notice to register.")
+    try:
+        place = places.resolve(applicant.province, applicant.place_code, applicant.city)
+    except InvalidInput as error:
+        errors.update(error.errors)
     if errors:
         raise InvalidInput(errors)
+    # Stored as resolved: the division, and free text only where the list has none.
+    applicant.place_code, applicant.city = place
     return Contact(email, mobile)
 
 
@@ -202,6 +210,7 @@ COPIED_AS_GIVEN = (
     "organisation",
     "job_title",
     "city",
+    "place_code",
     "needs",
     "language",
 )

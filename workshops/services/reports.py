@@ -34,6 +34,7 @@ from babel.dates import format_date, format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
@@ -55,7 +56,8 @@ from ..models import (
     Workshop,
     WorkshopStatus,
 )
-from . import audit, exports, pdf
+from ..models.i18n import current_language
+from . import audit, exports, pdf, places
 from .feedback import MIN_GROUP_SIZE, nps_of, too_few
 from .privacy import pseudonym
 from .surveys import TEMPLATE, ResponseRate, response_rates, with_survey
@@ -88,10 +90,14 @@ NOT_GIVEN = _l("Not given")
 # Report readers see the cities fewer than MIN_GROUP_SIZE people came from pooled under this.
 OTHER_CITIES = _l("Other cities")
 OTHER_CITIES_CODE = "\x00other"  # no city typed by anyone is this
+# The province breakdown's line for places outside the list (abroad, or text nobody mapped yet).
+OTHER_PLACES = _l("Other / outside mainland China")
+OTHER_PLACES_CODE = "\x00elsewhere"
 BREAKDOWN_TITLES = {
     "gender": _l("Gender"),
     "organisation_type": _l("Type of organisation"),
-    "city": _l("City / province"),
+    "city": _l("City"),
+    "province": _l("Province"),
     # Counted from the check-ins, not the registrations: how people actually came.
     "mode": _l("Attendance mode (as they attended)"),
 }
@@ -276,9 +282,10 @@ def _breakdowns(profiles: list[tuple], aggregates_only: bool = False) -> dict[st
         for name, count in city.items():
             pooled[name if not name or count >= MIN_GROUP_SIZE else OTHER_CITIES_CODE] += count
         city = pooled
-    # Cities as people typed them, most frequent first; a blank one is "Not given", last.
+    # Cities by their division (a province where no city was given, free text where the list has
+    # none), most frequent first; a blank one is "Not given", last.
     cities = sorted((c for c in city if c and c != OTHER_CITIES_CODE), key=lambda c: (-city[c], c))
-    city_order: list[tuple[str, object]] = [(c, c) for c in cities]
+    city_order: list[tuple[str, object]] = [(c, _place_label(c)) for c in cities]
     if city.get(OTHER_CITIES_CODE):
         city_order.append((OTHER_CITIES_CODE, OTHER_CITIES))
     if city.get(""):
@@ -289,11 +296,41 @@ def _breakdowns(profiles: list[tuple], aggregates_only: bool = False) -> dict[st
             organisation, [(t.value, OrganisationType.labels()[t]) for t in ORGANISATION_ORDER], total
         ),
         "city": _shares(city, city_order, total),
+        "province": _by_province(profiles),
         "mode": _shares(mode, list(ATTENDED_MODE_LABELS.items()), total),
     }
     if aggregates_only:
         breakdown = {key: _hidden_when_few(shares) for key, shares in breakdown.items()}
     return breakdown
+
+
+def place_key(place_code: str, text: str) -> str:
+    """What a person's place is counted by: the division's code, else the text as written."""
+    return place_code if places.get(place_code) else (text or "").strip()
+
+
+def _place_label(key: str) -> object:
+    """A division by its name in the reader's language (lazily, like the other labels); free text
+    as it was written."""
+    if places.get(key) is None:
+        return key
+    return LazyString(lambda: places.full_label(key, current_language()))
+
+
+def _by_province(profiles: list[tuple]) -> list[Share]:
+    """Participants by province (their city's, or the one they gave), most first; places outside
+    the list together, then those who gave none."""
+    counter = Counter(
+        key[:2] if places.get(key) else (OTHER_PLACES_CODE if key else "")
+        for key in (str(p[2]) for p in profiles)
+    )
+    provinces = sorted((c for c in counter if c and c != OTHER_PLACES_CODE), key=lambda c: (-counter[c], c))
+    order: list[tuple[str, object]] = [(c, _place_label(c)) for c in provinces]
+    if counter.get(OTHER_PLACES_CODE):
+        order.append((OTHER_PLACES_CODE, OTHER_PLACES))
+    if counter.get(""):
+        order.append(("", NOT_GIVEN))
+    return _shares(counter, order, len(profiles))
 
 
 def _cross_table(profiles: list[tuple], aggregates_only: bool = False) -> dict:
@@ -447,13 +484,14 @@ def programme_report(
             Registration.mobile,
             Registration.gender,
             Registration.organisation_type,
+            Registration.place_code,
             Registration.city,
             Registration.mode,
         ).where(Registration.workshop_id.in_(ids), Registration.id.in_(select(present.c.registration_id)))
     ).all()
     persons = people(
-        (id_, email, mobile, str(gender), str(kind), (city or "").strip(), str(mode))
-        for id_, email, mobile, gender, kind, city, mode in attendees
+        (id_, email, mobile, str(gender), str(kind), place_key(code, city), str(mode))
+        for id_, email, mobile, gender, kind, code, city, mode in attendees
     )
     # The mode (the profile's fourth field) is how each person attended, not how they registered.
     modes = attended_modes([row[0] for row in attendees])

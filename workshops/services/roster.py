@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from ..extensions import db
 from ..models import AttendanceMode, OrganisationType, Registration, RegistrationStatus, Workshop
 from ..models.enums import Labelled
-from . import audit, exports
+from . import audit, exports, places
 from .errors import InvalidInput
 from .nominations import FIELD_LABELS
 
@@ -49,10 +49,12 @@ def _escape_like(text: str) -> str:
 def _filtered(workshop: Workshop, wanted: RosterFilter | None, query):
     wanted = wanted or RosterFilter()
     query = query.where(Registration.workshop_id == workshop.id)
-    for name in ("status", "mode", "organisation_type", "city"):
+    for name in ("status", "mode", "organisation_type"):
         value = getattr(wanted, name)
         if value:
             query = query.where(getattr(Registration, name) == value)
+    if wanted.city:
+        query = query.where(place_filter(wanted.city))
     if wanted.q:
         pattern = f"%{_escape_like(wanted.q.lower())}%"
         digits = "".join(ch for ch in wanted.q if ch.isdigit())
@@ -93,6 +95,7 @@ SEEN_BY_ALL_STAFF = (
     "mobile",
     "organisation",
     "organisation_type",
+    "place_code",
     "city",
     "mode",
     "status",
@@ -133,9 +136,48 @@ def counts(workshop: Workshop) -> dict[tuple[str, str], int]:
     return {(str(status), str(mode)): n for status, mode, n in rows}
 
 
+def place_filter(wanted: str):
+    """Registrations from a place: a division's code (a province with its cities), else free
+    text as written (one nobody has mapped to a division)."""
+    as_written = (Registration.place_code == "") & (Registration.city == wanted)
+    division = places.get(wanted) or places.get(places.match(wanted) or "")  # ?city=天津 works too
+    if division is None:
+        return as_written
+    if division.is_city:
+        return (Registration.place_code == division.code) | as_written
+    return Registration.place_code.startswith(division.code) | as_written
+
+
 def cities(workshop: Workshop) -> list[str]:
-    query = select(Registration.city).where(Registration.workshop_id == workshop.id, Registration.city != "")
-    return list(db.session.scalars(query.distinct().order_by(Registration.city)))
+    """The places of a workshop's people as survey responses keep them (``places.snapshot``)."""
+    rows = db.session.execute(
+        select(Registration.place_code, Registration.city)
+        .where(Registration.workshop_id == workshop.id)
+        .where((Registration.place_code != "") | (Registration.city != ""))
+        .distinct()
+    )
+    return sorted({places.snapshot(code, text) for code, text in rows})
+
+
+def place_options(workshop: Workshop, language: str) -> list[tuple[str, str]]:
+    """The places of a workshop's registrations as the filter offers them (value, label): the
+    divisions by their names, then the free text nobody mapped."""
+    codes = db.session.scalars(
+        select(Registration.place_code)
+        .where(Registration.workshop_id == workshop.id, Registration.place_code != "")
+        .distinct()
+    )
+    texts = db.session.scalars(
+        select(Registration.city)
+        .where(Registration.workshop_id == workshop.id, Registration.place_code == "")
+        .where(Registration.city != "")
+        .distinct()
+        .order_by(Registration.city)
+    )
+    known = {code for code in codes if places.get(code)}
+    known |= {code[:2] for code in known}  # each city's province too: all of Jiangsu at once
+    divisions = [(code, places.full_label(code, language)) for code in sorted(known)]
+    return divisions + [(text, text) for text in texts]
 
 
 # The export's columns: the import's own labels where the import reads the field back (an
@@ -151,6 +193,9 @@ COLUMNS = [
     ("organisation_type", FIELD_LABELS["organisation_type"], exports.TEXT),
     ("job_title", FIELD_LABELS["job_title"], exports.TEXT),
     ("gender", FIELD_LABELS["gender"], exports.TEXT),
+    # The place as two columns a reader sorts by (the division's names; the text as written where
+    # the list has none), read back by the import into the same division.
+    ("province", FIELD_LABELS["province"], exports.TEXT),
     ("city", FIELD_LABELS["city"], exports.TEXT),
     ("mode", FIELD_LABELS["mode"], exports.TEXT),
     ("status", _l("Status"), exports.TEXT),
@@ -172,7 +217,18 @@ FILTER_LABELS = {
 CHOICE_TYPES = {"status": RegistrationStatus, "mode": AttendanceMode, "organisation_type": OrganisationType}
 
 
-def _cell(value, name: str, zone: str, labels: dict):
+# The columns read from the table: the place's two come from its division code (and the text
+# as written where it has none), so "province" is not one of them.
+STORED = [name for name, _label, _kind in COLUMNS if name != "province"]
+
+
+def _cell(row, name: str, zone: str, language: str, labels: dict):
+    code = row.place_code
+    if name == "province":
+        return places.label(code[:2], language)
+    if name == "city" and len(code) == 4:
+        return places.label(code, language)
+    value = getattr(row, name)
     if isinstance(value, datetime):
         return exports.local(value, zone)
     if isinstance(value, Labelled):
@@ -210,16 +266,17 @@ def export(
     wanted = wanted or RosterFilter()
     zone = workshop.timezone
     labels: dict = {}
-    # The exported columns alone, in the list's order (no 10,000 whole objects to build).
+    values_in = exports.values_language(language)
+    # The exported columns alone (no 10,000 whole objects to build).
     query = _filtered(
-        workshop, wanted, select(*(getattr(Registration, name) for name, _label, _kind in COLUMNS))
+        workshop,
+        wanted,
+        select(Registration.place_code, *(getattr(Registration, name) for name in STORED)),
     )
     found = db.session.execute(query.order_by(Registration.created_at, Registration.id))
-    names = [name for name, _label, _kind in COLUMNS]
     with exports.speaking(language):
         rows = [
-            [_cell(value, name, zone, labels) for name, value in zip(names, row, strict=True)]
-            for row in found
+            [_cell(row, name, zone, values_in, labels) for name, _label, _kind in COLUMNS] for row in found
         ]
         filters = filters_shown(wanted)
     columns = [

@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..models.base import lock_for_update, utcnow
 from ..models.survey import QUESTION_KINDS
-from . import audit, outbox, sms
+from . import audit, outbox, places, sms
 from .contacts import InvalidMobile, nfkc, normalise_mobile
 from .errors import InvalidInput, NotAllowed
 
@@ -772,7 +772,8 @@ def submit(survey: Survey, registration: Registration, form: dict[str, list[str]
         response = earlier or Response(survey_id=survey.id, registration_id=registration.id)
         response.answers.clear()
     response.mode, response.organisation_type = str(registration.mode), str(registration.organisation_type)
-    response.gender, response.city = str(registration.gender), registration.city
+    response.gender = str(registration.gender)
+    response.city = places.snapshot(registration.place_code, registration.city)
     # Anonymous answers keep only the day, so their time does not point at the person.
     now = utcnow()
     response.submitted_at = (

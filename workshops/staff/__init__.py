@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from . import accounts, certificates, registrations, sign_in_sheets, surveys, views  # noqa: E402,F401
+from . import accounts, certificates, places, registrations, sign_in_sheets, surveys, views  # noqa: E402,F401

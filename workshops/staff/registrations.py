@@ -60,7 +60,7 @@ def registrations_list(workshop_id: int):
         workshop=workshop,
         rows=roster.registrations(workshop, wanted),
         counts=roster.counts(workshop),
-        cities=roster.cities(workshop),
+        cities=roster.place_options(workshop, current_language()),
         wanted=wanted,
         statuses=RegistrationStatus.choices(),
         modes=[(m, AttendanceMode(m).label) for m in workshop.modes],
@@ -185,6 +185,7 @@ def switch_registration_mode(workshop_id: int, registration_id: int):
 def edit_registration(workshop_id: int, registration_id: int):
     registration = _registration(workshop_id, registration_id)
     form = ApplicantFields(obj=registration)
+    form.show_place(registration)
     form.set_language_choices(registration.language)
     if form.validate_on_submit():
         try:
