@@ -298,6 +298,55 @@ def test_a_split_job_resumes_after_one_part_crashed_and_joins_once(
     assert re.search(r"^Title:\s+Name badges — ", _pdfinfo(path), re.M)  # kept by the join
 
 
+def test_a_late_copy_of_a_part_keeps_nothing_once_the_other_copy_joined(app, make_workshop, db, monkeypatch):
+    """A task delivered twice: the second copy of part 1 is laying out its chunk when the first
+    copy (and part 0) finish and join. It must not store chunk files nobody will join again,
+    nor count its chunk a second time."""
+    monkeypatch.setattr(badges, "CHUNK", 8)
+    workshop = make_workshop(onsite_capacity=100)
+    job = _badge_job(db, workshop, _onsite(workshop, 20))
+    real_render = badges._render
+    joined = []
+
+    def render(workshop, chunk):
+        if not joined:  # the late copy's first layout: meanwhile the job is done and joined
+            joined.append(True)
+            badges.run_badges(job.id, 0, 2)
+            badges.run_badges(job.id, 1, 2)
+        return real_render(workshop, chunk)
+
+    monkeypatch.setattr(badges, "_render", render)
+    badges.run_badges(job.id, 1, 2)
+    assert _files(db, job) == [badges.MERGED]
+    job = db.session.get(Job, job.id)
+    assert job.status == "done" and job.done == job.total == 20
+
+
+def test_an_erasure_while_the_badges_are_made_stops_the_job_and_keeps_no_page_of_them(
+    app, make_workshop, db, monkeypatch
+):
+    monkeypatch.setattr(badges, "CHUNK", 8)
+    workshop = make_workshop(onsite_capacity=100)
+    people = _onsite(workshop, 20)
+    job = _badge_job(db, workshop, people)
+    real_render = badges._render
+    erased = []
+
+    def render(workshop, chunk):
+        page = real_render(workshop, chunk)  # this chunk already holds them
+        if not erased:
+            erased.append(chunk[0].id)
+            privacy.erase(chunk[0], at_request=True)
+            db.session.commit()
+        return page
+
+    monkeypatch.setattr(badges, "_render", render)
+    badges.run_badges(job.id, 0, 1)
+    assert _files(db, job) == []
+    job = db.session.get(Job, job.id)
+    assert job.status == "failed" and job.error == privacy.STOPPED and badges.made_pdf(job) is None
+
+
 def _pdfinfo(path) -> str:
     return subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
 

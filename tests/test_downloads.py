@@ -251,6 +251,32 @@ def test_erasing_a_person_drops_the_export_files_that_hold_them(app, client, coo
     assert "王芳" not in str(db.session.get_one(Job, job.id).payload)  # the search named her
 
 
+def test_an_erasure_while_a_list_is_made_keeps_no_file_of_it(
+    app, client, coordinator, make_workshop, db, monkeypatch
+):
+    """The worker read the rows, then the person was erased before it stored the file."""
+    from workshops.services import downloads, roster
+
+    app.config["EXPORT_INSTANT_ROWS"] = 0
+    workshop = make_workshop()
+    register_three(workshop)
+    real_export = roster.export
+
+    def export_then_erasure(*args, **kwargs):
+        body = real_export(*args, **kwargs)  # holds her
+        person = db.session.scalar(db.select(Registration).filter_by(full_name="王芳"))
+        privacy.erase(person, at_request=True)
+        db.session.commit()
+        return body
+
+    monkeypatch.setattr(downloads.roster, "export", export_then_erasure)
+    job = queued_job(client.get(f"/staff/workshops/{workshop.id}/registrations/export.csv"), db)
+    assert export_files(db) == 0
+    db.session.expire_all()
+    job = db.session.get_one(Job, job.id)
+    assert job.status == JobStatus.FAILED and job.error == privacy.STOPPED
+
+
 # ---- survey summaries for report readers ------------------------------------------------------
 
 

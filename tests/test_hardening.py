@@ -239,6 +239,7 @@ ORGANISER_FIELDS = {
     "mobile",
     "organisation",
     "organisation_type",
+    "place_code",
     "city",
     "mode",
     "status",

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from tests.helpers import applicant
 from workshops.models import OutboxMessage, Question, RegistrationSource, Response, Role, Survey
-from workshops.services import checkin, exports, feedback, survey_links, surveys
+from workshops.services import checkin, exports, feedback, places, survey_links, surveys
 from workshops.services import registration as registrations
 from workshops.services.errors import InvalidInput, NotAllowed
 
@@ -306,3 +306,26 @@ def test_survey_summary_api(client, auth, make_user, ended, survey):
     assert (data["invited"], data["responded"], data["response_rate"]) == (2, 1, 50.0)
     relevance = next(item for item in data["questions"] if item["key"] == "relevance")
     assert relevance["distribution"]["5"] == 1 and relevance["mean"] == 5.0
+
+
+def test_a_city_groups_rate_counts_the_people_of_that_division_and_mapping_joins_earlier_answers(
+    ended, survey, db, make_user
+):
+    """Answers keep the place by its division's name, registrations by its code: the group's
+    "answered of invited" counts the same people, and a text mapped later joins its earlier
+    answers to the division's group instead of leaving the city split in two."""
+    chosen = [attendee(ended, n, city="常州") for n in range(3)]  # matched: 3204
+    typed = attendee(ended, 7, city="常州新北")  # nobody's division yet
+    assert [p.place_code for p in chosen] == ["3204"] * 3 and typed.place_code == ""
+    assert surveys.send_due_invitations()["invited"] == 4
+    for person in [*chosen[:2], typed]:
+        surveys.submit(survey, person, answers(survey))
+    group = feedback.Segment(city="江苏省常州市")
+    assert feedback.response_rate(survey, group) == surveys.ResponseRate(invited=3, answered=2)
+    assert feedback.summary(survey, group)["responded"] == 2
+
+    places.map_text("常州新北", "3204", [ended.id], make_user(Role.COORDINATOR))
+    db.session.expire_all()
+    assert feedback.response_rate(survey, group) == surveys.ResponseRate(invited=4, answered=3)
+    assert feedback.summary(survey, group)["responded"] == 3
+    assert feedback.summary(survey, feedback.Segment(city="常州新北"))["responded"] == 0

@@ -204,6 +204,16 @@ def run_badges(job_id: int, part: int = 0, parts: int = 1) -> None:
         found = {person.id: person for person in db.session.scalars(still_onsite)}
         people = [found[rid] for rid in chunk if rid in found]
         data = _render(workshop, people) if people else b""
+        # The parts add to the same counts: one at a time (the job's row is locked).
+        lock_for_update(db.session, Job.__table__, Job.id == job_id)
+        job = db.session.scalars(
+            select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+        ).one()
+        if job.finished:
+            # Joined meanwhile by the other copy of this part (its chunk files are gone, so this
+            # one would make them again, never joined), or stopped by an erasure: keep nothing.
+            db.session.rollback()
+            return
         db.session.add(
             JobFile(job_id=job_id, name=_part_name(index), content_type="application/pdf", data=data)
         )
@@ -212,11 +222,6 @@ def run_badges(job_id: int, part: int = 0, parts: int = 1) -> None:
         except IntegrityError:  # another run of this part finished the chunk first: keep theirs
             db.session.rollback()
             continue
-        # The parts add to the same counts: one at a time (the job's row is locked).
-        lock_for_update(db.session, Job.__table__, Job.id == job_id)
-        job = db.session.scalars(
-            select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
-        ).one()
         job.done += len(chunk)
         job.result = {"badges": int((job.result or {}).get("badges", 0)) + len(people)}
         job.heartbeat_at = utcnow()

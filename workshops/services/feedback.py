@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.survey import QUESTION_KIND_LABELS
-from . import audit, exports, pdf, surveys
+from . import audit, exports, pdf, places, surveys
 from .errors import InvalidInput
 from .nominations import FIELD_LABELS
 
@@ -186,7 +186,12 @@ def response_rate(survey: Survey, segment: Segment) -> surveys.ResponseRate:
     The group is chosen by what the registrations say now, for both figures alike.
     """
     return surveys.response_rate(
-        survey, *(getattr(Registration, name) == value for name, value in segment.active().items())
+        survey,
+        *(
+            # A place is kept on the answer by its division's name, on the registration by code.
+            places.registrations_from(value) if name == "city" else getattr(Registration, name) == value
+            for name, value in segment.active().items()
+        ),
     )
 
 

@@ -19,7 +19,8 @@ from sqlalchemy import CursorResult, func, select, update
 
 from ..divisions import MUNICIPALITIES, Division, divisions, full_label, get, label, match, normalise, tables
 from ..extensions import db
-from ..models import PlaceAlias, Registration, Workshop
+from ..models import PlaceAlias, Registration, Response, Survey, Workshop
+from ..models.place_alias import TEXT_LENGTH as PLACE_ALIAS_TEXT
 from . import audit
 from .errors import InvalidInput
 
@@ -167,13 +168,30 @@ def map_text(text: str, place_code: str, workshop_ids: list[int], actor) -> int:
         raise InvalidInput({"place_code": _l("Choose your city from the list.")})
     text = (text or "").strip()
     key = normalise(text)
-    if not key:
+    # Only a text the page lists: what a registration of these workshops carries, unmapped.
+    listed = select(Registration.id).where(
+        Registration.workshop_id.in_(workshop_ids or [-1]),
+        Registration.place_code == "",
+        Registration.city == text,
+    )
+    if not key or len(key) > PLACE_ALIAS_TEXT or db.session.scalar(listed.limit(1)) is None:
         raise InvalidInput({"text": _l("There is no such place to map; reload the page.")})
-    alias = db.session.get(PlaceAlias, key)
-    if alias is None:
-        db.session.add(PlaceAlias(text=key, place_code=division.code))
-    else:
-        alias.place_code = division.code
+    # Remembered for every later import and registration: only by an account that sees every
+    # programme, so a city bureau's coordinator cannot remap another programme's places.
+    if not actor.programme_limits:
+        alias = db.session.get(PlaceAlias, key)
+        if alias is None:
+            db.session.add(PlaceAlias(text=key, place_code=division.code))
+        else:
+            alias.place_code = division.code
+    # The answers given so far keep the place as the survey groups name it (``snapshot``).
+    answered = select(Survey.id).where(Survey.workshop_id.in_(workshop_ids))
+    db.session.execute(
+        update(Response)
+        .where(Response.survey_id.in_(answered), Response.city == text)
+        .values(city=snapshot(division.code, text))
+        .execution_options(synchronize_session=False)
+    )
     changed = 0
     for workshop in db.session.scalars(select(Workshop).where(Workshop.id.in_(workshop_ids))):
         result = cast(
@@ -197,3 +215,16 @@ def map_text(text: str, place_code: str, workshop_ids: list[int], actor) -> int:
     db.session.commit()
     g.pop("place_aliases", None)
     return changed
+
+
+def registrations_from(wanted: str):
+    """Registrations from a place: a division's code (a province with its cities) or its name (as
+    survey responses keep it: 江苏省常州市), else free text as written (one nobody has mapped).
+    The one rule for the roster's filter and the survey groups' response rates."""
+    as_written = (Registration.place_code == "") & (Registration.city == wanted)
+    division = get(wanted) or get(match(wanted) or "")  # ?city=天津 works too
+    if division is None:
+        return as_written
+    if division.is_city:
+        return (Registration.place_code == division.code) | as_written
+    return Registration.place_code.startswith(division.code) | as_written

@@ -62,6 +62,12 @@ def _alone(texts: list[str], neighbours: str) -> re.Pattern:
 # badge PDFs, the lists made by download jobs (services.downloads).
 IMPORTS = (JobKind.IMPORT, JobKind.MEETING_IMPORT)
 FILES_WITH_PEOPLE = (*IMPORTS, JobKind.CERTIFICATES, JobKind.BADGES, JobKind.EXPORT)
+# Jobs that lay out whom they list as they go: one running while someone in it is erased stops.
+LISTS_OF_PEOPLE = (JobKind.BADGES, JobKind.EXPORT)
+STOPPED = (
+    "Someone in this list asked to be forgotten while it was being made: make it again. "
+    "制作期间有人要求删除其个人信息，请重新生成。"
+)
 # What a finished import keeps of its payload: how it was read, never whom it was about.
 IMPORT_SUMMARY = ("filename", "session_id", "min_minutes", "platform", "notify", "warnings", "notes")
 
@@ -248,6 +254,11 @@ def _forget_in_jobs(registration: Registration, marks: Marks) -> list[tuple[str,
     with_files = [job.id for job in workshop_jobs if job.kind in FILES_WITH_PEOPLE]
     if with_files:
         db.session.execute(delete_rows(JobFile).where(JobFile.job_id.in_(with_files)))
+    # A list or badge sheet being made now read the person before this: its run loses the job
+    # (``jobs.still_mine`` fails), so it keeps no file with them; the coordinator makes it again.
+    for job in workshop_jobs:
+        if job.kind in LISTS_OF_PEOPLE and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            job.status, job.runner, job.finished_at, job.error = JobStatus.FAILED, None, utcnow(), STOPPED
     return [("job", job.id) for job in workshop_jobs]
 
 

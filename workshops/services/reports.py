@@ -93,6 +93,9 @@ OTHER_CITIES_CODE = "\x00other"  # no city typed by anyone is this
 # The province breakdown's line for places outside the list (abroad, or text nobody mapped yet).
 OTHER_PLACES = _l("Other / outside mainland China")
 OTHER_PLACES_CODE = "\x00elsewhere"
+# Report readers see the provinces fewer than MIN_GROUP_SIZE people came from pooled under this.
+OTHER_PROVINCES = _l("Other provinces")
+OTHER_PROVINCES_CODE = "\x00provinces"
 BREAKDOWN_TITLES = {
     "gender": _l("Gender"),
     "organisation_type": _l("Type of organisation"),
@@ -296,7 +299,7 @@ def _breakdowns(profiles: list[tuple], aggregates_only: bool = False) -> dict[st
             organisation, [(t.value, OrganisationType.labels()[t]) for t in ORGANISATION_ORDER], total
         ),
         "city": _shares(city, city_order, total),
-        "province": _by_province(profiles),
+        "province": _by_province(profiles, aggregates_only),
         "mode": _shares(mode, list(ATTENDED_MODE_LABELS.items()), total),
     }
     if aggregates_only:
@@ -317,15 +320,25 @@ def _place_label(key: str) -> object:
     return LazyString(lambda: places.full_label(key, current_language()))
 
 
-def _by_province(profiles: list[tuple]) -> list[Share]:
+def _by_province(profiles: list[tuple], aggregates_only: bool = False) -> list[Share]:
     """Participants by province (their city's, or the one they gave), most first; places outside
-    the list together, then those who gave none."""
+    the list together, then those who gave none. For report readers the provinces fewer came
+    from are pooled, as the cities are."""
     counter = Counter(
         key[:2] if places.get(key) else (OTHER_PLACES_CODE if key else "")
         for key in (str(p[2]) for p in profiles)
     )
+    if aggregates_only:
+        pooled: Counter = Counter()
+        for code, count in counter.items():
+            small = code and code != OTHER_PLACES_CODE and count < MIN_GROUP_SIZE
+            pooled[OTHER_PROVINCES_CODE if small else code] += count
+        counter = pooled
     provinces = sorted((c for c in counter if c and c != OTHER_PLACES_CODE), key=lambda c: (-counter[c], c))
+    provinces = [c for c in provinces if c != OTHER_PROVINCES_CODE]
     order: list[tuple[str, object]] = [(c, _place_label(c)) for c in provinces]
+    if counter.get(OTHER_PROVINCES_CODE):
+        order.append((OTHER_PROVINCES_CODE, OTHER_PROVINCES))
     if counter.get(OTHER_PLACES_CODE):
         order.append((OTHER_PLACES_CODE, OTHER_PLACES))
     if counter.get(""):

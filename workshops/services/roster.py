@@ -54,7 +54,7 @@ def _filtered(workshop: Workshop, wanted: RosterFilter | None, query):
         if value:
             query = query.where(getattr(Registration, name) == value)
     if wanted.city:
-        query = query.where(place_filter(wanted.city))
+        query = query.where(places.registrations_from(wanted.city))
     if wanted.q:
         pattern = f"%{_escape_like(wanted.q.lower())}%"
         digits = "".join(ch for ch in wanted.q if ch.isdigit())
@@ -134,18 +134,6 @@ def counts(workshop: Workshop) -> dict[tuple[str, str], int]:
         .group_by(Registration.status, Registration.mode)
     )
     return {(str(status), str(mode)): n for status, mode, n in rows}
-
-
-def place_filter(wanted: str):
-    """Registrations from a place: a division's code (a province with its cities), else free
-    text as written (one nobody has mapped to a division)."""
-    as_written = (Registration.place_code == "") & (Registration.city == wanted)
-    division = places.get(wanted) or places.get(places.match(wanted) or "")  # ?city=天津 works too
-    if division is None:
-        return as_written
-    if division.is_city:
-        return (Registration.place_code == division.code) | as_written
-    return Registration.place_code.startswith(division.code) | as_written
 
 
 def cities(workshop: Workshop) -> list[str]:

@@ -40,15 +40,22 @@ def _map(workshop_ids: list[int], title: str, back: str):
     except InvalidInput as error:
         apply_errors(form, error)
         return _page(title, workshop_ids, back, 422, form)
-    flash(
-        ngettext(
+    place = places.full_label(code, current_language())
+    if current_user.programme_limits:  # mapped here only: no alias for every programme (places.map_text)
+        message = ngettext(
+            "%(num)d registration now shows %(place)s.",
+            "%(num)d registrations now show %(place)s.",
+            changed,
+            place=place,
+        )
+    else:
+        message = ngettext(
             "%(num)d registration now shows %(place)s; the same text will map by itself from now on.",
             "%(num)d registrations now show %(place)s; the same text will map by itself from now on.",
             changed,
-            place=places.full_label(code, current_language()),
-        ),
-        "success",
-    )
+            place=place,
+        )
+    flash(message, "success")
     return redirect(request.path)
 
 
