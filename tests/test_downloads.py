@@ -209,6 +209,22 @@ def test_a_report_reader_gets_the_programme_report_pdf_from_a_job(
     assert client.get(f"/staff/jobs/{job.id}/download").status_code == 403
 
 
+def test_a_programme_of_many_workshops_gets_its_report_pdf_from_a_job_in_the_language_asked(
+    app, client, coordinator, ended, programme, make_workshop, db, tmp_path
+):
+    app.config["REPORT_PDF_INSTANT_WORKSHOPS"] = 2
+    for n in range(2):
+        make_workshop(programme=programme, title_en=f"Later {n}", title_zh=f"后续研讨会{n}")
+    job = queued_job(client.get(f"/staff/programmes/{programme.id}/report.pdf?lang=zh"), db)
+    assert job.status == JobStatus.DONE and job.payload["language"] == "zh"
+    text = pdf_text(download(client, job).data, tmp_path)
+    assert "项目报告" in text and "Programme report" not in text
+    # A small programme's PDF is made at once.
+    app.config["REPORT_PDF_INSTANT_WORKSHOPS"] = 10
+    instant = client.get(f"/staff/programmes/{programme.id}/report.pdf")
+    assert instant.status_code == 200 and instant.data.startswith(b"%PDF")
+
+
 # ---- files do not pile up ---------------------------------------------------------------------
 
 

@@ -236,6 +236,9 @@ def load_config(instance_path: str) -> dict:
         # A programme report PDF over this many registrations (its workshops') is made by a job; its
         # figures are counted by the database, so it grows slowly: 12,000 took 0.6-0.9 s.
         "REPORT_PDF_INSTANT_REGISTRATIONS": _int("REPORT_PDF_INSTANT_REGISTRATIONS", 15000),
+        # ... or over this many workshops: each adds its rows, chart bars and comparison line to
+        # the layout (40 workshops took 2.8 s, BENCH programme_report_pdf_s).
+        "REPORT_PDF_INSTANT_WORKSHOPS": _int("REPORT_PDF_INSTANT_WORKSHOPS", 10),
         # A file made by a download job holds people: kept this long for its download, then dropped.
         "EXPORT_KEEP_HOURS": _int("EXPORT_KEEP_HOURS", 24),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -1,12 +1,12 @@
 """Downloads made by a background job: the lists too long to make inside the request.
 
 A registrations or survey-responses list of more than EXPORT_INSTANT_ROWS rows, and the
-programme report PDF of a programme with more than REPORT_PDF_INSTANT_REGISTRATIONS
-registrations, are queued as an ``export`` job; its page shows the progress bar and then a
-download link. The job's payload says what to make (the list, its filter and language, the
-report's period), and the worker makes it with the very functions the instant download calls
-(``roster.export``, ``feedback.export_raw``, ``reports.report_pdf``), so a large file is the
-small one's, only later.
+programme report PDF of a programme with more than REPORT_PDF_INSTANT_WORKSHOPS workshops or
+REPORT_PDF_INSTANT_REGISTRATIONS registrations, are queued as an ``export`` job; its page
+shows the progress bar and then a download link. The job's payload says what to make (the list,
+its filter and language, the report's period), and the worker makes it with the very functions
+the instant download calls (``roster.export``, ``feedback.export_raw``, ``reports.report_pdf``),
+so a large file is the small one's, only later.
 
 The file holds people, so it is served only to the person who asked, and only while they may
 still see it (checked again at download time); a newer job of the same download drops the
@@ -70,8 +70,19 @@ def report_registrations(programme: Programme) -> int:
     return db.session.scalar(query) or 0
 
 
+def report_workshops(programme: Programme) -> int:
+    """The programme's workshops: what a report's PDF layout grows with (a line, a bar and a
+    comparison row each)."""
+    query = select(func.count(Workshop.id)).where(Workshop.programme_id == programme.id)
+    return db.session.scalar(query) or 0
+
+
 def report_pdf_in_background(programme: Programme) -> bool:
-    return report_registrations(programme) > current_app.config["REPORT_PDF_INSTANT_REGISTRATIONS"]
+    config = current_app.config
+    return (
+        report_workshops(programme) > config["REPORT_PDF_INSTANT_WORKSHOPS"]
+        or report_registrations(programme) > config["REPORT_PDF_INSTANT_REGISTRATIONS"]
+    )
 
 
 # ---- queueing ----------------------------------------------------------------------------------
