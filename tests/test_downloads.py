@@ -97,7 +97,7 @@ def test_a_long_registrations_list_is_made_by_a_real_worker_and_reads_back_typed
 ):
     workshop = make_workshop()
     register_three(workshop)
-    job = queued_job(client.get(f"/staff/workshops/{workshop.id}/registrations/export.xlsx?lang=zh"), db)
+    job = queued_job(client.post(f"/staff/workshops/{workshop.id}/registrations/export.xlsx?lang=zh"), db)
     assert (job.kind, job.workshop_id, job.created_by_id) == (JobKind.EXPORT, workshop.id, coordinator.id)
     job = finished(db, job.id)
     assert job.status == JobStatus.DONE and job.done == job.total == 3  # the bar reached the end
@@ -122,7 +122,7 @@ def test_long_survey_responses_are_made_by_a_real_worker(
     surveys.apply_template(survey, make_user(Role.COORDINATOR))
     for n in range(3):
         answered(ended, survey, n)
-    job = queued_job(client.get(f"/staff/workshops/{ended.id}/survey/responses.xlsx?lang=en"), db)
+    job = queued_job(client.post(f"/staff/workshops/{ended.id}/survey/responses.xlsx?lang=en"), db)
     job = finished(db, job.id)
     assert job.status == JobStatus.DONE and job.done == job.total == 3
     sheet = load_workbook(io.BytesIO(download(client, job).data)).worksheets[0]
@@ -139,6 +139,23 @@ def surveys_question_text(survey, key: str) -> str:
     from tests.test_surveys import q
 
     return q(survey, key).text_en
+
+
+def test_a_long_downloads_link_only_offers_it_and_its_button_makes_it(
+    client, coordinator, make_workshop, db, small_threshold
+):
+    """Following the link (from another site too, or a browser's prefetch) queues no job and
+    replaces no file: the page's button posts, CSRF-checked, with the filters of the link."""
+    workshop = make_workshop()
+    register_three(workshop)
+    url = f"/staff/workshops/{workshop.id}/registrations/export.xlsx?lang=zh&status=confirmed"
+    offer = client.get(url, headers={"Accept-Language": "zh-CN"})
+    page = offer.get_data(as_text=True)
+    assert offer.status_code == 200 and "生成文件" in page and "在后台生成" in page
+    assert f'action="{url.replace("&", "&amp;")}"' in page and 'method="post"' in page
+    assert db.session.scalar(db.select(db.func.count()).select_from(Job)) == 0
+    job = queued_job(client.post(url), db)
+    assert job.payload["language"] == "zh" and job.payload["filter"]["status"] == "confirmed"
 
 
 def test_small_downloads_stay_instant(client, coordinator, make_workshop, db):
@@ -162,7 +179,7 @@ def test_only_the_asker_still_allowed_takes_an_export_file(
     db.session.commit()
     auth.login(asker)
     register_three(ended)
-    job = queued_job(client.get(f"/staff/workshops/{ended.id}/registrations/export.csv"), db)  # run at once
+    job = queued_job(client.post(f"/staff/workshops/{ended.id}/registrations/export.csv"), db)  # run at once
     assert job.status == JobStatus.DONE
     assert "王芳" in download(client, job).data.decode("utf-8-sig")
     elsewhere = Programme(code="OT", name_en="Another programme")
@@ -199,7 +216,7 @@ def test_a_report_reader_gets_the_programme_report_pdf_from_a_job(
     answered_by(ended, 6, make_user)
     reporter = make_user(Role.REPORTER)
     auth.login(reporter)
-    job = queued_job(client.get(f"/staff/programmes/{programme.id}/report.pdf"), db)
+    job = queued_job(client.post(f"/staff/programmes/{programme.id}/report.pdf"), db)
     assert job.status == JobStatus.DONE and job.payload["aggregates_only"] is True
     assert client.get(f"/staff/jobs/{job.id}").status_code == 200
     response = download(client, job)
@@ -215,7 +232,7 @@ def test_a_programme_of_many_workshops_gets_its_report_pdf_from_a_job_in_the_lan
     app.config["REPORT_PDF_INSTANT_WORKSHOPS"] = 2
     for n in range(2):
         make_workshop(programme=programme, title_en=f"Later {n}", title_zh=f"后续研讨会{n}")
-    job = queued_job(client.get(f"/staff/programmes/{programme.id}/report.pdf?lang=zh"), db)
+    job = queued_job(client.post(f"/staff/programmes/{programme.id}/report.pdf?lang=zh"), db)
     assert job.status == JobStatus.DONE and job.payload["language"] == "zh"
     text = pdf_text(download(client, job).data, tmp_path)
     assert "项目报告" in text and "Programme report" not in text
@@ -238,8 +255,8 @@ def test_a_newer_export_drops_the_older_file_and_old_files_are_purged(
 ):
     workshop = make_workshop()
     register_three(workshop)
-    first = queued_job(client.get(f"/staff/workshops/{workshop.id}/registrations/export.xlsx"), db)
-    second = queued_job(client.get(f"/staff/workshops/{workshop.id}/registrations/export.xlsx"), db)
+    first = queued_job(client.post(f"/staff/workshops/{workshop.id}/registrations/export.xlsx"), db)
+    second = queued_job(client.post(f"/staff/workshops/{workshop.id}/registrations/export.xlsx"), db)
     assert export_files(db) == 1
     response = client.get(f"/staff/jobs/{first.id}/download")  # dropped: asked for again, in words
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/staff/jobs/{first.id}")
@@ -257,7 +274,7 @@ def test_erasing_a_person_drops_the_export_files_that_hold_them(app, client, coo
     app.config["EXPORT_INSTANT_ROWS"] = 0  # even her one row
     workshop = make_workshop()
     register_three(workshop)
-    job = queued_job(client.get(f"/staff/workshops/{workshop.id}/registrations/export.csv?q=王芳"), db)
+    job = queued_job(client.post(f"/staff/workshops/{workshop.id}/registrations/export.csv?q=王芳"), db)
     assert export_files(db) == 1
     person = db.session.scalar(db.select(Registration).filter_by(full_name="王芳"))
     privacy.erase(person, at_request=True)
@@ -286,7 +303,7 @@ def test_an_erasure_while_a_list_is_made_keeps_no_file_of_it(
         return body
 
     monkeypatch.setattr(downloads.roster, "export", export_then_erasure)
-    job = queued_job(client.get(f"/staff/workshops/{workshop.id}/registrations/export.csv"), db)
+    job = queued_job(client.post(f"/staff/workshops/{workshop.id}/registrations/export.csv"), db)
     assert export_files(db) == 0
     db.session.expire_all()
     job = db.session.get_one(Job, job.id)

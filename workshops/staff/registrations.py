@@ -34,6 +34,7 @@ from ..services.errors import InvalidInput, NotAllowed, ServiceError
 from ..services.walk_ins import WalkInOutcome
 from ..urls import safe_next
 from . import bp
+from .background_downloads import made_in_background
 from .forms import AnnouncementForm, ImportForm, MeetingReportForm, ReasonForm
 
 
@@ -312,7 +313,7 @@ def badges_download(workshop_id: int, job_id: int):
     return _badges_pdf(workshop, body)
 
 
-@bp.route("/workshops/<int:workshop_id>/registrations/export.<fmt>")
+@bp.route("/workshops/<int:workshop_id>/registrations/export.<fmt>", methods=["GET", "POST"])
 @requires_role(*SCHEDULERS)
 def export_registrations(workshop_id: int, fmt: str):
     workshop = workshop_for_staff(workshop_id)
@@ -321,8 +322,10 @@ def export_registrations(workshop_id: int, fmt: str):
     language = exports.chosen_language(request.args.get("lang"))
     wanted = roster.RosterFilter.from_args(request.args)
     if downloads.too_many_rows(roster.count(workshop, wanted)):
-        job = downloads.queue_registrations(workshop, fmt, current_user, wanted, language)
-        return redirect(url_for("staff.job", job_id=job.id))
+        return made_in_background(
+            downloads.TITLES[downloads.REGISTRATIONS],
+            lambda: downloads.queue_registrations(workshop, fmt, current_user, wanted, language),
+        )
     body = roster.export(workshop, fmt, current_user, wanted, language)
     return Response(
         body,

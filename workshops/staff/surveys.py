@@ -18,6 +18,7 @@ from ..services.errors import InvalidInput
 from ..services.pdf import png_data_uri
 from ..urls import external_url
 from . import bp
+from .background_downloads import made_in_background
 from .forms import QuestionForm, SurveySettingsForm, aware
 
 
@@ -208,7 +209,7 @@ def survey_summary(workshop_id: int):
     )
 
 
-@bp.route("/workshops/<int:workshop_id>/survey/<kind>.<fmt>")
+@bp.route("/workshops/<int:workshop_id>/survey/<kind>.<fmt>", methods=["GET", "POST"])
 @login_required
 def survey_download(workshop_id: int, kind: str, fmt: str):
     """The summary (XLSX, PDF) for report readers too, as aggregates; the responses (every answer,
@@ -222,8 +223,10 @@ def survey_download(workshop_id: int, kind: str, fmt: str):
         survey = _survey(workshop_id)
         segment = _segment()
         if downloads.too_many_rows(feedback.response_count(survey, segment)):
-            job = downloads.queue_responses(survey, fmt, current_user, segment, language)
-            return redirect(url_for("staff.job", job_id=job.id))
+            return made_in_background(
+                downloads.TITLES[downloads.SURVEY_RESPONSES],
+                lambda: downloads.queue_responses(survey, fmt, current_user, segment, language),
+            )
         body = feedback.export_raw(survey, fmt, current_user, segment, language)
     else:
         workshop = workshop_for_report_reader(workshop_id)

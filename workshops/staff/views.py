@@ -28,6 +28,7 @@ from ..services import catalogue, checkin_access, downloads, exports, reports, s
 from ..services.change_notices import ChangeToTell
 from ..services.errors import InvalidInput, NotAllowed
 from . import bp
+from .background_downloads import made_in_background
 from .forms import (
     CancelForm,
     CheckInLinkForm,
@@ -426,7 +427,7 @@ def _report_period():
 
 
 @bp.route("/programmes/<int:programme_id>/report")
-@bp.route("/programmes/<int:programme_id>/report.<fmt>")
+@bp.route("/programmes/<int:programme_id>/report.<fmt>", methods=["GET", "POST"])
 @requires_role(*REPORT_READERS)
 def programme_report(programme_id: int, fmt: str = "html"):
     programme = programme_for_staff(programme_id)
@@ -437,10 +438,12 @@ def programme_report(programme_id: int, fmt: str = "html"):
     asked = request.args.get("lang")
     language = exports.chosen_language(asked) if asked or fmt == "xlsx" else "both"
     if fmt == "pdf" and downloads.report_pdf_in_background(programme):
-        job = downloads.queue_report_pdf(
-            programme, start, end, current_user, not current_user.can_schedule, language
+        return made_in_background(
+            downloads.TITLES[downloads.PROGRAMME_REPORT],
+            lambda: downloads.queue_report_pdf(
+                programme, start, end, current_user, not current_user.can_schedule, language
+            ),
         )
-        return redirect(url_for("staff.job", job_id=job.id))
     report = reports.programme_report(
         programme, start, end, author=current_user, aggregates_only=not current_user.can_schedule
     )
