@@ -5,6 +5,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import load_workbook
 
 from tests.helpers import applicant
@@ -329,3 +330,25 @@ def test_a_city_groups_rate_counts_the_people_of_that_division_and_mapping_joins
     assert feedback.response_rate(survey, group) == surveys.ResponseRate(invited=4, answered=3)
     assert feedback.summary(survey, group)["responded"] == 3
     assert feedback.summary(survey, feedback.Segment(city="常州新北"))["responded"] == 0
+
+
+def test_an_english_reader_reads_the_places_of_the_groups_in_english(
+    client, auth, make_user, ended, survey, db
+):
+    """Answers keep a division by its Chinese name; the summary's filter, its groups and the
+    filter line of its downloads name it in the reader's language. Free text stays as typed."""
+    for n, city in enumerate(["常州", "常州", "Geneva"]):
+        surveys.submit(survey, attendee(ended, n, city=city), answers(survey))
+    auth.login(make_user(Role.COORDINATOR))
+    url = f"/staff/workshops/{ended.id}/survey/summary"
+    page = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<option value="江苏省常州市" >Changzhou, Jiangsu</option>' in page
+    assert '<option value="Geneva" >Geneva</option>' in page
+    with force_locale("en"):
+        groups = feedback.group_counts(survey)
+        assert ["City", "Changzhou, Jiangsu", 2] in groups.rows
+        assert feedback.Segment(city="江苏省常州市").labelled()[0][1] == "Changzhou, Jiangsu"
+    with force_locale("zh_Hans_CN"):
+        assert ["城市", "江苏省常州市", 2] in [
+            [str(c) for c in row[:2]] + row[2:] for row in feedback.group_counts(survey).rows
+        ]

@@ -28,6 +28,7 @@ from ..models import (
     Survey,
 )
 from ..models.base import utcnow
+from ..models.i18n import current_language
 from ..models.survey import QUESTION_KIND_LABELS
 from . import audit, exports, pdf, places, surveys
 from .errors import InvalidInput
@@ -94,15 +95,8 @@ class Segment:
 
     def labelled(self) -> list[tuple]:
         """The active filters as a reader names them, e.g. (“Attendance mode”, “Online”); a city
-        stays as it was typed."""
-        vocabularies = {"mode": AttendanceMode, "organisation_type": OrganisationType, "gender": Gender}
-        return [
-            (
-                FILTER_LABELS[name],
-                vocabularies[name].labels()[vocabularies[name](value)] if name in vocabularies else value,
-            )
-            for name, value in self.active().items()
-        ]
+        by its division's name in the reader's language, else as it was typed."""
+        return [(FILTER_LABELS[name], _group_value(name, value)) for name, value in self.active().items()]
 
 
 @dataclass
@@ -321,6 +315,8 @@ def _group_value(name: str, value: str | None) -> str:
     vocabulary = _VOCABULARIES.get(name)
     if vocabulary is not None and value in {member.value for member in vocabulary}:
         return vocabulary(value).label
+    if name == "city":
+        return places.snapshot_label(value or "", current_language())
     return value or ""
 
 

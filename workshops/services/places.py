@@ -42,6 +42,15 @@ def snapshot(place_code: str, text: str) -> str:
     return full_label(place_code, "zh") or text
 
 
+def snapshot_label(value: str, language: str) -> str:
+    """A place a survey response keeps (``snapshot``) as a reader of ``language`` reads it: a
+    division's name in that language (Changzhou, Jiangsu), else the text as written."""
+    code = match(value) if value else None
+    if code and full_label(code, "zh") == value:
+        return full_label(code, language)
+    return value
+
+
 def province_choices(language: str) -> list[tuple[str, str]]:
     """The provinces for a select, in code order (the order of official lists), then "other"."""
     provinces = [d for code, d in divisions().items() if len(code) == 2]

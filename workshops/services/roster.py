@@ -136,15 +136,17 @@ def counts(workshop: Workshop) -> dict[tuple[str, str], int]:
     return {(str(status), str(mode)): n for status, mode, n in rows}
 
 
-def cities(workshop: Workshop) -> list[str]:
-    """The places of a workshop's people as survey responses keep them (``places.snapshot``)."""
+def cities(workshop: Workshop, language: str) -> list[tuple[str, str]]:
+    """The places of a workshop's people as survey responses keep them (``places.snapshot``),
+    each with its name in ``language`` (the survey summary's filter)."""
     rows = db.session.execute(
         select(Registration.place_code, Registration.city)
         .where(Registration.workshop_id == workshop.id)
         .where((Registration.place_code != "") | (Registration.city != ""))
         .distinct()
     )
-    return sorted({places.snapshot(code, text) for code, text in rows})
+    kept = sorted({places.snapshot(code, text) for code, text in rows})
+    return [(value, places.snapshot_label(value, language)) for value in kept]
 
 
 def place_options(workshop: Workshop, language: str) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from ..auth.permissions import SCHEDULERS, requires_role, workshop_for_report_re
 from ..extensions import db
 from ..forms import apply_errors
 from ..models import Gender, OrganisationType, Question, Survey, Workshop
+from ..models.i18n import current_language
 from ..security import RefusedInput
 from ..services import downloads, exports, feedback, roster, surveys, tickets
 from ..services.errors import InvalidInput
@@ -185,7 +186,7 @@ def _filters(workshop):
         "modes": workshop.modes,
         "organisation_types": OrganisationType.choices(),
         "genders": Gender.choices(),
-        "cities": roster.cities(workshop),
+        "cities": roster.cities(workshop, current_language()),
     }
 
 
