@@ -13,6 +13,7 @@ from babel.dates import format_date
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -95,8 +96,18 @@ class Segment:
 
     def labelled(self) -> list[tuple]:
         """The active filters as a reader names them, e.g. (“Attendance mode”, “Online”); a city
-        by its division's name in the reader's language, else as it was typed."""
-        return [(FILTER_LABELS[name], _group_value(name, value)) for name, value in self.active().items()]
+        by its division's name, else as it was typed. Lazily: a bilingual PDF reads each label
+        once in each language."""
+        vocabularies = {"mode": AttendanceMode, "organisation_type": OrganisationType, "gender": Gender}
+
+        def shown(name: str, value: str):
+            if name in vocabularies:
+                return vocabularies[name].labels()[vocabularies[name](value)]
+            if name == "city":
+                return LazyString(lambda: places.snapshot_label(value, current_language()))
+            return value
+
+        return [(FILTER_LABELS[name], shown(name, value)) for name, value in self.active().items()]
 
 
 @dataclass
