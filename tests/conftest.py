@@ -322,6 +322,19 @@ def make_workshop(app):
     return make
 
 
+@pytest.fixture
+def real_worker(app):
+    """A real Celery worker thread consuming from an in-memory broker (not eager): the tasks
+    go through the broker as in production (tests/test_outbox.py, tests/test_downloads.py)."""
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app = app.extensions["celery"]
+    celery_app.conf.update(task_always_eager=False, broker_url="memory://", result_backend="cache+memory://")
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        yield celery_app
+    celery_app.conf.task_always_eager = True
+
+
 class Mailbox:
     """Messages received by a real SMTP server (aiosmtpd) on a free local port."""
 

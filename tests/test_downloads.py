@@ -49,18 +49,6 @@ def small_threshold(app):
     app.config["EXPORT_INSTANT_ROWS"] = 2
 
 
-@pytest.fixture
-def real_worker(app):
-    """A real Celery worker thread consuming from an in-memory broker (not eager), as in test_outbox."""
-    from celery.contrib.testing.worker import start_worker
-
-    celery_app = app.extensions["celery"]
-    celery_app.conf.update(task_always_eager=False, broker_url="memory://", result_backend="cache+memory://")
-    with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
-        yield celery_app
-    celery_app.conf.task_always_eager = True
-
-
 def queued_job(response, db) -> Job:
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     job_id = int(response.headers["Location"].rstrip("/").split("/")[-1])

@@ -2,8 +2,6 @@
 
 import subprocess
 
-import pytest
-
 from tests.helpers import applicant, form_data
 from workshops.models import OutboxMessage, OutboxStatus, Registration
 from workshops.models.base import utcnow
@@ -91,18 +89,6 @@ def test_outbox_commands_report_and_send(app, runner, make_workshop, mailbox, db
     db.session.commit()
     assert "sent 1, failed 0" in runner.invoke(args=["outbox", "send"]).output
     assert "sent     1" in runner.invoke(args=["outbox", "status"]).output
-
-
-@pytest.fixture
-def real_worker(app):
-    """A real Celery worker thread consuming from an in-memory broker (not eager)."""
-    from celery.contrib.testing.worker import start_worker
-
-    celery_app = app.extensions["celery"]
-    celery_app.conf.update(task_always_eager=False, broker_url="memory://", result_backend="cache+memory://")
-    with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
-        yield celery_app
-    celery_app.conf.task_always_eager = True
 
 
 def test_a_real_worker_delivers_queued_email(app, client, make_workshop, mailbox, db, real_worker):

@@ -398,7 +398,14 @@ def test_places_to_map_lists_unmatched_text_maps_it_once_audited_and_remembers_i
     assert db.session.get(PlaceAlias, "suzhou").place_code == "3205"
     # Later: an import and a registration with the same text map by themselves.
     later = make_workshop(programme=programme[0], title_en="The next one", format=WorkshopFormat.ONSITE)
-    data = xlsx([["姓名", "手机", "城市"], ["孙丽", "13900002001", "suzhou"]])
+    data = xlsx(
+        [
+            ["某某公司 推荐学员名单"],
+            ["序号", "姓名", "手机号码", "所在城市"],
+            [1, "孙丽", "13900002001", "suzhou"],
+            ["合计：1人"],
+        ]
+    )
     nominations.import_file(later, "名单.xlsx", data, notify=False)
     registrations.register(later.id, applicant(9, city="SUZHOU "))
     assert [
